@@ -1,0 +1,3 @@
+module github.com/icnnlab/icnnlab
+
+go 1.26

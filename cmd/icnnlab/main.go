@@ -1,0 +1,21 @@
+// Command icnnlab is the icnnlab command-line tool; see internal/cmd.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	"github.com/icnnlab/icnnlab/internal/cmd/root"
+)
+
+// version is set at link time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := root.Run(ctx, cmdutil.New(version), version, os.Args[1:])
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,261 @@
+// Package bench times training steps of a benchmark workload on a backend:
+// it builds the workload's graph, compiles it with the optimizer the
+// paper's experiments use, feeds one fixed random batch, runs warm-up
+// steps and then timed steps, and reports throughput and memory.
+//
+// One fixed batch keeps data loading out of the figure, as the PyTorch
+// peer script (bench/pytorch_small64.py) does, so the two measure the same
+// thing: forward, backward and optimizer update.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+// Optimizer is the update rule every workload is timed with: SGD with
+// momentum 0.9 and learning rate 0.01, as in the PyTorch peer script.
+var Optimizer = backends.Optimizer{Kind: backends.SGD, LearningRate: 0.01, Momentum: 0.9}
+
+// DefaultSeed seeds parameter initialisation and the random batch.
+const DefaultSeed = 1
+
+// NoteOrdinary is reported while the interpretable variant cannot be built.
+const NoteOrdinary = "masks and the MI loss are not implemented yet (plugin issue); this is the ordinary network"
+
+// ErrInterpretableUnavailable is returned for Config.Interpretable until the
+// mask plugin and the filter loss exist. The bench refuses rather than
+// timing the ordinary network under the interpretable name.
+var ErrInterpretableUnavailable = errors.New("the interpretable variant needs the mask plugin and the −MI filter loss, which are not implemented yet (plugin issue)")
+
+// Config selects what to time.
+type Config struct {
+	Workload string
+	Batch    int
+	Warmup   int // untimed steps first (allocation, caches, lazy init)
+	Steps    int // timed steps
+	// Threads caps compute threads; 0 means GOMAXPROCS. It is passed to the
+	// backend and also bounds GOMAXPROCS for the run, because pure-Go
+	// backends parallelise with goroutines.
+	Threads int
+	Device  string
+	Seed    uint64
+	// Interpretable asks for the masked filter layer and the −MI loss.
+	Interpretable bool
+	// Progress, when set, is called after every step (warm-up and timed)
+	// with the number of steps done and the total.
+	Progress func(done, total int)
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if _, err := Lookup(c.Workload); err != nil {
+		return err
+	}
+	switch {
+	case c.Batch < 1:
+		return fmt.Errorf("batch: %d is not a positive batch size", c.Batch)
+	case c.Warmup < 0:
+		return fmt.Errorf("warmup: %d steps is negative", c.Warmup)
+	case c.Steps < 1:
+		return fmt.Errorf("steps: %d; at least one timed step is needed", c.Steps)
+	case c.Threads < 0:
+		return fmt.Errorf("threads: %d is negative (0 means all, GOMAXPROCS)", c.Threads)
+	}
+	return nil
+}
+
+// Result is one measurement. Its JSON keys are shared with the PyTorch
+// peer script so that bench/compare.sh can read both.
+type Result struct {
+	Workload           string    `json:"workload"`
+	Backend            string    `json:"backend"`
+	BackendDescription string    `json:"backend_description"`
+	Device             string    `json:"device"`
+	Threads            int       `json:"threads"`
+	Batch              int       `json:"batch"`
+	Warmup             int       `json:"warmup"`
+	Steps              int       `json:"steps"`
+	ImagesPerSec       float64   `json:"images_per_sec"`
+	MsPerStep          StepStats `json:"ms_per_step"`
+	// PeakRSSMiB is the process's VmHWM; nil where /proc is unavailable.
+	PeakRSSMiB *float64 `json:"peak_rss_mib"`
+	// GoHeapPeakMiB is the largest Go heap in use (HeapInuse) seen after
+	// any step. Backends that allocate outside the Go heap (cgo) show up
+	// only in PeakRSSMiB.
+	GoHeapPeakMiB float64 `json:"go_heap_peak_mib"`
+	// FirstLoss and LastLoss are the training loss of the first and last
+	// step; they show the steps really trained (and stayed finite).
+	FirstLoss     float64 `json:"first_loss"`
+	LastLoss      float64 `json:"last_loss"`
+	Interpretable bool    `json:"interpretable"`
+	Note          string  `json:"note"`
+}
+
+// Run times cfg.Workload on b. It stops between steps when ctx is done.
+func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Interpretable {
+		return nil, fmt.Errorf("workload %s: %w; time the ordinary network with --interpretable=false", cfg.Workload, ErrInterpretableUnavailable)
+	}
+	w, _ := Lookup(cfg.Workload)
+
+	threads := cfg.Threads
+	if threads == 0 {
+		threads = runtime.GOMAXPROCS(0)
+	} else {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+	}
+
+	net, err := w.Build(cfg.Batch)
+	if err != nil {
+		return nil, fmt.Errorf("workload %s: build graph: %w", cfg.Workload, err)
+	}
+	g := net.Graph
+	if g.Output(LossOutput) == nil {
+		return nil, fmt.Errorf("workload %s: graph %q has no %q output", cfg.Workload, g.Name(), LossOutput)
+	}
+	exe, err := b.Compile(g, backends.CompileOptions{
+		Device:    cfg.Device,
+		Seed:      cfg.Seed,
+		Optimizer: Optimizer,
+		Threads:   threads,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("workload %s: compile on backend %s: %w", cfg.Workload, b.Name(), err)
+	}
+	defer exe.Close()
+
+	feeds := randomFeeds(g, net.Labels, cfg.Seed)
+
+	total := cfg.Warmup + cfg.Steps
+	durations := make([]time.Duration, 0, cfg.Steps)
+	var heapPeak uint64
+	var firstLoss, lastLoss float64
+	var mem runtime.MemStats
+	for step := range total {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("workload %s: stopped after %d of %d steps: %w", cfg.Workload, step, total, err)
+		}
+		start := time.Now()
+		out, err := exe.TrainStep(feeds, LossOutput)
+		elapsed := time.Since(start)
+		if err != nil {
+			return nil, fmt.Errorf("workload %s: training step %d: %w", cfg.Workload, step+1, err)
+		}
+		loss, err := scalar(out[LossOutput])
+		if err != nil {
+			return nil, fmt.Errorf("workload %s: training step %d: output %q: %w", cfg.Workload, step+1, LossOutput, err)
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return nil, fmt.Errorf("workload %s: training step %d: loss is %v", cfg.Workload, step+1, loss)
+		}
+		if step == 0 {
+			firstLoss = loss
+		}
+		lastLoss = loss
+		if step >= cfg.Warmup {
+			durations = append(durations, elapsed)
+		}
+		// Read outside the timed region: ReadMemStats stops the world.
+		runtime.ReadMemStats(&mem)
+		heapPeak = max(heapPeak, mem.HeapInuse)
+		if cfg.Progress != nil {
+			cfg.Progress(step+1, total)
+		}
+	}
+
+	var timed time.Duration
+	for _, d := range durations {
+		timed += d
+	}
+	res := &Result{
+		Workload:           cfg.Workload,
+		Backend:            b.Name(),
+		BackendDescription: b.Description(),
+		Device:             deviceName(cfg.Device),
+		Threads:            threads,
+		Batch:              cfg.Batch,
+		Warmup:             cfg.Warmup,
+		Steps:              cfg.Steps,
+		ImagesPerSec:       float64(cfg.Batch*cfg.Steps) / timed.Seconds(),
+		MsPerStep:          summarise(durations),
+		GoHeapPeakMiB:      float64(heapPeak) / (1 << 20),
+		FirstLoss:          firstLoss,
+		LastLoss:           lastLoss,
+		Interpretable:      false,
+		Note:               NoteOrdinary,
+	}
+	if rss, err := peakRSSMiB(); err == nil {
+		res.PeakRSSMiB = &rss
+	}
+	return res, nil
+}
+
+// deviceName reports the requested device; an empty request is the
+// backend's default device, which Backend.Description names.
+func deviceName(requested string) string {
+	if requested == "" {
+		return "default"
+	}
+	return requested
+}
+
+func scalar(t *tensor.Tensor) (float64, error) {
+	if t == nil {
+		return 0, errors.New("missing")
+	}
+	if t.Len() != 1 {
+		return 0, fmt.Errorf("got shape %v, want a scalar", t.Shape())
+	}
+	return t.Float64At(0), nil
+}
+
+// randomFeeds draws one batch for every input of g: standard-normal values
+// for images, and uniformly random {0,1} targets for the inputs named in
+// labels (the logistic "target vs rest" task).
+func randomFeeds(g *graph.Graph, labels map[string]bool, seed uint64) map[string]*tensor.Tensor {
+	rng := rand.New(rand.NewPCG(seed, 0x6265_6e63_685f_6665)) // "bench_fe"
+	feeds := map[string]*tensor.Tensor{}
+	for _, in := range g.Inputs() {
+		name := in.Attrs().Name
+		t := tensor.Zeros(in.DType(), in.Shape()...)
+		for i := range t.Len() {
+			v := rng.NormFloat64()
+			if labels[name] {
+				v = float64(rng.IntN(2))
+			}
+			setElement(t, i, v)
+		}
+		feeds[name] = t
+	}
+	return feeds
+}
+
+func setElement(t *tensor.Tensor, i int, v float64) {
+	switch t.DType() {
+	case tensor.Float32:
+		t.Float32s()[i] = float32(v)
+	case tensor.Float64:
+		t.Float64s()[i] = v
+	case tensor.Int32:
+		t.Int32s()[i] = int32(v)
+	case tensor.Int64:
+		t.Int64s()[i] = int64(v)
+	case tensor.Uint8:
+		t.Uint8s()[i] = uint8(v)
+	case tensor.Bool:
+		t.Bools()[i] = v != 0
+	}
+}

@@ -1,0 +1,103 @@
+// Package root assembles the icnnlab command tree and turns command errors
+// into messages and exit codes.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	benchCmd "github.com/icnnlab/icnnlab/internal/cmd/bench"
+	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	versionCmd "github.com/icnnlab/icnnlab/internal/cmd/version"
+)
+
+// NewCmdRoot builds the icnnlab command tree.
+//
+// Commands are nouns with verbs, one package per verb under internal/cmd
+// (internal/cmd/<noun>/<verb>), each with NewCmdX(f, runF) and an options
+// struct. Planned nouns, added as their issues land (no placeholders until
+// then): train, eval, reproduce, plugins, plugin, data, visualize, metrics,
+// backend.
+func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "icnnlab <command> [flags]",
+		Short: "Reproduce and extend Interpretable CNNs (Zhang, Wu, Zhu, CVPR 2018)",
+		Long: cmdutil.Dedent(`
+			icnnlab is a research framework for "Interpretable Convolutional Neural
+			Networks" (Zhang, Wu, Zhu, CVPR 2018): CNNs whose top filters are pushed
+			to represent object parts. Networks, masks and losses are graphs in one
+			IR that a backend (--backend or $ICNNLAB_BACKEND) compiles onto its
+			device.
+
+			Commands for training, evaluation and reproducing the paper's tables
+			are being built; today icnnlab can time training steps (bench) and
+			describe itself (version).
+		`),
+		Example: cmdutil.Examples(`
+			$ icnnlab version
+			$ icnnlab bench --workload small64 --steps 20
+			$ ICNNLAB_BACKEND=gorgonia icnnlab bench --json
+		`),
+		Version:       version,
+		SilenceErrors: true, // Run prints errors itself, with a usage hint for usage mistakes
+		SilenceUsage:  true,
+	}
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetIn(f.IOStreams.In)
+	cmd.SetVersionTemplate("icnnlab {{.Version}}\n")
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: err}
+	})
+	cmdutil.AddBackendFlag(cmd.PersistentFlags(), f)
+
+	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))
+	cmd.AddCommand(benchCmd.NewCmdBench(f, nil))
+	return cmd
+}
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1
+)
+
+// Run executes the command line args (without the program name) and
+// returns the process exit status. Errors go to f.IOStreams.ErrOut.
+func Run(ctx context.Context, f *cmdutil.Factory, version string, args []string) int {
+	rootCmd := NewCmdRoot(f, version)
+	rootCmd.SetArgs(args)
+	executed, err := rootCmd.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	errOut := f.IOStreams.ErrOut
+	if errors.Is(err, cmdutil.ErrSilent) {
+		return ExitError
+	}
+	var flagErr *cmdutil.FlagError
+	if errors.As(err, &flagErr) || isCobraUsageError(err) {
+		fmt.Fprintf(errOut, "error: %v\n", err)
+		if executed == nil {
+			executed = rootCmd
+		}
+		fmt.Fprintf(errOut, "Run '%s --help' for usage.\n", executed.CommandPath())
+		return ExitError
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(errOut, "interrupted")
+		return ExitError
+	}
+	fmt.Fprintf(errOut, "error: %v\n", err)
+	return ExitError
+}
+
+// isCobraUsageError recognises the errors cobra returns for an unknown
+// command, which do not pass through the flag error function.
+func isCobraUsageError(err error) bool {
+	return strings.HasPrefix(err.Error(), "unknown command ")
+}

@@ -91,8 +91,10 @@ func TestVersionRun(t *testing.T) {
 func TestVersionRunWithoutBackendsOrCommit(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	opts := &VersionOptions{
-		IO:           ios,
-		Build:        func() cmdutil.BuildInfo { return cmdutil.BuildInfo{Version: "dev", GoVersion: "go1.26.8", Platform: "linux/arm64"} },
+		IO: ios,
+		Build: func() cmdutil.BuildInfo {
+			return cmdutil.BuildInfo{Version: "dev", GoVersion: "go1.26.8", Platform: "linux/arm64"}
+		},
 		BackendNames: func() []string { return nil },
 		NewBackend:   func(string) (backends.Backend, error) { t.Fatal("no backend should be constructed"); return nil, nil },
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	"github.com/icnnlab/icnnlab/internal/cmd/docs"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
 	"github.com/icnnlab/icnnlab/sdk/graph"
 )
@@ -174,5 +175,33 @@ func TestEveryCommandHasLongHelpAndExamples(t *testing.T) {
 		if !strings.Contains(c.Example, "$ icnnlab") {
 			t.Errorf("command %q has no Example with an icnnlab invocation", c.CommandPath())
 		}
+	}
+}
+
+var updateDocs = flag.Bool("update-docs", false, "rewrite docs/cli.md from the help text")
+
+// TestCLIReferenceIsCurrent keeps docs/cli.md equal to the help text.
+func TestCLIReferenceIsCurrent(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := cmdutil.New("dev")
+	f.IOStreams = ios
+	var b strings.Builder
+	root := NewCmdRoot(f, "dev")
+	root.InitDefaultHelpCmd()
+	if err := docs.WriteMarkdown(&b, root); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "..", "docs", "cli.md")
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s (run go test ./internal/cmd/root -update-docs to create it): %v", path, err)
+	}
+	if diff := cmp.Diff(string(want), b.String()); diff != "" {
+		t.Errorf("%s is stale; run go test ./internal/cmd/root -update-docs (-file +help):\n%s", path, diff)
 	}
 }

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""The small64 benchmark workload in PyTorch, the peer of `icnnlab bench`.
+
+Same network as internal/zoo's small64 (3x64x64 input; conv3x3 pad 1
+32 -> relu -> maxpool 2, conv 64 -> relu -> pool, conv 128 -> relu -> pool,
+conv 128 -> relu on the 8x8 map; flatten -> linear 256 -> relu -> linear 1;
+mean logistic loss), He-normal weights (fan-in, ReLU gain) and zero biases,
+SGD momentum 0.9, learning rate 0.01, float32, one fixed random batch
+(standard-normal images, random {0,1} labels). Warm-up steps, then timed
+steps; prints one JSON object with the keys `icnnlab bench --json` prints.
+
+Run with Debian's python3-torch:  /usr/bin/python3 bench/pytorch_small64.py --threads 1
+"""
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+
+import torch
+from torch import nn
+
+
+def small64() -> nn.Module:
+    def conv(cin: int, cout: int) -> nn.Conv2d:
+        return nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1, bias=True)
+
+    model = nn.Sequential(
+        conv(3, 32), nn.ReLU(), nn.MaxPool2d(2, 2),
+        conv(32, 64), nn.ReLU(), nn.MaxPool2d(2, 2),
+        conv(64, 128), nn.ReLU(), nn.MaxPool2d(2, 2),
+        conv(128, 128), nn.ReLU(),
+        nn.Flatten(),  # NCHW order, as icnnlab's Flatten
+        nn.Linear(128 * 8 * 8, 256), nn.ReLU(),
+        nn.Linear(256, 1),
+    )
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            # std = sqrt(2 / fan_in), graph.HeNormal's rule
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def percentile(sorted_values, p):
+    """Linear interpolation between closest ranks (numpy's default), as
+    internal/bench does."""
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    rank = p / 100 * (len(sorted_values) - 1)
+    lo = math.floor(rank)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (rank - lo) * (sorted_values[hi] - sorted_values[lo])
+
+
+def peak_rss_mib():
+    """VmHWM from /proc/self/status, the figure icnnlab reports."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    value, unit = line.split()[1:3]
+                    if unit != "kB":
+                        raise ValueError(f"unexpected VmHWM line {line!r}")
+                    return int(value) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
+    ap.add_argument("--steps", type=int, default=20, help="timed training steps")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    if args.batch < 1 or args.steps < 1 or args.warmup < 0 or args.threads < 0:
+        ap.error("--batch and --steps must be positive, --warmup and --threads not negative")
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    model = small64()
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.BCEWithLogitsLoss()  # mean of softplus(z) - z*y
+    images = torch.randn(args.batch, 3, 64, 64, dtype=torch.float32)
+    labels = torch.randint(0, 2, (args.batch, 1)).to(torch.float32)
+
+    durations_ms = []
+    first_loss = last_loss = None
+    for step in range(args.warmup + args.steps):
+        start = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        opt.step()
+        value = loss.item()  # synchronises, like icnnlab reading the loss back
+        elapsed = (time.perf_counter() - start) * 1000
+        if not math.isfinite(value):
+            print(f"training step {step + 1}: loss is {value}", file=sys.stderr)
+            return 1
+        if first_loss is None:
+            first_loss = value
+        last_loss = value
+        if step >= args.warmup:
+            durations_ms.append(elapsed)
+
+    ms = sorted(durations_ms)
+    result = {
+        "workload": "small64",
+        "backend": "pytorch",
+        "backend_description": (
+            f"PyTorch {torch.__version__} eager, float32, CPU "
+            f"(mkldnn={torch.backends.mkldnn.is_available()}, python {platform.python_version()})"
+        ),
+        "device": "cpu",
+        "threads": torch.get_num_threads(),
+        "batch": args.batch,
+        "warmup": args.warmup,
+        "steps": args.steps,
+        "images_per_sec": args.batch * args.steps / (sum(ms) / 1000),
+        "ms_per_step": {
+            "mean": sum(ms) / len(ms),
+            "median": percentile(ms, 50),
+            "p90": percentile(ms, 90),
+            "min": ms[0],
+            "max": ms[-1],
+        },
+        "peak_rss_mib": peak_rss_mib(),
+        "go_heap_peak_mib": None,  # not a Go process
+        "first_loss": first_loss,
+        "last_loss": last_loss,
+        "interpretable": False,
+        "note": "masks and the MI loss are not implemented yet (plugin issue); this is the ordinary network",
+    }
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

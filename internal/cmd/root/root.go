@@ -42,7 +42,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 			$ icnnlab bench --workload small64 --steps 20
 			$ ICNNLAB_BACKEND=gorgonia icnnlab bench --json
 		`),
-		Version:       version,
+		Version:       versionOf(f, version),
 		SilenceErrors: true, // Run prints errors itself, with a usage hint for usage mistakes
 		SilenceUsage:  true,
 	}
@@ -58,6 +58,15 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(benchCmd.NewCmdBench(f, nil))
 	return cmd
+}
+
+// versionOf is what --version prints: the same version `icnnlab version`
+// reports (which falls back to the module version Go stamped).
+func versionOf(f *cmdutil.Factory, linkVersion string) string {
+	if f.Build != nil {
+		return f.Build().Version
+	}
+	return linkVersion
 }
 
 // Exit codes.

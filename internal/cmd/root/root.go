@@ -98,7 +98,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, version string, args []string)
 		return ExitError
 	}
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(errOut, "interrupted")
+		fmt.Fprintf(errOut, "interrupted: %v\n", err)
 		return ExitError
 	}
 	fmt.Fprintf(errOut, "error: %v\n", err)

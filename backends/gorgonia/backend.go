@@ -1,0 +1,372 @@
+// Package gorgonia is icnnlab's CPU backend. It lowers a graph.Graph onto
+// gorgonia expression graphs (gorgonia.org/gorgonia v0.9.18), differentiates
+// the loss with gorgonia's symbolic Grad, runs the result on gorgonia's tape
+// machine, and applies SGD or Adam updates in plain Go.
+//
+// Each IR op runs as a custom gorgonia op (see op.go) whose kernels follow
+// the IR's semantics exactly: NumPy broadcasting, keep-dims reductions over
+// several axes, grouped and dilated convolutions by im2col + GEMM spread
+// over the batch, padded pooling, numpy.take gathers and seeded dropout.
+// Build with -tags openblas to run float32 GEMMs on OpenBLAS through cgo.
+package gorgonia
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+// Name is the registry name of this backend.
+const Name = "gorgonia"
+
+func init() {
+	backends.Register(Name, func() (backends.Backend, error) { return Backend{}, nil })
+}
+
+// Backend compiles graphs for the CPU.
+type Backend struct{}
+
+func (Backend) Name() string { return Name }
+
+func (Backend) Description() string {
+	return fmt.Sprintf("gorgonia v0.9.18 expression graphs + tape machine on the CPU (%d threads max), GEMM by %s", runtime.GOMAXPROCS(0), blasName)
+}
+
+// Compile checks every op and dtype and sets up parameters, states and
+// optimizer slots. Gorgonia graphs are built lazily, one per kind of call.
+func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.Executable, error) {
+	if g == nil {
+		return nil, fmt.Errorf("compile: graph is nil")
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	if opts.Device != "" && opts.Device != "cpu" {
+		return nil, fmt.Errorf("compile graph %q: device %q: the gorgonia backend runs on \"cpu\" only", g.Name(), opts.Device)
+	}
+	opt := opts.Optimizer.WithDefaults()
+	if err := opt.Validate(); err != nil {
+		return nil, fmt.Errorf("compile graph %q: %w", g.Name(), err)
+	}
+	for _, n := range g.Nodes() {
+		if !n.Op().Valid() {
+			return nil, &backends.UnsupportedOpError{Backend: Name, Node: n}
+		}
+		if _, err := toGorgoniaDtype(n.DType()); err != nil {
+			return nil, fmt.Errorf("compile graph %q: node %v: %w", g.Name(), n, err)
+		}
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	e := &executable{
+		g:        g,
+		opt:      opt,
+		lr:       opt.LearningRate,
+		params:   graph.InitParams(g, opts.Seed),
+		states:   graph.InitStates(g),
+		slots:    map[string]*tensor.Tensor{},
+		programs: map[string]*program{},
+	}
+	e.ctx = &runContext{threads: threads, seed: opts.Seed, step: &e.step}
+	e.initSlots()
+	return e, nil
+}
+
+type executable struct {
+	g        *graph.Graph
+	ctx      *runContext
+	opt      backends.Optimizer
+	lr       float64
+	step     int64
+	params   map[string]*tensor.Tensor
+	states   map[string]*tensor.Tensor
+	slots    map[string]*tensor.Tensor // optimizer state, by snapshot name
+	programs map[string]*program
+	closed   bool
+}
+
+// program returns the cached program for key, compiling it on first use.
+func (e *executable) program(key string, mode backends.Mode, roots, wrt []*graph.Node) (*program, error) {
+	if p, ok := e.programs[key]; ok {
+		return p, nil
+	}
+	p, err := compile(e.g, e.ctx, mode, roots, wrt)
+	if err != nil {
+		return nil, err
+	}
+	e.programs[key] = p
+	return p, nil
+}
+
+func nodeKey(ns []*graph.Node) string {
+	ids := make([]string, len(ns))
+	for i, n := range ns {
+		ids[i] = fmt.Sprint(n.ID())
+	}
+	return strings.Join(ids, ",")
+}
+
+// execute binds feeds, parameters, states and constants and runs p.
+func (e *executable) execute(p *program, inputs map[string]*tensor.Tensor) error {
+	if e.closed {
+		return fmt.Errorf("graph %q: executable is closed", e.g.Name())
+	}
+	if err := backends.CheckFeeds(e.g, inputs, p.needed); err != nil {
+		return err
+	}
+	for id, leaf := range p.leaves {
+		n := e.g.Nodes()[id]
+		var t *tensor.Tensor
+		switch n.Op() {
+		case graph.OpInput:
+			t = inputs[n.Attrs().Name]
+		case graph.OpParam:
+			t = e.params[n.Attrs().Name]
+		case graph.OpState:
+			t = e.states[n.Attrs().Name]
+		case graph.OpConst:
+			t = n.Attrs().Value
+		}
+		v, err := wrapTensor(t)
+		if err != nil {
+			return fmt.Errorf("graph %q: bind %v: %w", e.g.Name(), n, err)
+		}
+		if err := G.Let(leaf, v); err != nil {
+			return fmt.Errorf("graph %q: bind %v: %w", e.g.Name(), n, err)
+		}
+	}
+	defer p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return fmt.Errorf("graph %q: run: %w", e.g.Name(), err)
+	}
+	return nil
+}
+
+// fetch copies the value of IR node n out of a program that has run.
+func (p *program) fetch(n *graph.Node) (*tensor.Tensor, error) {
+	return copyOut(p.nodes[n.ID()].Value(), n.Shape())
+}
+
+func (e *executable) Run(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
+	nodes, err := backends.ResolveOutputs(e.g, outputs)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.program("run|"+nodeKey(nodes), backends.Eval, nodes, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.execute(p, inputs); err != nil {
+		return nil, err
+	}
+	return fetchAll(p, outputs, nodes)
+}
+
+func fetchAll(p *program, names []string, nodes []*graph.Node) (map[string]*tensor.Tensor, error) {
+	out := make(map[string]*tensor.Tensor, len(names))
+	for i, n := range nodes {
+		t, err := p.fetch(n)
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", names[i], err)
+		}
+		out[names[i]] = t
+	}
+	return out, nil
+}
+
+func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
+	loss := e.g.Loss()
+	if loss == nil {
+		return nil, fmt.Errorf("graph %q: train step: the graph has no loss (call SetLoss)", e.g.Name())
+	}
+	nodes, err := backends.ResolveOutputs(e.g, outputs)
+	if err != nil {
+		return nil, err
+	}
+	roots := append([]*graph.Node{loss}, nodes...)
+	for _, u := range e.g.StateUpdates() {
+		roots = append(roots, u.Value)
+	}
+	params := e.g.Params()
+	p, err := e.program("train|"+nodeKey(nodes), backends.Train, roots, params)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.execute(p, inputs); err != nil {
+		return nil, err
+	}
+	out, err := fetchAll(p, outputs, nodes)
+	if err != nil {
+		return nil, err
+	}
+	// Read everything the update needs before changing any parameter.
+	newStates := make([]*tensor.Tensor, len(e.g.StateUpdates()))
+	for i, u := range e.g.StateUpdates() {
+		if newStates[i], err = p.fetch(u.Value); err != nil {
+			return nil, fmt.Errorf("state %q: %w", u.State.Attrs().Name, err)
+		}
+	}
+	for i, pn := range params {
+		if p.grads[i] == nil {
+			continue // the loss does not depend on it; PyTorch leaves such parameters alone
+		}
+		grad := dataOf[float32](p.grads[i].Value())
+		e.update(pn, grad)
+	}
+	for i, u := range e.g.StateUpdates() {
+		e.states[u.State.Attrs().Name] = newStates[i]
+	}
+	e.step++
+	return out, nil
+}
+
+func (e *executable) Gradients(mode backends.Mode, inputs map[string]*tensor.Tensor, wrt ...string) (map[string]*tensor.Tensor, error) {
+	loss := e.g.Loss()
+	if loss == nil {
+		return nil, fmt.Errorf("graph %q: gradients: the graph has no loss (call SetLoss)", e.g.Name())
+	}
+	leaves := make([]*graph.Node, len(wrt))
+	for i, name := range wrt {
+		n := e.g.Leaf(name)
+		if n == nil {
+			return nil, fmt.Errorf("gradients: graph %q has no parameter or input %q", e.g.Name(), name)
+		}
+		if !n.DType().IsFloat() {
+			return nil, fmt.Errorf("gradients: %v of graph %q is not a float tensor", n, e.g.Name())
+		}
+		leaves[i] = n
+	}
+	p, err := e.program(fmt.Sprintf("grad|%v|%s", mode, nodeKey(leaves)), mode, []*graph.Node{loss}, leaves)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.execute(p, inputs); err != nil {
+		return nil, err
+	}
+	out := map[string]*tensor.Tensor{}
+	if out["loss"], err = p.fetch(loss); err != nil {
+		return nil, err
+	}
+	for i, n := range leaves {
+		if p.grads[i] == nil {
+			out[wrt[i]] = tensor.Zeros(n.DType(), n.Shape()...)
+			continue
+		}
+		if out[wrt[i]], err = copyOut(p.grads[i].Value(), n.Shape()); err != nil {
+			return nil, fmt.Errorf("gradient of %q: %w", wrt[i], err)
+		}
+	}
+	return out, nil
+}
+
+func (e *executable) Read(name string) (*tensor.Tensor, error) {
+	if t, ok := e.params[name]; ok {
+		return t.Clone(), nil
+	}
+	if t, ok := e.states[name]; ok {
+		return t.Clone(), nil
+	}
+	return nil, fmt.Errorf("read: graph %q has no parameter or state %q", e.g.Name(), name)
+}
+
+func (e *executable) Write(name string, value *tensor.Tensor) error {
+	target := e.params
+	if _, ok := target[name]; !ok {
+		target = e.states
+	}
+	old, ok := target[name]
+	if !ok {
+		return fmt.Errorf("write: graph %q has no parameter or state %q", e.g.Name(), name)
+	}
+	if value == nil {
+		return fmt.Errorf("write %q: nil tensor", name)
+	}
+	if value.DType() != old.DType() || !value.Shape().Equal(old.Shape()) {
+		return fmt.Errorf("write %q: got %v%v, want %v%v", name, value.DType(), value.Shape(), old.DType(), old.Shape())
+	}
+	target[name] = value.Clone()
+	return nil
+}
+
+func (e *executable) SetLearningRate(lr float64) { e.lr = lr }
+func (e *executable) Step() int64                { return e.step }
+
+// stepKey is the snapshot name of the step counter.
+const stepKey = "step"
+
+func (e *executable) Snapshot() (map[string]*tensor.Tensor, error) {
+	out := map[string]*tensor.Tensor{}
+	for _, m := range []map[string]*tensor.Tensor{e.params, e.states, e.slots} {
+		for k, v := range m {
+			out[k] = v.Clone()
+		}
+	}
+	out[stepKey] = tensor.Zeros(tensor.Int64)
+	out[stepKey].Int64s()[0] = e.step
+	return out, nil
+}
+
+func (e *executable) Restore(snap map[string]*tensor.Tensor) error {
+	// Check everything first so that a bad snapshot changes nothing.
+	for name, v := range snap {
+		if v == nil {
+			return fmt.Errorf("restore %q: nil tensor", name)
+		}
+		if name == stepKey {
+			if v.DType() != tensor.Int64 || v.Len() != 1 {
+				return fmt.Errorf("restore %q: want an int64 scalar, got %v%v", name, v.DType(), v.Shape())
+			}
+			continue
+		}
+		old := e.params[name]
+		if old == nil {
+			old = e.states[name]
+		}
+		if old == nil {
+			old = e.slots[name]
+		}
+		if old == nil {
+			return fmt.Errorf("restore: graph %q has no parameter, state or optimizer slot %q", e.g.Name(), name)
+		}
+		if v.DType() != old.DType() || !v.Shape().Equal(old.Shape()) {
+			return fmt.Errorf("restore %q: got %v%v, want %v%v", name, v.DType(), v.Shape(), old.DType(), old.Shape())
+		}
+	}
+	names := make([]string, 0, len(snap))
+	for name := range snap {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v := snap[name]
+		switch {
+		case name == stepKey:
+			e.step = v.Int64s()[0]
+		case e.params[name] != nil:
+			e.params[name] = v.Clone()
+		case e.states[name] != nil:
+			e.states[name] = v.Clone()
+		default:
+			e.slots[name] = v.Clone()
+		}
+	}
+	return nil
+}
+
+func (e *executable) Close() error {
+	for _, p := range e.programs {
+		p.vm.Close()
+	}
+	e.programs = map[string]*program{}
+	e.closed = true
+	return nil
+}

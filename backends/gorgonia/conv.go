@@ -1,0 +1,241 @@
+package gorgonia
+
+import (
+	"fmt"
+	"io"
+
+	G "gorgonia.org/gorgonia"
+	gt "gorgonia.org/tensor"
+)
+
+// Convolutions run as im2col + GEMM per image and group, with images spread
+// over goroutines. Three kernels share one geometry: the forward pass, the
+// gradient with respect to the input (which is also ConvTranspose2D's
+// forward pass) and the gradient with respect to the weights.
+
+// convGeom describes a convolution of x [N,C,H,W] with w [O,C/groups,KH,KW].
+type convGeom struct {
+	n, c, h, w     int
+	o, kh, kw      int
+	oh, ow         int
+	sh, sw, ph, pw int
+	dh, dw, groups int
+}
+
+func (g convGeom) ints() []int {
+	return []int{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.oh, g.ow, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups}
+}
+
+func (g convGeom) xShape() []int { return []int{g.n, g.c, g.h, g.w} }
+func (g convGeom) wShape() []int { return []int{g.o, g.c / g.groups, g.kh, g.kw} }
+func (g convGeom) yShape() []int { return []int{g.n, g.o, g.oh, g.ow} }
+
+// colRows is the number of rows of one group's im2col matrix.
+func (g convGeom) colRows() int { return g.c / g.groups * g.kh * g.kw }
+
+// convChunks is how many partial weight gradients are summed. It is fixed
+// so that results do not depend on the thread count.
+const convChunks = 8
+
+type convRole uint8
+
+const (
+	convForward    convRole = iota // (x, w) -> y
+	convGradInput                  // (w, dy) -> dx
+	convGradWeight                 // (x, dy) -> dw
+)
+
+type convKernel struct {
+	role convRole
+	g    convGeom
+}
+
+func (k convKernel) name() string {
+	return [...]string{"conv2d", "conv2d_grad_input", "conv2d_grad_weight"}[k.role]
+}
+
+func (k convKernel) writeAttrs(w io.Writer) {
+	attrWriter{w}.ints("geom", k.g.ints()...)
+}
+
+func (k convKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
+	switch out.Dtype() {
+	case gt.Float32:
+		runConv(ctx, k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](out))
+	case gt.Float64:
+		runConv(ctx, k, dataOf[float64](in[0]), dataOf[float64](in[1]), dataOf[float64](out))
+	default:
+		return fmt.Errorf("dtype %v is not a float", out.Dtype())
+	}
+	return nil
+}
+
+func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
+	g := k.g
+	cg, og := g.c/g.groups, g.o/g.groups
+	rows, ohw := g.colRows(), g.oh*g.ow
+	xImg, yImg := g.c*g.h*g.w, g.o*ohw
+	parts := chunks(g.n, convChunks)
+	var partial [][]T
+	if k.role == convGradWeight {
+		partial = make([][]T, len(parts))
+	}
+	parallelFor(ctx.threads, len(parts), func(p int) {
+		col := make([]T, rows*ohw)
+		var dw []T
+		if k.role == convGradWeight {
+			dw = out
+			if p > 0 {
+				dw = make([]T, len(out))
+				partial[p] = dw
+			}
+		}
+		for n := parts[p][0]; n < parts[p][1]; n++ {
+			for gi := range g.groups {
+				xOff := n*xImg + gi*cg*g.h*g.w
+				yOff := n*yImg + gi*og*ohw
+				wOff := gi * og * rows
+				switch k.role {
+				case convForward: // y_g = W_g · col(x_g)
+					x, w := a, b
+					im2col(g, x[xOff:], cg, col)
+					gemm(false, false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, out[yOff:], ohw)
+				case convGradInput: // dx_g += col2im(W_gᵀ · dy_g)
+					w, dy := a, b
+					gemm(true, false, rows, ohw, og, w[wOff:], rows, dy[yOff:], ohw, 0, col, ohw)
+					col2im(g, col, cg, out[xOff:])
+				case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
+					x, dy := a, b
+					im2col(g, x[xOff:], cg, col)
+					gemm(false, true, og, rows, ohw, dy[yOff:], ohw, col, ohw, 1, dw[wOff:], rows)
+				}
+			}
+		}
+	})
+	for _, pw := range partial[min(1, len(partial)):] {
+		for i, v := range pw {
+			out[i] += v
+		}
+	}
+}
+
+// im2col lays out the receptive fields of cg channels of one image as a
+// [cg·KH·KW, OH·OW] matrix, with zeros for padding.
+func im2col[T float](g convGeom, x []T, cg int, col []T) {
+	ohw := g.oh * g.ow
+	for c := range cg {
+		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
+		for ki := range g.kh {
+			for kj := range g.kw {
+				row := col[((c*g.kh+ki)*g.kw+kj)*ohw:][:ohw]
+				ix0 := kj*g.dw - g.pw
+				lo, hi := validRange(g.ow, g.w, g.sw, ix0)
+				for oy := range g.oh {
+					dst := row[oy*g.ow : (oy+1)*g.ow]
+					iy := oy*g.sh - g.ph + ki*g.dh
+					if iy < 0 || iy >= g.h {
+						clear(dst)
+						continue
+					}
+					src := plane[iy*g.w : (iy+1)*g.w]
+					clear(dst[:lo])
+					if g.sw == 1 {
+						copy(dst[lo:hi], src[lo+ix0:hi+ix0])
+					} else {
+						for ox := lo; ox < hi; ox++ {
+							dst[ox] = src[ox*g.sw+ix0]
+						}
+					}
+					clear(dst[hi:])
+				}
+			}
+		}
+	}
+}
+
+// col2im adds an im2col-shaped matrix back into the image it came from.
+func col2im[T float](g convGeom, col []T, cg int, x []T) {
+	ohw := g.oh * g.ow
+	for c := range cg {
+		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
+		for ki := range g.kh {
+			for kj := range g.kw {
+				row := col[((c*g.kh+ki)*g.kw+kj)*ohw:][:ohw]
+				ix0 := kj*g.dw - g.pw
+				lo, hi := validRange(g.ow, g.w, g.sw, ix0)
+				for oy := range g.oh {
+					iy := oy*g.sh - g.ph + ki*g.dh
+					if iy < 0 || iy >= g.h {
+						continue
+					}
+					src := row[oy*g.ow : (oy+1)*g.ow]
+					dst := plane[iy*g.w : (iy+1)*g.w]
+					if g.sw == 1 {
+						d := dst[lo+ix0 : hi+ix0]
+						for j, v := range src[lo:hi] {
+							d[j] += v
+						}
+					} else {
+						for ox := lo; ox < hi; ox++ {
+							dst[ox*g.sw+ix0] += src[ox]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// validRange returns the output columns [lo, hi) whose input column
+// ox·stride + off lies inside [0, width).
+func validRange(outW, width, stride, off int) (lo, hi int) {
+	lo = 0
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	hi = outW
+	if last := width - 1 - off; last < 0 {
+		hi = 0
+	} else {
+		hi = min(outW, last/stride+1)
+	}
+	if hi < lo {
+		hi = lo
+	}
+	lo = min(lo, outW)
+	hi = min(max(hi, lo), outW)
+	return lo, hi
+}
+
+func (k convKernel) diffWRT(n int) []bool { return allTrue(n) }
+
+// symDiff uses the bilinearity of all three kernels: with G the incoming
+// gradient, forward(x,w) differentiates into gradInput(w,G) and
+// gradWeight(x,G); gradInput(w,dy) into gradWeight(G,dy) and forward(G,w);
+// gradWeight(x,dy) into gradInput(G,dy) and forward(x,G).
+func (k convKernel) symDiff(ctx *runContext, inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	a, b := inputs[0], inputs[1]
+	mk := func(role convRole, shape []int, dt gt.Dtype, x, y *G.Node) (*G.Node, error) {
+		return applyKernel(ctx, convKernel{role: role, g: k.g}, dt, shape, x, y)
+	}
+	var da, db *G.Node
+	var err error
+	switch k.role {
+	case convForward: // a = x, b = w
+		if da, err = mk(convGradInput, k.g.xShape(), a.Dtype(), b, grad); err == nil {
+			db, err = mk(convGradWeight, k.g.wShape(), b.Dtype(), a, grad)
+		}
+	case convGradInput: // a = w, b = dy
+		if da, err = mk(convGradWeight, k.g.wShape(), a.Dtype(), grad, b); err == nil {
+			db, err = mk(convForward, k.g.yShape(), b.Dtype(), grad, a)
+		}
+	case convGradWeight: // a = x, b = dy
+		if da, err = mk(convGradInput, k.g.xShape(), a.Dtype(), grad, b); err == nil {
+			db, err = mk(convForward, k.g.yShape(), b.Dtype(), a, grad)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{da, db}, nil
+}

@@ -1,0 +1,27 @@
+package gorgonia
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+var gonumDouble gonum.Implementation
+
+// gemm is row-major C = op(A)·op(B) + beta·C for either float type.
+// float32 goes through sgemm (gonum, or OpenBLAS with the openblas build
+// tag); float64 always uses gonum.
+func gemm[T float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	switch av := any(a).(type) {
+	case []float32:
+		sgemm(tA, tB, m, n, k, av, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		gonumDouble.Dgemm(transFlag(tA), transFlag(tB), m, n, k, 1, av, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+func transFlag(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}

@@ -259,7 +259,7 @@ func castInto[S, D number](x []S, y []D) {
 // ---- binary with broadcasting ----
 
 type binaryKernel struct {
-	op                      graph.Op
+	op                       graph.Op
 	aShape, bShape, outShape []int
 }
 
@@ -352,8 +352,8 @@ func (k binaryKernel) symDiff(ctx *runContext, inputs G.Nodes, _, grad *G.Node) 
 // respect to operand `which`, summed back over the broadcast axes. Its
 // inputs are (dy) for add/sub and (a, b, dy) for mul/div.
 type binaryGradKernel struct {
-	op                      graph.Op
-	which                   int
+	op                       graph.Op
+	which                    int
 	aShape, bShape, outShape []int
 }
 

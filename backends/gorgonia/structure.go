@@ -33,7 +33,7 @@ func copyValue(src, dst G.Value) error {
 // gorgonia values ever share memory.
 type reshapeKernel struct{}
 
-func (reshapeKernel) name() string       { return "reshape" }
+func (reshapeKernel) name() string         { return "reshape" }
 func (reshapeKernel) writeAttrs(io.Writer) {}
 func (reshapeKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	return copyValue(in[0], out)

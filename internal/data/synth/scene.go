@@ -104,8 +104,12 @@ func (b *background) at(p vec) rgb {
 }
 
 // Generate draws sample index of the world cfg. It is a pure function of
-// (cfg, index) and safe to call concurrently. cfg must be valid.
+// (cfg, index) and safe to call concurrently. It panics on an invalid cfg
+// (check Config.Validate first).
 func Generate(cfg Config, index int) *Sample {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
 	rng := sampleRNG(cfg.Seed, index)
 	cat := CategoryOf(cfg, index)
 	d := cfg.Difficulty
@@ -148,6 +152,7 @@ func Generate(cfg Config, index int) *Sample {
 	}
 	pose.tx = place(posed.lo.x, posed.hi.x)
 	pose.ty = place(posed.lo.y, posed.hi.y)
+	posed = objBox.through(pose)
 	toObj := pose.inverse()
 
 	var layers []layerItem
@@ -303,4 +308,3 @@ func render(size int, bg *background, layers []layerItem, noiseSeed uint32) *Sam
 }
 
 func to8(v float64) uint8 { return uint8(math.Round(clamp01(v) * 255)) }
-

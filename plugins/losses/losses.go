@@ -209,9 +209,9 @@ func IndexRange(lo, n int) *tensor.Tensor {
 	return t
 }
 
-// checkFloat32Index fails when flat indices computed in float32 would not
+// CheckFloat32Index fails when flat indices computed in float32 would not
 // be exact integers.
-func checkFloat32Index(n int) error {
+func CheckFloat32Index(n int) error {
 	if n >= 1<<24 {
 		return fmt.Errorf("channels·batch·templates = %d is too large for exact float32 indices (limit 2^24)", n)
 	}

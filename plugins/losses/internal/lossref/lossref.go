@@ -136,3 +136,52 @@ func RunningLogZ(maps [][]float64, t losses.Templates, old []float64, step int, 
 	}
 	return out
 }
+
+// ArgMax is the first position of the largest value.
+func ArgMax(x []float64) int {
+	best := 0
+	for q := range x {
+		if x[q] > x[best] {
+			best = q
+		}
+	}
+	return best
+}
+
+// PaperGradient is the paper's single-template gradient for one filter's
+// maps: for map b with target template k̂ (its argmax position when
+// positive[b], T− otherwise),
+// g_bq = −p(T̂)·t̂_q·exp(tr(x·T̂))/Z_T̂·(tr(x·T̂) − log Z_T̂ − log p(x_b)),
+// with Z_T = |X|·exp(logZbar[k]) and p(x) = Σ_T p(T) exp(tr(x·T))/Z_T.
+func PaperGradient(maps [][]float64, t losses.Templates, logZbar []float64, positive []bool) [][]float64 {
+	f := NewFilter(maps, t, logZbar)
+	neg := t.K - 1
+	out := make([][]float64, len(maps))
+	for b, x := range maps {
+		k := neg
+		if positive[b] {
+			k = ArgMax(x)
+		}
+		s := Trace(x, t.Values[k])
+		logZ := math.Log(float64(len(maps))) + logZbar[k]
+		coef := -f.PT[k] * math.Exp(s-logZ) * (s - logZ - math.Log(f.PX[b]))
+		out[b] = make([]float64, len(x))
+		for q := range x {
+			out[b][q] = coef * t.Values[k][q]
+		}
+	}
+	return out
+}
+
+// BatchLogZbar is log mean_x exp(tr(x·T_k)) over the maps.
+func BatchLogZbar(maps [][]float64, t losses.Templates) []float64 {
+	out := make([]float64, t.K)
+	for k := range t.K {
+		sum := 0.0
+		for _, x := range maps {
+			sum += math.Exp(Trace(x, t.Values[k]))
+		}
+		out[k] = math.Log(sum / float64(len(maps)))
+	}
+	return out
+}

@@ -59,6 +59,9 @@ func Build(p Params, batch, channels, h, w int) (*graph.Graph, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if err := masks.CheckShape(Name, batch, channels, h, w); err != nil {
+		return nil, err
+	}
 	amp, _ := masks.AmplitudeValue(p.Amplitude, h, w)
 	return masks.BuildBankMask("mask_"+Name, masks.GaussianBank(p.Sigma, amp, h, w), batch, channels, h, w)
 }

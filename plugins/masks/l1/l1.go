@@ -67,6 +67,9 @@ func BuildWithDistance(name string, d masks.Distance, p Params, batch, channels,
 	if err := validate(name, p); err != nil {
 		return nil, err
 	}
+	if err := masks.CheckShape(name, batch, channels, h, w); err != nil {
+		return nil, err
+	}
 	amp, _ := masks.AmplitudeValue(p.Amplitude, h, w)
 	return masks.BuildBankMask("mask_"+name, masks.PositiveBank(d, p.Beta, amp, h, w), batch, channels, h, w)
 }

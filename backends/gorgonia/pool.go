@@ -3,8 +3,7 @@ package gorgonia
 import (
 	"fmt"
 	"io"
-	"math"
-
+	
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
 )
@@ -62,56 +61,90 @@ func (k poolKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
 	g := k.g
 	hw, ohw := g.h*g.w, g.oh*g.ow
-	area := T(g.kh * g.kw) // padding counts in the average
+	// Column bounds of every window, computed once.
+	x0s, x1s := make([]int, g.ow), make([]int, g.ow)
+	for ox := range g.ow {
+		_, _, x0s[ox], x1s[ox] = g.window(0, ox)
+	}
 	parallelFor(ctx.threads, g.n, func(n int) {
 		for c := range g.c {
-			plane := (n*g.c + c)
-			for oy := range g.oh {
-				for ox := range g.ow {
-					y0, y1, x0, x1 := g.window(oy, ox)
-					o := plane*ohw + oy*g.ow + ox
-					switch k.role {
-					case maxPoolForward, maxPoolBackward:
-						x := in[0][plane*hw : (plane+1)*hw]
-						best, at := T(math.Inf(-1)), -1
-						for iy := y0; iy < y1; iy++ {
-							for ix := x0; ix < x1; ix++ {
-								if v := x[iy*g.w+ix]; at < 0 || v > best || v != v {
-									best, at = v, iy*g.w+ix
-									if v != v {
-										iy, ix = y1, x1 // NaN wins; stop scanning
-									}
-								}
-							}
-						}
-						if k.role == maxPoolForward {
-							out[o] = best
-						} else if at >= 0 {
-							out[plane*hw+at] += in[1][o]
-						}
-					case avgPoolForward:
-						x := in[0][plane*hw : (plane+1)*hw]
-						var s T
-						for iy := y0; iy < y1; iy++ {
-							for _, v := range x[iy*g.w+x0 : iy*g.w+x1] {
-								s += v
-							}
-						}
-						out[o] = s / area
-					case avgPoolBackward:
-						d := in[0][o] / area
-						dx := out[plane*hw : (plane+1)*hw]
-						for iy := y0; iy < y1; iy++ {
-							row := dx[iy*g.w+x0 : iy*g.w+x1]
-							for j := range row {
-								row[j] += d
-							}
+			plane := n*g.c + c
+			src := in[0][plane*hw : (plane+1)*hw]
+			switch k.role {
+			case maxPoolForward:
+				maxPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw], nil, nil)
+			case maxPoolBackward:
+				maxPoolPlane(g, x0s, x1s, src, nil, in[1][plane*ohw:(plane+1)*ohw], out[plane*hw:(plane+1)*hw])
+			case avgPoolForward:
+				avgPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw])
+			case avgPoolBackward:
+				avgPoolGradPlane(g, x0s, x1s, src, out[plane*hw:(plane+1)*hw])
+			}
+		}
+	})
+}
+
+// maxPoolPlane pools one plane into y or, when y is nil, routes dy to the
+// first maximum of each window in dx (as PyTorch does). Padding never wins.
+func maxPoolPlane[T float](g poolGeom, x0s, x1s []int, x, y, dy, dx []T) {
+	for oy := range g.oh {
+		y0, y1, _, _ := g.window(oy, 0)
+		for ox := range g.ow {
+			x0, x1 := x0s[ox], x1s[ox]
+			at := y0*g.w + x0
+			best := x[at]
+		scan:
+			for iy := y0; iy < y1; iy++ {
+				row := x[iy*g.w : iy*g.w+x1]
+				for ix := x0; ix < x1; ix++ {
+					if v := row[ix]; v > best || v != v {
+						best, at = v, iy*g.w+ix
+						if v != v {
+							break scan // NaN wins
 						}
 					}
 				}
 			}
+			if y != nil {
+				y[oy*g.ow+ox] = best
+			} else {
+				dx[at] += dy[oy*g.ow+ox]
+			}
 		}
-	})
+	}
+}
+
+// avgPoolPlane averages each window; padding counts as zeros.
+func avgPoolPlane[T float](g poolGeom, x0s, x1s []int, x, y []T) {
+	area := T(g.kh * g.kw)
+	for oy := range g.oh {
+		y0, y1, _, _ := g.window(oy, 0)
+		for ox := range g.ow {
+			var s T
+			for iy := y0; iy < y1; iy++ {
+				for _, v := range x[iy*g.w+x0s[ox] : iy*g.w+x1s[ox]] {
+					s += v
+				}
+			}
+			y[oy*g.ow+ox] = s / area
+		}
+	}
+}
+
+func avgPoolGradPlane[T float](g poolGeom, x0s, x1s []int, dy, dx []T) {
+	area := T(g.kh * g.kw)
+	for oy := range g.oh {
+		y0, y1, _, _ := g.window(oy, 0)
+		for ox := range g.ow {
+			d := dy[oy*g.ow+ox] / area
+			for iy := y0; iy < y1; iy++ {
+				row := dx[iy*g.w+x0s[ox] : iy*g.w+x1s[ox]]
+				for j := range row {
+					row[j] += d
+				}
+			}
+		}
+	}
 }
 
 func (k poolKernel) diffWRT(n int) []bool {

@@ -3,7 +3,7 @@ package gorgonia
 import (
 	"fmt"
 	"io"
-	
+
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
 )

@@ -69,16 +69,19 @@ func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
 	parallelFor(ctx.threads, g.n, func(n int) {
 		for c := range g.c {
 			plane := n*g.c + c
-			src := in[0][plane*hw : (plane+1)*hw]
 			switch k.role {
 			case maxPoolForward:
+				src := in[0][plane*hw : (plane+1)*hw]
 				maxPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw], nil, nil)
 			case maxPoolBackward:
+				src := in[0][plane*hw : (plane+1)*hw]
 				maxPoolPlane(g, x0s, x1s, src, nil, in[1][plane*ohw:(plane+1)*ohw], out[plane*hw:(plane+1)*hw])
 			case avgPoolForward:
+				src := in[0][plane*hw : (plane+1)*hw]
 				avgPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw])
 			case avgPoolBackward:
-				avgPoolGradPlane(g, x0s, x1s, src, out[plane*hw:(plane+1)*hw])
+				dy := in[0][plane*ohw : (plane+1)*ohw]
+				avgPoolGradPlane(g, x0s, x1s, dy, out[plane*hw:(plane+1)*hw])
 			}
 		}
 	})

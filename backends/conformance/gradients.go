@@ -75,23 +75,26 @@ func checkGradient(t *testing.T, be backends.Backend, c opCase) {
 
 // finiteDifferences returns the loss of g (under "loss") and its central
 // finite-difference gradient with respect to each named input or parameter,
-// all computed in float64 by the reference evaluator.
+// all computed in float64 by the reference evaluator. The outputs of ops
+// without a gradient are held at their unperturbed values.
 func finiteDifferences(g *graph.Graph, feeds, params map[string]*tensor.Tensor, mode backends.Mode, wrt []string) (map[string]*tensor.Tensor, error) {
 	leaves, err := leafValues(g, feeds, params, nil, mode)
 	if err != nil {
 		return nil, err
 	}
 	ev := evaluator{mode: mode}
+	base, err := ev.run(g, leaves)
+	if err != nil {
+		return nil, err
+	}
+	l := base[g.Loss().ID()].data[0]
+	ev.frozen = frozenNodes(g, base)
 	loss := func() (float64, error) {
 		vals, err := ev.run(g, leaves)
 		if err != nil {
 			return 0, err
 		}
 		return vals[g.Loss().ID()].data[0], nil
-	}
-	l, err := loss()
-	if err != nil {
-		return nil, err
 	}
 	out := map[string]*tensor.Tensor{"loss": tensorOf(value{dtype: g.Loss().DType(), shape: tensor.Shape{}, data: []float64{l}})}
 	for _, name := range wrt {

@@ -182,9 +182,30 @@ func leafValues(g *graph.Graph, feeds, params, states map[string]*tensor.Tensor,
 // evaluator runs a graph on values. dropout, when set, implements training
 // mode dropout (the suite's own tests use it to build a complete backend on
 // top of the evaluator); when nil only rate 0 is accepted in training mode.
+//
+// frozen, when set, gives fixed values to some nodes: finite differences
+// freeze the outputs of ops without a gradient (see frozenNodes) so that
+// they differentiate the IR's semantics rather than the plain function.
 type evaluator struct {
 	mode    backends.Mode
 	dropout func(n *graph.Node, x value) value
+	frozen  map[int]value
+}
+
+// frozenNodes picks from vals the outputs of the ops through which no
+// gradient flows (round, cast, argmax, stop_gradient).
+func frozenNodes(g *graph.Graph, vals map[int]value) map[int]value {
+	frozen := map[int]value{}
+	for _, n := range g.Nodes() {
+		switch n.Op() {
+		case graph.OpInput, graph.OpParam, graph.OpState, graph.OpConst:
+			continue
+		}
+		if v, ok := vals[n.ID()]; ok && !n.Op().Differentiable() {
+			frozen[n.ID()] = v
+		}
+	}
+	return frozen
 }
 
 func (e evaluator) run(g *graph.Graph, leaves map[string]value) (map[int]value, error) {
@@ -192,6 +213,10 @@ func (e evaluator) run(g *graph.Graph, leaves map[string]value) (map[int]value, 
 	vals := map[int]value{}
 	for _, n := range g.Nodes() {
 		if !need[n.ID()] {
+			continue
+		}
+		if v, ok := e.frozen[n.ID()]; ok {
+			vals[n.ID()] = v
 			continue
 		}
 		in := make([]value, len(n.Inputs()))
@@ -350,9 +375,9 @@ func unravel(i int, shape tensor.Shape) []int {
 func broadcast(a, b value, f func(x, y float64) float64) value {
 	outShape, _ := graph.BroadcastShapes(a.shape, b.shape)
 	out := newValue(a.dtype, outShape)
-	sourceIndex := func(idx []int, shape tensor.Shape) int {
+	aStrides, bStrides := strides(a.shape), strides(b.shape)
+	sourceIndex := func(idx []int, shape tensor.Shape, st []int) int {
 		offset := len(idx) - len(shape)
-		st := strides(shape)
 		k := 0
 		for d := range shape {
 			if shape[d] != 1 {
@@ -363,7 +388,7 @@ func broadcast(a, b value, f func(x, y float64) float64) value {
 	}
 	for i := range out.data {
 		idx := unravel(i, outShape)
-		out.data[i] = f(a.data[sourceIndex(idx, a.shape)], b.data[sourceIndex(idx, b.shape)])
+		out.data[i] = f(a.data[sourceIndex(idx, a.shape, aStrides)], b.data[sourceIndex(idx, b.shape, bStrides)])
 	}
 	return out
 }

@@ -36,6 +36,8 @@ const (
 // figure is an assembled animal in its object frame.
 type figure struct {
 	items []item
+	// bounds caches the items' bounds for the landmark queries.
+	bounds []box
 	// landmarks in the object frame, chosen where the landmark's own part
 	// group owns the point in the figure alone (before occlusion).
 	landmarks [numLandmarks]vec
@@ -43,10 +45,16 @@ type figure struct {
 
 // topGroup is the group of the topmost item containing p, ignoring occluders.
 func (f *figure) topGroup(p vec) Group {
+	if len(f.bounds) != len(f.items) {
+		f.bounds = f.bounds[:0]
+		for _, it := range f.items {
+			f.bounds = append(f.bounds, it.shp.bounds())
+		}
+	}
 	best, g := math.MinInt, GroupNone
 	for i := range f.items {
-		it := &f.items[i]
-		if it.z > best && it.shp.contains(p) {
+		it, b := &f.items[i], f.bounds[i]
+		if it.z > best && p.x >= b.lo.x && p.x <= b.hi.x && p.y >= b.lo.y && p.y <= b.hi.y && it.shp.contains(p) {
 			best, g = it.z, PartGroup[it.part]
 		}
 	}
@@ -62,8 +70,8 @@ func (f *figure) clearance(p vec, g Group) float64 {
 	}
 	best := 0.0
 	for _, r := range []float64{0.01, 0.02, 0.035, 0.05, 0.08, 0.12} {
-		for k := range 8 {
-			if f.topGroup(p.add(polar(float64(k)*math.Pi/4).scale(r))) != g {
+		for _, d := range ringDirections {
+			if f.topGroup(p.add(d.scale(r))) != g {
 				return best
 			}
 		}
@@ -71,6 +79,14 @@ func (f *figure) clearance(p vec, g Group) float64 {
 	}
 	return best
 }
+
+// ringDirections are the eight compass directions clearance probes.
+var ringDirections = func() (d [8]vec) {
+	for k := range d {
+		d[k] = polar(float64(k) * math.Pi / 4)
+	}
+	return d
+}()
 
 // pickLandmark returns the candidate deepest inside group g (the first one on
 // ties), or the first candidate if none lies on g.

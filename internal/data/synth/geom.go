@@ -104,7 +104,11 @@ func newCapsule(a, b vec, ra, rb float64) *capsule {
 func (c *capsule) contains(p vec) bool {
 	ap := p.sub(c.a)
 	t := ap.dot(c.ab) * c.invAB2
-	t = math.Max(0, math.Min(1, t))
+	if t < 0 {
+		t = 0
+	} else if t > 1 {
+		t = 1
+	}
 	dx, dy := ap.x-c.ab.x*t, ap.y-c.ab.y*t
 	r := c.ra + (c.rb-c.ra)*t
 	return dx*dx+dy*dy <= r*r

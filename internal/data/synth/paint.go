@@ -66,7 +66,17 @@ func randomColour(rng *rand.Rand) rgb {
 	return rgb{rng.Float64(), rng.Float64(), rng.Float64()}
 }
 
-func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
+// clamp01 clips v to [0,1] (plain comparisons: math.Max/Min's NaN and
+// signed-zero handling costs a lot in the per-pixel loops).
+func clamp01(v float64) float64 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}
 
 // texture kinds for painted regions.
 type texture uint8

@@ -175,7 +175,7 @@ func Generate(cfg Config, index int) *Sample {
 	if rng.Float64() < cfg.Occlusion {
 		w, h := posed.hi.x-posed.lo.x, posed.hi.y-posed.lo.y
 		c := vec{posed.lo.x + w*u(rng, 0.1, 0.9), posed.lo.y + h*u(rng, 0.1, 0.9)}
-		size := math.Sqrt(w*h) * u(rng, 0.15, 0.22+0.25*cfg.Occlusion)
+		size := math.Sqrt(w*h) * u(rng, 0.12, 0.18+0.17*cfg.Occlusion)
 		layers = append(layers, layerItem{shp: randomShape(rng, c, size), layer: LayerOccluder, pt: distractorPaint(rng, cat), toObj: identity})
 	}
 
@@ -307,4 +307,4 @@ func render(size int, bg *background, layers []layerItem, noiseSeed uint32) *Sam
 	return s
 }
 
-func to8(v float64) uint8 { return uint8(math.Round(clamp01(v) * 255)) }
+func to8(v float64) uint8 { return uint8(clamp01(v)*255 + 0.5) }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -540,6 +541,18 @@ func benchGenerate(b *testing.B, size int) {
 		Generate(cfg, i)
 		i++
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkGenerate64Parallel uses every core, as data loaders do.
+func BenchmarkGenerate64Parallel(b *testing.B) {
+	cfg := NewConfig(64, 6, 0.5, 1)
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			Generate(cfg, int(next.Add(1)))
+		}
+	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 }
 

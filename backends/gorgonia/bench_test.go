@@ -86,17 +86,11 @@ func peakRSSMiB() float64 {
 	for _, line := range strings.Split(string(data), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			var kb float64
-			for _, f := range strings.Fields(rest) {
-				var v float64
-				if _, err := fmtSscan(f, &v); err == nil {
-					kb = v
-					break
-				}
+			if _, err := fmt.Sscan(rest, &kb); err != nil {
+				return 0
 			}
 			return kb / 1024
 		}
 	}
 	return 0
 }
-
-func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }

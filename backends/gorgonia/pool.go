@@ -90,6 +90,10 @@ func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
 // maxPoolPlane pools one plane into y or, when y is nil, routes dy to the
 // first maximum of each window in dx (as PyTorch does). Padding never wins.
 func maxPoolPlane[T float](g poolGeom, x0s, x1s []int, x, y, dy, dx []T) {
+	if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
+		maxPool2x2Plane(g, x, y, dy, dx)
+		return
+	}
 	for oy := range g.oh {
 		y0, y1, _, _ := g.window(oy, 0)
 		for ox := range g.ow {
@@ -113,6 +117,30 @@ func maxPoolPlane[T float](g poolGeom, x0s, x1s []int, x, y, dy, dx []T) {
 			} else {
 				dx[at] += dy[oy*g.ow+ox]
 			}
+		}
+	}
+}
+
+// maxPool2x2Plane is maxPoolPlane for the common 2x2, stride 2, unpadded
+// case, with the same first-maximum and NaN rules.
+func maxPool2x2Plane[T float](g poolGeom, x, y, dy, dx []T) {
+	for oy := range g.oh {
+		r0 := x[2*oy*g.w : (2*oy+1)*g.w]
+		r1 := x[(2*oy+1)*g.w : (2*oy+2)*g.w]
+		for ox := range g.ow {
+			c := 2 * ox
+			best, at := r0[c], 0
+			for k, v := range [3]T{r0[c+1], r1[c], r1[c+1]} {
+				if v > best || (v != v && best == best) {
+					best, at = v, k+1
+				}
+			}
+			if y != nil {
+				y[oy*g.ow+ox] = best
+				continue
+			}
+			row := 2*oy + at/2
+			dx[row*g.w+c+at%2] += dy[oy*g.ow+ox]
 		}
 	}
 }

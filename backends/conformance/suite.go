@@ -21,7 +21,7 @@ func Run(t *testing.T, newBackend func() (backends.Backend, error)) {
 	t.Run("end_to_end", func(t *testing.T) { RunEndToEnd(t, newBackend) })
 }
 
-// Tolerances suited to float32 backends: |got - want| ≤ Abs + Rel·|want|.
+// Tolerance bounds a float comparison: |got - want| ≤ Abs + Rel·|want|.
 type Tolerance struct{ Rel, Abs float64 }
 
 var (

@@ -1,0 +1,137 @@
+// Package list implements `icnnlab plugins list`.
+package list
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/sdk/plugin"
+)
+
+// Host is the part of *pluginhost.Host that listing needs.
+type Host interface {
+	Candidates() ([]pluginhost.Candidate, error)
+	Describe(ctx context.Context, ref plugin.Ref) (pluginhost.Described, error)
+	Close()
+}
+
+// ListOptions is everything `icnnlab plugins list` needs.
+type ListOptions struct {
+	IO      *iostreams.IOStreams
+	NewHost func() (Host, error)
+	JSON    bool
+}
+
+// NewCmdList builds the command; runF replaces the run step in tests.
+func NewCmdList(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the available plugins, launching each to check it works",
+		Long: cmdutil.Dedent(`
+			List every plugin icnnlab can run: the built-in ones and the
+			executables in the plugin directory. Each is launched and asked for
+			its description, so the table shows the version it reports and the
+			protocol version it negotiated; a plugin that fails to start (bad
+			checksum, crash, wrong name) is listed with "?" and its error is
+			printed below the table, and the command exits with status 1.
+		`),
+		Example: cmdutil.Examples(`
+			$ icnnlab plugins list
+			$ icnnlab plugins list --plugin-dir ./build/plugins --json
+		`),
+		Args: cmdutil.RequireNoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO = f.IOStreams
+			opts.NewHost = func() (Host, error) { return hostFlags.NewHost(f.IOStreams.ErrOut) }
+			if runF != nil {
+				return runF(opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array instead of a table")
+	return cmd
+}
+
+// Entry is one row of the listing (and one element of --json).
+type Entry struct {
+	Kind     plugin.Kind `json:"kind"`
+	Name     string      `json:"name"`
+	Version  string      `json:"version,omitempty"`
+	Protocol int         `json:"protocol,omitempty"`
+	Source   string      `json:"source"`
+	SHA256   string      `json:"sha256,omitempty"`
+	Error    string      `json:"error,omitempty"`
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	host, err := opts.NewHost()
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	cands, err := host.Candidates()
+	if err != nil {
+		return err
+	}
+	entries := make([]Entry, 0, len(cands))
+	failed := 0
+	for _, c := range cands {
+		e := Entry{Kind: c.Ref.Kind, Name: c.Ref.Name, Source: c.Source()}
+		d, err := host.Describe(ctx, c.Ref)
+		if err != nil {
+			e.Error = err.Error()
+			failed++
+		} else {
+			e.Version, e.Protocol, e.SHA256 = d.Info.Version, d.Protocol, hex.EncodeToString(d.SHA256)
+		}
+		entries = append(entries, e)
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(entries); err != nil {
+			return err
+		}
+	} else {
+		writeTable(opts.IO, entries)
+	}
+	if failed > 0 {
+		return cmdutil.ErrSilent
+	}
+	return nil
+}
+
+func writeTable(io *iostreams.IOStreams, entries []Entry) {
+	if len(entries) == 0 {
+		fmt.Fprintln(io.ErrOut, "no plugins found")
+		return
+	}
+	w := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "KIND\tNAME\tVERSION\tPROTOCOL\tSOURCE")
+	for _, e := range entries {
+		version, protocol := "?", "?"
+		if e.Error == "" {
+			version, protocol = e.Version, fmt.Sprint(e.Protocol)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Kind, e.Name, version, protocol, e.Source)
+	}
+	w.Flush()
+	for _, e := range entries {
+		if e.Error != "" {
+			fmt.Fprintf(io.ErrOut, "\n%s/%s: %s\n", e.Kind.Plural(), e.Name, e.Error)
+		}
+	}
+}

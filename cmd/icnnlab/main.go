@@ -6,6 +6,9 @@ import (
 	"os"
 	"os/signal"
 
+	// Backends register themselves when imported.
+	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
+
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/root"
 )

@@ -131,7 +131,8 @@ func writeTable(io *iostreams.IOStreams, entries []Entry) {
 	w.Flush()
 	for _, e := range entries {
 		if e.Error != "" {
-			fmt.Fprintf(io.ErrOut, "\n%s/%s: %s\n", e.Kind.Plural(), e.Name, e.Error)
+			// The host's errors already name the plugin.
+			fmt.Fprintf(io.ErrOut, "\n%s\n", e.Error)
 		}
 	}
 }

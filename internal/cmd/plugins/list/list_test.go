@@ -47,7 +47,7 @@ func TestListTable(t *testing.T) {
 	host := &fakeHost{
 		cands: []pluginhost.Candidate{{Ref: l1, Builtin: true}, {Ref: negMI, Builtin: true},
 			{Ref: gauss, Path: "/p/icnnlab-plugin-mask-gaussian"}},
-		errs: map[plugin.Ref]error{gauss: errors.New("refusing plugin /p/icnnlab-plugin-mask-gaussian: SHA-256 mismatch")},
+		errs: map[plugin.Ref]error{gauss: errors.New("plugin masks/gaussian: refusing plugin /p/icnnlab-plugin-mask-gaussian: SHA-256 mismatch")},
 	}
 	ios, _, out, errOut := iostreams.Test()
 	err := listRun(context.Background(), &ListOptions{IO: ios, NewHost: func() (Host, error) { return host, nil }})

@@ -26,7 +26,7 @@ bin="$out_dir/icnnlab"
 
 for t in $threads_list; do
 	echo "threads=$t: icnnlab ($backend) ..." >&2
-	"$bin" bench --backend "$backend" --workload small64 --threads "$t" \
+	"$bin" bench --backend "$backend" --workload small64 --device cpu --threads "$t" \
 		--batch "$batch" --warmup "$warmup" --steps "$steps" --json >"$out_dir/icnnlab-t$t.json"
 	echo "threads=$t: pytorch ..." >&2
 	"$python" "$repo/bench/pytorch_small64.py" --threads "$t" \

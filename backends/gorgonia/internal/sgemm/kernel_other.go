@@ -1,0 +1,15 @@
+//go:build !amd64 || purego
+
+package sgemm
+
+// hasAVX2FMA is false here: the assembly kernel is not built.
+const hasAVX2FMA = false
+
+// useAssembly exists so the tests compile on every platform; it is never
+// set here.
+var useAssembly = false
+
+func activeKernel() microKernel { return kernelGo }
+
+// Implementation names the micro-kernel in use, for benchmark logs.
+func Implementation() string { return "pure Go 6x16" }

@@ -1,0 +1,192 @@
+// Package sgemm is a single-precision general matrix product for row-major
+// matrices, written in Go with an AVX2+FMA micro-kernel on amd64.
+//
+// It follows the Goto/BLIS layout: op(B) is copied in KC×NC blocks into
+// panels NR columns wide, op(A) in MC×KC blocks into panels MR rows tall,
+// and a register-blocked micro-kernel multiplies one A panel by one B panel
+// into an MR×NR tile of C. Packing makes every kernel load contiguous
+// whatever the transposition and leading dimensions, and the block sizes
+// keep a B panel in L1 and the A block in L2 while the kernel runs.
+//
+// Calls are single-threaded; callers that want parallelism split the work
+// themselves (the gorgonia backend already spreads images over goroutines).
+package sgemm
+
+import (
+	"fmt"
+	"sync"
+)
+
+//go:generate go run gen_kernel_amd64.go
+
+const (
+	mr = 6  // rows of a C tile (micro-kernel)
+	nr = 16 // columns of a C tile (two 8-wide vectors)
+
+	// Upper bounds of the cache blocks. kcMax·nr floats of B (16 KiB) sit
+	// in L1 next to an A panel; mcMax·kcMax floats of A (144 KiB) in L2;
+	// kcMax·ncMax floats of B (4 MiB) in L3.
+	kcMax = 256
+	mcMax = 144 // multiple of mr
+	ncMax = 4096
+)
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or Xᵀ,
+// op(A) is m×k, op(B) is k×n and C is m×n, all row-major with leading
+// dimensions (row strides) lda, ldb, ldc. With transA, A is stored k×m;
+// with transB, B is stored n×k. When beta is zero C is only written, so it
+// may hold anything (NaNs included) beforehand.
+//
+// It panics, like the BLAS, when a dimension is negative, a leading
+// dimension is smaller than its row or a slice is too short.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scale(m, n, beta, c, ldc)
+		return
+	}
+	kernel := activeKernel()
+	bufs := packPool.Get().(*packBuffers)
+	defer packPool.Put(bufs)
+
+	// Split k into near-equal blocks so that a k just above kcMax does not
+	// leave a tiny last block whose tiles pay the full cost of touching C.
+	kBlocks := (k + kcMax - 1) / kcMax
+	kcStep := (k + kBlocks - 1) / kBlocks
+	mBlocks := (m + mcMax - 1) / mcMax
+	mcStep := roundUp((m+mBlocks-1)/mBlocks, mr)
+
+	for jc := 0; jc < n; jc += ncMax {
+		nc := min(ncMax, n-jc)
+		for pc := 0; pc < k; pc += kcStep {
+			kc := min(kcStep, k-pc)
+			// Only the first k block applies beta; later ones add to it.
+			blockBeta := beta
+			if pc > 0 {
+				blockBeta = 1
+			}
+			bp := bufs.b.take(kc * roundUp(nc, nr))
+			if transB {
+				packBTrans(bp, b, ldb, pc, kc, jc, nc)
+			} else {
+				packB(bp, b, ldb, pc, kc, jc, nc)
+			}
+			for ic := 0; ic < m; ic += mcStep {
+				mc := min(mcStep, m-ic)
+				ap := bufs.a.take(kc * roundUp(mc, mr))
+				if transA {
+					packATrans(ap, a, lda, ic, mc, pc, kc)
+				} else {
+					packA(ap, a, lda, ic, mc, pc, kc)
+				}
+				macroKernel(kernel, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc)
+			}
+		}
+	}
+}
+
+// microKernel computes the full tile C[0:mr, 0:nr] = alpha·Ap·Bp + beta·C
+// from packed panels of kc steps (kc ≥ 1). c is the tile's first element
+// and ldc the row stride of C. When beta is zero C is not read.
+type microKernel func(kc int, ap, bp []float32, c []float32, ldc int, alpha, beta float32)
+
+// macroKernel multiplies a packed mc×kc block of A by a packed kc×nc block
+// of B into C (the block's top-left element first). Tiles that stick out of
+// C are computed into a scratch tile and copied in.
+func macroKernel(kernel microKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int) {
+	var edge [mr * nr]float32
+	for jr := 0; jr < nc; jr += nr {
+		cols := min(nr, nc-jr)
+		bPanel := bp[jr*kc : (jr+nr)*kc]
+		for ir := 0; ir < mc; ir += mr {
+			rows := min(mr, mc-ir)
+			aPanel := ap[ir*kc : (ir+mr)*kc]
+			if rows == mr && cols == nr {
+				kernel(kc, aPanel, bPanel, c[ir*ldc+jr:], ldc, alpha, beta)
+				continue
+			}
+			kernel(kc, aPanel, bPanel, edge[:], nr, alpha, 0)
+			for i := range rows {
+				dst := c[(ir+i)*ldc+jr:][:cols]
+				src := edge[i*nr:][:cols]
+				if beta == 0 {
+					copy(dst, src)
+					continue
+				}
+				for j, v := range src {
+					dst[j] = v + beta*dst[j]
+				}
+			}
+		}
+	}
+}
+
+// scale sets C = beta·C, writing zeros (not beta·NaN) when beta is zero.
+func scale(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		row := c[i*ldc:][:n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+func roundUp(x, multiple int) int { return (x + multiple - 1) / multiple * multiple }
+
+// growBuffer is a reusable packing buffer.
+type growBuffer []float32
+
+// take returns a slice of n floats, growing the buffer when needed. The
+// contents are whatever the last user left; packing overwrites all of it.
+func (g *growBuffer) take(n int) []float32 {
+	if cap(*g) < n {
+		*g = make([]float32, n)
+	}
+	return (*g)[:n]
+}
+
+type packBuffers struct{ a, b growBuffer }
+
+// packPool keeps packing buffers across calls: the backend calls Sgemm
+// many times per step with the same shapes, and allocating a few MiB each
+// time would dominate small products.
+var packPool = sync.Pool{New: func() any { return new(packBuffers) }}
+
+func checkArgs(transA, transB bool, m, n, k, lenA, lda, lenB, ldb, lenC, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("sgemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	aRows, aCols := m, k
+	if transA {
+		aRows, aCols = k, m
+	}
+	bRows, bCols := k, n
+	if transB {
+		bRows, bCols = n, k
+	}
+	checkMatrix("A", "lda", aRows, aCols, lenA, lda)
+	checkMatrix("B", "ldb", bRows, bCols, lenB, ldb)
+	checkMatrix("C", "ldc", m, n, lenC, ldc)
+}
+
+func checkMatrix(name, ldName string, rows, cols, length, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("sgemm: %s=%d is smaller than the %d columns of %s", ldName, ld, cols, name))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if need := (rows-1)*ld + cols; length < need {
+		panic(fmt.Sprintf("sgemm: %s (%d×%d, ld %d) needs %d elements, has %d", name, rows, cols, ld, need, length))
+	}
+}

@@ -258,7 +258,7 @@ func TestPartScoreAveragesOverImagesContainingThePart(t *testing.T) {
 	const s = 8
 	head := rect(s, s, 0, 0, 2, 2, 1)
 	images := []annotations.Image{
-		{Width: s, Height: s, GroupMask: head},                    // hit
+		{Width: s, Height: s, GroupMask: head},                      // hit
 		{Width: s, Height: s, GroupMask: rect(s, s, 4, 4, 6, 6, 1)}, // miss: filter fires at the corner
 		{Width: s, Height: s, GroupMask: make([]uint8, s*s)},        // no head: excluded
 		{Width: s, Height: s, GroupMask: rect(s, s, 6, 6, 8, 8, 1)}, // miss

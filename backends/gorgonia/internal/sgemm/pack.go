@@ -9,23 +9,33 @@ package sgemm
 //     p, the nr values op(B)[p, j·nr+c] at bp[j·nr·kc + p·nr + c]. Columns
 //     past nc are zero.
 //
-// Zero padding lets edge tiles run the full kernel; the macro-kernel then
-// drops the padded rows and columns.
+// Zero padding keeps stale buffer contents (possibly NaN or denormal) out
+// of the kernel's arithmetic; the macro-kernel drops the padded rows and
+// columns of edge tiles.
+//
+// Packing is on the critical path for the small, deep products of a CNN
+// (a 128×1152 weight matrix is packed for only 64 output columns), so the
+// full panels gather several source rows per k step with fixed-size array
+// writes that the compiler can check once per step.
 
 // packA packs op(A) = A (stored m×k) rows [i0, i0+mc), columns [p0, p0+kc).
 func packA(dst, a []float32, lda, i0, mc, p0, kc int) {
 	for ir := 0; ir < mc; ir += mr {
 		panel := dst[ir*kc : (ir+mr)*kc]
 		rows := min(mr, mc-ir)
-		for r := range rows {
-			src := a[(i0+ir+r)*lda+p0:][:kc]
-			for p, v := range src {
-				panel[p*mr+r] = v
+		if rows == mr {
+			row := func(r int) []float32 { return a[(i0+ir+r)*lda+p0:][:kc] }
+			r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
+			for p := range r0 {
+				out := (*[mr]float32)(panel[p*mr:])
+				out[0], out[1], out[2], out[3], out[4], out[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 			}
+			continue
 		}
-		for r := rows; r < mr; r++ {
-			for p := range kc {
-				panel[p*mr+r] = 0
+		clear(panel)
+		for r := range rows {
+			for p, v := range a[(i0+ir+r)*lda+p0:][:kc] {
+				panel[p*mr+r] = v
 			}
 		}
 	}
@@ -72,20 +82,28 @@ func packB(dst, b []float32, ldb, p0, kc, j0, nc int) {
 }
 
 // packBTrans packs op(B) = Bᵀ (B stored n×k): column j of op(B) is row j of
-// B, read contiguously and scattered with stride nr.
+// B. Full panels interleave eight rows of B at a time into half a panel
+// row; eight source streams leave registers for the loop.
 func packBTrans(dst, b []float32, ldb, p0, kc, j0, nc int) {
 	for jr := 0; jr < nc; jr += nr {
 		panel := dst[jr*kc : (jr+nr)*kc]
 		cols := min(nr, nc-jr)
-		for c := range cols {
-			src := b[(j0+jr+c)*ldb+p0:][:kc]
-			for p, v := range src {
-				panel[p*nr+c] = v
+		if cols == nr {
+			for half := 0; half < nr; half += 8 {
+				row := func(c int) []float32 { return b[(j0+jr+half+c)*ldb+p0:][:kc] }
+				r0, r1, r2, r3, r4, r5, r6, r7 := row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)
+				for p := range r0 {
+					out := (*[8]float32)(panel[p*nr+half:])
+					out[0], out[1], out[2], out[3] = r0[p], r1[p], r2[p], r3[p]
+					out[4], out[5], out[6], out[7] = r4[p], r5[p], r6[p], r7[p]
+				}
 			}
+			continue
 		}
-		for c := cols; c < nr; c++ {
-			for p := range kc {
-				panel[p*nr+c] = 0
+		clear(panel)
+		for c := range cols {
+			for p, v := range b[(j0+jr+c)*ldb+p0:][:kc] {
+				panel[p*nr+c] = v
 			}
 		}
 	}

@@ -1,0 +1,427 @@
+package tensor
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The NumPy .npy format (numpy.lib.format): a 6-byte magic, a version,
+// a little-endian header length (2 bytes in 1.0, 4 in 2.0/3.0), a Python
+// dict literal padded with spaces and a newline so the data starts on a
+// 64-byte boundary, then the raw array in C order.
+
+var npyMagic = []byte("\x93NUMPY")
+
+// maxNPYHeader bounds the header we are willing to read (numpy itself
+// refuses headers over 10 KB by default).
+const maxNPYHeader = 1 << 20
+
+// descriptor strings, as numpy writes them.
+var dtypeDescr = map[DType]string{
+	Float32: "<f4", Float64: "<f8", Int32: "<i4", Int64: "<i8", Uint8: "|u1", Bool: "|b1",
+}
+
+func descrDType(d string) (DType, error) {
+	switch d {
+	case "<f4":
+		return Float32, nil
+	case "<f8":
+		return Float64, nil
+	case "<i4":
+		return Int32, nil
+	case "<i8":
+		return Int64, nil
+	case "|u1", "<u1", "u1":
+		return Uint8, nil
+	case "|b1", "<b1", "b1", "?", "|?":
+		return Bool, nil
+	}
+	if len(d) > 1 && d[0] == '>' {
+		return Invalid, fmt.Errorf("dtype %q is big-endian; only little-endian arrays are supported (use arr.astype(arr.dtype.newbyteorder('<')))", d)
+	}
+	return Invalid, fmt.Errorf("dtype %q is not supported (want <f4, <f8, <i4, <i8, |u1 or |b1)", d)
+}
+
+// ReadNPY reads one .npy array.
+func ReadNPY(r io.Reader) (*Tensor, error) {
+	br := bufio.NewReader(r)
+	pre := make([]byte, 8)
+	if n, err := io.ReadFull(br, pre); err != nil {
+		return nil, fmt.Errorf("npy: file is %d bytes, too short for the 8-byte preamble: %w", n, err)
+	}
+	if !bytes.Equal(pre[:6], npyMagic) {
+		return nil, fmt.Errorf("npy: bad magic %q (not a .npy file)", pre[:6])
+	}
+	major, minor := pre[6], pre[7]
+	var hlen int
+	switch major {
+	case 1:
+		var b [2]byte
+		if _, err := io.ReadFull(br, b[:]); err != nil {
+			return nil, fmt.Errorf("npy: truncated header length: %w", err)
+		}
+		hlen = int(binary.LittleEndian.Uint16(b[:]))
+	case 2, 3:
+		var b [4]byte
+		if _, err := io.ReadFull(br, b[:]); err != nil {
+			return nil, fmt.Errorf("npy: truncated header length: %w", err)
+		}
+		n := binary.LittleEndian.Uint32(b[:])
+		if n > maxNPYHeader {
+			return nil, fmt.Errorf("npy: header length %d exceeds the %d-byte limit", n, maxNPYHeader)
+		}
+		hlen = int(n)
+	default:
+		return nil, fmt.Errorf("npy: format version %d.%d is not supported (want 1.0, 2.0 or 3.0)", major, minor)
+	}
+	header := make([]byte, hlen)
+	if n, err := io.ReadFull(br, header); err != nil {
+		return nil, fmt.Errorf("npy: header truncated: %d of %d bytes: %w", n, hlen, err)
+	}
+	descr, fortran, shape, err := parseNPYHeader(string(header))
+	if err != nil {
+		return nil, fmt.Errorf("npy: header %q: %w", strings.TrimSpace(string(header)), err)
+	}
+	if fortran {
+		return nil, errors.New("npy: fortran_order is True; only C-order arrays are supported (save np.ascontiguousarray(arr))")
+	}
+	dt, err := descrDType(descr)
+	if err != nil {
+		return nil, fmt.Errorf("npy: %w", err)
+	}
+	count := 1
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("npy: shape %v has a negative dimension", shape)
+		}
+		if d != 0 && count > math.MaxInt32/d {
+			return nil, fmt.Errorf("npy: shape %v has too many elements", shape)
+		}
+		count *= d
+	}
+	// Read the data in bounded chunks so a lying shape cannot make us
+	// allocate more than the file actually holds.
+	want := int64(count) * int64(dt.Size())
+	var buf bytes.Buffer
+	got, err := io.CopyN(&buf, br, want)
+	if err != nil {
+		return nil, fmt.Errorf("npy: data truncated: shape %v of %v needs %d bytes, got %d", shape, dt, want, got)
+	}
+	return decodeNPYData(dt, shape, buf.Bytes())
+}
+
+func decodeNPYData(dt DType, shape Shape, raw []byte) (*Tensor, error) {
+	t := Zeros(dt, shape...)
+	le := binary.LittleEndian
+	switch dt {
+	case Float32:
+		for i := range t.f32 {
+			t.f32[i] = math.Float32frombits(le.Uint32(raw[4*i:]))
+		}
+	case Float64:
+		for i := range t.f64 {
+			t.f64[i] = math.Float64frombits(le.Uint64(raw[8*i:]))
+		}
+	case Int32:
+		for i := range t.i32 {
+			t.i32[i] = int32(le.Uint32(raw[4*i:]))
+		}
+	case Int64:
+		for i := range t.i64 {
+			t.i64[i] = int64(le.Uint64(raw[8*i:]))
+		}
+	case Uint8:
+		copy(t.u8, raw)
+	case Bool:
+		for i := range t.b {
+			switch raw[i] {
+			case 0:
+			case 1:
+				t.b[i] = true
+			default:
+				return nil, fmt.Errorf("npy: bool element %d has byte value %d (want 0 or 1)", i, raw[i])
+			}
+		}
+	}
+	return t, nil
+}
+
+// parseNPYHeader parses the header's Python dict literal, e.g.
+// {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+func parseNPYHeader(h string) (descr string, fortran bool, shape Shape, err error) {
+	p := &pyParser{s: strings.TrimRight(h, " \n\x00")}
+	p.skipSpace()
+	if !p.eat('{') {
+		return "", false, nil, errors.New("header is not a dict")
+	}
+	seen := map[string]bool{}
+	for {
+		p.skipSpace()
+		if p.eat('}') {
+			break
+		}
+		key, err := p.str()
+		if err != nil {
+			return "", false, nil, fmt.Errorf("dict key: %w", err)
+		}
+		p.skipSpace()
+		if !p.eat(':') {
+			return "", false, nil, fmt.Errorf("missing ':' after key %q", key)
+		}
+		p.skipSpace()
+		switch key {
+		case "descr":
+			if descr, err = p.str(); err != nil {
+				return "", false, nil, fmt.Errorf("descr: %w (structured dtypes are not supported)", err)
+			}
+		case "fortran_order":
+			if fortran, err = p.boolean(); err != nil {
+				return "", false, nil, fmt.Errorf("fortran_order: %w", err)
+			}
+		case "shape":
+			if shape, err = p.tuple(); err != nil {
+				return "", false, nil, fmt.Errorf("shape: %w", err)
+			}
+		default:
+			return "", false, nil, fmt.Errorf("unexpected key %q", key)
+		}
+		if seen[key] {
+			return "", false, nil, fmt.Errorf("key %q repeated", key)
+		}
+		seen[key] = true
+		p.skipSpace()
+		if p.eat(',') {
+			continue
+		}
+		p.skipSpace()
+		if !p.eat('}') {
+			return "", false, nil, fmt.Errorf("expected ',' or '}' at offset %d", p.i)
+		}
+		break
+	}
+	for _, k := range []string{"descr", "fortran_order", "shape"} {
+		if !seen[k] {
+			return "", false, nil, fmt.Errorf("key %q is missing", k)
+		}
+	}
+	p.skipSpace()
+	if p.i != len(p.s) {
+		return "", false, nil, fmt.Errorf("trailing characters %q after the dict", p.s[p.i:])
+	}
+	return descr, fortran, shape, nil
+}
+
+type pyParser struct {
+	s string
+	i int
+}
+
+func (p *pyParser) skipSpace() {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t' || p.s[p.i] == '\n') {
+		p.i++
+	}
+}
+
+func (p *pyParser) eat(c byte) bool {
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *pyParser) str() (string, error) {
+	if p.i >= len(p.s) || (p.s[p.i] != '\'' && p.s[p.i] != '"') {
+		return "", fmt.Errorf("expected a quoted string at offset %d", p.i)
+	}
+	q := p.s[p.i]
+	end := strings.IndexByte(p.s[p.i+1:], q)
+	if end < 0 {
+		return "", errors.New("unterminated string")
+	}
+	v := p.s[p.i+1 : p.i+1+end]
+	p.i += end + 2
+	return v, nil
+}
+
+func (p *pyParser) boolean() (bool, error) {
+	switch {
+	case strings.HasPrefix(p.s[p.i:], "True"):
+		p.i += 4
+		return true, nil
+	case strings.HasPrefix(p.s[p.i:], "False"):
+		p.i += 5
+		return false, nil
+	}
+	return false, fmt.Errorf("expected True or False at offset %d", p.i)
+}
+
+func (p *pyParser) tuple() (Shape, error) {
+	if !p.eat('(') {
+		return nil, fmt.Errorf("expected '(' at offset %d", p.i)
+	}
+	shape := Shape{}
+	for {
+		p.skipSpace()
+		if p.eat(')') {
+			return shape, nil
+		}
+		start := p.i
+		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+			p.i++
+		}
+		if start == p.i {
+			return nil, fmt.Errorf("expected a dimension at offset %d", p.i)
+		}
+		if p.i < len(p.s) && p.s[p.i] == 'L' { // Python 2 longs
+			p.i++
+		}
+		d, err := strconv.Atoi(strings.TrimSuffix(p.s[start:p.i], "L"))
+		if err != nil || d > math.MaxInt32 {
+			return nil, fmt.Errorf("dimension %q is out of range", p.s[start:p.i])
+		}
+		shape = append(shape, d)
+		p.skipSpace()
+		if p.eat(',') {
+			continue
+		}
+		p.skipSpace()
+		if !p.eat(')') {
+			return nil, fmt.Errorf("expected ',' or ')' at offset %d", p.i)
+		}
+		return shape, nil
+	}
+}
+
+// npyHeader renders the header dict exactly as numpy does.
+func npyHeader(t *Tensor) string {
+	var shape string
+	switch len(t.shape) {
+	case 0:
+		shape = "()"
+	case 1:
+		shape = fmt.Sprintf("(%d,)", t.shape[0])
+	default:
+		parts := make([]string, len(t.shape))
+		for i, d := range t.shape {
+			parts[i] = strconv.Itoa(d)
+		}
+		shape = "(" + strings.Join(parts, ", ") + ")"
+	}
+	return fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", dtypeDescr[t.dtype], shape)
+}
+
+// WriteNPY writes t as a .npy array: version 1.0 unless the header needs
+// 2.0, data aligned to 64 bytes, byte-identical to numpy.save.
+func WriteNPY(w io.Writer, t *Tensor) error {
+	if _, ok := dtypeDescr[t.dtype]; !ok {
+		return fmt.Errorf("npy: cannot write dtype %v", t.dtype)
+	}
+	dict := npyHeader(t)
+	version, lenBytes := byte(1), 2
+	// total = magic(6) + version(2) + len + dict + padding + '\n', a multiple of 64.
+	pad := func(lb int) int { return (64 - (6+2+lb+len(dict)+1)%64) % 64 }
+	hlen := len(dict) + pad(2) + 1
+	if hlen > math.MaxUint16 {
+		version, lenBytes = 2, 4
+		hlen = len(dict) + pad(4) + 1
+	}
+	var b bytes.Buffer
+	b.Write(npyMagic)
+	b.WriteByte(version)
+	b.WriteByte(0)
+	if lenBytes == 2 {
+		binary.Write(&b, binary.LittleEndian, uint16(hlen))
+	} else {
+		binary.Write(&b, binary.LittleEndian, uint32(hlen))
+	}
+	b.WriteString(dict)
+	b.WriteString(strings.Repeat(" ", hlen-len(dict)-1))
+	b.WriteByte('\n')
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("npy: write header: %w", err)
+	}
+	raw := make([]byte, t.Len()*t.dtype.Size())
+	le := binary.LittleEndian
+	switch t.dtype {
+	case Float32:
+		for i, v := range t.f32 {
+			le.PutUint32(raw[4*i:], math.Float32bits(v))
+		}
+	case Float64:
+		for i, v := range t.f64 {
+			le.PutUint64(raw[8*i:], math.Float64bits(v))
+		}
+	case Int32:
+		for i, v := range t.i32 {
+			le.PutUint32(raw[4*i:], uint32(v))
+		}
+	case Int64:
+		for i, v := range t.i64 {
+			le.PutUint64(raw[8*i:], uint64(v))
+		}
+	case Uint8:
+		copy(raw, t.u8)
+	case Bool:
+		for i, v := range t.b {
+			if v {
+				raw[i] = 1
+			}
+		}
+	}
+	if _, err := w.Write(raw); err != nil {
+		return fmt.Errorf("npy: write data: %w", err)
+	}
+	return nil
+}
+
+// LoadNPY reads a .npy file.
+func LoadNPY(path string) (*Tensor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t, err := ReadNPY(f)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// SaveNPY writes a .npy file atomically (a temporary file renamed into place).
+func SaveNPY(path string, t *Tensor) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err = WriteNPY(bw, t); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	return nil
+}

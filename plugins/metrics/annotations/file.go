@@ -14,9 +14,13 @@ import (
 // FormatV1 is the value of the "format" field of a version-1 annotation file.
 const FormatV1 = "icnnlab-annotations/v1"
 
-// MaxPixels bounds width×height of one image, so a corrupt file cannot make
-// the parser allocate gigabytes.
-const MaxPixels = 1 << 26
+// MaxPixels bounds width×height of one image and MaxTotalPixels the masks
+// of a whole file, so that a few bytes of corrupt RLE cannot make the
+// parser allocate gigabytes.
+const (
+	MaxPixels      = 1 << 26
+	MaxTotalPixels = 1 << 30
+)
 
 // fileJSON is the on-disk layout; docs/metrics.md documents it.
 type fileJSON struct {
@@ -77,7 +81,13 @@ func Parse(data []byte, dir fs.FS) (*Set, error) {
 		categoryID[c] = i
 	}
 	set.Images = make([]Image, len(f.Images))
+	total := 0
 	for n, ij := range f.Images {
+		if ij.Mask != nil && ij.Width > 0 && ij.Height > 0 && ij.Width <= MaxPixels/ij.Height {
+			if total += ij.Width * ij.Height; total > MaxTotalPixels {
+				return nil, fmt.Errorf("annotations: image %d: masks so far exceed %d pixels in all", n, MaxTotalPixels)
+			}
+		}
 		im, err := decodeImage(ij, categoryID, len(f.Groups), dir)
 		if err != nil {
 			return nil, fmt.Errorf("annotations: image %d: %w", n, err)

@@ -1,0 +1,314 @@
+// Package runstore keeps every training run in its own directory so that
+// results can be traced, reused and resumed:
+//
+//	runs/<name>-<key>/
+//	  manifest.json   what produced the run: config, dataset, backend, seed, code version
+//	  status.json     running | done | failed, with the error and the last good step
+//	  metrics.json    final metrics
+//	  history.csv     one row per logged step/epoch
+//	  checkpoint.npz  parameters, state and optimizer slots (numpy-readable)
+//
+// The key is a hash of what determines the numbers (the resolved config,
+// the dataset spec, the backend and the device). A run whose key exists and
+// whose status is done is reused rather than recomputed.
+package runstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"time"
+)
+
+// EnvVar overrides the default store root.
+const EnvVar = "ICNNLAB_RUNS"
+
+// DefaultRoot returns $ICNNLAB_RUNS or ./runs.
+func DefaultRoot() string {
+	if r := os.Getenv(EnvVar); r != "" {
+		return r
+	}
+	return "runs"
+}
+
+// Identity is everything that decides a run's numbers. Two runs with equal
+// identities must produce equal results (on a deterministic backend).
+type Identity struct {
+	Kind    string          `json:"kind"`    // "train", "visualize", …
+	Config  json.RawMessage `json:"config"`  // the resolved config, canonical JSON
+	Dataset json.RawMessage `json:"dataset"` // dataset spec incl. content hash
+	Backend string          `json:"backend"`
+	Device  string          `json:"device"`
+	Plugins []PluginRef     `json:"plugins,omitempty"`
+}
+
+// PluginRef records a plugin that took part in a run.
+type PluginRef struct {
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Protocol int    `json:"protocol"`
+	SHA256   string `json:"sha256"`
+	Source   string `json:"source"`
+}
+
+// Key is the run's content key: the first 12 hex digits of the SHA-256 of
+// the identity's canonical JSON.
+func (id Identity) Key() (string, error) {
+	b, err := canonicalJSON(id)
+	if err != nil {
+		return "", fmt.Errorf("run identity: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:12], nil
+}
+
+// canonicalJSON re-encodes v with sorted object keys and no insignificant
+// whitespace so that equal content always hashes the same.
+func canonicalJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var generic any
+	if err := json.Unmarshal(b, &generic); err != nil {
+		return nil, err
+	}
+	return json.Marshal(generic) // encoding/json sorts map keys
+}
+
+// Manifest is written once when a run starts.
+type Manifest struct {
+	Identity
+	Name        string    `json:"name"`
+	Key         string    `json:"key"`
+	Seed        uint64    `json:"seed"`
+	Created     time.Time `json:"created"`
+	CodeVersion string    `json:"code_version"`
+	GoVersion   string    `json:"go_version"`
+	Libraries   []string  `json:"libraries"`
+	Host        HostInfo  `json:"host"`
+}
+
+// HostInfo describes the machine a run was started on.
+type HostInfo struct {
+	OS     string `json:"os"`
+	Arch   string `json:"arch"`
+	NumCPU int    `json:"num_cpu"`
+}
+
+// State of a run.
+type State string
+
+const (
+	Running State = "running"
+	Done    State = "done"
+	Failed  State = "failed"
+)
+
+// Status is rewritten (atomically) as a run progresses.
+type Status struct {
+	State    State     `json:"state"`
+	Step     int64     `json:"step"`
+	Updated  time.Time `json:"updated"`
+	Error    string    `json:"error,omitempty"`
+	LastGood int64     `json:"last_good_checkpoint_step"`
+}
+
+// Store is a directory of runs.
+type Store struct{ Root string }
+
+// Open returns a store rooted at root, creating the directory.
+func Open(root string) (*Store, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("run store %s: %w", root, err)
+	}
+	return &Store{Root: root}, nil
+}
+
+// Run is one run directory.
+type Run struct {
+	Dir      string
+	Manifest Manifest
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// CodeVersion is the VCS revision the binary was built from (with
+// "+dirty" when the tree had changes), or "unknown".
+func CodeVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "unknown (" + info.Main.Version + ")"
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	return rev
+}
+
+// Create makes (or finds) the run directory for id. If a run with the same
+// key exists it is returned with existed = true; the caller decides whether
+// it is finished (Status) or should be resumed.
+func (s *Store) Create(name string, id Identity, seed uint64, libraries []string) (run *Run, existed bool, err error) {
+	key, err := id.Key()
+	if err != nil {
+		return nil, false, err
+	}
+	name = unsafeName.ReplaceAllString(name, "_")
+	dir := filepath.Join(s.Root, name+"-"+key)
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err == nil {
+		r, err := Load(dir)
+		return r, true, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, false, fmt.Errorf("create run %s: %w", dir, err)
+	}
+	m := Manifest{
+		Identity: id, Name: name, Key: key, Seed: seed, Created: time.Now().UTC(),
+		CodeVersion: CodeVersion(), GoVersion: runtime.Version(), Libraries: libraries,
+		Host: HostInfo{OS: runtime.GOOS, Arch: runtime.GOARCH, NumCPU: runtime.NumCPU()},
+	}
+	r := &Run{Dir: dir, Manifest: m}
+	if err := WriteJSONAtomic(filepath.Join(dir, "manifest.json"), m); err != nil {
+		return nil, false, err
+	}
+	if err := r.SetStatus(Status{State: Running}); err != nil {
+		return nil, false, err
+	}
+	return r, false, nil
+}
+
+// Load opens an existing run directory.
+func Load(dir string) (*Run, error) {
+	r := &Run{Dir: dir}
+	if err := ReadJSON(filepath.Join(dir, "manifest.json"), &r.Manifest); err != nil {
+		return nil, fmt.Errorf("run %s: %w", dir, err)
+	}
+	return r, nil
+}
+
+// List returns every run in the store, oldest first.
+func (s *Store) List() ([]*Run, error) {
+	entries, err := os.ReadDir(s.Root)
+	if err != nil {
+		return nil, fmt.Errorf("list runs in %s: %w", s.Root, err)
+	}
+	var runs []*Run
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		r, err := Load(filepath.Join(s.Root, e.Name()))
+		if err != nil {
+			continue // not a run directory
+		}
+		runs = append(runs, r)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Manifest.Created.Before(runs[j].Manifest.Created) })
+	return runs, nil
+}
+
+// Path joins a file name onto the run directory.
+func (r *Run) Path(name string) string { return filepath.Join(r.Dir, name) }
+
+// Status reads status.json.
+func (r *Run) Status() (Status, error) {
+	var st Status
+	err := ReadJSON(r.Path("status.json"), &st)
+	return st, err
+}
+
+// SetStatus rewrites status.json atomically.
+func (r *Run) SetStatus(st Status) error {
+	st.Updated = time.Now().UTC()
+	return WriteJSONAtomic(r.Path("status.json"), st)
+}
+
+// WriteMetrics stores the final metrics as metrics.json.
+func (r *Run) WriteMetrics(m any) error { return WriteJSONAtomic(r.Path("metrics.json"), m) }
+
+// ReadMetrics loads metrics.json into v.
+func (r *Run) ReadMetrics(v any) error { return ReadJSON(r.Path("metrics.json"), v) }
+
+// WriteJSONAtomic writes v as indented JSON via a temporary file and a
+// rename, so a crash never leaves a half-written file.
+func WriteJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+// WriteFileAtomic writes data to path via a synced temporary file and a rename.
+func WriteFileAtomic(path string, data []byte) error {
+	return WriteAtomic(path, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// WriteAtomic creates path by calling write on a temporary file in the same
+// directory, syncing it, and renaming it into place.
+func WriteAtomic(path string, write func(*os.File) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("rename into %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadJSON decodes the JSON file at path into v.
+func ReadJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nil
+}
+
+// ErrNoCheckpoint is returned by LoadCheckpoint when a run has none yet.
+var ErrNoCheckpoint = errors.New("no checkpoint")

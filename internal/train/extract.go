@@ -1,0 +1,82 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/runstore"
+	"github.com/icnnlab/icnnlab/internal/zoo"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+// Restore loads a finished or interrupted run's checkpoint into the session.
+func (s *Session) Restore(run *runstore.Run) error {
+	ckpt, err := run.LoadCheckpoint()
+	if errors.Is(err, runstore.ErrNoCheckpoint) {
+		return fmt.Errorf("run %s has no checkpoint yet (status.json says how far it got)", run.Dir)
+	}
+	if err != nil {
+		return err
+	}
+	_, rest := splitLoopState(ckpt)
+	return s.Exec.Restore(rest)
+}
+
+// OutputFor names the graph output holding a layer's activations: the
+// features output for the top and interpretable layers (after the mask),
+// "act/<layer>" for the others (the session must be opened with
+// Options.Activations).
+func (s *Session) OutputFor(layer string) (string, error) {
+	if _, ok := s.Model.Layer(layer); !ok {
+		var names []string
+		for _, l := range s.Model.Layers {
+			names = append(names, l.Name)
+		}
+		return "", fmt.Errorf("layer %q: %s has no such layer (layers: %v)", layer, s.Config.Model.Arch, names)
+	}
+	for _, name := range []string{zoo.FeatureOutput(layer), zoo.ActivationOutput(layer)} {
+		if s.Model.Graph.Output(name) != nil {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("layer %q is not an output of this model (open the session with Activations)", layer)
+}
+
+// Extract runs ds (the first limit examples; all if limit <= 0) through the
+// network in evaluation mode and stacks the layer's activations into one
+// tensor [N,C,H,W], with the labels.
+func (s *Session) Extract(layer string, ds data.Dataset, limit int) (*tensor.Tensor, []int, error) {
+	out, err := s.OutputFor(layer)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := ds.Len()
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	shape := s.Model.Graph.Output(out).Shape()
+	per := shape.NumElements() / shape[0]
+	full := tensor.Zeros(tensor.Float32, append([]int{n}, shape[1:]...)...)
+	dst := full.Float32s()
+	labels := make([]int, 0, n)
+	bs := s.Config.Batch
+	for start := 0; start < n; start += bs {
+		real := min(bs, n-start)
+		idx := make([]int, bs)
+		for i := range idx {
+			idx[i] = start + min(i, real-1)
+		}
+		images, targets, lab, err := data.Batch(ds, idx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("extract %s: %w", layer, err)
+		}
+		res, err := s.Exec.Run(map[string]*tensor.Tensor{"images": images, "labels": targets}, out)
+		if err != nil {
+			return nil, nil, fmt.Errorf("extract %s: %w", layer, err)
+		}
+		copy(dst[start*per:(start+real)*per], res[out].Float32s()[:real*per])
+		labels = append(labels, lab[:real]...)
+	}
+	return full, labels, nil
+}

@@ -1,0 +1,420 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/runstore"
+	"github.com/icnnlab/icnnlab/internal/zoo"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+// Options are the non-config inputs of a run.
+type Options struct {
+	Backend backends.Backend
+	Device  string
+	Store   *runstore.Store
+	// Progress receives a progress bar (nil: none). Log receives one line
+	// per epoch (nil: none).
+	Progress io.Writer
+	Log      io.Writer
+	// Force retrains even when a finished run with the same identity exists.
+	Force bool
+	// Threads caps backend CPU threads (0: backend default).
+	Threads int
+	// Activations adds every conv and pool layer as an output
+	// "act/<layer>", for Extract.
+	Activations bool
+	// AfterStep, when set, is called after every training step with the
+	// number of steps done (after any checkpoint of that step was written).
+	AfterStep func(step int64)
+}
+
+// Metrics are a run's final figures.
+type Metrics struct {
+	Steps         int64   `json:"steps"`
+	Epochs        int     `json:"epochs"`
+	TrainLoss     float64 `json:"train_loss"`
+	TrainAccuracy float64 `json:"train_accuracy"`
+	TestLoss      float64 `json:"test_loss"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+	TestImages    int     `json:"test_images"`
+	WallSeconds   float64 `json:"wall_seconds"`
+	ImagesPerSec  float64 `json:"train_images_per_sec"`
+}
+
+// Result is a finished (or reused) run.
+type Result struct {
+	Run     *runstore.Run
+	Metrics Metrics
+	Reused  bool
+	Resumed bool
+}
+
+// ErrNonFinite is wrapped when the loss becomes NaN or Inf.
+var ErrNonFinite = errors.New("non-finite loss")
+
+// Identity is what makes two runs the same run.
+func Identity(cfg Config, ds data.Dataset, backend, device string) (runstore.Identity, error) {
+	c := cfg
+	c.Name = "" // the name labels a run; it does not change its numbers
+	cb, err := json.Marshal(c)
+	if err != nil {
+		return runstore.Identity{}, err
+	}
+	return runstore.Identity{Kind: "train", Config: cb, Dataset: ds.Spec(), Backend: backend, Device: device}, nil
+}
+
+// Session holds a compiled model with its datasets, for training and evaluation.
+type Session struct {
+	Config Config
+	Model  *zoo.Model
+	Exec   backends.Executable
+	Train  data.Dataset
+	Test   data.Dataset
+}
+
+// Open builds the datasets and the model and compiles it.
+func Open(cfg Config, opts Options) (*Session, error) {
+	if err := cfg.Validate(zoo.Names(), synth.CategoryNames); err != nil {
+		return nil, err
+	}
+	trainSet, testSet, err := Datasets(cfg.Data, cfg.Model.Loss)
+	if err != nil {
+		return nil, err
+	}
+	spec := zoo.Spec{
+		Arch: cfg.Model.Arch, InputSize: cfg.Data.ImageSize, Width: cfg.Model.Width,
+		Classes: trainSet.Classes(), Loss: cfg.Model.Loss, Dropout: cfg.Model.Dropout, Batch: cfg.Batch,
+	}
+	model, err := zoo.Build(spec, zoo.Hooks{Activations: opts.Activations})
+	if err != nil {
+		return nil, fmt.Errorf("build model: %w", err)
+	}
+	exec, err := opts.Backend.Compile(model.Graph, backends.CompileOptions{
+		Device:  opts.Device,
+		Seed:    cfg.Seed,
+		Threads: opts.Threads,
+		Optimizer: backends.Optimizer{
+			Kind:         backends.OptimizerKind(cfg.Optimizer.Kind),
+			LearningRate: cfg.Optimizer.LR,
+			Momentum:     cfg.Optimizer.Momentum,
+			WeightDecay:  cfg.Optimizer.WeightDecay,
+		}.WithDefaults(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compile %s on %s: %w", cfg.Model.Arch, opts.Backend.Name(), err)
+	}
+	return &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet, Test: testSet}, nil
+}
+
+// Close frees the executable.
+func (s *Session) Close() error { return s.Exec.Close() }
+
+// StepsPerEpoch is the number of full batches per epoch (the last partial batch is dropped).
+func (s *Session) StepsPerEpoch() int64 { return int64(s.Train.Len() / s.Config.Batch) }
+
+// Run trains cfg to completion (or reuses/resumes an earlier run) and
+// evaluates on the test split.
+func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
+	sess, err := Open(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+
+	id, err := Identity(cfg, sess.Train, opts.Backend.Name(), opts.Device)
+	if err != nil {
+		return nil, err
+	}
+	name := cfg.Name
+	if name == "" {
+		name = fmt.Sprintf("%s-%s", cfg.Model.Arch, cfg.Data.Task)
+	}
+	run, existed, err := opts.Store.Create(name, id, cfg.Seed, []string{opts.Backend.Description()})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Run: run}
+	if existed && !opts.Force {
+		st, err := run.Status()
+		if err == nil && st.State == runstore.Done {
+			if err := run.ReadMetrics(&res.Metrics); err != nil {
+				return nil, fmt.Errorf("reuse run %s: %w", run.Dir, err)
+			}
+			res.Reused = true
+			return res, nil
+		}
+	}
+	return sess.resumeAndTrain(ctx, run, opts, res, existed && !opts.Force)
+}
+
+func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Options, res *Result, mayResume bool) (*Result, error) {
+	cfg := s.Config
+	// The running sums of the current epoch travel in the checkpoint, so
+	// a resumed run reports the same epoch figures as an uninterrupted one.
+	var epochLoss, epochCorrect, epochSeen float64
+	history := run.History("step", "epoch", "lr", "train_loss", "train_accuracy", "images_per_sec")
+	if mayResume {
+		ckpt, err := run.LoadCheckpoint()
+		switch {
+		case err == nil:
+			acc, rest := splitLoopState(ckpt)
+			if err := s.Exec.Restore(rest); err != nil {
+				return nil, fmt.Errorf("resume %s: %w", run.Dir, err)
+			}
+			epochLoss, epochCorrect, epochSeen = acc[0], acc[1], acc[2]
+			res.Resumed = true
+		case !errors.Is(err, runstore.ErrNoCheckpoint):
+			return nil, fmt.Errorf("resume %s: %w", run.Dir, err)
+		}
+	}
+	if err := history.Truncate(s.Exec.Step()); err != nil {
+		return nil, err
+	}
+	if err := run.SetStatus(runstore.Status{State: runstore.Running, Step: s.Exec.Step(), LastGood: s.Exec.Step()}); err != nil {
+		return nil, err
+	}
+
+	perEpoch := s.StepsPerEpoch()
+	total := perEpoch * int64(cfg.Epochs)
+	var bar *progressbar.ProgressBar
+	if opts.Progress != nil {
+		bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(opts.Progress),
+			progressbar.OptionSetDescription(run.Manifest.Name),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(24),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		bar.Set64(s.Exec.Step())
+	}
+	start := time.Now()
+	startStep := s.Exec.Step()
+	fail := func(step int64, err error) (*Result, error) {
+		st, _ := run.Status()
+		st.State, st.Step, st.Error = runstore.Failed, step, err.Error()
+		run.SetStatus(st)
+		return nil, err
+	}
+
+	for step := s.Exec.Step(); step < total; step = s.Exec.Step() {
+		if err := ctx.Err(); err != nil {
+			return fail(step, err)
+		}
+		epoch := int(step / perEpoch)
+		within := step % perEpoch
+		if within == 0 {
+			epochLoss, epochCorrect, epochSeen = 0, 0, 0
+		}
+		order := data.EpochOrder(s.Train.Len(), cfg.Seed, epoch)
+		idx := order[within*int64(cfg.Batch) : (within+1)*int64(cfg.Batch)]
+		images, targets, labels, err := data.Batch(s.Train, idx)
+		if err != nil {
+			return fail(step, err)
+		}
+		lr := cfg.Optimizer.LearningRate(step, total)
+		s.Exec.SetLearningRate(lr)
+		out, err := s.Exec.TrainStep(map[string]*tensor.Tensor{"images": images, "labels": targets}, "loss", "logits")
+		if err != nil {
+			return fail(step, fmt.Errorf("step %d: %w", step, err))
+		}
+		loss := out["loss"].Float64At(0)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			st, _ := run.Status()
+			return fail(step, fmt.Errorf("%w %v at step %d (epoch %d, lr %g); the last good checkpoint is at step %d in %s",
+				ErrNonFinite, loss, step, epoch, lr, st.LastGood, run.Path(runstore.CheckpointFile)))
+		}
+		epochLoss += loss * float64(len(idx))
+		epochCorrect += float64(countCorrect(out["logits"], labels))
+		epochSeen += float64(len(idx))
+		done := s.Exec.Step()
+		elapsed := time.Since(start).Seconds()
+		ips := float64(done-startStep) * float64(cfg.Batch) / math.Max(elapsed, 1e-9)
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("%s ep %d/%d loss %.4f acc %.3f %.0f img/s", run.Manifest.Name, epoch+1, cfg.Epochs, epochLoss/epochSeen, epochCorrect/epochSeen, ips))
+			bar.Set64(done)
+		}
+		endOfEpoch := done%perEpoch == 0
+		if endOfEpoch {
+			if err := history.Append(done, epoch+1, lr, epochLoss/epochSeen, epochCorrect/epochSeen, ips); err != nil {
+				return fail(done, err)
+			}
+			if opts.Log != nil {
+				fmt.Fprintf(opts.Log, "%s: epoch %d/%d  loss %.4f  accuracy %.3f  %.0f img/s\n",
+					run.Manifest.Name, epoch+1, cfg.Epochs, epochLoss/epochSeen, epochCorrect/epochSeen, ips)
+			}
+		}
+		if endOfEpoch || (cfg.CheckpointEvery > 0 && done%int64(cfg.CheckpointEvery) == 0) {
+			if err := s.checkpoint(run, done, [3]float64{epochLoss, epochCorrect, epochSeen}); err != nil {
+				return fail(done, err)
+			}
+		}
+		if opts.AfterStep != nil {
+			opts.AfterStep(done)
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	m, err := s.Evaluate()
+	if err != nil {
+		return fail(s.Exec.Step(), err)
+	}
+	m.Steps, m.Epochs = s.Exec.Step(), cfg.Epochs
+	if epochSeen > 0 {
+		m.TrainLoss, m.TrainAccuracy = epochLoss/epochSeen, epochCorrect/epochSeen
+	} else if rows, err := history.Read(); err == nil && len(rows) > 0 {
+		last := rows[len(rows)-1]
+		fmt.Sscan(last["train_loss"], &m.TrainLoss)
+		fmt.Sscan(last["train_accuracy"], &m.TrainAccuracy)
+	}
+	m.WallSeconds = time.Since(start).Seconds()
+	if n := s.Exec.Step() - startStep; n > 0 {
+		m.ImagesPerSec = float64(n) * float64(cfg.Batch) / m.WallSeconds
+	}
+	if err := run.WriteMetrics(m); err != nil {
+		return nil, err
+	}
+	if err := run.SetStatus(runstore.Status{State: runstore.Done, Step: m.Steps, LastGood: m.Steps}); err != nil {
+		return nil, err
+	}
+	res.Metrics = m
+	return res, nil
+}
+
+// loopStateKey holds the training loop's own running sums in a checkpoint.
+const loopStateKey = "train/epoch_sums"
+
+// splitLoopState separates the loop's running sums from the backend's snapshot.
+func splitLoopState(ckpt map[string]*tensor.Tensor) ([3]float64, map[string]*tensor.Tensor) {
+	var acc [3]float64
+	rest := make(map[string]*tensor.Tensor, len(ckpt))
+	for k, v := range ckpt {
+		if k == loopStateKey {
+			if f := v.Float64s(); len(f) == 3 {
+				copy(acc[:], f)
+			}
+			continue
+		}
+		rest[k] = v
+	}
+	return acc, rest
+}
+
+func (s *Session) checkpoint(run *runstore.Run, step int64, sums [3]float64) error {
+	snap, err := s.Exec.Snapshot()
+	if err != nil {
+		return fmt.Errorf("checkpoint at step %d: %w", step, err)
+	}
+	snap[loopStateKey], _ = tensor.FromFloat64(tensor.Shape{3}, sums[:])
+	if err := run.SaveCheckpoint(snap); err != nil {
+		return fmt.Errorf("checkpoint at step %d: %w", step, err)
+	}
+	return run.SetStatus(runstore.Status{State: runstore.Running, Step: step, LastGood: step})
+}
+
+// countCorrect compares logits [B,C] with labels: single-category logits
+// are positive for class 1; multi-category predictions are the argmax.
+func countCorrect(logits *tensor.Tensor, labels []int) int {
+	v := logits.Float32s()
+	c := logits.Shape()[1]
+	correct := 0
+	for b, y := range labels {
+		row := v[b*c : (b+1)*c]
+		pred := 0
+		if c == 1 {
+			if row[0] > 0 {
+				pred = 1
+			}
+		} else {
+			for k := range row {
+				if row[k] > row[pred] {
+					pred = k
+				}
+			}
+		}
+		if pred == y {
+			correct++
+		}
+	}
+	return correct
+}
+
+// Evaluate computes loss and accuracy over the whole test split in
+// evaluation mode. The last partial batch is padded by repeating its first
+// example; padded rows are not counted.
+func (s *Session) Evaluate() (Metrics, error) {
+	n, bs := s.Test.Len(), s.Config.Batch
+	var m Metrics
+	var lossSum float64
+	correct := 0
+	for startIdx := 0; startIdx < n; startIdx += bs {
+		real := min(bs, n-startIdx)
+		idx := make([]int, bs)
+		for i := range idx {
+			idx[i] = startIdx + min(i, real-1)
+		}
+		images, targets, labels, err := data.Batch(s.Test, idx)
+		if err != nil {
+			return m, fmt.Errorf("evaluate: %w", err)
+		}
+		out, err := s.Exec.Run(map[string]*tensor.Tensor{"images": images, "labels": targets}, "logits")
+		if err != nil {
+			return m, fmt.Errorf("evaluate: %w", err)
+		}
+		logits := out["logits"]
+		c := logits.Shape()[1]
+		lv := logits.Float32s()
+		trimmed, _ := tensor.FromFloat32(tensor.Shape{real, c}, lv[:real*c])
+		correct += countCorrect(trimmed, labels[:real])
+		lossSum += exampleLosses(lv[:real*c], targets.Float32s()[:real*c], c, s.Config.Model.Loss)
+	}
+	m.TestImages = n
+	m.TestAccuracy = float64(correct) / float64(n)
+	m.TestLoss = lossSum / float64(n)
+	return m, nil
+}
+
+// exampleLosses sums the per-example classification loss in float64, the
+// same definition as the graph's loss (mean over outputs for logistic).
+func exampleLosses(logits, targets []float32, c int, loss string) float64 {
+	total := 0.0
+	for b := 0; b < len(logits)/c; b++ {
+		row, tgt := logits[b*c:(b+1)*c], targets[b*c:(b+1)*c]
+		switch loss {
+		case "softmax":
+			mx := math.Inf(-1)
+			for _, z := range row {
+				mx = math.Max(mx, float64(z))
+			}
+			lse := 0.0
+			for _, z := range row {
+				lse += math.Exp(float64(z) - mx)
+			}
+			lse = mx + math.Log(lse)
+			for k, z := range row {
+				total -= float64(tgt[k]) * (float64(z) - lse)
+			}
+		default:
+			s := 0.0
+			for k, z := range row {
+				zf := float64(z)
+				s += math.Max(zf, 0) - zf*float64(tgt[k]) + math.Log1p(math.Exp(-math.Abs(zf)))
+			}
+			total += s / float64(c)
+		}
+	}
+	return total
+}

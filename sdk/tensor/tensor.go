@@ -38,6 +38,9 @@ func (d DType) String() string {
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }
 
+// Valid reports whether d is one of the supported element types.
+func (d DType) Valid() bool { return d > Invalid && d <= Bool }
+
 // ParseDType is the inverse of DType.String.
 func ParseDType(s string) (DType, error) {
 	for d, name := range dtypeNames {

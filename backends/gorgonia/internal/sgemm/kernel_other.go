@@ -13,3 +13,9 @@ func activeKernel() microKernel { return kernelGo }
 
 // Implementation names the micro-kernel in use, for benchmark logs.
 func Implementation() string { return "pure Go 6x16" }
+
+func packBFull(panel, src []float32, ldb, kc int) { packBFullGo(panel, src, ldb, kc) }
+
+func packBTransFull(panel, src []float32, ldb, from, kc int) {
+	packBTransFullGo(panel, src, ldb, from, kc)
+}

@@ -68,9 +68,7 @@ func packB(dst, b []float32, ldb, p0, kc, j0, nc int) {
 		panel := dst[jr*kc : (jr+nr)*kc]
 		cols := min(nr, nc-jr)
 		if cols == nr {
-			for p := range kc {
-				*(*[nr]float32)(panel[p*nr:]) = [nr]float32(b[(p0+p)*ldb+j0+jr:])
-			}
+			packBFull(panel, b[p0*ldb+j0+jr:], ldb, kc)
 			continue
 		}
 		for p := range kc {
@@ -89,15 +87,7 @@ func packBTrans(dst, b []float32, ldb, p0, kc, j0, nc int) {
 		panel := dst[jr*kc : (jr+nr)*kc]
 		cols := min(nr, nc-jr)
 		if cols == nr {
-			for half := 0; half < nr; half += 8 {
-				row := func(c int) []float32 { return b[(j0+jr+half+c)*ldb+p0:][:kc] }
-				r0, r1, r2, r3, r4, r5, r6, r7 := row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)
-				for p := range r0 {
-					out := (*[8]float32)(panel[p*nr+half:])
-					out[0], out[1], out[2], out[3] = r0[p], r1[p], r2[p], r3[p]
-					out[4], out[5], out[6], out[7] = r4[p], r5[p], r6[p], r7[p]
-				}
-			}
+			packBTransFull(panel, b[(j0+jr)*ldb+p0:], ldb, 0, kc)
 			continue
 		}
 		clear(panel)
@@ -105,6 +95,29 @@ func packBTrans(dst, b []float32, ldb, p0, kc, j0, nc int) {
 			for p, v := range b[(j0+jr+c)*ldb+p0:][:kc] {
 				panel[p*nr+c] = v
 			}
+		}
+	}
+}
+
+// packBFullGo packs one full B panel: kc rows of nr floats from src (row
+// stride ldb) into panel.
+func packBFullGo(panel, src []float32, ldb, kc int) {
+	for p := range kc {
+		*(*[nr]float32)(panel[p*nr:]) = [nr]float32(src[p*ldb:])
+	}
+}
+
+// packBTransFullGo packs k steps [from, kc) of one full transposed B panel:
+// src holds nr rows of B (stride ldb) starting at the block's first k step.
+func packBTransFullGo(panel, src []float32, ldb, from, kc int) {
+	for half := 0; half < nr; half += 8 {
+		row := func(c int) []float32 { return src[(half+c)*ldb+from:][:kc-from] }
+		r0, r1, r2, r3, r4, r5, r6, r7 := row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)
+		out := panel[from*nr:]
+		for p := range r0 {
+			o := (*[8]float32)(out[p*nr+half:])
+			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+			o[4], o[5], o[6], o[7] = r4[p], r5[p], r6[p], r7[p]
 		}
 	}
 }

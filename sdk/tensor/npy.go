@@ -40,9 +40,11 @@ func descrDType(d string) (DType, error) {
 		return Int32, nil
 	case "<i8":
 		return Int64, nil
-	case "|u1", "<u1", "u1":
+	// One-byte types have no byte order: numpy writes '|', and '<', '>'
+	// and '=' describe the same bytes.
+	case "|u1", "<u1", ">u1", "=u1", "u1", "|B", "B":
 		return Uint8, nil
-	case "|b1", "<b1", "b1", "?", "|?":
+	case "|b1", "<b1", ">b1", "=b1", "b1", "?", "|?":
 		return Bool, nil
 	}
 	if len(d) > 1 && d[0] == '>' {
@@ -51,11 +53,22 @@ func descrDType(d string) (DType, error) {
 	return Invalid, fmt.Errorf("dtype %q is not supported (want <f4, <f8, <i4, <i8, |u1 or |b1)", d)
 }
 
-// ReadNPY reads one .npy array.
+// ReadNPY reads one .npy array from r, consuming exactly its bytes (so
+// several arrays written back to back can be read in turn).
 func ReadNPY(r io.Reader) (*Tensor, error) {
-	br := bufio.NewReader(r)
+	remaining := int64(-1)
+	if l, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, bytes.Buffer
+		remaining = int64(l.Len())
+	}
+	return readNPY(r, remaining)
+}
+
+// readNPY reads one array; remaining is the number of bytes left in r, or
+// -1 when unknown. When it is known, a shape that promises more data than
+// r holds is rejected before anything is allocated for it.
+func readNPY(r io.Reader, remaining int64) (*Tensor, error) {
 	pre := make([]byte, 8)
-	if n, err := io.ReadFull(br, pre); err != nil {
+	if n, err := io.ReadFull(r, pre); err != nil {
 		return nil, fmt.Errorf("npy: file is %d bytes, too short for the 8-byte preamble: %w", n, err)
 	}
 	if !bytes.Equal(pre[:6], npyMagic) {
@@ -63,28 +76,32 @@ func ReadNPY(r io.Reader) (*Tensor, error) {
 	}
 	major, minor := pre[6], pre[7]
 	var hlen int
-	switch major {
-	case 1:
+	lenBytes := 0
+	switch {
+	case major == 1 && minor == 0:
 		var b [2]byte
-		if _, err := io.ReadFull(br, b[:]); err != nil {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return nil, fmt.Errorf("npy: truncated header length: %w", err)
 		}
-		hlen = int(binary.LittleEndian.Uint16(b[:]))
-	case 2, 3:
+		hlen, lenBytes = int(binary.LittleEndian.Uint16(b[:])), 2
+	case (major == 2 || major == 3) && minor == 0:
 		var b [4]byte
-		if _, err := io.ReadFull(br, b[:]); err != nil {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return nil, fmt.Errorf("npy: truncated header length: %w", err)
 		}
 		n := binary.LittleEndian.Uint32(b[:])
 		if n > maxNPYHeader {
 			return nil, fmt.Errorf("npy: header length %d exceeds the %d-byte limit", n, maxNPYHeader)
 		}
-		hlen = int(n)
+		hlen, lenBytes = int(n), 4
 	default:
 		return nil, fmt.Errorf("npy: format version %d.%d is not supported (want 1.0, 2.0 or 3.0)", major, minor)
 	}
+	if remaining >= 0 && int64(hlen) > remaining-int64(8+lenBytes) {
+		return nil, fmt.Errorf("npy: header truncated: %d of %d bytes", max(remaining-int64(8+lenBytes), 0), hlen)
+	}
 	header := make([]byte, hlen)
-	if n, err := io.ReadFull(br, header); err != nil {
+	if n, err := io.ReadFull(r, header); err != nil {
 		return nil, fmt.Errorf("npy: header truncated: %d of %d bytes: %w", n, hlen, err)
 	}
 	descr, fortran, shape, err := parseNPYHeader(string(header))
@@ -98,21 +115,28 @@ func ReadNPY(r io.Reader) (*Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("npy: %w", err)
 	}
-	count := 1
+	// Count bytes in int64 with an overflow check on every step, so a lying
+	// shape can neither wrap around nor ask for more than an int can index.
+	want := int64(dt.Size())
 	for _, d := range shape {
-		if d < 0 {
-			return nil, fmt.Errorf("npy: shape %v has a negative dimension", shape)
+		if d != 0 && want > math.MaxInt64/int64(d) {
+			return nil, fmt.Errorf("npy: shape %v of %v needs more than %d bytes", shape, dt, int64(math.MaxInt64))
 		}
-		if d != 0 && count > math.MaxInt32/d {
-			return nil, fmt.Errorf("npy: shape %v has too many elements", shape)
-		}
-		count *= d
+		want *= int64(d)
 	}
-	// Read the data in bounded chunks so a lying shape cannot make us
-	// allocate more than the file actually holds.
-	want := int64(count) * int64(dt.Size())
+	if want > math.MaxInt/2 {
+		return nil, fmt.Errorf("npy: shape %v of %v needs %d bytes, too many to hold in memory", shape, dt, want)
+	}
+	if remaining >= 0 {
+		if left := remaining - int64(8+lenBytes+hlen); left < want {
+			return nil, fmt.Errorf("npy: data truncated: shape %v of %v needs %d bytes, got %d", shape, dt, want, left)
+		}
+	}
+	// Read through a growing buffer rather than allocating want bytes up
+	// front, so that when the size of r is unknown, memory follows the data
+	// that is actually there.
 	var buf bytes.Buffer
-	got, err := io.CopyN(&buf, br, want)
+	got, err := io.CopyN(&buf, r, want)
 	if err != nil {
 		return nil, fmt.Errorf("npy: data truncated: shape %v of %v needs %d bytes, got %d", shape, dt, want, got)
 	}
@@ -275,6 +299,9 @@ func (p *pyParser) tuple() (Shape, error) {
 		if p.eat(')') {
 			return shape, nil
 		}
+		if p.i < len(p.s) && p.s[p.i] == '-' {
+			return nil, fmt.Errorf("dimension at offset %d is negative", p.i)
+		}
 		start := p.i
 		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
 			p.i++
@@ -287,7 +314,7 @@ func (p *pyParser) tuple() (Shape, error) {
 		}
 		d, err := strconv.Atoi(strings.TrimSuffix(p.s[start:p.i], "L"))
 		if err != nil || d > math.MaxInt32 {
-			return nil, fmt.Errorf("dimension %q is out of range", p.s[start:p.i])
+			return nil, fmt.Errorf("dimension %s is out of range (at most %d)", p.s[start:p.i], math.MaxInt32)
 		}
 		shape = append(shape, d)
 		p.skipSpace()
@@ -302,8 +329,10 @@ func (p *pyParser) tuple() (Shape, error) {
 	}
 }
 
-// npyHeader renders the header dict exactly as numpy does.
-func npyHeader(t *Tensor) string {
+// npyHeaderDict renders the header dict exactly as numpy's
+// _write_array_header does, including the spaces it appends so that the
+// first dimension can later grow to 21 digits in place.
+func npyHeaderDict(t *Tensor) string {
 	var shape string
 	switch len(t.shape) {
 	case 0:
@@ -317,19 +346,20 @@ func npyHeader(t *Tensor) string {
 		}
 		shape = "(" + strings.Join(parts, ", ") + ")"
 	}
-	return fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", dtypeDescr[t.dtype], shape)
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", dtypeDescr[t.dtype], shape)
+	if len(t.shape) > 0 {
+		const growthAxisMaxDigits = 21
+		dict += strings.Repeat(" ", max(growthAxisMaxDigits-len(strconv.Itoa(t.shape[0])), 0))
+	}
+	return dict
 }
 
-// WriteNPY writes t as a .npy array: version 1.0 unless the header needs
-// 2.0, data aligned to 64 bytes, byte-identical to numpy.save.
-func WriteNPY(w io.Writer, t *Tensor) error {
-	if _, ok := dtypeDescr[t.dtype]; !ok {
-		return fmt.Errorf("npy: cannot write dtype %v", t.dtype)
-	}
-	dict := npyHeader(t)
+// npyPreamble is magic, version, header length and the padded header, laid
+// out as numpy's _wrap_header does: 1 to 64 spaces and a newline so that
+// the data starts at a multiple of 64 bytes (a full 64 when already aligned).
+func npyPreamble(dict string) []byte {
 	version, lenBytes := byte(1), 2
-	// total = magic(6) + version(2) + len + dict + padding + '\n', a multiple of 64.
-	pad := func(lb int) int { return (64 - (6+2+lb+len(dict)+1)%64) % 64 }
+	pad := func(lb int) int { return 64 - (len(npyMagic)+2+lb+len(dict)+1)%64 }
 	hlen := len(dict) + pad(2) + 1
 	if hlen > math.MaxUint16 {
 		version, lenBytes = 2, 4
@@ -340,14 +370,26 @@ func WriteNPY(w io.Writer, t *Tensor) error {
 	b.WriteByte(version)
 	b.WriteByte(0)
 	if lenBytes == 2 {
-		binary.Write(&b, binary.LittleEndian, uint16(hlen))
+		b.Write(binary.LittleEndian.AppendUint16(nil, uint16(hlen)))
 	} else {
-		binary.Write(&b, binary.LittleEndian, uint32(hlen))
+		b.Write(binary.LittleEndian.AppendUint32(nil, uint32(hlen)))
 	}
 	b.WriteString(dict)
 	b.WriteString(strings.Repeat(" ", hlen-len(dict)-1))
 	b.WriteByte('\n')
-	if _, err := w.Write(b.Bytes()); err != nil {
+	return b.Bytes()
+}
+
+// WriteNPY writes t as a .npy array: version 1.0 unless the header needs
+// 2.0, data aligned to 64 bytes, byte-identical to numpy.save.
+func WriteNPY(w io.Writer, t *Tensor) error {
+	if t == nil {
+		return errors.New("npy: cannot write a nil tensor")
+	}
+	if _, ok := dtypeDescr[t.dtype]; !ok {
+		return fmt.Errorf("npy: cannot write dtype %v", t.dtype)
+	}
+	if _, err := w.Write(npyPreamble(npyHeaderDict(t))); err != nil {
 		return fmt.Errorf("npy: write header: %w", err)
 	}
 	raw := make([]byte, t.Len()*t.dtype.Size())
@@ -384,16 +426,27 @@ func WriteNPY(w io.Writer, t *Tensor) error {
 	return nil
 }
 
-// LoadNPY reads a .npy file.
+// LoadNPY reads a .npy file holding exactly one array.
 func LoadNPY(path string) (*Tensor, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	defer f.Close()
-	t, err := ReadNPY(f)
+	info, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	remaining := int64(-1)
+	if info.Mode().IsRegular() {
+		remaining = info.Size()
+	}
+	t, err := readNPY(f, remaining)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if n, _ := io.Copy(io.Discard, f); n > 0 {
+		return nil, fmt.Errorf("load %s: npy: %d unexpected bytes after the data of shape %v (a corrupt or concatenated file)", path, n, t.shape)
 	}
 	return t, nil
 }

@@ -89,6 +89,9 @@ func Unmarshal(b []byte) (*Graph, error) {
 		if err != nil {
 			return nil, err
 		}
+		if g.Output(o.Name) != nil {
+			return nil, fmt.Errorf("unmarshal graph %q: output %q is declared twice", pb.Name, o.Name)
+		}
 		g.SetOutput(o.Name, n)
 	}
 	if pb.LossPlusOne != 0 {
@@ -96,7 +99,12 @@ func Unmarshal(b []byte) (*Graph, error) {
 		if err != nil {
 			return nil, err
 		}
-		g.SetLoss(n)
+		// Set the field rather than call SetLoss, which would also rebind
+		// output "loss": the outputs are already restored as declared.
+		if len(n.shape) != 0 || !n.dtype.IsFloat() {
+			return nil, fmt.Errorf("unmarshal graph %q: the loss must be a float scalar, got %v", pb.Name, n)
+		}
+		g.loss = n
 	}
 	for _, u := range pb.StateUpdates {
 		s, err := node("a state update", u.State)
@@ -106,6 +114,11 @@ func Unmarshal(b []byte) (*Graph, error) {
 		v, err := node("a state update", u.Value)
 		if err != nil {
 			return nil, err
+		}
+		for _, prev := range g.updates {
+			if prev.State == s {
+				return nil, fmt.Errorf("unmarshal graph %q: state %v has two updates", pb.Name, s)
+			}
 		}
 		g.SetStateUpdate(s, v)
 	}
@@ -167,6 +180,22 @@ func (g *Graph) decodeNode(i int, pn *graphpb.Node, built []*Node) (*Node, error
 	}
 	if !n.shape.Equal(shape) || n.dtype != dt {
 		return nil, fmt.Errorf("declared %v%v but its operands give %v%v", dt, shape, n.dtype, n.shape)
+	}
+	// The builder fills in defaults and normalises some attributes (sorted
+	// axes, a pool's stride); what Marshal writes is already in that form.
+	// Anything else, including an attribute the op ignores, means the
+	// sender meant something this builder would not do: reject it rather
+	// than silently build a different graph.
+	rebuilt, err := attrsToProto(&n.attrs)
+	if err != nil {
+		return nil, err
+	}
+	sent := pn.GetAttrs()
+	if sent == nil {
+		sent = &graphpb.Attrs{}
+	}
+	if !proto.Equal(rebuilt, sent) {
+		return nil, fmt.Errorf("attributes {%v} are not the builder's {%v} for this op (unused or unnormalised attributes)", sent, rebuilt)
 	}
 	return n, nil
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -14,7 +15,7 @@ import (
 )
 
 // everyOpGraph uses every primitive op and the composites.
-func everyOpGraph(t *testing.T) *Graph {
+func everyOpGraph(t testing.TB) *Graph {
 	t.Helper()
 	g := New("every-op")
 	x := g.Input("x", tensor.Float32, 2, 3, 8, 8)
@@ -46,6 +47,15 @@ func everyOpGraph(t *testing.T) *Graph {
 	g.SetLoss(loss)
 	g.SetOutput("logits", logits)
 	g.SetOutput("softmax", g.Softmax(g.Concat(1, logits, logits), 1))
+	two := g.Concat(1, logits, g.MaxScalar(logits, 0))
+	g.SetOutput("xent", g.SoftmaxCrossEntropy(two, g.Square(g.LogSoftmax(two, -1))))
+	g.SetOutput("surrogate", g.GradientSurrogate(logits, g.Tanh(logits)))
+	bools := g.Const(must(tensor.FromBool(tensor.Shape{3}, []bool{true, false, true})))
+	g.SetOutput("consts", g.Concat(0, g.Cast(g.Const(must(tensor.FromInt32(tensor.Shape{2}, []int32{-1, 7}))), tensor.Float64),
+		g.Const(must(tensor.FromFloat64(tensor.Shape{1}, []float64{math.NaN()})))))
+	g.SetOutput("bools", bools)
+	g.SetOutput("bytes", g.Const(must(tensor.FromUint8(tensor.Shape{2, 1}, []uint8{0, 255}))))
+	g.SetOutput("ints", g.Const(must(tensor.FromInt64(tensor.Shape{}, []int64{math.MinInt64}))))
 	if err := g.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +101,13 @@ func summarize(g *Graph) (nodes []nodeSummary, outputs map[string]int, loss int,
 		updates = append(updates, [2]int{u.State.ID(), u.Value.ID()})
 	}
 	return
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 var tensorEq = cmp.Comparer(func(a, b *tensor.Tensor) bool {
@@ -185,6 +202,24 @@ func TestUnmarshalRejectsMalformedGraphs(t *testing.T) {
 				Attrs: &graphpb.Attrs{Value: &graphpb.Tensor{Dtype: uint32(tensor.Float32), Shape: []int64{2}, Data: []byte{1, 2, 3}}}})
 		}, "needs 8 bytes of data, got 3"},
 		{"bad dtype", func(p *graphpb.Graph) { p.Nodes[0].Dtype = 42 }, "dtype 42"},
+		{"leaf with inputs", func(p *graphpb.Graph) { p.Nodes[1].Inputs = []int64{0} }, "node 1 (param): a param node takes no inputs"},
+		{"wrong arity", func(p *graphpb.Graph) { p.Nodes[2].Inputs = []int64{0} }, "has 1 operands, matmul takes 2"},
+		{"attribute the op ignores", func(p *graphpb.Graph) { p.Nodes[2].Attrs = &graphpb.Attrs{Alpha: 0.5} }, "node 2 (matmul): attributes {alpha:0.5} are not the builder's {}"},
+		{"unknown init kind", func(p *graphpb.Graph) { p.Nodes[1].Attrs.Init.Kind = 99 }, "init kind 99 is not valid"},
+		{"attribute out of range", func(p *graphpb.Graph) { p.Nodes[2].Attrs = &graphpb.Attrs{Axis: 1 << 40} }, "out of range"},
+		{"duplicate output", func(p *graphpb.Graph) { p.Outputs = append(p.Outputs, p.Outputs[0]) }, `output "y" is declared twice`},
+		{"loss not a scalar", func(p *graphpb.Graph) { p.LossPlusOne = 3 }, "the loss must be a float scalar, got %2 matmul"},
+		{"loss out of range", func(p *graphpb.Graph) { p.LossPlusOne = -4 }, "the loss refers to node -5"},
+		{"update of a non-state", func(p *graphpb.Graph) {
+			p.StateUpdates = append(p.StateUpdates, &graphpb.StateUpdate{State: 0, Value: 0})
+		}, "is not a state node"},
+		{"bool tensor byte", func(p *graphpb.Graph) {
+			p.Nodes = append(p.Nodes, &graphpb.Node{Id: 3, Op: uint32(OpConst), Dtype: uint32(tensor.Bool), Shape: []int64{1},
+				Attrs: &graphpb.Attrs{Value: &graphpb.Tensor{Dtype: uint32(tensor.Bool), Shape: []int64{1}, Data: []byte{2}}}})
+		}, "bool element 0 has byte value 2"},
+		{"const without value", func(p *graphpb.Graph) {
+			p.Nodes = append(p.Nodes, &graphpb.Node{Id: 3, Op: uint32(OpConst), Dtype: uint32(tensor.Float32)})
+		}, "node 3 (const): const has no value"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,7 +234,86 @@ func TestUnmarshalRejectsMalformedGraphs(t *testing.T) {
 	}
 }
 
+// Edits of a real graph's message: the checks that need states and
+// reductions, which the small graph of mutate lacks.
+func TestUnmarshalRejectsEditsOfALargeGraph(t *testing.T) {
+	b, err := Marshal(everyOpGraph(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	find := func(p *graphpb.Graph, op Op) *graphpb.Node {
+		for _, n := range p.Nodes {
+			if Op(n.Op) == op {
+				return n
+			}
+		}
+		t.Fatalf("no %s node", op)
+		return nil
+	}
+	cases := []struct {
+		name string
+		edit func(*graphpb.Graph)
+		want string
+	}{
+		{"two updates of one state", func(p *graphpb.Graph) { p.StateUpdates = append(p.StateUpdates, p.StateUpdates[0]) }, "has two updates"},
+		{"unsorted axes", func(p *graphpb.Graph) {
+			n := find(p, OpMean)
+			n.Attrs.Axes = []int64{3, 2, 0}
+		}, "are not the builder's"},
+		{"pool stride left to default", func(p *graphpb.Graph) { find(p, OpMaxPool2D).Attrs.Stride = nil }, "(max_pool2d): attributes"},
+		{"state value of the wrong shape", func(p *graphpb.Graph) {
+			find(p, OpState).Attrs.Value = &graphpb.Tensor{Dtype: uint32(tensor.Float32), Shape: []int64{1}, Data: make([]byte, 4)}
+		}, "(state): declared float32[4] but its operands give float32[1]"},
+		{"conv channels", func(p *graphpb.Graph) { find(p, OpParam).Shape = []int64{4, 2, 3, 3} }, "weight expects 2 input channels, x has 3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var p graphpb.Graph
+			if err := proto.Unmarshal(b, &p); err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(&p)
+			_, err := Unmarshal(must(proto.Marshal(&p)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The loss and the "loss" output can differ (SetOutput after SetLoss), and
+// output order is part of the graph: both survive the round trip.
+func TestRoundTripKeepsOutputOrderAndLoss(t *testing.T) {
+	g := New("order")
+	x := g.Input("x", tensor.Float32, 3)
+	g.SetOutput("first", g.Exp(x))
+	l := g.Sum(x)
+	g.SetLoss(l)
+	g.SetOutput("last", x)
+	g.SetOutput("loss", g.Mean(x))
+	g2, err := Unmarshal(must(Marshal(g)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range g2.Outputs() {
+		names = append(names, fmt.Sprintf("%s=%d", o.Name, o.Node.ID()))
+	}
+	if diff := cmp.Diff([]string{"first=1", "loss=3", "last=0"}, names); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	if g2.Loss() == nil || g2.Loss().ID() != l.ID() {
+		t.Errorf("loss is %v, want node %d", g2.Loss(), l.ID())
+	}
+}
+
 func FuzzUnmarshalGraph(f *testing.F) {
+	f.Add(must(Marshal(everyOpGraph(f))))
+	small := New("small")
+	h := small.Input("h", tensor.Float32, 2, 3)
+	small.SetOutput("z", small.Reshape(small.Transpose(small.Gather(h, small.Input("i", tensor.Int64, 4), 1), 1, 0), -1))
+	f.Add(must(Marshal(small)))
+
 	g := New("seed")
 	x := g.Input("x", tensor.Float32, 1, 2, 4, 4)
 	w := g.Param("w", HeNormal(), []int{2, 2, 3, 3})

@@ -46,7 +46,7 @@ func serveInProcess(t *testing.T, p plugin.Plugin) any {
 		t.Fatal("plugin did not start serving")
 	}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  protocol.Handshake,
+		HandshakeConfig: protocol.Handshake,
 		// A reattached client skips version negotiation and uses Plugins.
 		Plugins:          protocolv1.ClientPlugins(),
 		Reattach:         rc,

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
@@ -163,11 +164,10 @@ func TestEveryCommandHasLongHelpAndExamples(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	f := cmdutil.New("dev")
 	f.IOStreams = ios
-	root := NewCmdRoot(f, "dev")
-	cmds := append(root.Commands(), root)
-	for _, c := range cmds {
+	var check func(c *cobra.Command)
+	check = func(c *cobra.Command) {
 		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
-			continue
+			return
 		}
 		if strings.TrimSpace(c.Long) == "" {
 			t.Errorf("command %q has no Long help", c.CommandPath())
@@ -175,7 +175,11 @@ func TestEveryCommandHasLongHelpAndExamples(t *testing.T) {
 		if !strings.Contains(c.Example, "$ icnnlab") {
 			t.Errorf("command %q has no Example with an icnnlab invocation", c.CommandPath())
 		}
+		for _, sub := range c.Commands() {
+			check(sub)
+		}
 	}
+	check(NewCmdRoot(f, "dev"))
 }
 
 var updateDocs = flag.Bool("update-docs", false, "rewrite docs/cli.md from the help text")

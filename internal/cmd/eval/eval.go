@@ -1,0 +1,151 @@
+// Package eval implements `icnnlab eval`.
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/runstore"
+	trainpkg "github.com/icnnlab/icnnlab/internal/train"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+// EvalOptions is everything `icnnlab eval` needs.
+type EvalOptions struct {
+	IO         *iostreams.IOStreams
+	NewBackend func(name string) (backends.Backend, error)
+	// BackendFlag is the global --backend value ("" means the run's own backend).
+	BackendFlag string
+
+	RunDir string
+	Layer  string
+	Out    string
+	Split  string
+	Limit  int
+	Device string
+	JSON   bool
+}
+
+// NewCmdEval builds the command; runF replaces the run step in tests.
+func NewCmdEval(f *cmdutil.Factory, runF func(*EvalOptions) error) *cobra.Command {
+	opts := &EvalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval RUN_DIR [flags]",
+		Short: "Evaluate a trained run, or extract a layer's activations",
+		Long: cmdutil.Dedent(`
+			Load a run's checkpoint and evaluate its test accuracy and loss in
+			evaluation mode (no dropout), on the run's own backend unless
+			--backend says otherwise.
+
+			With --layer and --out, also run the chosen split through the
+			network and save that layer's activations, [N,C,H,W] float32, as a
+			.npy file (the top and interpretable layers after their masks), with
+			the labels beside it as <out>.labels.npy. The metric and visualizer
+			plugins read these files.
+		`),
+		Example: cmdutil.Examples(`
+			$ icnnlab eval runs/vgg-m-single-1a2b3c4d5e6f
+			$ icnnlab eval runs/vgg-m-single-1a2b3c4d5e6f --layer conv5 --out conv5.npy --limit 256
+		`),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return cmdutil.FlagErrorf("eval takes one run directory, got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO = f.IOStreams
+			opts.NewBackend = f.NewBackend
+			opts.BackendFlag = f.BackendName
+			opts.RunDir = args[0]
+			if (opts.Layer == "") != (opts.Out == "") {
+				return cmdutil.FlagErrorf("--layer and --out go together")
+			}
+			if opts.Split != "train" && opts.Split != "test" {
+				return cmdutil.FlagErrorf("--split: %q is not one of train, test", opts.Split)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return evalRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Layer, "layer", "", "layer whose activations to save (with --out)")
+	fl.StringVar(&opts.Out, "out", "", ".npy file for the activations (with --layer)")
+	fl.StringVar(&opts.Split, "split", "test", "split to extract from: train or test")
+	fl.IntVar(&opts.Limit, "limit", 0, "extract at most this many examples (0: all)")
+	fl.StringVar(&opts.Device, "device", "", "backend device (default: the run's)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the metrics as JSON")
+	return cmd
+}
+
+func evalRun(opts *EvalOptions) error {
+	run, err := runstore.Load(opts.RunDir)
+	if err != nil {
+		return err
+	}
+	var cfg trainpkg.Config
+	if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
+		return fmt.Errorf("run %s: manifest config: %w", run.Dir, err)
+	}
+	name := opts.BackendFlag
+	if name == "" {
+		name = run.Manifest.Backend
+	}
+	b, err := opts.NewBackend(name)
+	if err != nil {
+		return err
+	}
+	device := opts.Device
+	if device == "" {
+		device = run.Manifest.Device
+	}
+	sess, err := trainpkg.Open(cfg, trainpkg.Options{Backend: b, Device: device, Activations: opts.Layer != ""})
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	if err := sess.Restore(run); err != nil {
+		return err
+	}
+	m, err := sess.Evaluate()
+	if err != nil {
+		return err
+	}
+	if opts.Layer != "" {
+		ds := sess.Test
+		if opts.Split == "train" {
+			ds = sess.Train
+		}
+		acts, labels, err := sess.Extract(opts.Layer, ds, opts.Limit)
+		if err != nil {
+			return err
+		}
+		if err := tensor.SaveNPY(opts.Out, acts); err != nil {
+			return err
+		}
+		lab := make([]int64, len(labels))
+		for i, l := range labels {
+			lab[i] = int64(l)
+		}
+		lt, _ := tensor.FromInt64(tensor.Shape{len(lab)}, lab)
+		if err := tensor.SaveNPY(opts.Out+".labels.npy", lt); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "saved %s activations %v to %s (labels: %s.labels.npy)\n", opts.Layer, acts.Shape(), opts.Out, opts.Out)
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	}
+	fmt.Fprintf(opts.IO.Out, "run   %s (step %d)\n", run.Dir, sess.Exec.Step())
+	fmt.Fprintf(opts.IO.Out, "test  loss %.4f  accuracy %.3f  (%d images)\n", m.TestLoss, m.TestAccuracy, m.TestImages)
+	return nil
+}

@@ -26,6 +26,10 @@ func (g *Graph) leaf(op Op, name string, dt tensor.DType, shape tensor.Shape, at
 		g.Fail(fmt.Errorf("graph %q: %s %q: %w", g.name, op, name, err))
 		return g.poison()
 	}
+	if !dt.Valid() {
+		g.Fail(fmt.Errorf("graph %q: %s %q: dtype %v is not valid", g.name, op, name, dt))
+		return g.poison()
+	}
 	attrs.Name = name
 	n := g.add(op, nil, attrs, shape, dt)
 	g.leaves[name] = n
@@ -70,8 +74,8 @@ func (g *Graph) Const(v *tensor.Tensor) *Node {
 	if g.err != nil {
 		return g.poison()
 	}
-	if v == nil {
-		g.Fail(fmt.Errorf("graph %q: const value is nil", g.name))
+	if v == nil || !v.DType().Valid() {
+		g.Fail(fmt.Errorf("graph %q: const value is nil or has no dtype", g.name))
 		return g.poison()
 	}
 	return g.add(OpConst, nil, Attrs{Value: v.Clone()}, v.Shape(), v.DType())
@@ -196,12 +200,13 @@ func normAxes(rank int, axes []int) ([]int, error) {
 		return all, nil
 	}
 	out := make([]int, 0, len(axes))
-	for _, a := range axes {
+	for _, given := range axes {
+		a := given
 		if a < 0 {
 			a += rank
 		}
 		if a < 0 || a >= rank {
-			return nil, fmt.Errorf("axis %d out of range for rank %d", a, rank)
+			return nil, fmt.Errorf("axis %d out of range for rank %d", given, rank)
 		}
 		if slices.Contains(out, a) {
 			return nil, fmt.Errorf("axis %d repeated", a)
@@ -309,9 +314,16 @@ func (o ConvOptions) normalised() ConvOptions {
 	return o
 }
 
-// ConvOutSize is the output length of a convolution along one axis.
+// ConvOutSize is the output length of a convolution along one axis; it is
+// below 1 when the (dilated) kernel does not fit in the padded input.
 func ConvOutSize(in, kernel, stride, pad, dilation int) int {
-	return (in+2*pad-dilation*(kernel-1)-1)/stride + 1
+	span := in + 2*pad - dilation*(kernel-1) - 1
+	if span < 0 {
+		// Go's division truncates toward zero, which would turn a kernel
+		// that overhangs the input by less than a stride into one output.
+		return 0
+	}
+	return span/stride + 1
 }
 
 // Conv2D convolves x [N,C,H,W] with w [O,C/groups,KH,KW]. Add a bias with Add.

@@ -401,6 +401,16 @@ func FuzzReadNPY(f *testing.F) {
 		}
 	}
 	f.Add(header(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0,), }"))
+	if text, err := os.ReadFile(filepath.Join("testdata", "numpy_golden.txt")); err == nil {
+		for i, line := range strings.Split(string(text), "\n") {
+			fields := strings.Split(line, "\t")
+			if len(fields) == 3 && i%16 == 1 {
+				if raw, err := hex.DecodeString(fields[2]); err == nil {
+					f.Add(raw)
+				}
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		x, err := ReadNPY(bytes.NewReader(data))
 		if err != nil {

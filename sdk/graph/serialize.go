@@ -27,6 +27,9 @@ const (
 
 // Marshal serialises g (protobuf, deterministic: equal graphs give equal bytes).
 func Marshal(g *Graph) ([]byte, error) {
+	if g == nil {
+		return nil, errors.New("marshal graph: graph is nil")
+	}
 	if g.err != nil {
 		return nil, fmt.Errorf("marshal graph %q: it failed to build: %w", g.name, g.err)
 	}

@@ -156,6 +156,9 @@ func TestMarshalRefusesAFailedGraph(t *testing.T) {
 	if _, err := Marshal(g); err == nil || !strings.Contains(err.Error(), "matmul") {
 		t.Errorf("err = %v", err)
 	}
+	if _, err := Marshal(nil); err == nil || !strings.Contains(err.Error(), "graph is nil") {
+		t.Errorf("Marshal(nil): %v", err)
+	}
 }
 
 // mutate marshals a small valid graph after letting edit break it.

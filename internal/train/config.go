@@ -63,15 +63,17 @@ type OptimizerConfig struct {
 	WeightDecay float64 `json:"weight_decay" yaml:"weight_decay"`
 }
 
-// Defaults is a narrow VGG-M on the 64-px synthetic world, single-category
-// "bird" — a run that finishes in minutes on two CPU cores.
+// Defaults is a narrow VGG-M (width 1/8) on the 64-px synthetic world,
+// single-category "bird": about 1,360 cropped training images, 12 epochs,
+// a run of about two minutes on two CPU cores. (With half the data and
+// epochs it stays near chance: measured 0.52 test accuracy.)
 func Defaults() Config {
 	return Config{
 		Name:      "",
 		Model:     ModelConfig{Arch: "vgg-m", Width: 0.125, Dropout: 0.5, Loss: "logistic"},
-		Data:      DataConfig{Source: "synth", Task: "single", Target: "bird", Categories: 6, ImageSize: 64, Difficulty: 0.5, Train: 2048, Test: 512, Seed: 1},
+		Data:      DataConfig{Source: "synth", Task: "single", Target: "bird", Categories: 6, ImageSize: 64, Difficulty: 0.5, Train: 4096, Test: 1024, Seed: 1},
 		Optimizer: OptimizerConfig{Kind: "sgd", LR: 0.01, FinalLR: 0.001, Schedule: "log", Momentum: 0.9, WeightDecay: 5e-4},
-		Epochs:    6,
+		Epochs:    12,
 		Batch:     32,
 		Seed:      1,
 	}

@@ -34,8 +34,9 @@ func CheckMaskGraph(req MaskRequest, g *graph.Graph) error {
 }
 
 // CheckLossGraph reports whether g meets the loss contract for req:
-// inputs "features" [B, C, H, W] (required) and "labels" [B, Classes]
-// (optional), nothing else, and a float scalar loss.
+// inputs "features" [B, C, H, W] (required), and optionally "labels"
+// [B, Classes], "mask" [B, C, H, W] (the mask plugin's "mask" output) and
+// "epoch" [] (1-based), nothing else, and a float scalar loss.
 func CheckLossGraph(req LossRequest, g *graph.Graph) error {
 	if err := checkGraph(g); err != nil {
 		return err
@@ -43,6 +44,8 @@ func CheckLossGraph(req LossRequest, g *graph.Graph) error {
 	want := map[string]tensor.Shape{
 		LossFeatures: {req.Batch, req.Channels, req.Height, req.Width},
 		LossLabels:   {req.Batch, req.Classes},
+		LossMask:     {req.Batch, req.Channels, req.Height, req.Width},
+		LossEpoch:    {},
 	}
 	if _, err := checkInputs(g, want, LossFeatures); err != nil {
 		return err

@@ -77,6 +77,27 @@ func TestCheckLossGraph(t *testing.T) {
 			y := g.Input(LossLabels, tensor.Float32, 2, 5)
 			g.SetLoss(g.Add(g.Mean(x), g.Mean(y)))
 		}, ""},
+		{"mask and epoch", func(g *graph.Graph) {
+			x := g.Input(LossFeatures, tensor.Float32, 2, 3, 4, 4)
+			m := g.Input(LossMask, tensor.Float32, 2, 3, 4, 4)
+			e := g.Input(LossEpoch, tensor.Float32)
+			g.SetLoss(g.Div(g.Mean(g.Mul(x, m)), e))
+		}, ""},
+		{"mask shape", func(g *graph.Graph) {
+			x := g.Input(LossFeatures, tensor.Float32, 2, 3, 4, 4)
+			g.Input(LossMask, tensor.Float32, 2, 3, 4, 5)
+			g.SetLoss(g.Mean(x))
+		}, `input "mask" has shape [2 3 4 5], want [2 3 4 4]`},
+		{"epoch not scalar", func(g *graph.Graph) {
+			x := g.Input(LossFeatures, tensor.Float32, 2, 3, 4, 4)
+			g.Input(LossEpoch, tensor.Float32, 1)
+			g.SetLoss(g.Mean(x))
+		}, `input "epoch" has shape [1], want []`},
+		{"unknown input", func(g *graph.Graph) {
+			x := g.Input(LossFeatures, tensor.Float32, 2, 3, 4, 4)
+			g.Input("step", tensor.Float32)
+			g.SetLoss(g.Mean(x))
+		}, `unexpected input "step": the host feeds only epoch and features and labels and mask`},
 		{"features only", func(g *graph.Graph) {
 			g.SetLoss(g.Mean(g.Input(LossFeatures, tensor.Float32, 2, 3, 4, 4)))
 		}, ""},

@@ -100,6 +100,14 @@ const (
 	LossFeatures = "features" // input [B, C, H, W]
 	LossLabels   = "labels"   // input [B, Classes]
 	LossOutput   = "loss"     // float scalar, set with Graph.SetLoss
+
+	// LossMask is the optional input [B, C, H, W] through which the host
+	// feeds the layer's mask plugin output "mask" (the template each map
+	// was multiplied by), for losses defined on the masked maps.
+	LossMask = "mask"
+	// LossEpoch is the optional float scalar input [] holding the 1-based
+	// training epoch, for losses that carry their own schedule.
+	LossEpoch = "epoch"
 )
 
 // Tasks a loss is built for.

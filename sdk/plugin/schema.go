@@ -13,7 +13,8 @@ import (
 
 // Schema declares a plugin's parameters with a small subset of JSON
 // Schema: an object whose properties are numbers, integers, strings,
-// booleans or string enums, with bounds, defaults and required names.
+// booleans, string enums or arrays of those, with bounds, defaults and
+// required names.
 // Anything outside the subset is rejected when the schema is decoded, so a
 // plugin cannot believe a constraint is enforced when it is not.
 type Schema struct {
@@ -24,13 +25,16 @@ type Schema struct {
 
 // Property is one parameter.
 type Property struct {
-	// Type is "number", "integer", "string" or "boolean".
+	// Type is "number", "integer", "string", "boolean" or "array".
 	Type        string          `json:"type"`
 	Description string          `json:"description,omitempty"`
 	Default     json.RawMessage `json:"default,omitempty"`
 	Minimum     *float64        `json:"minimum,omitempty"` // number, integer
 	Maximum     *float64        `json:"maximum,omitempty"` // number, integer
 	Enum        []string        `json:"enum,omitempty"`    // string only
+	// Items constrains every element of an array (type number, integer,
+	// string or boolean: arrays do not nest).
+	Items *Property `json:"items,omitempty"`
 }
 
 // Property types.
@@ -39,6 +43,7 @@ const (
 	TypeInteger = "integer"
 	TypeString  = "string"
 	TypeBoolean = "boolean"
+	TypeArray   = "array"
 )
 
 // ParamError names the parameter that failed validation.
@@ -60,7 +65,7 @@ func ParseSchema(data []byte) (*Schema, error) {
 	dec.DisallowUnknownFields()
 	var s Schema
 	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("parameter schema (only type, properties, required; per property type, description, default, minimum, maximum, enum): %w", err)
+		return nil, fmt.Errorf("parameter schema (only type, properties, required; per property type, description, default, minimum, maximum, enum, items): %w", err)
 	}
 	if err := s.Check(); err != nil {
 		return nil, err
@@ -94,7 +99,26 @@ func (s *Schema) Check() error {
 }
 
 func (p *Property) check() error {
+	if p.Items != nil && p.Type != TypeArray {
+		return fmt.Errorf("items applies to arrays only")
+	}
 	switch p.Type {
+	case TypeArray:
+		if p.Minimum != nil || p.Maximum != nil || len(p.Enum) > 0 {
+			return fmt.Errorf("an array constrains its elements through items, not minimum, maximum or enum")
+		}
+		if p.Items == nil {
+			return fmt.Errorf("array without items (the element type)")
+		}
+		if p.Items.Type == TypeArray {
+			return fmt.Errorf("items: arrays do not nest")
+		}
+		if len(p.Items.Default) > 0 {
+			return fmt.Errorf("items: give the default on the array, not its elements")
+		}
+		if err := p.Items.check(); err != nil {
+			return fmt.Errorf("items: %w", err)
+		}
 	case TypeNumber, TypeInteger:
 		if len(p.Enum) > 0 {
 			return fmt.Errorf("enum is only supported for strings")
@@ -110,7 +134,7 @@ func (p *Property) check() error {
 			return fmt.Errorf("enum is only supported for strings")
 		}
 	default:
-		return fmt.Errorf("type %q is not one of number, integer, string, boolean", p.Type)
+		return fmt.Errorf("type %q is not one of number, integer, string, boolean, array", p.Type)
 	}
 	if len(p.Default) > 0 {
 		v, err := decodeValue(p.Default)
@@ -185,9 +209,23 @@ func ValidateParams(schema *Schema, params json.RawMessage) (json.RawMessage, er
 }
 
 // resolve checks one value (decoded with UseNumber) and returns its
-// canonical form: float64, int64, string or bool.
+// canonical form: float64, int64, string, bool or a slice of those.
 func (p *Property) resolve(v any) (any, error) {
 	switch p.Type {
+	case TypeArray:
+		elems, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("want array, got %s", describe(v))
+		}
+		out := make([]any, len(elems))
+		for i, e := range elems {
+			r, err := p.Items.resolve(e)
+			if err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, err)
+			}
+			out[i] = r
+		}
+		return out, nil
 	case TypeNumber, TypeInteger:
 		n, ok := v.(json.Number)
 		if !ok {

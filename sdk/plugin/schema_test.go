@@ -23,6 +23,13 @@ var testSchema = &Schema{
 	Required: []string{"n"},
 }
 
+var arraySchema = &Schema{
+	Type: "object",
+	Properties: map[string]*Property{
+		"density": {Type: TypeArray, Items: &Property{Type: TypeNumber, Minimum: f64(0), Maximum: f64(1)}, Default: json.RawMessage("[]")},
+	},
+}
+
 func TestValidateParams(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -47,6 +54,11 @@ func TestValidateParams(t *testing.T) {
 		{name: "not an object", schema: testSchema, params: `[1]`, wantErr: "must be a JSON object"},
 		{name: "bad JSON", schema: testSchema, params: `{"n":`, wantErr: "parameters"},
 		{name: "nil schema, no params", schema: nil, params: ``, want: `{}`},
+		{name: "array default", schema: arraySchema, params: ``, want: `{"density":[]}`},
+		{name: "array given", schema: arraySchema, params: `{"density": [0.25, 1]}`, want: `{"density":[0.25,1]}`},
+		{name: "array element bound", schema: arraySchema, params: `{"density": [0.5, 2]}`, wantField: "density", wantErr: "element 1: 2 is above the maximum 1"},
+		{name: "array element type", schema: arraySchema, params: `{"density": ["a"]}`, wantField: "density", wantErr: `element 0: want number, got string "a"`},
+		{name: "array wanted", schema: arraySchema, params: `{"density": 0.5}`, wantField: "density", wantErr: "want array, got number 0.5"},
 		{name: "nil schema refuses params", schema: nil, params: `{"x": 1}`, wantField: "x", wantErr: "takes no parameters"},
 	}
 	for _, tt := range tests {
@@ -91,6 +103,11 @@ func TestParseSchema(t *testing.T) {
 		{name: "default breaks bounds", json: `{"type":"object","properties":{"x":{"type":"number","maximum":1,"default":2}}}`, wantErr: "default 2: 2 is above the maximum 1"},
 		{name: "enum on number", json: `{"type":"object","properties":{"x":{"type":"number","enum":["a"]}}}`, wantErr: "enum is only supported for strings"},
 		{name: "required unknown", json: `{"type":"object","required":["y"]}`, wantErr: `"y": schema: required but not among the properties`},
+		{name: "array round trip", json: mustJSON(t, arraySchema)},
+		{name: "array without items", json: `{"type":"object","properties":{"a":{"type":"array"}}}`, wantErr: "array without items"},
+		{name: "nested arrays", json: `{"type":"object","properties":{"a":{"type":"array","items":{"type":"array","items":{"type":"number"}}}}}`, wantErr: "arrays do not nest"},
+		{name: "items on a number", json: `{"type":"object","properties":{"a":{"type":"number","items":{"type":"number"}}}}`, wantErr: "items applies to arrays only"},
+		{name: "array default breaks items", json: `{"type":"object","properties":{"a":{"type":"array","items":{"type":"integer"},"default":[1.5]}}}`, wantErr: "element 0: want integer"},
 		{name: "min above max", json: `{"type":"object","properties":{"x":{"type":"integer","minimum":3,"maximum":1}}}`, wantErr: "minimum 3 is above maximum 1"},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,11 @@ import (
 
 	benchCmd "github.com/icnnlab/icnnlab/internal/cmd/bench"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	dataCmd "github.com/icnnlab/icnnlab/internal/cmd/data"
+	evalCmd "github.com/icnnlab/icnnlab/internal/cmd/eval"
+	pluginCmd "github.com/icnnlab/icnnlab/internal/cmd/plugin"
+	pluginsCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins"
+	trainCmd "github.com/icnnlab/icnnlab/internal/cmd/train"
 	versionCmd "github.com/icnnlab/icnnlab/internal/cmd/version"
 )
 
@@ -20,8 +25,7 @@ import (
 // Commands are nouns with verbs, one package per verb under internal/cmd
 // (internal/cmd/<noun>/<verb>), each with NewCmdX(f, runF) and an options
 // struct. Planned nouns, added as their issues land (no placeholders until
-// then): train, eval, reproduce, plugins, plugin, data, visualize, metrics,
-// backend.
+// then): reproduce, visualize, metrics, backend.
 func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "icnnlab <command> [flags]",
@@ -33,11 +37,15 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 			IR that a backend (--backend or $ICNNLAB_BACKEND) compiles onto its
 			device.
 
-			Commands for training, evaluation and reproducing the paper's tables
-			are being built; today icnnlab can time training steps (bench) and
-			describe itself (version).
+			Today icnnlab generates and shows the synthetic part world (data),
+			trains and evaluates the zoo networks with a reproducible run store
+			(train, eval), times training steps (bench) and describes itself
+			(version). The interpretable layer's plugins and the paper's tables
+			are being built.
 		`),
 		Example: cmdutil.Examples(`
+			$ icnnlab data inspect --out sheet.png
+			$ icnnlab train --arch vgg-m --task single --target bird
 			$ icnnlab version
 			$ icnnlab bench --workload small64 --steps 20
 			$ ICNNLAB_BACKEND=gorgonia icnnlab bench --json
@@ -57,6 +65,11 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 
 	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(benchCmd.NewCmdBench(f, nil))
+	cmd.AddCommand(pluginsCmd.NewCmdPlugins(f))
+	cmd.AddCommand(pluginCmd.NewCmdPlugin(f)) // hidden: serves built-in plugins in their own process
+	cmd.AddCommand(trainCmd.NewCmdTrain(f, nil))
+	cmd.AddCommand(evalCmd.NewCmdEval(f, nil))
+	cmd.AddCommand(dataCmd.NewCmdData(f))
 	return cmd
 }
 

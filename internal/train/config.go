@@ -28,6 +28,8 @@ type Config struct {
 	Seed      uint64          `json:"seed" yaml:"seed"`
 	// CheckpointEvery is the number of steps between checkpoints (0: each epoch only).
 	CheckpointEvery int `json:"checkpoint_every" yaml:"checkpoint_every"`
+	// Interpretable adds the paper's masks and filter loss (plugins).
+	Interpretable InterpretableConfig `json:"interpretable" yaml:"interpretable"`
 }
 
 // ModelConfig picks a zoo architecture.
@@ -69,13 +71,14 @@ type OptimizerConfig struct {
 // epochs it stays near chance: measured 0.52 test accuracy.)
 func Defaults() Config {
 	return Config{
-		Name:      "",
-		Model:     ModelConfig{Arch: "vgg-m", Width: 0.125, Dropout: 0.5, Loss: "logistic"},
-		Data:      DataConfig{Source: "synth", Task: "single", Target: "bird", Categories: 6, ImageSize: 64, Difficulty: 0.5, Train: 4096, Test: 1024, Seed: 1},
-		Optimizer: OptimizerConfig{Kind: "sgd", LR: 0.01, FinalLR: 0.001, Schedule: "log", Momentum: 0.9, WeightDecay: 5e-4},
-		Epochs:    12,
-		Batch:     32,
-		Seed:      1,
+		Name:          "",
+		Model:         ModelConfig{Arch: "vgg-m", Width: 0.125, Dropout: 0.5, Loss: "logistic"},
+		Data:          DataConfig{Source: "synth", Task: "single", Target: "bird", Categories: 6, ImageSize: 64, Difficulty: 0.5, Train: 4096, Test: 1024, Seed: 1},
+		Optimizer:     OptimizerConfig{Kind: "sgd", LR: 0.01, FinalLR: 0.001, Schedule: "log", Momentum: 0.9, WeightDecay: 5e-4},
+		Epochs:        12,
+		Batch:         32,
+		Seed:          1,
+		Interpretable: DefaultInterpretable(),
 	}
 }
 
@@ -158,7 +161,7 @@ func (c Config) Validate(archNames []string, categoryNames []string) error {
 	case c.CheckpointEvery < 0:
 		return &FieldError{"checkpoint_every", fmt.Sprintf("%d is negative", c.CheckpointEvery)}
 	}
-	return nil
+	return c.Interpretable.validate()
 }
 
 // LoadConfigFile reads a YAML or JSON config (by extension) on top of the

@@ -71,7 +71,7 @@ func (s *Session) Extract(layer string, ds data.Dataset, limit int) (*tensor.Ten
 		if err != nil {
 			return nil, nil, fmt.Errorf("extract %s: %w", layer, err)
 		}
-		res, err := s.Exec.Run(map[string]*tensor.Tensor{"images": images, "labels": targets}, out)
+		res, err := s.Exec.Run(s.feeds(images, targets, 0, s.Config.Epochs), out)
 		if err != nil {
 			return nil, nil, fmt.Errorf("extract %s: %w", layer, err)
 		}

@@ -14,8 +14,10 @@ import (
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/zoo"
+	"github.com/icnnlab/icnnlab/plugins/losses"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
@@ -35,6 +37,8 @@ type Options struct {
 	// Activations adds every conv and pool layer as an output
 	// "act/<layer>", for Extract.
 	Activations bool
+	// Plugins runs the mask and loss plugins of interpretable configs.
+	Plugins *pluginhost.Host
 	// AfterStep, when set, is called after every training step with the
 	// number of steps done (after any checkpoint of that step was written).
 	AfterStep func(step int64)
@@ -65,23 +69,31 @@ type Result struct {
 var ErrNonFinite = errors.New("non-finite loss")
 
 // Identity is what makes two runs the same run.
-func Identity(cfg Config, ds data.Dataset, backend, device string) (runstore.Identity, error) {
+func Identity(cfg Config, ds data.Dataset, backend, device string, plugins []runstore.PluginRef) (runstore.Identity, error) {
 	c := cfg
 	c.Name = "" // the name labels a run; it does not change its numbers
+	if !c.Interpretable.Enabled {
+		c.Interpretable = InterpretableConfig{} // unused settings must not change the key
+	}
 	cb, err := json.Marshal(c)
 	if err != nil {
 		return runstore.Identity{}, err
 	}
-	return runstore.Identity{Kind: "train", Config: cb, Dataset: ds.Spec(), Backend: backend, Device: device}, nil
+	return runstore.Identity{Kind: "train", Config: cb, Dataset: ds.Spec(), Backend: backend, Device: device, Plugins: plugins}, nil
 }
 
 // Session holds a compiled model with its datasets, for training and evaluation.
 type Session struct {
+	// Config is the resolved config: plugin parameters have their defaults filled in.
 	Config Config
 	Model  *zoo.Model
 	Exec   backends.Executable
 	Train  data.Dataset
 	Test   data.Dataset
+	// Plugins lists the plugins the model was built with.
+	Plugins []runstore.PluginRef
+	// topOutputs are the interpretable layers' feature outputs (λ schedule).
+	topOutputs []string
 }
 
 // Open builds the datasets and the model and compiles it.
@@ -97,9 +109,19 @@ func Open(cfg Config, opts Options) (*Session, error) {
 		Arch: cfg.Model.Arch, InputSize: cfg.Data.ImageSize, Width: cfg.Model.Width,
 		Classes: trainSet.Classes(), Loss: cfg.Model.Loss, Dropout: cfg.Model.Dropout, Batch: cfg.Batch,
 	}
-	model, err := zoo.Build(spec, zoo.Hooks{Activations: opts.Activations})
-	if err != nil {
-		return nil, fmt.Errorf("build model: %w", err)
+	var model *zoo.Model
+	var parts *interpretableParts
+	if cfg.Interpretable.Enabled {
+		model, parts, err = buildInterpretable(context.Background(), spec, cfg.Interpretable, cfg.Data.Task, opts.Plugins, zoo.Hooks{Activations: opts.Activations})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Interpretable.MaskParams, cfg.Interpretable.LossParams = parts.maskParams, parts.lossParams
+	} else {
+		model, err = zoo.Build(spec, zoo.Hooks{Activations: opts.Activations})
+		if err != nil {
+			return nil, fmt.Errorf("build model: %w", err)
+		}
 	}
 	exec, err := opts.Backend.Compile(model.Graph, backends.CompileOptions{
 		Device:  opts.Device,
@@ -115,7 +137,24 @@ func Open(cfg Config, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile %s on %s: %w", cfg.Model.Arch, opts.Backend.Name(), err)
 	}
-	return &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet, Test: testSet}, nil
+	sess := &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet, Test: testSet}
+	if parts != nil {
+		sess.Plugins, sess.topOutputs = parts.plugins, parts.topOutputs
+	}
+	return sess, nil
+}
+
+// feeds are the inputs of one step: the batch, plus λ and the epoch for
+// interpretable graphs.
+func (s *Session) feeds(images, targets *tensor.Tensor, lambda float64, epoch int) map[string]*tensor.Tensor {
+	f := map[string]*tensor.Tensor{"images": images, "labels": targets}
+	if s.Model.Graph.Leaf(lambdaInput) != nil {
+		f[lambdaInput] = tensor.Scalar32(float32(lambda))
+	}
+	if s.Model.Graph.Leaf(epochInput) != nil {
+		f[epochInput] = tensor.Scalar32(float32(epoch))
+	}
+	return f
 }
 
 // Close frees the executable.
@@ -133,13 +172,16 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	}
 	defer sess.Close()
 
-	id, err := Identity(cfg, sess.Train, opts.Backend.Name(), opts.Device)
+	id, err := Identity(sess.Config, sess.Train, opts.Backend.Name(), opts.Device, sess.Plugins)
 	if err != nil {
 		return nil, err
 	}
 	name := cfg.Name
 	if name == "" {
 		name = fmt.Sprintf("%s-%s", cfg.Model.Arch, cfg.Data.Task)
+		if cfg.Interpretable.Enabled {
+			name += "-icnn"
+		}
 	}
 	run, existed, err := opts.Store.Create(name, id, cfg.Seed, []string{opts.Backend.Description()})
 	if err != nil {
@@ -163,17 +205,17 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 	cfg := s.Config
 	// The running sums of the current epoch travel in the checkpoint, so
 	// a resumed run reports the same epoch figures as an uninterrupted one.
-	var epochLoss, epochCorrect, epochSeen float64
-	history := run.History("step", "epoch", "lr", "train_loss", "train_accuracy", "images_per_sec")
+	var ls loopState
+	history := run.History("step", "epoch", "lr", "lambda", "train_loss", "train_accuracy", "images_per_sec")
 	if mayResume {
 		ckpt, err := run.LoadCheckpoint()
 		switch {
 		case err == nil:
-			acc, rest := splitLoopState(ckpt)
+			saved, rest := splitLoopState(ckpt)
 			if err := s.Exec.Restore(rest); err != nil {
 				return nil, fmt.Errorf("resume %s: %w", run.Dir, err)
 			}
-			epochLoss, epochCorrect, epochSeen = acc[0], acc[1], acc[2]
+			ls = saved
 			res.Resumed = true
 		case !errors.Is(err, runstore.ErrNoCheckpoint):
 			return nil, fmt.Errorf("resume %s: %w", run.Dir, err)
@@ -216,7 +258,9 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 		epoch := int(step / perEpoch)
 		within := step % perEpoch
 		if within == 0 {
-			epochLoss, epochCorrect, epochSeen = 0, 0, 0
+			if err := s.startEpoch(&ls, epoch); err != nil {
+				return fail(step, err)
+			}
 		}
 		order := data.EpochOrder(s.Train.Len(), cfg.Seed, epoch)
 		idx := order[within*int64(cfg.Batch) : (within+1)*int64(cfg.Batch)]
@@ -226,7 +270,7 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 		}
 		lr := cfg.Optimizer.LearningRate(step, total)
 		s.Exec.SetLearningRate(lr)
-		out, err := s.Exec.TrainStep(map[string]*tensor.Tensor{"images": images, "labels": targets}, "loss", "logits")
+		out, err := s.Exec.TrainStep(s.feeds(images, targets, ls.Lambda, epoch+1), append([]string{"loss", "logits"}, s.topOutputs...)...)
 		if err != nil {
 			return fail(step, fmt.Errorf("step %d: %w", step, err))
 		}
@@ -236,28 +280,36 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 			return fail(step, fmt.Errorf("%w %v at step %d (epoch %d, lr %g); the last good checkpoint is at step %d in %s",
 				ErrNonFinite, loss, step, epoch, lr, st.LastGood, run.Path(runstore.CheckpointFile)))
 		}
-		epochLoss += loss * float64(len(idx))
-		epochCorrect += float64(countCorrect(out["logits"], labels))
-		epochSeen += float64(len(idx))
+		ls.EpochLoss += loss * float64(len(idx))
+		ls.EpochCorrect += float64(countCorrect(out["logits"], labels))
+		ls.EpochSeen += float64(len(idx))
+		for _, name := range s.topOutputs {
+			mm, err := losses.MeanMaxActivation(out[name])
+			if err != nil {
+				return fail(step, err)
+			}
+			ls.MaxSum += mm
+			ls.MaxCount++
+		}
 		done := s.Exec.Step()
 		elapsed := time.Since(start).Seconds()
 		ips := float64(done-startStep) * float64(cfg.Batch) / math.Max(elapsed, 1e-9)
 		if bar != nil {
-			bar.Describe(fmt.Sprintf("%s ep %d/%d loss %.4f acc %.3f %.0f img/s", run.Manifest.Name, epoch+1, cfg.Epochs, epochLoss/epochSeen, epochCorrect/epochSeen, ips))
+			bar.Describe(fmt.Sprintf("%s ep %d/%d loss %.4f acc %.3f %.0f img/s", run.Manifest.Name, epoch+1, cfg.Epochs, ls.EpochLoss/ls.EpochSeen, ls.EpochCorrect/ls.EpochSeen, ips))
 			bar.Set64(done)
 		}
 		endOfEpoch := done%perEpoch == 0
 		if endOfEpoch {
-			if err := history.Append(done, epoch+1, lr, epochLoss/epochSeen, epochCorrect/epochSeen, ips); err != nil {
+			if err := history.Append(done, epoch+1, lr, ls.Lambda, ls.EpochLoss/ls.EpochSeen, ls.EpochCorrect/ls.EpochSeen, ips); err != nil {
 				return fail(done, err)
 			}
 			if opts.Log != nil {
 				fmt.Fprintf(opts.Log, "%s: epoch %d/%d  loss %.4f  accuracy %.3f  %.0f img/s\n",
-					run.Manifest.Name, epoch+1, cfg.Epochs, epochLoss/epochSeen, epochCorrect/epochSeen, ips)
+					run.Manifest.Name, epoch+1, cfg.Epochs, ls.EpochLoss/ls.EpochSeen, ls.EpochCorrect/ls.EpochSeen, ips)
 			}
 		}
 		if endOfEpoch || (cfg.CheckpointEvery > 0 && done%int64(cfg.CheckpointEvery) == 0) {
-			if err := s.checkpoint(run, done, [3]float64{epochLoss, epochCorrect, epochSeen}); err != nil {
+			if err := s.checkpoint(run, done, ls); err != nil {
 				return fail(done, err)
 			}
 		}
@@ -273,8 +325,8 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 		return fail(s.Exec.Step(), err)
 	}
 	m.Steps, m.Epochs = s.Exec.Step(), cfg.Epochs
-	if epochSeen > 0 {
-		m.TrainLoss, m.TrainAccuracy = epochLoss/epochSeen, epochCorrect/epochSeen
+	if ls.EpochSeen > 0 {
+		m.TrainLoss, m.TrainAccuracy = ls.EpochLoss/ls.EpochSeen, ls.EpochCorrect/ls.EpochSeen
 	} else if rows, err := history.Read(); err == nil && len(rows) > 0 {
 		last := rows[len(rows)-1]
 		fmt.Sscan(last["train_loss"], &m.TrainLoss)
@@ -294,31 +346,88 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 	return res, nil
 }
 
-// loopStateKey holds the training loop's own running sums in a checkpoint.
-const loopStateKey = "train/epoch_sums"
+// loopStateKey holds the training loop's own state in a checkpoint.
+const loopStateKey = "train/loop_state"
 
-// splitLoopState separates the loop's running sums from the backend's snapshot.
-func splitLoopState(ckpt map[string]*tensor.Tensor) ([3]float64, map[string]*tensor.Tensor) {
-	var acc [3]float64
+// loopState is what the loop carries across steps besides the backend's
+// snapshot: the current epoch's running sums and the filter-loss weight.
+type loopState struct {
+	EpochLoss, EpochCorrect, EpochSeen float64
+	// Lambda is the current epoch's filter-loss weight; MaxSum/MaxCount
+	// accumulate mean max activations for the next epoch's λ.
+	Lambda, MaxSum, MaxCount float64
+}
+
+func (l loopState) tensor() *tensor.Tensor {
+	t, _ := tensor.FromFloat64(tensor.Shape{6}, []float64{l.EpochLoss, l.EpochCorrect, l.EpochSeen, l.Lambda, l.MaxSum, l.MaxCount})
+	return t
+}
+
+// splitLoopState separates the loop's state from the backend's snapshot.
+func splitLoopState(ckpt map[string]*tensor.Tensor) (loopState, map[string]*tensor.Tensor) {
+	var l loopState
 	rest := make(map[string]*tensor.Tensor, len(ckpt))
 	for k, v := range ckpt {
 		if k == loopStateKey {
-			if f := v.Float64s(); len(f) == 3 {
-				copy(acc[:], f)
+			if f := v.Float64s(); len(f) == 6 {
+				l = loopState{f[0], f[1], f[2], f[3], f[4], f[5]}
 			}
 			continue
 		}
 		rest[k] = v
 	}
-	return acc, rest
+	return l, rest
 }
 
-func (s *Session) checkpoint(run *runstore.Run, step int64, sums [3]float64) error {
+// startEpoch resets the epoch sums and sets λ for 0-based epoch from the
+// mean max activation of the previous epoch, or, before the first, of one
+// probe batch run in evaluation mode.
+func (s *Session) startEpoch(l *loopState, epoch int) error {
+	meanMax := 0.0
+	if l.MaxCount > 0 {
+		meanMax = l.MaxSum / l.MaxCount
+	}
+	*l = loopState{}
+	if len(s.topOutputs) == 0 {
+		return nil
+	}
+	if epoch == 0 {
+		idx := make([]int, s.Config.Batch)
+		for i := range idx {
+			idx[i] = i
+		}
+		images, targets, _, err := data.Batch(s.Train, idx)
+		if err != nil {
+			return err
+		}
+		out, err := s.Exec.Run(s.feeds(images, targets, 0, 1), s.topOutputs...)
+		if err != nil {
+			return fmt.Errorf("probe activations for λ: %w", err)
+		}
+		sum := 0.0
+		for _, name := range s.topOutputs {
+			mm, err := losses.MeanMaxActivation(out[name])
+			if err != nil {
+				return err
+			}
+			sum += mm
+		}
+		meanMax = sum / float64(len(s.topOutputs))
+	}
+	lambda, err := s.Config.Interpretable.lambdaFor(epoch+1, meanMax)
+	if err != nil {
+		return fmt.Errorf("λ for epoch %d: %w", epoch+1, err)
+	}
+	l.Lambda = lambda
+	return nil
+}
+
+func (s *Session) checkpoint(run *runstore.Run, step int64, l loopState) error {
 	snap, err := s.Exec.Snapshot()
 	if err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", step, err)
 	}
-	snap[loopStateKey], _ = tensor.FromFloat64(tensor.Shape{3}, sums[:])
+	snap[loopStateKey] = l.tensor()
 	if err := run.SaveCheckpoint(snap); err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", step, err)
 	}
@@ -370,7 +479,7 @@ func (s *Session) Evaluate() (Metrics, error) {
 		if err != nil {
 			return m, fmt.Errorf("evaluate: %w", err)
 		}
-		out, err := s.Exec.Run(map[string]*tensor.Tensor{"images": images, "labels": targets}, "logits")
+		out, err := s.Exec.Run(s.feeds(images, targets, 0, s.Config.Epochs), "logits")
 		if err != nil {
 			return m, fmt.Errorf("evaluate: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	trainpkg "github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
@@ -22,13 +23,14 @@ type EvalOptions struct {
 	// BackendFlag is the global --backend value ("" means the run's own backend).
 	BackendFlag string
 
-	RunDir string
-	Layer  string
-	Out    string
-	Split  string
-	Limit  int
-	Device string
-	JSON   bool
+	PluginFlags pluginhost.Flags
+	RunDir      string
+	Layer       string
+	Out         string
+	Split       string
+	Limit       int
+	Device      string
+	JSON        bool
 }
 
 // NewCmdEval builds the command; runF replaces the run step in tests.
@@ -82,6 +84,7 @@ func NewCmdEval(f *cmdutil.Factory, runF func(*EvalOptions) error) *cobra.Comman
 	fl.IntVar(&opts.Limit, "limit", 0, "extract at most this many examples (0: all)")
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the run's)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the metrics as JSON")
+	opts.PluginFlags.Register(fl)
 	return cmd
 }
 
@@ -106,7 +109,16 @@ func evalRun(opts *EvalOptions) error {
 	if device == "" {
 		device = run.Manifest.Device
 	}
-	sess, err := trainpkg.Open(cfg, trainpkg.Options{Backend: b, Device: device, Activations: opts.Layer != ""})
+	to := trainpkg.Options{Backend: b, Device: device, Activations: opts.Layer != ""}
+	if cfg.Interpretable.Enabled {
+		host, err := opts.PluginFlags.NewHost(opts.IO.ErrOut)
+		if err != nil {
+			return err
+		}
+		defer host.Close()
+		to.Plugins = host
+	}
+	sess, err := trainpkg.Open(cfg, to)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	trainpkg "github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/internal/zoo"
@@ -27,14 +28,15 @@ type TrainOptions struct {
 	// BackendFlag is the global --backend value ("" when not given).
 	BackendFlag string
 
-	Config     trainpkg.Config
-	ConfigFile string
-	Resume     string
-	RunsDir    string
-	Device     string
-	Threads    int
-	Force      bool
-	JSON       bool
+	Config      trainpkg.Config
+	PluginFlags pluginhost.Flags
+	ConfigFile  string
+	Resume      string
+	RunsDir     string
+	Device      string
+	Threads     int
+	Force       bool
+	JSON        bool
 }
 
 // NewCmdTrain builds the command; runF replaces the run step in tests.
@@ -60,6 +62,15 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 			Tasks: single (the target category's objects, cropped by their box,
 			are positives and the other categories negatives; logistic loss) and
 			multi (all categories; logistic or softmax loss).
+
+			--interpretable builds the paper's interpretable CNN: the mask plugin
+			(--mask, default l1) is applied to the top conv-layer's filters and to
+			a new 3x3 conv-layer inserted above it, and the filter-loss plugin
+			(--filter-loss, default mi) is added on both with weight λ (--lambda,
+			scheduled per --lambda-schedule). Plugins run out of process; their
+			subgraphs are compiled into the model once, so training steps make
+			no plugin calls. Their names, versions and checksums are recorded in
+			the run's manifest.
 		`),
 		Example: cmdutil.Examples(`
 			# a narrow VGG-M, single-category "bird", the defaults
@@ -70,6 +81,15 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 
 			# from a config file, overriding the seed
 			$ icnnlab train --config runs.yaml --seed 3
+
+			# the interpretable CNN: the paper's L1 masks and exact -MI loss
+			$ icnnlab train --interpretable
+
+			# an ablation: Euclidean templates, the paper's gradient approximation
+			$ icnnlab train --interpretable --mask euclidean --filter-loss mi-paper-grad --lambda 0.5
+
+			# a mask plugin of your own (see docs/writing-plugins.md)
+			$ icnnlab train --interpretable --mask cosine --mask-params '{"radius":0.5}' --plugin-dir ./myplugins
 
 			# continue a run that was killed
 			$ icnnlab train --resume runs/vgg-m-single-1a2b3c4d5e6f
@@ -120,6 +140,14 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 	fl.Float64("weight-decay", d.Optimizer.WeightDecay, "weight decay")
 	fl.Uint64("seed", d.Seed, "seed of initialisation, shuffling and dropout")
 	fl.Int("checkpoint-every", d.CheckpointEvery, "steps between checkpoints (0: every epoch)")
+	fl.Bool("interpretable", d.Interpretable.Enabled, "train the interpretable CNN: masks and a filter loss on the top conv-layers")
+	fl.String("mask", d.Interpretable.Mask, "mask plugin (see icnnlab plugins list)")
+	fl.String("mask-params", "", "mask plugin parameters as JSON (see icnnlab plugins info mask/NAME)")
+	fl.String("filter-loss", d.Interpretable.Loss, "filter-loss plugin (see icnnlab plugins list)")
+	fl.String("filter-loss-params", "", "filter-loss plugin parameters as JSON")
+	fl.Float64("lambda", d.Interpretable.Lambda, "base weight λ of the filter loss")
+	fl.String("lambda-schedule", d.Interpretable.LambdaSchedule, "λ schedule: paper (λ·mean max activation / epoch) or constant")
+	opts.PluginFlags.Register(fl)
 	return cmd
 }
 
@@ -186,6 +214,24 @@ func resolveConfig(fl *pflag.FlagSet, opts *TrainOptions) error {
 	set("weight-decay", func() { c.Optimizer.WeightDecay = num("weight-decay") })
 	set("seed", func() { v, e := fl.GetUint64("seed"); err = e; c.Seed = v })
 	set("checkpoint-every", func() { c.CheckpointEvery = integer("checkpoint-every") })
+	set("interpretable", func() { v, e := fl.GetBool("interpretable"); err = e; c.Interpretable.Enabled = v })
+	set("mask", func() { c.Interpretable.Mask = str("mask") })
+	set("filter-loss", func() { c.Interpretable.Loss = str("filter-loss") })
+	set("lambda", func() { c.Interpretable.Lambda = num("lambda") })
+	set("lambda-schedule", func() { c.Interpretable.LambdaSchedule = str("lambda-schedule") })
+	for _, p := range []struct {
+		flag string
+		dst  *json.RawMessage
+	}{{"mask-params", &c.Interpretable.MaskParams}, {"filter-loss-params", &c.Interpretable.LossParams}} {
+		set(p.flag, func() {
+			raw := str(p.flag)
+			if !json.Valid([]byte(raw)) {
+				err = cmdutil.FlagErrorf("--%s: %q is not valid JSON", p.flag, raw)
+				return
+			}
+			*p.dst = json.RawMessage(raw)
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -213,6 +259,14 @@ func trainRun(ctx context.Context, opts *TrainOptions) error {
 		return err
 	}
 	ro := trainpkg.Options{Backend: b, Device: opts.Device, Store: store, Force: opts.Force, Threads: opts.Threads, Log: opts.IO.ErrOut}
+	if opts.Config.Interpretable.Enabled {
+		host, err := opts.PluginFlags.NewHost(opts.IO.ErrOut)
+		if err != nil {
+			return err
+		}
+		defer host.Close()
+		ro.Plugins = host
+	}
 	if opts.IO.IsStderrTTY() {
 		ro.Progress = opts.IO.ErrOut
 	}

@@ -64,6 +64,41 @@ func packBTransFull(panel, src []float32, ldb, from, kc int) {
 	}
 }
 
+//go:noescape
+func packA6TransAVX(kc int, src *float32, lda int, dst *float32)
+
+//go:noescape
+func packA6AVX(blocks int, src *float32, lda int, dst *float32)
+
+// packAFull is packAFullGo with register transposes for the k steps that
+// fill whole blocks of eight.
+func packAFull(panel, src []float32, lda, from, kc int) {
+	if !useAssembly {
+		packAFullGo(panel, src, lda, from, kc)
+		return
+	}
+	_ = panel[kc*mr-1]
+	_ = src[(mr-1)*lda+kc-1]
+	if blocks := (kc - from) / 8; blocks > 0 {
+		packA6AVX(blocks, &src[from], lda, &panel[from*mr])
+		from += blocks * 8
+	}
+	if from < kc {
+		packAFullGo(panel, src, lda, from, kc)
+	}
+}
+
+// packATransFull is packATransFullGo with 24-byte vector copies.
+func packATransFull(panel, src []float32, lda, kc int) {
+	if !useAssembly {
+		packATransFullGo(panel, src, lda, kc)
+		return
+	}
+	_ = panel[kc*mr-1]
+	_ = src[(kc-1)*lda+mr-1]
+	packA6TransAVX(kc, unsafe.SliceData(src), lda, unsafe.SliceData(panel))
+}
+
 func activeKernel() microKernel {
 	if useAssembly {
 		return kernelAVX2

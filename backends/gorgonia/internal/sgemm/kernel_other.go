@@ -19,3 +19,7 @@ func packBFull(panel, src []float32, ldb, kc int) { packBFullGo(panel, src, ldb,
 func packBTransFull(panel, src []float32, ldb, from, kc int) {
 	packBTransFullGo(panel, src, ldb, from, kc)
 }
+
+func packAFull(panel, src []float32, lda, from, kc int) { packAFullGo(panel, src, lda, from, kc) }
+
+func packATransFull(panel, src []float32, lda, kc int) { packATransFullGo(panel, src, lda, kc) }

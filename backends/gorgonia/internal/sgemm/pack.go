@@ -24,12 +24,7 @@ func packA(dst, a []float32, lda, i0, mc, p0, kc int) {
 		panel := dst[ir*kc : (ir+mr)*kc]
 		rows := min(mr, mc-ir)
 		if rows == mr {
-			row := func(r int) []float32 { return a[(i0+ir+r)*lda+p0:][:kc] }
-			r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
-			for p := range r0 {
-				out := (*[mr]float32)(panel[p*mr:])
-				out[0], out[1], out[2], out[3], out[4], out[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
-			}
+			packAFull(panel, a[(i0+ir)*lda+p0:], lda, 0, kc)
 			continue
 		}
 		clear(panel)
@@ -48,9 +43,7 @@ func packATrans(dst, a []float32, lda, i0, mc, p0, kc int) {
 		panel := dst[ir*kc : (ir+mr)*kc]
 		rows := min(mr, mc-ir)
 		if rows == mr {
-			for p := range kc {
-				*(*[mr]float32)(panel[p*mr:]) = [mr]float32(a[(p0+p)*lda+i0+ir:])
-			}
+			packATransFull(panel, a[p0*lda+i0+ir:], lda, kc)
 			continue
 		}
 		for p := range kc {
@@ -119,5 +112,25 @@ func packBTransFullGo(panel, src []float32, ldb, from, kc int) {
 			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
 			o[4], o[5], o[6], o[7] = r4[p], r5[p], r6[p], r7[p]
 		}
+	}
+}
+
+// packAFullGo packs k steps [from, kc) of one full A panel: src holds mr
+// rows of A (stride lda) starting at the block's first k step.
+func packAFullGo(panel, src []float32, lda, from, kc int) {
+	row := func(r int) []float32 { return src[r*lda+from:][:kc-from] }
+	r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
+	out := panel[from*mr:]
+	for p := range r0 {
+		o := (*[mr]float32)(out[p*mr:])
+		o[0], o[1], o[2], o[3], o[4], o[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+// packATransFullGo packs one full transposed A panel: kc runs of mr floats
+// from src (stride lda).
+func packATransFullGo(panel, src []float32, lda, kc int) {
+	for p := range kc {
+		*(*[mr]float32)(panel[p*mr:]) = [mr]float32(src[p*lda:])
 	}
 }

@@ -97,3 +97,109 @@ loop:
 	JNZ loop
 	VZEROUPPER
 	RET
+
+// func packA6TransAVX(kc int, src *float32, lda int, dst *float32)
+//
+// Copies kc runs of 6 floats, stride lda, into dst contiguously: one full
+// panel of packATrans.
+TEXT ·packA6TransAVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+
+loop:
+	VMOVUPS (SI), X0
+	VMOVQ 16(SI), X1
+	VMOVUPS X0, (DI)
+	VMOVQ X1, 16(DI)
+	ADDQ R8, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNZ loop
+	RET
+
+// func packA6AVX(blocks int, src *float32, lda int, dst *float32)
+//
+// For each of `blocks` runs of 8 k steps: reads 8 floats from each of 6
+// rows of A (stride lda) and writes them interleaved, 6 per k step:
+// dst[(8b+i)·6 + r] = src[r·lda + 8b + i]. It is the 8×8 transpose of
+// transpose8x8Panel with rows 6 and 7 zero, keeping 6 of each column.
+TEXT ·packA6AVX(SB), NOSPLIT, $0-32
+	MOVQ blocks+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9   // 3·lda
+	LEAQ (SI)(R8*4), R10  // row 4
+
+loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(R8*1), Y5
+
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VXORPS Y14, Y14, Y14 // rows 6 and 7 interleaved: zero
+	VXORPS Y15, Y15, Y15
+
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+
+	// Column i: rows 0-3 in the low lane, rows 4-5 at the start of the high.
+	VMOVUPS X8, (DI)
+	VEXTRACTF128 $1, Y8, X0
+	VMOVQ X0, 16(DI)
+	VMOVUPS X9, 24(DI)
+	VEXTRACTF128 $1, Y9, X1
+	VMOVQ X1, 40(DI)
+	VMOVUPS X10, 48(DI)
+	VEXTRACTF128 $1, Y10, X2
+	VMOVQ X2, 64(DI)
+	VMOVUPS X11, 72(DI)
+	VEXTRACTF128 $1, Y11, X3
+	VMOVQ X3, 88(DI)
+	VMOVUPS X12, 96(DI)
+	VEXTRACTF128 $1, Y12, X4
+	VMOVQ X4, 112(DI)
+	VMOVUPS X13, 120(DI)
+	VEXTRACTF128 $1, Y13, X5
+	VMOVQ X5, 136(DI)
+	VMOVUPS X14, 144(DI)
+	VEXTRACTF128 $1, Y14, X6
+	VMOVQ X6, 160(DI)
+	VMOVUPS X15, 168(DI)
+	VEXTRACTF128 $1, Y15, X7
+	VMOVQ X7, 184(DI)
+
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $192, DI
+	DECQ CX
+	JNZ loop
+	VZEROUPPER
+	RET

@@ -6,7 +6,11 @@
 #   bash bench/compare.sh                     # threads 1 and 2, gorgonia backend
 #   THREADS="1 2 4" STEPS=50 bash bench/compare.sh
 #   BACKEND=gorgonia BATCH=32 WARMUP=3 bash bench/compare.sh
+#   ROUNDS=3 bash bench/compare.sh            # alternate 3 times, keep each side's best
 #
+# On a shared or busy machine use ROUNDS > 1: the two sides alternate, and
+# the fastest round of each (highest images/s) is reported, which is the
+# figure least disturbed by other load.
 # Needs Go (to build icnnlab) and Debian's python3-torch for /usr/bin/python3.
 # The raw JSON of every run is kept in $OUT_DIR (default: a temporary folder).
 set -euo pipefail
@@ -16,6 +20,7 @@ threads_list="${THREADS:-1 2}"
 steps="${STEPS:-20}"
 warmup="${WARMUP:-3}"
 batch="${BATCH:-32}"
+rounds="${ROUNDS:-1}"
 backend="${BACKEND:-gorgonia}"
 python="${PYTHON:-/usr/bin/python3}"
 out_dir="${OUT_DIR:-$(mktemp -d)}"
@@ -24,26 +29,32 @@ mkdir -p "$out_dir"
 bin="$out_dir/icnnlab"
 (cd "$repo" && go build -o "$bin" ./cmd/icnnlab)
 
-for t in $threads_list; do
-	echo "threads=$t: icnnlab ($backend) ..." >&2
-	"$bin" bench --backend "$backend" --workload small64 --device cpu --threads "$t" \
-		--batch "$batch" --warmup "$warmup" --steps "$steps" --json >"$out_dir/icnnlab-t$t.json"
-	echo "threads=$t: pytorch ..." >&2
-	"$python" "$repo/bench/pytorch_small64.py" --threads "$t" \
-		--batch "$batch" --warmup "$warmup" --steps "$steps" >"$out_dir/pytorch-t$t.json"
+for r in $(seq 1 "$rounds"); do
+	for t in $threads_list; do
+		echo "round $r, threads=$t: icnnlab ($backend) ..." >&2
+		"$bin" bench --backend "$backend" --workload small64 --device cpu --threads "$t" \
+			--batch "$batch" --warmup "$warmup" --steps "$steps" --json >"$out_dir/icnnlab-t$t-r$r.json"
+		echo "round $r, threads=$t: pytorch ..." >&2
+		"$python" "$repo/bench/pytorch_small64.py" --threads "$t" \
+			--batch "$batch" --warmup "$warmup" --steps "$steps" >"$out_dir/pytorch-t$t-r$r.json"
+	done
 done
 
-"$python" - "$out_dir" $threads_list <<'PY'
+"$python" - "$out_dir" "$rounds" $threads_list <<'PY'
 import json, os, sys
 
-out_dir, threads = sys.argv[1], sys.argv[2:]
-rows = []
-for t in threads:
-    ours = json.load(open(os.path.join(out_dir, f"icnnlab-t{t}.json")))
-    torch = json.load(open(os.path.join(out_dir, f"pytorch-t{t}.json")))
-    rows.append((t, ours, torch))
+out_dir, rounds, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 
-print(f"small64, batch {rows[0][1]['batch']}, {rows[0][1]['steps']} timed steps after {rows[0][1]['warmup']} warm-up")
+
+def best(side, t):
+    runs = [json.load(open(os.path.join(out_dir, f"{side}-t{t}-r{r}.json"))) for r in range(1, rounds + 1)]
+    return max(runs, key=lambda run: run["images_per_sec"])
+
+
+rows = [(t, best("icnnlab", t), best("pytorch", t)) for t in threads]
+
+print(f"small64, batch {rows[0][1]['batch']}, {rows[0][1]['steps']} timed steps after {rows[0][1]['warmup']} warm-up"
+      + (f", best of {rounds} alternating rounds" if rounds > 1 else ""))
 print(f"icnnlab: {rows[0][1]['backend']}: {rows[0][1]['backend_description']}")
 print(f"pytorch: {rows[0][2]['backend_description']}")
 print()

@@ -1,0 +1,22 @@
+// Package builtin compiles every reference mask and loss plugin into the
+// binary that imports it: a blank import registers them all as built-ins
+// of pluginhost, which serves each out of process by re-executing the
+// binary (`icnnlab plugin serve KIND/NAME`).
+package builtin
+
+import (
+	// Masks.
+	_ "github.com/icnnlab/icnnlab/plugins/masks/authorscode"
+	_ "github.com/icnnlab/icnnlab/plugins/masks/euclidean"
+	_ "github.com/icnnlab/icnnlab/plugins/masks/gaussian"
+	_ "github.com/icnnlab/icnnlab/plugins/masks/l1"
+	_ "github.com/icnnlab/icnnlab/plugins/masks/none"
+
+	// Filter losses.
+	_ "github.com/icnnlab/icnnlab/plugins/losses/authorscode"
+	_ "github.com/icnnlab/icnnlab/plugins/losses/intercategory"
+	_ "github.com/icnnlab/icnnlab/plugins/losses/mi"
+	_ "github.com/icnnlab/icnnlab/plugins/losses/mipapergrad"
+	_ "github.com/icnnlab/icnnlab/plugins/losses/none"
+	_ "github.com/icnnlab/icnnlab/plugins/losses/spatialentropy"
+)

@@ -1,0 +1,11 @@
+package spatialentropy
+
+import (
+	"testing"
+
+	"github.com/icnnlab/icnnlab/plugins/internal/adapt/adapttest"
+)
+
+func TestPlugin(t *testing.T) {
+	adapttest.CheckLoss(t, Plugin(), adapttest.Variant[Params]{Name: "spatial-entropy", Defaults: Defaults, Parse: Parse, Custom: `{"beta": 2}`})
+}

@@ -1,0 +1,11 @@
+package gaussian
+
+import (
+	"testing"
+
+	"github.com/icnnlab/icnnlab/plugins/internal/adapt/adapttest"
+)
+
+func TestPlugin(t *testing.T) {
+	adapttest.CheckMask(t, Plugin(), adapttest.Variant[Params]{Name: "gaussian", Defaults: Defaults, Parse: Parse, Custom: `{"sigma": 0.25}`})
+}

@@ -1,0 +1,11 @@
+package l1
+
+import (
+	"testing"
+
+	"github.com/icnnlab/icnnlab/plugins/internal/adapt/adapttest"
+)
+
+func TestPlugin(t *testing.T) {
+	adapttest.CheckMask(t, Plugin(), adapttest.Variant[Params]{Name: "l1", Defaults: Defaults, Parse: Parse, Custom: `{"beta": 2}`})
+}

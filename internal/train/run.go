@@ -427,11 +427,39 @@ func (s *Session) checkpoint(run *runstore.Run, step int64, l loopState) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", step, err)
 	}
+	// A step can leave finite loss but non-finite weights; such a snapshot
+	// must never replace the last good checkpoint.
+	for name, t := range snap {
+		if bad, ok := firstNonFinite(t); ok {
+			st, _ := run.Status()
+			return fmt.Errorf("%w: at step %d the weights diverged: %s holds %v; the last good checkpoint is at step %d in %s",
+				ErrNonFinite, step, name, bad, st.LastGood, run.Path(runstore.CheckpointFile))
+		}
+	}
 	snap[loopStateKey] = l.tensor()
 	if err := run.SaveCheckpoint(snap); err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", step, err)
 	}
 	return run.SetStatus(runstore.Status{State: runstore.Running, Step: step, LastGood: step})
+}
+
+// firstNonFinite returns the first NaN or ±Inf of a float tensor.
+func firstNonFinite(t *tensor.Tensor) (float64, bool) {
+	switch t.DType() {
+	case tensor.Float32:
+		for _, v := range t.Float32s() {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return f, true
+			}
+		}
+	case tensor.Float64:
+		for _, f := range t.Float64s() {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return f, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // countCorrect compares logits [B,C] with labels: single-category logits

@@ -3,8 +3,10 @@ package train
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -13,6 +15,7 @@ import (
 	"github.com/icnnlab/icnnlab/backends"
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
 	"github.com/icnnlab/icnnlab/internal/runstore"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
 // tinyConfig trains in a couple of seconds: small64 at width 1/4 on a
@@ -155,5 +158,43 @@ func TestLoadConfigFileRejectsUnknownFields(t *testing.T) {
 	os.WriteFile(bad, []byte(`{"epocs": 2}`), 0o644)
 	if _, err := LoadConfigFile(bad, Defaults()); err == nil {
 		t.Error("a misspelt field was accepted")
+	}
+}
+
+func TestNonFiniteLossStopsTheRunAndKeepsTheLastCheckpoint(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.CheckpointEvery = 1
+	cfg.Optimizer.Schedule, cfg.Optimizer.LR = "constant", 1e30 // diverges within a few steps
+	store := openStore(t)
+	_, err := Run(context.Background(), cfg, options(t, store))
+	if !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("err = %v, want ErrNonFinite", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "at step") || !strings.Contains(msg, "last good checkpoint") {
+		t.Errorf("message %q should name the step and the last good checkpoint", msg)
+	}
+	runs, _ := store.List()
+	if len(runs) != 1 {
+		t.Fatalf("%d runs", len(runs))
+	}
+	st, _ := runs[0].Status()
+	if st.State != runstore.Failed || st.Error == "" {
+		t.Errorf("status = %+v, want failed with the error", st)
+	}
+	if st.LastGood > 0 {
+		ckpt, err := runs[0].LoadCheckpoint()
+		if err != nil {
+			t.Fatalf("the last good checkpoint is gone: %v", err)
+		}
+		for name, v := range ckpt {
+			if v.DType() == tensor.Float32 {
+				for _, x := range v.Float32s() {
+					if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+						t.Fatalf("checkpoint tensor %s holds %v: it is not a good checkpoint", name, x)
+					}
+				}
+			}
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	// Backends register themselves when imported.
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
+	// Reference masks and losses register themselves as built-in plugins.
+	_ "github.com/icnnlab/icnnlab/plugins/builtin"
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/root"

@@ -129,9 +129,9 @@ func TestRunErrors(t *testing.T) {
 		cfg     Config
 		wantErr string
 	}{
-		{"interpretable refused", context.Background(), []float64{1},
+		{"interpretable without plugins", context.Background(), []float64{1},
 			Config{Workload: "small64", Batch: 1, Steps: 1, Interpretable: true},
-			"needs the mask plugin and the −MI filter loss, which are not implemented yet"},
+			"the interpretable variant needs the plugin host"},
 		{"unknown workload", context.Background(), []float64{1},
 			Config{Workload: "tiny", Batch: 1, Steps: 1}, `workload: "tiny" is not one of small64, vgg16-224`},
 		{"no timed steps", context.Background(), []float64{1},

@@ -1,10 +1,13 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/internal/zoo"
 	"github.com/icnnlab/icnnlab/sdk/graph"
 )
@@ -49,4 +52,32 @@ func Lookup(name string) (Workload, error) {
 			return &Network{Graph: m.Graph, Labels: map[string]bool{m.Labels.Attrs().Name: true}}, nil
 		},
 	}, nil
+}
+
+// interpretableWorkload builds the interpretable version of a workload:
+// the paper's L1 masks and the exact −MI loss, obtained from the built-in
+// plugins (out of process, once) and inlined into the graph, with λ = 1.
+// small64 masks only its top conv (ARCHITECTURE.md); vgg16-224 uses the
+// paper's placement with the inserted masked conv.
+func interpretableWorkload(ctx context.Context, name string, host *pluginhost.Host) Workload {
+	return Workload{
+		Name: name,
+		Build: func(batch int) (*Network, error) {
+			var spec zoo.Spec
+			hooks := zoo.Hooks{}
+			switch name {
+			case zoo.WorkloadSmall64:
+				spec, hooks.TopOnly = zoo.Small64Spec(batch), true
+			default:
+				spec = zoo.VGG16At224Spec(batch)
+			}
+			ic := train.DefaultInterpretable()
+			ic.Enabled, ic.LambdaSchedule = true, "constant"
+			m, _, err := train.BuildInterpretable(ctx, spec, ic, "single", host, hooks)
+			if err != nil {
+				return nil, err
+			}
+			return &Network{Graph: m.Graph, Labels: map[string]bool{m.Labels.Attrs().Name: true}}, nil
+		},
+	}
 }

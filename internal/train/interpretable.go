@@ -123,9 +123,19 @@ func resolvePlugin(ctx context.Context, host *pluginhost.Host, ref plugin.Ref, p
 	}, nil
 }
 
-// buildInterpretable builds the model with the mask plugin's subgraph on
-// every interpretable layer and the loss plugin's subgraph added to the
-// classification loss, all inlined so the backend runs them natively.
+// BuildInterpretable builds spec's model with the mask plugin's subgraph
+// on every interpretable layer and the loss plugin's subgraph added to the
+// classification loss with weight input "lambda" (and input "epoch" when the
+// loss asks for it), all inlined so the backend runs them natively. It
+// returns the plugins it used, for the run's identity.
+func BuildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfig, task string, host *pluginhost.Host, hooks zoo.Hooks) (*zoo.Model, []runstore.PluginRef, error) {
+	m, parts, err := buildInterpretable(ctx, spec, c, task, host, hooks)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, parts.plugins, nil
+}
+
 func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfig, task string, host *pluginhost.Host, hooks zoo.Hooks) (*zoo.Model, *interpretableParts, error) {
 	if host == nil {
 		return nil, nil, fmt.Errorf("interpretable training needs the plugin host (Options.Plugins)")

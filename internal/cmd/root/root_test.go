@@ -78,9 +78,9 @@ func TestRunErrors(t *testing.T) {
 			wantStderr: []string{`unknown command "benchmark"`, "Run 'icnnlab --help' for usage."},
 		},
 		{
-			name:       "interpretable refuses instead of timing the ordinary network",
-			args:       []string{"bench", "--backend", testBackendName, "--interpretable", "true"},
-			wantStderr: []string{"the interpretable variant needs the mask plugin and the −MI filter loss, which are not implemented yet"},
+			name:       "a bad --interpretable value is a usage error",
+			args:       []string{"bench", "--backend", testBackendName, "--interpretable", "maybe"},
+			wantStderr: []string{`--interpretable: "maybe" is not one of auto, true, false`, "Run 'icnnlab bench --help' for usage."},
 		},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/icnnlab/icnnlab/internal/runstore"
+	"github.com/icnnlab/icnnlab/internal/train"
+)
+
+var tinyInterpretable = append(append([]string{}, tinyRun...), "--interpretable", "--mask", "l1", "--filter-loss", "mi")
+
+// pluginChildren finds the plugin processes `icnnlab plugin serve …` that
+// parent started.
+func pluginChildren(t *testing.T, parent int) map[int]string {
+	t.Helper()
+	found := map[int]string{}
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		pid, _ := strconv.Atoi(filepath.Base(p))
+		stat, err := os.ReadFile(filepath.Join(p, "stat"))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(parent) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		if len(args) >= 4 && args[1] == "plugin" && args[2] == "serve" {
+			found[pid] = args[3]
+		}
+	}
+	return found
+}
+
+// The interpretable CNN trains end to end with the reference plugins
+// running out of process. Their subgraphs are compiled into the model, so
+// killing the plugin processes mid-run changes nothing: the run finishes
+// with exactly the numbers of an undisturbed one.
+func TestInterpretableRunWithOutOfProcessPlugins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a small network twice; skipped with -short")
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc to find the plugin processes")
+	}
+	whole := t.TempDir()
+	out, err := icnnlab(append(tinyInterpretable, "--runs", whole)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("interpretable run: %v\n%s", err, out)
+	}
+	dir := runDir(t, whole)
+	want := readMetrics(t, dir)
+	var manifest runstore.Manifest
+	if err := runstore.ReadJSON(filepath.Join(dir, "manifest.json"), &manifest); err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, p := range manifest.Plugins {
+		refs = append(refs, p.Kind+"/"+p.Name+"@"+p.Version+" "+p.Source)
+		if len(p.SHA256) != 64 {
+			t.Errorf("plugin %s/%s: checksum %q is not a SHA-256", p.Kind, p.Name, p.SHA256)
+		}
+	}
+	if diff := cmp.Diff([]string{"mask/l1@1.0.0 builtin", "loss/mi@1.0.0 builtin"}, refs); diff != "" {
+		t.Errorf("manifest plugins (-want +got):\n%s", diff)
+	}
+	history, err := os.ReadFile(filepath.Join(dir, "history.csv"))
+	if err != nil || !strings.Contains(string(history), "lambda") {
+		t.Errorf("history.csv lacks the λ column: %v\n%s", err, history)
+	}
+
+	// Again, killing the plugin processes as soon as training is under way.
+	killedStore := t.TempDir()
+	cmd := icnnlab(append(tinyInterpretable, "--runs", killedStore)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := map[string]bool{}
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(killed) < 2 && time.Now().Before(deadline) {
+		dirs, _ := filepath.Glob(filepath.Join(killedStore, "tiny-*", runstore.CheckpointFile))
+		if len(dirs) == 0 {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		for pid, ref := range pluginChildren(t, cmd.Process.Pid) {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed[ref] = true
+			}
+		}
+		if len(killed) < 2 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run with killed plugins failed: %v\n%s", err, stderr.String())
+	}
+	if len(killed) == 0 {
+		t.Skip("the run finished before its plugin processes could be killed")
+	}
+	t.Logf("killed plugin processes %v mid-run", killed)
+	got := readMetrics(t, runDir(t, killedStore))
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(train.Metrics{}, "WallSeconds", "ImagesPerSec")); diff != "" {
+		t.Errorf("killing plugins %v mid-run changed the result (-want +got):\n%s", killed, diff)
+	}
+}

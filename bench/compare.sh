@@ -26,6 +26,7 @@ python="${PYTHON:-/usr/bin/python3}"
 out_dir="${OUT_DIR:-$(mktemp -d)}"
 mkdir -p "$out_dir"
 
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 bin="$out_dir/icnnlab"
 (cd "$repo" && go build -o "$bin" ./cmd/icnnlab)
 
@@ -40,6 +41,8 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 
+echo "load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(date -u +%Y-%m-%dT%H:%MZ)"
 "$python" - "$out_dir" "$rounds" $threads_list <<'PY'
 import json, os, sys
 

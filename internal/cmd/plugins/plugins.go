@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	evalCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins/eval"
 	infoCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins/info"
 	listCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins/list"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
@@ -40,5 +41,6 @@ func NewCmdPlugins(f *cmdutil.Factory) *cobra.Command {
 	hostFlags.Register(cmd.PersistentFlags())
 	cmd.AddCommand(listCmd.NewCmdList(f, hostFlags, nil))
 	cmd.AddCommand(infoCmd.NewCmdInfo(f, hostFlags, nil))
+	cmd.AddCommand(evalCmd.NewCmdEval(f, hostFlags, nil))
 	return cmd
 }

@@ -35,6 +35,7 @@ type EvalOptions struct {
 	Features string // .npy [B, C, H, W]
 	Labels   string // .npy [B, Classes]; losses only
 	Mask     string // .npy [B, C, H, W]; losses that take the mask input
+	Classes  int    // > 0: [B] labels are class indices, one-hot to [B, Classes]
 	Epoch    int    // fed to losses that take the epoch input
 	Params   json.RawMessage
 	Layer    string
@@ -68,7 +69,10 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 
 			A loss also needs --labels, a .npy [B, Classes] (any numeric dtype,
 			converted to float32): [B, 1] with 0/1 entries means the
-			single-category task, wider arrays the multi-category task. Losses
+			single-category task, wider arrays the multi-category task. The
+			[B] labels file 'icnnlab eval' writes beside the activations works
+			too: 0/1 targets of a single-category run as they are, class
+			indices of a multi-category run with --classes N. Losses
 			that read the mask plugin's output (authors-code) need --mask, e.g.
 			the mask.npy written by evaluating a mask; those with their own
 			schedule read --epoch. Stateful plugins start from their initial
@@ -78,6 +82,8 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 			$ icnnlab plugins eval mask l1 --features conv5.npy --out out/l1
 			$ icnnlab plugins eval mask gaussian --features conv5.npy --params '{"sigma": 0.25}' --out out/g
 			$ icnnlab plugins eval loss mi --features conv5.npy --labels labels.npy --out out/mi
+			$ icnnlab eval runs/vgg-m-multi-1a2b3c4d5e6f --layer conv5 --out conv5.npy --limit 64
+			$ icnnlab plugins eval loss mi --features conv5.npy --labels conv5.npy.labels.npy --classes 6 --out out/mi
 			$ icnnlab plugins eval mask authors-code --features conv5.npy --out out/m
 			$ icnnlab plugins eval loss authors-code --features conv5.npy --labels labels.npy --mask out/m/mask.npy --epoch 3 --out out/l
 			$ icnnlab plugins eval mask cosine --plugin-dir ./plugins --features conv5.npy --out out/cos
@@ -103,6 +109,7 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Features, "features", "", "feature maps, a float .npy array [B, C, H, W] (required)")
 	fl.StringVar(&opts.Labels, "labels", "", "labels, a .npy array [B, Classes] (losses only, required for them)")
+	fl.IntVar(&opts.Classes, "classes", 0, "number of classes, when --labels holds [B] class indices (one-hot encoded)")
 	fl.StringVar(&opts.Mask, "mask", "", "mask, a .npy array [B, C, H, W], for losses with a \"mask\" input")
 	fl.IntVar(&opts.Epoch, "epoch", 1, "1-based epoch, for losses with an \"epoch\" input")
 	fl.StringVar(&params, "params", "", "plugin parameters as a JSON object (see 'icnnlab plugins info KIND/NAME')")
@@ -144,10 +151,13 @@ func (o *EvalOptions) check(cmd *cobra.Command, params string) error {
 	if isLoss && o.Labels == "" {
 		return fmt.Errorf("--labels is required for a loss: a .npy array [B, Classes] ([B, 1] for one category)")
 	}
-	for _, name := range []string{"labels", "mask", "epoch"} {
+	for _, name := range []string{"labels", "classes", "mask", "epoch"} {
 		if !isLoss && cmd.Flags().Changed(name) {
 			return fmt.Errorf("--%s applies to losses only, and %s is a mask", name, o.Ref)
 		}
+	}
+	if o.Classes < 0 {
+		return fmt.Errorf("--classes must be positive, got %d", o.Classes)
 	}
 	if o.Epoch < 1 {
 		return fmt.Errorf("--epoch is 1-based, got %d", o.Epoch)

@@ -45,6 +45,9 @@ func TestNewCmdEvalFlags(t *testing.T) {
 		{name: "loss", args: "loss authors-code --features x.npy --labels y.npy --mask m.npy --epoch 3 --out o",
 			want: EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "authors-code"}, Features: "x.npy", Labels: "y.npy", Mask: "m.npy",
 				OutDir: "o", Epoch: 3, Layer: "eval"}},
+		{name: "classes", args: "loss mi --features x.npy --labels y.npy --classes 6 --out o",
+			want: EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "mi"}, Features: "x.npy", Labels: "y.npy", Classes: 6, OutDir: "o", Epoch: 1, Layer: "eval"}},
+		{name: "classes on a mask", args: "mask l1 --features x.npy --classes 2 --out o", wantErr: "--classes applies to losses only"},
 		{name: "no features", args: "mask l1 --out o", wantErr: "--features is required"},
 		{name: "no out", args: "mask l1 --features x.npy", wantErr: "--out is required"},
 		{name: "loss without labels", args: "loss mi --features x.npy --out o", wantErr: "--labels is required for a loss"},
@@ -297,6 +300,7 @@ func TestEvalErrors(t *testing.T) {
 	ints := save(t, dir, "ints.npy", tensor.Zeros(tensor.Int64, 2, 3, 4, 5))
 	y3 := save(t, dir, "y3.npy", tensor.Zeros(tensor.Int64, 3, 1))
 	y := save(t, dir, "y.npy", tensor.Zeros(tensor.Int64, 2, 2))
+	indices := save(t, dir, "indices.npy", tensor.MustFloat32(tensor.Shape{2}, []float32{0, 2}))
 	mask := plugin.Ref{Kind: plugin.KindMask, Name: "l1"}
 	tests := []struct {
 		name    string
@@ -306,7 +310,10 @@ func TestEvalErrors(t *testing.T) {
 		{"missing file", EvalOptions{Ref: mask, Features: filepath.Join(dir, "nope.npy")}, "--features: "},
 		{"features rank", EvalOptions{Ref: mask, Features: flat}, "--features " + flat + ": shape [2 3], want [B, C, H, W]"},
 		{"features dtype", EvalOptions{Ref: mask, Features: ints}, "dtype int64, want float32 or float64"},
-		{"labels batch", EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "mi"}, Features: xPath, Labels: y3}, "shape [3 1], want [B, Classes] with B = 2"},
+		{"labels batch", EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "mi"}, Features: xPath, Labels: y3}, "shape [3 1], want [B, Classes] (or [B]) with B = 2"},
+		{"index labels without classes", EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "mi"}, Features: xPath, Labels: indices}, "element 1 is 2: [B] labels without --classes"},
+		{"index out of range", EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "mi"}, Features: xPath, Labels: indices, Classes: 2}, "element 1 is 2, not a class index in [0, 2)"},
+		{"classes with 2-D labels", EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "mi"}, Features: xPath, Labels: y, Classes: 2}, "--classes applies to [B] labels"},
 		{"mask shape", EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "authors-code"}, Features: xPath, Labels: y, Mask: flat}, "--mask " + flat + ": shape [2 3], want [2 3 4 5]"},
 		{"mask missing", EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "authors-code"}, Features: xPath, Labels: y}, `reads input "mask" [2 3 4 5]: pass --mask FILE.npy`},
 		{"bad params", EvalOptions{Ref: mask, Features: xPath, Params: json.RawMessage(`{"beta": "steep"}`)}, `--params for masks/l1: parameter "beta"`},
@@ -318,6 +325,33 @@ func TestEvalErrors(t *testing.T) {
 			_, _, err := runEval(t, &tt.opts)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestLabelsFromVector(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      []int64
+		classes int
+		want    *tensor.Tensor
+	}{
+		{"single-category targets", []int64{1, 0, 1}, 0, tensor.MustFloat32(tensor.Shape{3, 1}, []float32{1, 0, 1})},
+		{"class indices", []int64{2, 0, 1}, 3, tensor.MustFloat32(tensor.Shape{3, 3}, []float32{0, 0, 1, 1, 0, 0, 0, 1, 0})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := tensor.FromInt64(tensor.Shape{len(tt.in)}, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := labelsFromVector(in, tt.classes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(tt.want) {
+				t.Errorf("labels = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -204,10 +204,17 @@ func (o *EvalOptions) loadInputs() (*inputs, error) {
 			return nil, fmt.Errorf("--labels: %w", err)
 		}
 		ls := raw.Shape()
-		if len(ls) != 2 || ls[0] != fs[0] || ls[1] < 1 {
-			return nil, fmt.Errorf("--labels %s: shape %v, want [B, Classes] with B = %d like --features %s", o.Labels, ls, fs[0], o.Features)
+		if len(ls) < 1 || len(ls) > 2 || ls[0] != fs[0] || (len(ls) == 2 && ls[1] < 1) {
+			return nil, fmt.Errorf("--labels %s: shape %v, want [B, Classes] (or [B]) with B = %d like --features %s", o.Labels, ls, fs[0], o.Features)
 		}
-		if in.labels, err = toFloat32(raw); err != nil {
+		if len(ls) == 1 {
+			in.labels, err = labelsFromVector(raw, o.Classes)
+		} else if o.Classes != 0 {
+			err = fmt.Errorf("--classes applies to [B] labels; these are %v", ls)
+		} else {
+			in.labels, err = toFloat32(raw)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("--labels %s: %w", o.Labels, err)
 		}
 	}
@@ -290,6 +297,35 @@ func loadFloat(path, flag string) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%s %s: dtype %v, want float32 or float64", flag, path, t.DType())
 	}
 	return t.AsFloat32(), nil
+}
+
+// labelsFromVector reads [B] labels, as 'icnnlab eval' writes them: with
+// classes > 0 they are class indices, one-hot encoded to [B, classes];
+// otherwise they must be the 0/1 targets of the single-category task,
+// returned as [B, 1].
+func labelsFromVector(t *tensor.Tensor, classes int) (*tensor.Tensor, error) {
+	b := t.Len()
+	if classes > 0 {
+		data := make([]float32, b*classes)
+		for i := range b {
+			v := t.Float64At(i)
+			k := int(v)
+			if float64(k) != v || k < 0 || k >= classes {
+				return nil, fmt.Errorf("element %d is %v, not a class index in [0, %d)", i, v, classes)
+			}
+			data[i*classes+k] = 1
+		}
+		return tensor.FromFloat32(tensor.Shape{b, classes}, data)
+	}
+	data := make([]float32, b)
+	for i := range b {
+		v := t.Float64At(i)
+		if v != 0 && v != 1 {
+			return nil, fmt.Errorf("element %d is %v: [B] labels without --classes are the 0/1 targets of the single-category task; pass --classes N for class indices", i, v)
+		}
+		data[i] = float32(v)
+	}
+	return tensor.FromFloat32(tensor.Shape{b, 1}, data)
 }
 
 // toFloat32 converts labels of any dtype (bool is 0 or 1).

@@ -7,6 +7,7 @@
 #   THREADS="1 2 4" STEPS=50 bash bench/compare.sh
 #   BACKEND=gorgonia BATCH=32 WARMUP=3 bash bench/compare.sh
 #   ROUNDS=3 bash bench/compare.sh            # alternate 3 times, keep each side's best
+#   INTERPRETABLE=false bash bench/compare.sh # the ordinary network (default: masks + -MI loss)
 #
 # On a shared or busy machine use ROUNDS > 1: the two sides alternate, and
 # the fastest round of each (highest images/s) is reported, which is the
@@ -22,6 +23,7 @@ warmup="${WARMUP:-3}"
 batch="${BATCH:-32}"
 rounds="${ROUNDS:-1}"
 backend="${BACKEND:-gorgonia}"
+interpretable="${INTERPRETABLE:-true}"
 python="${PYTHON:-/usr/bin/python3}"
 out_dir="${OUT_DIR:-$(mktemp -d)}"
 mkdir -p "$out_dir"
@@ -34,10 +36,10 @@ for r in $(seq 1 "$rounds"); do
 	for t in $threads_list; do
 		echo "round $r, threads=$t: icnnlab ($backend) ..." >&2
 		"$bin" bench --backend "$backend" --workload small64 --device cpu --threads "$t" \
-			--batch "$batch" --warmup "$warmup" --steps "$steps" --json >"$out_dir/icnnlab-t$t-r$r.json"
+			--batch "$batch" --warmup "$warmup" --steps "$steps" --interpretable "$interpretable" --json >"$out_dir/icnnlab-t$t-r$r.json"
 		echo "round $r, threads=$t: pytorch ..." >&2
 		"$python" "$repo/bench/pytorch_small64.py" --threads "$t" \
-			--batch "$batch" --warmup "$warmup" --steps "$steps" >"$out_dir/pytorch-t$t-r$r.json"
+			--batch "$batch" --warmup "$warmup" --steps "$steps" --interpretable "$interpretable" >"$out_dir/pytorch-t$t-r$r.json"
 	done
 done
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/spf13/cobra"
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
@@ -28,7 +30,8 @@ func newTestCmd(t *testing.T, runF func(*BenchOptions) error) (*cobra.Command, *
 }
 
 func TestNewCmdBench(t *testing.T) {
-	defaults := BenchOptions{Workload: "small64", Batch: 32, Warmup: 3, Steps: 20, Interpretable: "auto"}
+	defaults := BenchOptions{Workload: "small64", Batch: 32, Warmup: 3, Steps: 20, Interpretable: "auto",
+		PluginFlags: pluginhost.Flags{CallTimeout: pluginhost.DefaultCallTimeout}}
 	tests := []struct {
 		name        string
 		args        string
@@ -40,7 +43,8 @@ func TestNewCmdBench(t *testing.T) {
 		{
 			name: "every flag",
 			args: "--workload vgg16-224 --batch 8 --warmup 0 --steps 5 --threads 2 --device cpu --interpretable false --json",
-			want: BenchOptions{Workload: "vgg16-224", Batch: 8, Warmup: 0, Steps: 5, Threads: 2, Device: "cpu", Interpretable: "false", JSON: true},
+			want: BenchOptions{Workload: "vgg16-224", Batch: 8, Warmup: 0, Steps: 5, Threads: 2, Device: "cpu", Interpretable: "false", JSON: true,
+				PluginFlags: pluginhost.Flags{CallTimeout: pluginhost.DefaultCallTimeout}},
 		},
 		{name: "global backend flag", args: "--backend gorgonia --steps 2", want: withSteps(defaults, 2), wantBackend: "gorgonia"},
 		{name: "interpretable true parses", args: "--interpretable true", want: withInterpretable(defaults, "true")},

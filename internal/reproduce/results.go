@@ -1,0 +1,339 @@
+package reproduce
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// RunResult is what one trained run measured.
+type RunResult struct {
+	Key     string `json:"key"`
+	Arch    string `json:"arch"`
+	Variant string `json:"variant"`
+	Column  string `json:"column"`
+	Seed    int    `json:"seed"`
+	RunDir  string `json:"run_dir"`
+	Reused  bool   `json:"reused"`
+	// TrainSeconds is the run's own training time (also when reused).
+	TrainSeconds float64 `json:"train_seconds"`
+	// Layer is the evaluated layer: the network's top conv-layer, which for
+	// the interpretable CNN is the inserted interpretable conv.
+	Layer       string             `json:"layer"`
+	Accuracy    *float64           `json:"accuracy,omitempty"`
+	PartInterp  *FilterMeasure     `json:"part_interpretability,omitempty"`
+	Instability map[string]Measure `json:"location_instability,omitempty"`
+}
+
+// FilterMeasure is a layer score with its per-filter values.
+type FilterMeasure = Measure
+
+// Measure is a layer's score (the paper's number) and the per-filter
+// values it averages (P_f, or D_f of the defined filters).
+type Measure struct {
+	Mean    float64   `json:"mean"`
+	Filters []float64 `json:"filters"`
+}
+
+// LandmarkKey names a landmark set.
+func LandmarkKey(landmarks []string) string { return strings.Join(landmarks, ",") }
+
+// Value returns a run's number for a metric (landmarks for instability).
+func (r *RunResult) Value(m Metric, landmarks []string) (Measure, bool) {
+	switch m {
+	case Accuracy:
+		if r.Accuracy == nil {
+			return Measure{}, false
+		}
+		return Measure{Mean: *r.Accuracy}, true
+	case PartInterpretability:
+		if r.PartInterp == nil {
+			return Measure{}, false
+		}
+		return *r.PartInterp, true
+	case LocationInstability:
+		v, ok := r.Instability[LandmarkKey(landmarks)]
+		return v, ok
+	}
+	return Measure{}, false
+}
+
+// Stat is a value over seeds.
+type Stat struct {
+	Mean float64 `json:"mean"`
+	// Std is the sample standard deviation over seeds (0 for one seed).
+	Std    float64   `json:"std"`
+	N      int       `json:"n"`
+	Values []float64 `json:"values"`
+}
+
+// NewStat summarises values.
+func NewStat(values []float64) Stat {
+	s := Stat{N: len(values), Values: values}
+	if s.N == 0 {
+		return s
+	}
+	for _, v := range values {
+		s.Mean += v
+	}
+	s.Mean /= float64(s.N)
+	if s.N > 1 {
+		ss := 0.0
+		for _, v := range values {
+			ss += (v - s.Mean) * (v - s.Mean)
+		}
+		s.Std = math.Sqrt(ss / float64(s.N-1))
+	}
+	return s
+}
+
+// Row compares a treatment with the baseline on one architecture and column.
+type Row struct {
+	Metric      Metric    `json:"metric"`
+	Arch        string    `json:"arch"`
+	Column      string    `json:"column"`
+	PaperColumn string    `json:"paper_column"`
+	Baseline    string    `json:"baseline"`
+	Treatment   string    `json:"treatment"`
+	Base        Stat      `json:"base"`
+	Treat       Stat      `json:"treat"`
+	PaperBase   *float64  `json:"paper_base,omitempty"`
+	PaperTreat  *float64  `json:"paper_treat,omitempty"`
+	Direction   Direction `json:"direction"`
+	Tolerance   float64   `json:"tolerance,omitempty"`
+	// Agrees: our means go the way the paper claims.
+	Agrees bool `json:"agrees"`
+	// Clear: the difference exceeds the seeds' spread (Base.Std + Treat.Std);
+	// never with one seed.
+	Clear bool `json:"clear"`
+}
+
+// Diff is treatment minus baseline.
+func (r Row) Diff() float64 { return r.Treat.Mean - r.Base.Mean }
+
+// IsAverage marks the row averaged over the columns.
+func (r Row) IsAverage() bool { return r.Column == "avg" }
+
+// Judge sets Agrees and Clear.
+func (r *Row) Judge() {
+	d := r.Diff()
+	switch r.Direction {
+	case Higher:
+		r.Agrees = d > 0
+	case Lower:
+		r.Agrees = d < 0
+	case Preserved:
+		r.Agrees = d >= -r.Tolerance
+	case Similar:
+		r.Agrees = math.Abs(d) <= r.Tolerance
+	}
+	spread := r.Base.Std + r.Treat.Std
+	r.Clear = r.Base.N > 1 && r.Treat.N > 1 && math.Abs(d) > spread
+}
+
+// Claimed is the direction in words, e.g. "interpretable > ordinary".
+func (r Row) Claimed() string {
+	switch r.Direction {
+	case Higher:
+		return r.Treatment + " > " + r.Baseline
+	case Lower:
+		return r.Treatment + " < " + r.Baseline
+	case Preserved:
+		return fmt.Sprintf("%s ≥ %s − %s", r.Treatment, r.Baseline, formatTolerance(r.Metric, r.Tolerance))
+	case Similar:
+		return fmt.Sprintf("|%s − %s| ≤ %s", r.Treatment, r.Baseline, formatTolerance(r.Metric, r.Tolerance))
+	}
+	return string(r.Direction)
+}
+
+func formatTolerance(m Metric, t float64) string {
+	if m == Accuracy {
+		return fmt.Sprintf("%.1f pts", 100*t)
+	}
+	return fmt.Sprintf("%.3f", t)
+}
+
+// Distribution is the per-filter values of one run group, for plots.
+type Distribution struct {
+	Metric  Metric    `json:"metric"`
+	Arch    string    `json:"arch"`
+	Column  string    `json:"column"`
+	Variant string    `json:"variant"`
+	Values  []float64 `json:"values"`
+}
+
+// Verdict is a table's conclusion.
+type Verdict struct {
+	// Outcome is holds, partly or does-not-hold.
+	Outcome string `json:"outcome"`
+	Agree   int    `json:"agree"`
+	Total   int    `json:"total"`
+	Text    string `json:"text"`
+}
+
+// Verdict outcomes.
+const (
+	Holds       = "holds"
+	PartlyHolds = "partly"
+	DoesNotHold = "does-not-hold"
+	NotMeasured = "not-measured"
+)
+
+// TableResult is one reproduced table.
+type TableResult struct {
+	ID            string         `json:"id"`
+	Title         string         `json:"title"`
+	StandsInFor   string         `json:"stands_in_for"`
+	Claim         string         `json:"claim"`
+	PaperSource   string         `json:"paper_source"`
+	Scale         string         `json:"scale"`
+	Seeds         int            `json:"seeds"`
+	Rows          []Row          `json:"rows"`
+	Verdict       Verdict        `json:"verdict"`
+	Notes         []string       `json:"notes,omitempty"`
+	Distributions []Distribution `json:"distributions,omitempty"`
+}
+
+// BuildTable aggregates the runs of one table over seeds and judges it.
+// results maps run keys to what they measured.
+func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*TableResult, error) {
+	s := tp.Spec
+	t := &TableResult{ID: s.ID, Title: s.Title, StandsInFor: s.StandsInFor, Claim: s.Claim,
+		PaperSource: s.Paper.Source, Scale: scale.Name, Seeds: tp.Seeds, Notes: s.Notes}
+	base, err := ParseVariant(s.Baseline)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range s.Metrics {
+		for _, arch := range tp.Runs.Archs {
+			// perSeed[variant][column] = values by seed
+			collect := func(v Variant, col string) ([]float64, []float64, error) {
+				var vals, filters []float64
+				for seed := 1; seed <= tp.Seeds; seed++ {
+					key := RunKey(arch, v, col, seed)
+					r, ok := results[key]
+					if !ok {
+						return nil, nil, fmt.Errorf("table %s: run %s has no result", s.ID, key)
+					}
+					meas, ok := r.Value(m, s.Landmarks)
+					if !ok {
+						return nil, nil, fmt.Errorf("table %s: run %s did not measure %s", s.ID, key, m)
+					}
+					vals = append(vals, meas.Mean)
+					if seed == 1 {
+						filters = meas.Filters
+					}
+				}
+				return vals, filters, nil
+			}
+			for _, tname := range tp.Runs.Variants {
+				treat, err := ParseVariant(tname)
+				if err != nil {
+					return nil, err
+				}
+				baseAvg := make([]float64, tp.Seeds)
+				treatAvg := make([]float64, tp.Seeds)
+				for _, col := range tp.Runs.Columns {
+					bv, bf, err := collect(base, col)
+					if err != nil {
+						return nil, err
+					}
+					tv, tf, err := collect(treat, col)
+					if err != nil {
+						return nil, err
+					}
+					for i := range bv {
+						baseAvg[i] += bv[i] / float64(len(tp.Runs.Columns))
+						treatAvg[i] += tv[i] / float64(len(tp.Runs.Columns))
+					}
+					t.Rows = append(t.Rows, s.row(m, arch, col, base, treat, bv, tv))
+					if m != Accuracy {
+						if !t.hasDistribution(m, arch, col, base.Label()) {
+							t.Distributions = append(t.Distributions, Distribution{m, arch, col, base.Label(), bf})
+						}
+						t.Distributions = append(t.Distributions, Distribution{m, arch, col, treat.Label(), tf})
+					}
+				}
+				if len(tp.Runs.Columns) > 1 {
+					t.Rows = append(t.Rows, s.row(m, arch, "avg", base, treat, baseAvg, treatAvg))
+				}
+			}
+		}
+	}
+	t.Verdict = judgeTable(t.Rows)
+	return t, nil
+}
+
+func (t *TableResult) hasDistribution(m Metric, arch, col, variant string) bool {
+	return slices.ContainsFunc(t.Distributions, func(d Distribution) bool {
+		return d.Metric == m && d.Arch == arch && d.Column == col && d.Variant == variant
+	})
+}
+
+func (s *Spec) row(m Metric, arch, col string, base, treat Variant, bv, tv []float64) Row {
+	r := Row{Metric: m, Arch: arch, Column: col, PaperColumn: s.PaperColumn(col),
+		Baseline: base.Label(), Treatment: treat.Label(),
+		Base: NewStat(bv), Treat: NewStat(tv), Direction: s.DirectionOf(m), Tolerance: s.Tolerance[m]}
+	if v, ok := s.PaperValue(arch, base.Name(), r.PaperColumn); ok {
+		r.PaperBase = &v
+	}
+	if v, ok := s.PaperValue(arch, treat.Name(), r.PaperColumn); ok {
+		r.PaperTreat = &v
+	}
+	r.Judge()
+	return r
+}
+
+// judgeTable counts the per-column rows (the averages when a table has only
+// those) and words the verdict.
+func judgeTable(rows []Row) Verdict {
+	var counted []Row
+	for _, r := range rows {
+		if !r.IsAverage() {
+			counted = append(counted, r)
+		}
+	}
+	if len(counted) == 0 {
+		return Verdict{Outcome: NotMeasured, Text: "nothing was measured"}
+	}
+	v := Verdict{Total: len(counted)}
+	var disagree []string
+	clear := 0
+	for _, r := range counted {
+		if r.Agrees {
+			v.Agree++
+			if r.Clear {
+				clear++
+			}
+		} else {
+			disagree = append(disagree, fmt.Sprintf("%s %s/%s (%s %s vs %s %s)", r.Metric, r.Arch, r.Column,
+				r.Baseline, formatValue(r.Metric, r.Base.Mean), r.Treatment, formatValue(r.Metric, r.Treat.Mean)))
+		}
+	}
+	seeds := counted[0].Treat.N
+	spread := fmt.Sprintf("%d of them beyond the spread over %d seeds", clear, seeds)
+	if seeds < 2 {
+		spread = "one seed, so no spread to judge noise by"
+	}
+	switch {
+	case v.Agree == v.Total:
+		v.Outcome = Holds
+		v.Text = fmt.Sprintf("The paper's claim holds on this data at this scale: all %d comparisons go the claimed way (%s).", v.Total, spread)
+	case v.Agree == 0:
+		v.Outcome = DoesNotHold
+		v.Text = fmt.Sprintf("The paper's claim does not hold on this data at this scale: none of %d comparisons goes the claimed way: %s.", v.Total, strings.Join(disagree, "; "))
+	default:
+		v.Outcome = PartlyHolds
+		v.Text = fmt.Sprintf("The paper's claim holds only partly on this data at this scale: %d of %d comparisons go the claimed way (%s); against it: %s.", v.Agree, v.Total, spread, strings.Join(disagree, "; "))
+	}
+	return v
+}
+
+// formatValue prints a metric value as the paper does (accuracy in %).
+func formatValue(m Metric, v float64) string {
+	if m == Accuracy {
+		return fmt.Sprintf("%.2f", 100*v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}

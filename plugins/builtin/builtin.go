@@ -1,4 +1,4 @@
-// Package builtin compiles every reference mask and loss plugin into the
+// Package builtin compiles every reference mask, loss and metric plugin into the
 // binary that imports it: a blank import registers them all as built-ins
 // of pluginhost, which serves each out of process by re-executing the
 // binary (`icnnlab plugin serve KIND/NAME`).
@@ -19,4 +19,9 @@ import (
 	_ "github.com/icnnlab/icnnlab/plugins/losses/mipapergrad"
 	_ "github.com/icnnlab/icnnlab/plugins/losses/none"
 	_ "github.com/icnnlab/icnnlab/plugins/losses/spatialentropy"
+
+	// Metrics (part-interpretability, location-instability, accuracy).
+	_ "github.com/icnnlab/icnnlab/plugins/metrics/accuracy"
+	_ "github.com/icnnlab/icnnlab/plugins/metrics/instability"
+	_ "github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
 )

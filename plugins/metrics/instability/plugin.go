@@ -1,0 +1,76 @@
+package instability
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/plugins/metrics/wire"
+	"github.com/icnnlab/icnnlab/sdk/plugin"
+)
+
+// PluginVersion is the version the plugin reports; bump it when the
+// metric's numbers change, so that reports tell results apart.
+const PluginVersion = "1.0.0"
+
+// PluginDescription is what `icnnlab plugins info metrics/location-instability` shows.
+const PluginDescription = "Location instability (Zhang, Wu, Zhu, CVPR 2018, §5.1): per filter, the mean over landmarks of the standard deviation of the normalised distance between the filter's peak unit and the landmark over its top images; lower is better. Input: activations [N,C,H,W] float32; Meta: geometry, annotations, task (plugins/metrics/wire)."
+
+// metricPlugin serves Evaluate as a plugin.Metric.
+type metricPlugin struct{}
+
+// Plugin returns location instability as a metric plugin.
+func Plugin() plugin.Metric { return metricPlugin{} }
+
+func init() {
+	pluginhost.RegisterBuiltin(string(plugin.KindMetric), wire.LocationInstability, func() any { return Plugin() })
+}
+
+// Info implements plugin.Plugin.
+func (metricPlugin) Info() plugin.Info {
+	return plugin.Info{Kind: plugin.KindMetric, Name: wire.LocationInstability, Version: PluginVersion,
+		Description: PluginDescription, ParamSchema: wire.LocationInstabilitySchema()}
+}
+
+// Evaluate implements plugin.Metric: the result is Result as JSON.
+func (metricPlugin) Evaluate(ctx context.Context, req plugin.MetricRequest, activations plugin.TensorStream) (json.RawMessage, error) {
+	params, err := wire.DecodeLocationInstabilityParams(req.Params)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := wire.DecodeMeta(req.Meta)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := wire.ReadTensors(activations, wire.TensorActivations)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	maps, err := featmap.FromTensor(ts[wire.TensorActivations])
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", wire.TensorActivations, err)
+	}
+	maps, set, err := meta.Evaluation(maps)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Evaluate(maps, meta.Geometry, set, Options{
+		Landmarks:     params.Landmarks,
+		TopImages:     params.TopImages,
+		Category:      meta.TargetCategory(),
+		MultiCategory: meta.Task == plugin.TaskMulti,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	return out, nil
+}

@@ -275,10 +275,10 @@ func (s *Spec) row(m Metric, arch, col string, base, treat Variant, bv, tv []flo
 	r := Row{Metric: m, Arch: arch, Column: col, PaperColumn: s.PaperColumn(col),
 		Baseline: base.Label(), Treatment: treat.Label(),
 		Base: NewStat(bv), Treat: NewStat(tv), Direction: s.DirectionOf(m), Tolerance: s.Tolerance[m]}
-	if v, ok := s.PaperValue(arch, base.Name(), r.PaperColumn); ok {
+	if v, ok := s.PaperValue(m, arch, base.Name(), r.PaperColumn); ok {
 		r.PaperBase = &v
 	}
-	if v, ok := s.PaperValue(arch, treat.Name(), r.PaperColumn); ok {
+	if v, ok := s.PaperValue(m, arch, treat.Name(), r.PaperColumn); ok {
 		r.PaperTreat = &v
 	}
 	r.Judge()

@@ -107,6 +107,8 @@ type Paper struct {
 
 // PaperValue is one cell of the paper's table.
 type PaperValue struct {
+	// Metric is needed when the spec has several metrics.
+	Metric  Metric  `yaml:"metric,omitempty"`
 	Network string  `yaml:"network"`
 	Variant string  `yaml:"variant"`
 	Column  string  `yaml:"column"`
@@ -139,13 +141,17 @@ func (s *Spec) PaperColumn(col string) string {
 	return col
 }
 
-// PaperValue looks up the paper's number for an architecture, variant and
-// paper column.
-func (s *Spec) PaperValue(arch, variant, column string) (float64, bool) {
+// PaperValue looks up the paper's number for a metric, architecture,
+// variant and paper column.
+func (s *Spec) PaperValue(m Metric, arch, variant, column string) (float64, bool) {
 	net := PaperNetwork(arch)
 	pv := PaperVariant(variant)
 	for _, v := range s.Paper.Values {
-		if v.Network == net && v.Variant == pv && v.Column == column {
+		metric := v.Metric
+		if metric == "" {
+			metric = s.Metrics[0]
+		}
+		if metric == m && v.Network == net && v.Variant == pv && v.Column == column {
 			return v.Value, true
 		}
 	}
@@ -244,6 +250,12 @@ func (s *Spec) Validate() error {
 	for i, v := range s.Paper.Values {
 		if v.Network == "" || v.Variant == "" || v.Column == "" {
 			return fmt.Errorf("paper.values[%d]: network, variant and column are required", i)
+		}
+		if v.Metric == "" && len(s.Metrics) > 1 {
+			return fmt.Errorf("paper.values[%d].metric: required when the spec has several metrics", i)
+		}
+		if v.Metric != "" && !slices.Contains(s.Metrics, v.Metric) {
+			return fmt.Errorf("paper.values[%d].metric: %q is not one of the spec's metrics %v", i, v.Metric, s.Metrics)
 		}
 	}
 	if len(s.Paper.Values) > 0 && s.Paper.Source == "" {

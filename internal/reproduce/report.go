@@ -1,0 +1,206 @@
+package reproduce
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Report is everything one reproduction produced.
+type Report struct {
+	Scale Scale `json:"scale"`
+	// WallSeconds is the time of the whole reproduction (training reused
+	// from the run store included at its cost of zero).
+	WallSeconds float64        `json:"wall_seconds"`
+	Backend     string         `json:"backend"`
+	Tables      []*TableResult `json:"tables"`
+	Runs        []*RunResult   `json:"runs"`
+	Skipped     []string       `json:"skipped_tables,omitempty"`
+}
+
+// BuildReport aggregates every planned table.
+func BuildReport(p *Plan, results map[string]*RunResult) (*Report, error) {
+	r := &Report{Scale: p.Scale, Skipped: p.Skipped}
+	for _, tp := range p.Tables {
+		t, err := BuildTable(tp, p.Scale, results)
+		if err != nil {
+			return nil, err
+		}
+		r.Tables = append(r.Tables, t)
+	}
+	for _, pr := range p.Runs {
+		if rr, ok := results[pr.Key]; ok {
+			r.Runs = append(r.Runs, rr)
+		}
+	}
+	return r, nil
+}
+
+// Output file names in the output directory.
+const (
+	MarkdownFile = "paper-tables.md"
+	CSVFile      = "paper-tables.csv"
+	JSONFile     = "paper-tables.json"
+	HTMLFile     = "paper-tables.html"
+)
+
+// WriteAll writes the Markdown, CSV, JSON and HTML reports into dir.
+func (r *Report) WriteAll(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{{MarkdownFile, r.WriteMarkdown}, {CSVFile, r.WriteCSV}, {JSONFile, r.WriteJSON}, {HTMLFile, r.WriteHTML}} {
+		path := filepath.Join(dir, f.name)
+		out, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := f.write(out); err != nil {
+			out.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := out.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteJSON writes the whole report, per-filter values included.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteCSV writes one line per table row.
+func (r *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"table", "metric", "network", "column", "paper_column", "baseline", "treatment",
+		"baseline_mean", "baseline_std", "treatment_mean", "treatment_std", "seeds",
+		"paper_baseline", "paper_treatment", "claim", "agrees", "beyond_spread"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	opt := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', -1, 64)
+	}
+	for _, t := range r.Tables {
+		for _, row := range t.Rows {
+			cw.Write([]string{t.ID, string(row.Metric), PaperNetwork(row.Arch), row.Column, row.PaperColumn, row.Baseline, row.Treatment,
+				f(row.Base.Mean), f(row.Base.Std), f(row.Treat.Mean), f(row.Treat.Std), strconv.Itoa(row.Treat.N),
+				opt(row.PaperBase), opt(row.PaperTreat), row.Claimed(), strconv.FormatBool(row.Agrees), strconv.FormatBool(row.Clear)})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// cell prints "mean ± std" in the metric's units.
+func cell(m Metric, s Stat) string {
+	if s.N == 0 {
+		return "—"
+	}
+	if s.N == 1 {
+		return formatValue(m, s.Mean)
+	}
+	return formatValue(m, s.Mean) + " ± " + formatValue(m, s.Std)
+}
+
+func paperCell(m Metric, v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	if m == Accuracy {
+		return fmt.Sprintf("%.2f", *v) // the paper prints accuracy in %
+	}
+	return fmt.Sprintf("%.3f", *v)
+}
+
+func agreeCell(r Row) string {
+	switch {
+	case r.Agrees && r.Clear:
+		return "yes (beyond spread)"
+	case r.Agrees:
+		return "yes"
+	case r.Clear:
+		return "**no** (beyond spread)"
+	default:
+		return "**no**"
+	}
+}
+
+func columnCell(r Row) string {
+	if r.PaperColumn != r.Column && r.PaperColumn != "" {
+		return r.Column + " (paper: " + r.PaperColumn + ")"
+	}
+	return r.Column
+}
+
+// WriteMarkdown writes the tables with their verdicts.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Paper tables on the synthetic part world — scale %s\n\n", r.Scale.Name)
+	fmt.Fprintf(&b, "%s. Networks at width %g, %d px images, %d epochs; single-category worlds of %d categories (%d training samples), multi-category %d categories (%d samples); %d test samples.",
+		r.Scale.Description, r.Scale.Width, r.Scale.ImageSize, r.Scale.Epochs, r.Scale.SingleCategories, r.Scale.SingleTrain,
+		r.Scale.MultiCategories, r.Scale.MultiTrain, r.Scale.Test)
+	if r.Scale.TopFraction == 0 {
+		fmt.Fprintf(&b, " Part interpretability keeps the top 0.005·196/(H·W) of each filter's units (deviation from the paper's 0.005, chosen for small maps).")
+	}
+	if r.WallSeconds > 0 {
+		fmt.Fprintf(&b, " Wall time %s (%d runs).", formatDuration(r.WallSeconds), len(r.Runs))
+	}
+	b.WriteString("\n\nValues are mean ± sample std over seeds; accuracy in %. \"beyond spread\": the difference exceeds the sum of the two stds.\n")
+	for _, t := range r.Tables {
+		fmt.Fprintf(&b, "\n## %s\n\n", t.Title)
+		fmt.Fprintf(&b, "Stands in for: %s. Claim: %s", t.StandsInFor, t.Claim)
+		if t.PaperSource != "" {
+			fmt.Fprintf(&b, " Paper numbers: `%s`.", t.PaperSource)
+		}
+		fmt.Fprintf(&b, " Seeds: %d.\n\n", t.Seeds)
+		b.WriteString("| metric | network | column | baseline | ours | treatment | ours | paper baseline | paper treatment | claim | agrees |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, row := range t.Rows {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				row.Metric, PaperNetwork(row.Arch), columnCell(row), row.Baseline, cell(row.Metric, row.Base),
+				row.Treatment, cell(row.Metric, row.Treat), paperCell(row.Metric, row.PaperBase), paperCell(row.Metric, row.PaperTreat),
+				row.Claimed(), agreeCell(row))
+		}
+		b.WriteString("\n")
+		for _, n := range t.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+		fmt.Fprintf(&b, "\n**Verdict:** %s\n", t.Verdict.Text)
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(&b, "\nNot planned at this scale: %s.\n", strings.Join(r.Skipped, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteVerdicts writes one plain-text verdict per table.
+func (r *Report) WriteVerdicts(w io.Writer) error {
+	var b strings.Builder
+	for _, t := range r.Tables {
+		fmt.Fprintf(&b, "%s: %s\n", t.Title, t.Verdict.Text)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func formatDuration(s float64) string {
+	if s < 90 {
+		return fmt.Sprintf("%.0f s", s)
+	}
+	return fmt.Sprintf("%.1f min", s/60)
+}

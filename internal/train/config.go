@@ -43,7 +43,7 @@ type ModelConfig struct {
 
 // DataConfig picks a dataset and task.
 type DataConfig struct {
-	Source string `json:"source" yaml:"source"` // synth
+	Source string `json:"source" yaml:"source"` // synth, fashion-mnist
 	// Task is single (target category vs the rest, logistic) or multi (all categories).
 	Task       string  `json:"task" yaml:"task"`
 	Target     string  `json:"target,omitempty" yaml:"target,omitempty"`
@@ -83,7 +83,7 @@ func Defaults() Config {
 }
 
 var (
-	allowedSources   = []string{"synth"}
+	allowedSources   = []string{"synth", "fashion-mnist"}
 	allowedTasks     = []string{"single", "multi"}
 	allowedLosses    = []string{"logistic", "softmax"}
 	allowedOpt       = []string{"sgd", "adam"}
@@ -122,6 +122,7 @@ func (c Config) Validate(archNames []string, categoryNames []string) error {
 			return err
 		}
 	}
+	categoryNames = sourceCategoryNames(c.Data.Source, categoryNames)
 	if c.Data.Categories < 2 || c.Data.Categories > len(categoryNames) {
 		return &FieldError{"data.categories", fmt.Sprintf("%d is not in [2, %d]", c.Data.Categories, len(categoryNames))}
 	}

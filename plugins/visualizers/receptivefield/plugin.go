@@ -1,0 +1,120 @@
+package receptivefield
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/plugin"
+)
+
+// PluginVersion is the version the plugin reports.
+const PluginVersion = "1.0.0"
+
+// Params are the plugin's parameters.
+type Params struct {
+	Filters     []int   `json:"filters"`
+	TopImages   int     `json:"top_images"`
+	TopFraction float64 `json:"top_fraction"`
+	Scale       int     `json:"scale"`
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// Schema declares Params.
+func Schema() *plugin.Schema {
+	return &plugin.Schema{Type: "object", Properties: map[string]*plugin.Property{
+		"filters": {Type: plugin.TypeArray, Items: &plugin.Property{Type: plugin.TypeInteger, Minimum: ptr(0)},
+			Description: "filters to draw overlays for (every filter enters the part heat map)"},
+		"top_images": {Type: plugin.TypeInteger, Default: json.RawMessage(`8`), Minimum: ptr(1), Maximum: ptr(64),
+			Description: "top-activating images shown per filter"},
+		"top_fraction": {Type: plugin.TypeNumber, Default: json.RawMessage(`0.005`), Minimum: ptr(1e-9), Maximum: ptr(1),
+			Description: "share of a filter's units (all positions of all images) at or above its region threshold (Network Dissection: 0.005)"},
+		"scale": {Type: plugin.TypeInteger, Default: json.RawMessage(`2`), Minimum: ptr(1), Maximum: ptr(8),
+			Description: "integer up-scaling of the drawn images"},
+	}}
+}
+
+// DecodeParams reads validated parameters; missing fields take the defaults.
+func DecodeParams(raw json.RawMessage) (Params, error) {
+	p := Params{TopImages: 8, TopFraction: 0.005, Scale: 2}
+	if err := vizwire.DecodeStrict(raw, &p); err != nil {
+		return p, fmt.Errorf("parameters: %w", err)
+	}
+	switch {
+	case p.TopImages < 1:
+		return p, &plugin.ParamError{Field: "top_images", Reason: fmt.Sprintf("%d is below 1", p.TopImages)}
+	case !(p.TopFraction > 0 && p.TopFraction <= 1):
+		return p, &plugin.ParamError{Field: "top_fraction", Reason: fmt.Sprintf("%v is not in (0, 1]", p.TopFraction)}
+	case p.Scale < 1:
+		return p, &plugin.ParamError{Field: "scale", Reason: fmt.Sprintf("%d is below 1", p.Scale)}
+	}
+	return p, nil
+}
+
+type visualizer struct{}
+
+// Plugin returns the receptive-field visualizer.
+func Plugin() plugin.Visualizer { return visualizer{} }
+
+func init() {
+	pluginhost.RegisterBuiltin(string(plugin.KindVisualizer), vizwire.ReceptiveField, func() any { return Plugin() })
+}
+
+// Info implements plugin.Plugin.
+func (visualizer) Info() plugin.Info {
+	return plugin.Info{Kind: plugin.KindVisualizer, Name: vizwire.ReceptiveField, Version: PluginVersion,
+		Description: "Receptive fields of activations (Zhou et al. 2015): each filter's map up-sampled onto its top-activating images, thresholded at the filter's top quantile and overlaid; with part labels, a filters × part-groups coverage heat map. Tensors: activations, images, parts (optional); see plugins/visualizers/vizwire.",
+		ParamSchema: Schema()}
+}
+
+// Render implements plugin.Visualizer: files are under receptive-field/,
+// with summary.json (Summary).
+func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plugin.TensorStream) ([]plugin.File, error) {
+	p, err := DecodeParams(req.Params)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := vizwire.DecodeMeta(req.Meta)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := vizwire.ReadTensors(s, []string{vizwire.TensorActivations, vizwire.TensorImages}, []string{vizwire.TensorParts})
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	in := Input{Meta: meta}
+	if in.Activations, err = vizwire.AsMaps(vizwire.TensorActivations, ts[vizwire.TensorActivations]); err != nil {
+		return nil, err
+	}
+	size := meta.Geometry.ImageWidth
+	if in.Images, err = vizwire.Images(vizwire.TensorImages, ts[vizwire.TensorImages], in.Activations.N, size); err != nil {
+		return nil, err
+	}
+	if t := ts[vizwire.TensorParts]; t != nil {
+		if len(meta.Groups) == 0 {
+			return nil, fmt.Errorf(`tensor %q needs meta "groups" to name its values`, vizwire.TensorParts)
+		}
+		if in.Parts, err = vizwire.Parts(vizwire.TensorParts, t, in.Activations.N, size, len(meta.Groups)); err != nil {
+			return nil, err
+		}
+	}
+	files, sum, err := Render(in, Options{Filters: p.Filters, TopImages: p.TopImages, TopFraction: p.TopFraction, Scale: p.Scale})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]plugin.File, 0, len(files)+1)
+	for _, f := range files {
+		out = append(out, plugin.File{Name: Dir + "/" + f.Name, Data: f.Data})
+	}
+	js, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode summary: %w", err)
+	}
+	return append(out, plugin.File{Name: Dir + "/" + vizwire.SummaryFile, Data: js}), nil
+}

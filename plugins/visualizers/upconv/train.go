@@ -1,0 +1,202 @@
+package upconv
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+// TrainOptions configure decoder training.
+type TrainOptions struct {
+	Backend      backends.Backend
+	Device       string
+	Steps        int
+	Batch        int
+	Hidden       int
+	LearningRate float64
+	Seed         uint64
+}
+
+// Decoder is a trained decoder for one layer's features.
+type Decoder struct {
+	exec backends.Executable
+	spec DecoderSpec
+	// FeatureScale multiplies features before they enter the graph: the
+	// inverse RMS of the training features, so that the decoder sees unit
+	// scale whatever the layer's magnitude.
+	FeatureScale float32
+	// Losses is the training loss (pixel MSE) of every step.
+	Losses []float64
+}
+
+// Close frees the compiled graph.
+func (d *Decoder) Close() error { return d.exec.Close() }
+
+// Train fits a decoder from feats [M,C,H,W] to images [M,3,S,S] with Adam.
+func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
+	if opt.Backend == nil {
+		return nil, errors.New("upconv: no backend to train the decoder")
+	}
+	if feats.N != images.N || feats.N == 0 {
+		return nil, fmt.Errorf("upconv: %d feature maps for %d images", feats.N, images.N)
+	}
+	if opt.Steps < 1 || opt.Batch < 1 {
+		return nil, fmt.Errorf("upconv: steps %d and batch %d must be positive", opt.Steps, opt.Batch)
+	}
+	spec := DecoderSpec{Batch: opt.Batch, Channels: feats.C, Height: feats.H, Width: feats.W, ImageSize: images.H, Hidden: opt.Hidden}
+	g, err := BuildDecoder(spec)
+	if err != nil {
+		return nil, err
+	}
+	exec, err := opt.Backend.Compile(g, backends.CompileOptions{Device: opt.Device, Seed: opt.Seed,
+		Optimizer: backends.Optimizer{Kind: backends.Adam, LearningRate: opt.LearningRate}})
+	if err != nil {
+		return nil, fmt.Errorf("upconv: compile decoder on %s: %w", opt.Backend.Name(), err)
+	}
+	d := &Decoder{exec: exec, spec: spec, FeatureScale: inverseRMS(feats.Data)}
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x75706376))
+	order := rng.Perm(feats.N)
+	pos := 0
+	idx := make([]int, opt.Batch)
+	for step := range opt.Steps {
+		for i := range idx {
+			if pos == len(order) {
+				order, pos = rng.Perm(feats.N), 0
+			}
+			idx[i], pos = order[pos], pos+1
+		}
+		f, im := d.batch(feats, idx), gather(images, idx)
+		out, err := exec.TrainStep(map[string]*tensor.Tensor{InputFeatures: f, InputImages: im}, OutputImages)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("upconv: training step %d: %w", step+1, err)
+		}
+		loss := mse(out[OutputImages].Float32s(), im.Float32s())
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			d.Close()
+			return nil, fmt.Errorf("upconv: training step %d: loss is %v", step+1, loss)
+		}
+		d.Losses = append(d.Losses, loss)
+	}
+	return d, nil
+}
+
+// Reconstruct decodes every item of feats (unscaled, as the layer
+// produced them) into [N,3,S,S] images.
+func (d *Decoder) Reconstruct(feats vizwire.Maps) (vizwire.Maps, error) {
+	s := d.spec
+	if feats.C != s.Channels || feats.H != s.Height || feats.W != s.Width {
+		return vizwire.Maps{}, fmt.Errorf("upconv: features [%d,%d,%d,%d] for a decoder of [%d,%d,%d]", feats.N, feats.C, feats.H, feats.W, s.Channels, s.Height, s.Width)
+	}
+	per := 3 * s.ImageSize * s.ImageSize
+	out := vizwire.Maps{N: feats.N, C: 3, H: s.ImageSize, W: s.ImageSize, Data: make([]float32, 0, feats.N*per)}
+	idx := make([]int, s.Batch)
+	for lo := 0; lo < feats.N; lo += s.Batch {
+		n := min(s.Batch, feats.N-lo)
+		for i := range idx {
+			idx[i] = lo + min(i, n-1) // pad the last batch by repeating its last item
+		}
+		res, err := d.exec.Run(map[string]*tensor.Tensor{InputFeatures: d.batch(feats, idx)}, OutputImages)
+		if err != nil {
+			return vizwire.Maps{}, fmt.Errorf("upconv: reconstruct items %d..%d: %w", lo, lo+n-1, err)
+		}
+		out.Data = append(out.Data, res[OutputImages].Float32s()[:n*per]...)
+	}
+	return out, nil
+}
+
+func (d *Decoder) batch(feats vizwire.Maps, idx []int) *tensor.Tensor {
+	per := feats.C * feats.H * feats.W
+	data := make([]float32, 0, len(idx)*per)
+	for _, n := range idx {
+		for _, v := range feats.Item(n) {
+			data = append(data, v*d.FeatureScale)
+		}
+	}
+	return tensor.MustFloat32(tensor.Shape{len(idx), feats.C, feats.H, feats.W}, data)
+}
+
+func gather(m vizwire.Maps, idx []int) *tensor.Tensor {
+	per := m.C * m.H * m.W
+	data := make([]float32, 0, len(idx)*per)
+	for _, n := range idx {
+		data = append(data, m.Item(n)...)
+	}
+	return tensor.MustFloat32(tensor.Shape{len(idx), m.C, m.H, m.W}, data)
+}
+
+func inverseRMS(v []float32) float32 {
+	s := 0.0
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	rms := math.Sqrt(s / float64(max(len(v), 1)))
+	if rms == 0 {
+		return 1
+	}
+	return float32(1 / rms)
+}
+
+// mse is the mean squared difference of two equally long slices.
+func mse(a, b []float32) float64 {
+	s := 0.0
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		s += d * d
+	}
+	return s / float64(max(len(a), 1))
+}
+
+// Evaluation compares the decoder on held-out images with the trivial
+// baseline that predicts the mean training image for every image.
+type Evaluation struct {
+	Images      int     `json:"images"`
+	MSE         float64 `json:"mse"`
+	BaselineMSE float64 `json:"baseline_mse"`
+	// Ratio is MSE / BaselineMSE: below 1 the features carry information
+	// about the image beyond its average.
+	Ratio float64 `json:"ratio"`
+}
+
+// Evaluate reconstructs heldout features and scores them against images;
+// meanImage is the mean training image [3,S,S].
+func (d *Decoder) Evaluate(feats, images vizwire.Maps, meanImage []float32) (Evaluation, vizwire.Maps, error) {
+	rec, err := d.Reconstruct(feats)
+	if err != nil {
+		return Evaluation{}, rec, err
+	}
+	if len(rec.Data) != len(images.Data) {
+		return Evaluation{}, rec, fmt.Errorf("upconv: %d reconstructed values for %d image values", len(rec.Data), len(images.Data))
+	}
+	ev := Evaluation{Images: images.N, MSE: mse(rec.Data, images.Data)}
+	base := 0.0
+	for n := range images.N {
+		base += mse(meanImage, images.Item(n))
+	}
+	ev.BaselineMSE = base / float64(max(images.N, 1))
+	if ev.BaselineMSE > 0 {
+		ev.Ratio = ev.MSE / ev.BaselineMSE
+	}
+	return ev, rec, nil
+}
+
+// MeanImage averages images [N,3,S,S] into one [3,S,S].
+func MeanImage(images vizwire.Maps) []float32 {
+	per := images.C * images.H * images.W
+	sum := make([]float64, per)
+	for n := range images.N {
+		for i, v := range images.Item(n) {
+			sum[i] += float64(v)
+		}
+	}
+	out := make([]float32, per)
+	for i, s := range sum {
+		out[i] = float32(s / float64(max(images.N, 1)))
+	}
+	return out
+}

@@ -14,9 +14,9 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	dataCmd "github.com/icnnlab/icnnlab/internal/cmd/data"
 	evalCmd "github.com/icnnlab/icnnlab/internal/cmd/eval"
-	metricsCmd "github.com/icnnlab/icnnlab/internal/cmd/metrics"
 	pluginCmd "github.com/icnnlab/icnnlab/internal/cmd/plugin"
 	pluginsCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins"
+	reproduceCmd "github.com/icnnlab/icnnlab/internal/cmd/reproduce"
 	trainCmd "github.com/icnnlab/icnnlab/internal/cmd/train"
 	versionCmd "github.com/icnnlab/icnnlab/internal/cmd/version"
 )
@@ -71,7 +71,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(trainCmd.NewCmdTrain(f, nil))
 	cmd.AddCommand(evalCmd.NewCmdEval(f, nil))
 	cmd.AddCommand(dataCmd.NewCmdData(f))
-	cmd.AddCommand(metricsCmd.NewCmdMetrics(f))
+	cmd.AddCommand(reproduceCmd.NewCmdReproduce(f))
 	return cmd
 }
 

@@ -20,6 +20,10 @@ import (
 	_ "github.com/icnnlab/icnnlab/plugins/losses/none"
 	_ "github.com/icnnlab/icnnlab/plugins/losses/spatialentropy"
 
+	// Visualizers.
+	_ "github.com/icnnlab/icnnlab/plugins/visualizers/receptivefield"
+	_ "github.com/icnnlab/icnnlab/plugins/visualizers/upconv"
+
 	// Metrics (part-interpretability, location-instability, accuracy).
 	_ "github.com/icnnlab/icnnlab/plugins/metrics/accuracy"
 	_ "github.com/icnnlab/icnnlab/plugins/metrics/instability"

@@ -42,6 +42,7 @@ func TestEveryVariantRegistered(t *testing.T) {
 		"masks/authors-code", "masks/euclidean", "masks/gaussian", "masks/l1", "masks/none",
 		"losses/authors-code", "losses/inter-category", "losses/mi", "losses/mi-paper-grad", "losses/none", "losses/spatial-entropy",
 		"metrics/accuracy", "metrics/location-instability", "metrics/part-interpretability",
+		"visualizers/receptive-field", "visualizers/upconv",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("built-ins (-want +got):\n%s", diff)

@@ -1,0 +1,155 @@
+package upconv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/plugin"
+)
+
+// PluginVersion is the version the plugin reports.
+const PluginVersion = "1.0.0"
+
+// Params are the plugin's parameters.
+type Params struct {
+	Filters        []int   `json:"filters"`
+	Steps          int     `json:"steps"`
+	Batch          int     `json:"batch"`
+	Hidden         int     `json:"hidden"`
+	LearningRate   float64 `json:"learning_rate"`
+	Patterns       int     `json:"patterns"`
+	Peaks          int     `json:"peaks"`
+	Patches        int     `json:"patches"`
+	PositionWeight float64 `json:"position_weight"`
+	Examples       int     `json:"examples"`
+	Scale          int     `json:"scale"`
+}
+
+// DefaultParams keep a 64-px decoder on an 8×8 map within a minute or two
+// of two CPU cores.
+func DefaultParams() Params {
+	return Params{Steps: 300, Batch: 32, Hidden: 64, LearningRate: 1e-3, Patterns: 3, Peaks: 60, Patches: 6,
+		PositionWeight: 0.5, Examples: 8, Scale: 2}
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// Schema declares Params.
+func Schema() *plugin.Schema {
+	d := DefaultParams()
+	num := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
+	return &plugin.Schema{Type: "object", Properties: map[string]*plugin.Property{
+		"filters": {Type: plugin.TypeArray, Items: &plugin.Property{Type: plugin.TypeInteger, Minimum: ptr(0)},
+			Description: "filters to mine patterns for"},
+		"steps":           {Type: plugin.TypeInteger, Default: num(d.Steps), Minimum: ptr(1), Description: "Adam steps of decoder training"},
+		"batch":           {Type: plugin.TypeInteger, Default: num(d.Batch), Minimum: ptr(1), Description: "decoder training batch size"},
+		"hidden":          {Type: plugin.TypeInteger, Default: num(d.Hidden), Minimum: ptr(1), Description: "channels of the decoder's 3x3 convolutions (each up-convolution halves them)"},
+		"learning_rate":   {Type: plugin.TypeNumber, Default: num(d.LearningRate), Minimum: ptr(1e-9), Description: "Adam learning rate"},
+		"patterns":        {Type: plugin.TypeInteger, Default: num(d.Patterns), Minimum: ptr(1), Description: "k of the k-means over a filter's peaks"},
+		"peaks":           {Type: plugin.TypeInteger, Default: num(d.Peaks), Minimum: ptr(1), Description: "strongest peaks (one per image) clustered per filter"},
+		"patches":         {Type: plugin.TypeInteger, Default: num(d.Patches), Minimum: ptr(1), Maximum: ptr(32), Description: "top patches shown per pattern"},
+		"position_weight": {Type: plugin.TypeNumber, Default: num(d.PositionWeight), Minimum: ptr(0), Description: "weight of the peak's position (relative to the cropped object) against its unit-length feature vector in the clustering"},
+		"examples":        {Type: plugin.TypeInteger, Default: num(d.Examples), Minimum: ptr(1), Maximum: ptr(64), Description: "held-out images drawn with their reconstructions"},
+		"scale":           {Type: plugin.TypeInteger, Default: num(d.Scale), Minimum: ptr(1), Maximum: ptr(8), Description: "integer up-scaling of the drawn images"},
+	}}
+}
+
+// DecodeParams reads validated parameters; missing fields take the defaults.
+func DecodeParams(raw json.RawMessage) (Params, error) {
+	p := DefaultParams()
+	if err := vizwire.DecodeStrict(raw, &p); err != nil {
+		return p, fmt.Errorf("parameters: %w", err)
+	}
+	for _, c := range []struct {
+		field string
+		v     int
+	}{{"steps", p.Steps}, {"batch", p.Batch}, {"hidden", p.Hidden}, {"patterns", p.Patterns}, {"peaks", p.Peaks}, {"patches", p.Patches}, {"examples", p.Examples}, {"scale", p.Scale}} {
+		if c.v < 1 {
+			return p, &plugin.ParamError{Field: c.field, Reason: fmt.Sprintf("%d is below 1", c.v)}
+		}
+	}
+	if !(p.LearningRate > 0) {
+		return p, &plugin.ParamError{Field: "learning_rate", Reason: fmt.Sprintf("%v is not positive", p.LearningRate)}
+	}
+	if !(p.PositionWeight >= 0) {
+		return p, &plugin.ParamError{Field: "position_weight", Reason: fmt.Sprintf("%v is negative", p.PositionWeight)}
+	}
+	return p, nil
+}
+
+type visualizer struct{}
+
+// Plugin returns the up-convolution visualizer.
+func Plugin() plugin.Visualizer { return visualizer{} }
+
+func init() {
+	pluginhost.RegisterBuiltin(string(plugin.KindVisualizer), vizwire.Upconv, func() any { return Plugin() })
+}
+
+// Info implements plugin.Plugin.
+func (visualizer) Info() plugin.Info {
+	return plugin.Info{Kind: plugin.KindVisualizer, Name: vizwire.Upconv, Version: PluginVersion,
+		Description: "Up-convolution decoder (Dosovitskiy & Brox 2016) trained on the layer's features through the run's backend, scored on held-out images against the mean image; per filter, activation peaks clustered into patterns shown by top patches and reconstructions of the pattern's mean feature. Tensors: activations, images, train_activations, train_images; see plugins/visualizers/vizwire.",
+		ParamSchema: Schema()}
+}
+
+// Render implements plugin.Visualizer: files are under upconv/, with
+// summary.json (Summary).
+func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plugin.TensorStream) ([]plugin.File, error) {
+	p, err := DecodeParams(req.Params)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := vizwire.DecodeMeta(req.Meta)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := vizwire.ReadTensors(s, []string{vizwire.TensorActivations, vizwire.TensorImages, vizwire.TensorTrainActivations, vizwire.TensorTrainImages}, []string{vizwire.TensorParts})
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var in Input
+	in.Meta = meta
+	size := meta.Geometry.ImageWidth
+	if in.Activations, err = vizwire.AsMaps(vizwire.TensorActivations, ts[vizwire.TensorActivations]); err != nil {
+		return nil, err
+	}
+	if in.Images, err = vizwire.Images(vizwire.TensorImages, ts[vizwire.TensorImages], in.Activations.N, size); err != nil {
+		return nil, err
+	}
+	if in.TrainActivations, err = vizwire.AsMaps(vizwire.TensorTrainActivations, ts[vizwire.TensorTrainActivations]); err != nil {
+		return nil, err
+	}
+	if in.TrainImages, err = vizwire.Images(vizwire.TensorTrainImages, ts[vizwire.TensorTrainImages], in.TrainActivations.N, size); err != nil {
+		return nil, err
+	}
+	b, err := backends.New(meta.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("upconv: backend for the decoder: %w", err)
+	}
+	files, sum, err := Render(in, Options{
+		Train: TrainOptions{Backend: b, Device: meta.Device, Steps: p.Steps, Batch: p.Batch, Hidden: p.Hidden,
+			LearningRate: p.LearningRate, Seed: meta.Seed},
+		Filters: p.Filters, Patterns: p.Patterns, Peaks: p.Peaks, Patches: p.Patches,
+		PositionWeight: p.PositionWeight, Examples: p.Examples, Scale: p.Scale,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]plugin.File, 0, len(files)+1)
+	for _, f := range files {
+		out = append(out, plugin.File{Name: Dir + "/" + f.Name, Data: f.Data})
+	}
+	js, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode summary: %w", err)
+	}
+	return append(out, plugin.File{Name: Dir + "/" + vizwire.SummaryFile, Data: js}), nil
+}

@@ -44,7 +44,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		fmt.Fprintf(&b, "<br>Seeds: %d.</p>\n", t.Seeds)
 		b.WriteString("<table><tr><th class=l>metric</th><th class=l>network</th><th class=l>column</th><th class=l>baseline</th><th>ours</th><th class=l>treatment</th><th>ours</th><th>paper baseline</th><th>paper treatment</th><th class=l>claim</th><th class=l>agrees</th></tr>\n")
 		for _, row := range t.Rows {
-			ag := strings.Trim(agreeCell(row), "*")
+			ag := strings.ReplaceAll(agreeCell(row), "**", "")
 			cls := "yes"
 			if !row.Agrees {
 				cls = "no"
@@ -123,10 +123,11 @@ func barChart(rows []Row, m Metric) string {
 	if len(sel) == 0 || maxV <= 0 {
 		return ""
 	}
+	maxV = niceCeil(maxV)
 	const left, width, rowH, barH = 260, 560, 34, 12
 	h := len(sel)*rowH + 30
 	var b strings.Builder
-	fmt.Fprintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">\n", left+width+60, h, html.EscapeString(string(m)))
+	fmt.Fprintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">\n", left+width+170, h, html.EscapeString(string(m)))
 	x := func(v float64) float64 { return left + width*v/maxV }
 	for i, r := range sel {
 		y := float64(i*rowH + 4)
@@ -208,6 +209,7 @@ func stripPlots(ds []Distribution) string {
 		if maxV <= 0 {
 			maxV = 1
 		}
+		maxV = niceCeil(maxV)
 		const left, width, stripH = 170, 330, 26
 		h := len(g.items)*stripH + 40
 		fmt.Fprintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" style=\"margin:4px 10px 4px 0\">\n", left+width+20, h)
@@ -248,4 +250,15 @@ func perFilterName(m Metric) string {
 		return "P_f"
 	}
 	return "D_f"
+}
+
+// niceCeil rounds an axis maximum up to 1, 2, 2.5 or 5 times a power of ten.
+func niceCeil(v float64) float64 {
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if v <= m*p*(1+1e-9) {
+			return m * p
+		}
+	}
+	return 10 * p
 }

@@ -299,8 +299,9 @@ func (t *Task) Example(i int) (data.Example, error) {
 // resolution: the group mask cropped and resampled by nearest neighbour,
 // landmarks mapped into the crop (those that fall outside it are marked
 // not visible). Categories are the union of the collections' categories;
-// groups and landmarks are those of the first example's collection (the
-// collections of one task share them).
+// groups and landmarks are those of the first example's collection;
+// examples from a collection with other groups or landmarks (negatives
+// taken from another dataset) carry neither a mask nor landmarks.
 func (t *Task) Annotations(idx []int) (*annotations.Set, error) {
 	set := &annotations.Set{Categories: slices.Clone(t.categories)}
 	for n, i := range idx {
@@ -310,12 +311,15 @@ func (t *Task) Annotations(idx []int) (*annotations.Set, error) {
 		}
 		if n == 0 {
 			set.Groups, set.Landmarks = slices.Clone(c.Groups), slices.Clone(c.Landmarks)
-		} else if !slices.Equal(set.Groups, c.Groups) || !slices.Equal(set.Landmarks, c.Landmarks) {
-			return nil, fmt.Errorf("example %d (%s): part groups %v / landmarks %v differ from the first example's %v / %v", i, c.Source, c.Groups, c.Landmarks, set.Groups, set.Landmarks)
 		}
 		im, err := CropAnnotation(a, t.size)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s object %s: %w", c.Source, c.Split, o.Key, err)
+		}
+		if !slices.Equal(set.Groups, c.Groups) || !slices.Equal(set.Landmarks, c.Landmarks) {
+			// A negative from another dataset (CUB's task takes its
+			// negatives from VOC): its parts mean nothing here.
+			im.GroupMask, im.Landmarks = nil, nil
 		}
 		im.Category = slices.Index(set.Categories, c.Categories[o.Category])
 		set.Images = append(set.Images, *im)

@@ -8,6 +8,7 @@ import (
 
 	// Backends register themselves when imported.
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
+	_ "github.com/icnnlab/icnnlab/backends/libtorch"
 	// Reference masks and losses register themselves as built-in plugins.
 	_ "github.com/icnnlab/icnnlab/plugins/builtin"
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	backendCmd "github.com/icnnlab/icnnlab/internal/cmd/backend"
 	benchCmd "github.com/icnnlab/icnnlab/internal/cmd/bench"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	dataCmd "github.com/icnnlab/icnnlab/internal/cmd/data"
@@ -72,6 +73,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(evalCmd.NewCmdEval(f, nil))
 	cmd.AddCommand(dataCmd.NewCmdData(f))
 	cmd.AddCommand(reproduceCmd.NewCmdReproduce(f))
+	cmd.AddCommand(backendCmd.NewCmdBackend(f))
 	return cmd
 }
 

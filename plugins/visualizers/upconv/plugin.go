@@ -32,7 +32,7 @@ type Params struct {
 // DefaultParams keep a 64-px decoder on an 8×8 map within a minute or two
 // of two CPU cores.
 func DefaultParams() Params {
-	return Params{Steps: 300, Batch: 32, Hidden: 64, LearningRate: 1e-3, Patterns: 3, Peaks: 60, Patches: 6,
+	return Params{Steps: 400, Batch: 32, Hidden: 64, LearningRate: 2e-3, Patterns: 3, Peaks: 60, Patches: 6,
 		PositionWeight: 0.5, Examples: 8, Scale: 2}
 }
 

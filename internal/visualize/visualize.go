@@ -1,0 +1,563 @@
+// Package visualize runs the visualizer plugins on a trained run and
+// writes report.html: it reopens the run, extracts one layer's
+// activations on the run's own images, computes the part metrics for the
+// per-filter cards, streams everything to the receptive-field and upconv
+// plugins (out of process, through pluginhost) and lays their pictures
+// out with the run's manifest, metrics and training curves.
+package visualize
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"image"
+	"io"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/internal/runstore"
+	"github.com/icnnlab/icnnlab/internal/train"
+	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/plugins/metrics/instability"
+	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
+	"github.com/icnnlab/icnnlab/plugins/metrics/synthadapter"
+	"github.com/icnnlab/icnnlab/plugins/visualizers/receptivefield"
+	"github.com/icnnlab/icnnlab/plugins/visualizers/upconv"
+	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/plugin"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+// ReportFile is the report's name in the output directory.
+const ReportFile = "report.html"
+
+// Options configure a visualization of one or more runs.
+type Options struct {
+	Runs []string
+	Out  string
+	// Layer to visualize; empty: the network's top conv-layer (masked in
+	// interpretable runs).
+	Layer string
+	// Images shown (and held out for the decoder) from the test split;
+	// TrainImages train the decoder; both are spread evenly over the split.
+	Images, TrainImages int
+	// Filters is how many filters get a card: those with the highest part
+	// interpretability.
+	Filters int
+	// Backend overrides the run's backend when set; Device likewise.
+	Backend backends.Backend
+	Device  string
+	// NewBackend builds a backend by name (the run's own).
+	NewBackend func(name string) (backends.Backend, error)
+	Host       *pluginhost.Host
+	// Params of the receptive-field and upconv plugins ("filters" is set
+	// here and must not be given).
+	ReceptiveFieldParams, UpconvParams json.RawMessage
+	// SkipUpconv leaves the decoder out (it is the slow part).
+	SkipUpconv bool
+	Log        io.Writer
+}
+
+// Visualize renders every run into opt.Out and writes the report there;
+// it returns the report's path.
+func Visualize(ctx context.Context, opt Options) (string, error) {
+	if len(opt.Runs) == 0 {
+		return "", errors.New("visualize: no run given")
+	}
+	if opt.Host == nil {
+		return "", errors.New("visualize: no plugin host")
+	}
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return "", fmt.Errorf("visualize: %w", err)
+	}
+	rep := &Report{Title: "icnnlab visualization"}
+	used := map[string]bool{}
+	for _, dir := range opt.Runs {
+		sub := filepath.Base(filepath.Clean(dir))
+		for used[sub] {
+			sub += "_"
+		}
+		used[sub] = true
+		sec, err := visualizeRun(ctx, opt, dir, sub)
+		if err != nil {
+			return "", fmt.Errorf("visualize %s: %w", dir, err)
+		}
+		rep.Runs = append(rep.Runs, *sec)
+	}
+	if len(rep.Runs) == 1 {
+		rep.Title = "icnnlab visualization: " + rep.Runs[0].Name
+	}
+	html, err := rep.Render()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(opt.Out, ReportFile)
+	if err := runstore.WriteFileAtomic(out, html); err != nil {
+		return "", fmt.Errorf("visualize: write %s: %w", out, err)
+	}
+	return out, nil
+}
+
+func logf(opt Options, format string, args ...any) {
+	if opt.Log != nil {
+		fmt.Fprintf(opt.Log, format+"\n", args...)
+	}
+}
+
+// extracted is one split's layer activations with the images they came from.
+type extracted struct {
+	acts    *tensor.Tensor
+	images  *tensor.Tensor // [N,3,S,S] RGB in [0, 1]
+	parts   *tensor.Tensor // [N,S,S] group ids
+	samples []*synth.Sample
+}
+
+func visualizeRun(ctx context.Context, opt Options, dir, sub string) (*RunSection, error) {
+	run, err := runstore.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	var cfg train.Config
+	if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("manifest config: %w", err)
+	}
+	b := opt.Backend
+	if b == nil {
+		if b, err = opt.NewBackend(run.Manifest.Backend); err != nil {
+			return nil, err
+		}
+	}
+	device := cmp.Or(opt.Device, run.Manifest.Device)
+	to := train.Options{Backend: b, Device: device, Activations: true}
+	if cfg.Interpretable.Enabled {
+		to.Plugins = opt.Host
+	}
+	sess, err := train.Open(cfg, to)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	if err := sess.Restore(run); err != nil {
+		return nil, err
+	}
+	layer := cmp.Or(opt.Layer, sess.Model.TopConv)
+	info, ok := sess.Model.Layer(layer)
+	if !ok {
+		var names []string
+		for _, l := range sess.Model.Layers {
+			names = append(names, l.Name)
+		}
+		return nil, fmt.Errorf("layer %q is not in the network (layers: %q)", layer, names)
+	}
+	size := sess.Test.ImageSize()
+	geom := vizwire.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start, ImageWidth: size, ImageHeight: size}
+
+	logf(opt, "%s: extracting %s on %d test and %d training images", run.Manifest.Name, layer, opt.Images, opt.TrainImages)
+	test, err := extract(sess, layer, sess.Test, opt.Images)
+	if err != nil {
+		return nil, fmt.Errorf("test split: %w", err)
+	}
+	sec := &RunSection{Name: filepath.Base(run.Dir), Dir: run.Dir}
+	sec.Manifest, sec.Metrics = readManifest(run), readMetrics(run)
+	s := test.acts.Shape()
+	sec.Layer = LayerFacts{Name: layer, Channels: s[1], Height: s[2], Width: s[3], RFSize: geom.Size, RFJump: geom.Jump,
+		RFStart: geom.Start, Images: s[0], PartInterpretability: "n/a", LocationInstability: "n/a"}
+
+	pi, inst := partMetrics(test, geom, cfg, sec)
+	filters := chooseFilters(pi, meanPeaks(test.acts), opt.Filters)
+
+	meta, err := vizwire.Meta{Run: sec.Name, Layer: layer, Geometry: geom, Groups: groupNames(), Backend: b.Name(),
+		Device: device, Seed: cfg.Seed}.Encode()
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	rfParams, err := withFilters(opt.ReceptiveFieldParams, filters)
+	if err != nil {
+		return nil, fmt.Errorf("receptive-field parameters: %w", err)
+	}
+	logf(opt, "%s: receptive fields of %d filters", sec.Name, len(filters))
+	if err := render(ctx, opt.Host, vizwire.ReceptiveField, rfParams, meta, files,
+		plugin.NamedTensor{Name: vizwire.TensorActivations, Tensor: test.acts},
+		plugin.NamedTensor{Name: vizwire.TensorImages, Tensor: test.images},
+		plugin.NamedTensor{Name: vizwire.TensorParts, Tensor: test.parts}); err != nil {
+		return nil, err
+	}
+	var rf receptivefield.Summary
+	if err := summary(files, receptivefield.Dir, &rf); err != nil {
+		return nil, err
+	}
+	var up *upconv.Summary
+	if !opt.SkipUpconv {
+		tr, err := extract(sess, layer, sess.Train, opt.TrainImages)
+		if err != nil {
+			return nil, fmt.Errorf("training split: %w", err)
+		}
+		sec.Layer.TrainImages = tr.acts.Shape()[0]
+		upParams, err := withFilters(opt.UpconvParams, filters)
+		if err != nil {
+			return nil, fmt.Errorf("upconv parameters: %w", err)
+		}
+		logf(opt, "%s: training the up-convolution decoder on %d images (%s)", sec.Name, sec.Layer.TrainImages, b.Name())
+		if err := render(ctx, opt.Host, vizwire.Upconv, upParams, meta, files,
+			plugin.NamedTensor{Name: vizwire.TensorActivations, Tensor: test.acts},
+			plugin.NamedTensor{Name: vizwire.TensorImages, Tensor: test.images},
+			plugin.NamedTensor{Name: vizwire.TensorTrainActivations, Tensor: tr.acts},
+			plugin.NamedTensor{Name: vizwire.TensorTrainImages, Tensor: tr.images}); err != nil {
+			return nil, err
+		}
+		up = &upconv.Summary{}
+		if err := summary(files, upconv.Dir, up); err != nil {
+			return nil, err
+		}
+	}
+	for name, data := range files {
+		p := filepath.Join(opt.Out, sub, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		if err := runstore.WriteFileAtomic(p, data); err != nil {
+			return nil, fmt.Errorf("write %s: %w", p, err)
+		}
+	}
+	assemble(sec, run, sub, filters, pi, inst, &rf, up)
+	return sec, nil
+}
+
+// subset is the evenly spread part of a dataset that the report shows.
+type subset struct {
+	data.Dataset
+	idx []int
+}
+
+func (s subset) Len() int                            { return len(s.idx) }
+func (s subset) Example(i int) (data.Example, error) { return s.Dataset.Example(s.idx[i]) }
+
+func spread(n, limit int) []int {
+	if limit <= 0 || limit >= n {
+		limit = n
+	}
+	idx := make([]int, limit)
+	for i := range idx {
+		idx[i] = i * n / limit
+	}
+	return idx
+}
+
+func extract(sess *train.Session, layer string, ds data.Dataset, limit int) (*extracted, error) {
+	task, ok := ds.(*synth.Task)
+	if !ok {
+		return nil, fmt.Errorf("dataset %T has no annotated samples (visualize needs the synthetic world)", ds)
+	}
+	idx := spread(ds.Len(), limit)
+	acts, _, err := sess.Extract(layer, subset{ds, idx}, 0)
+	if err != nil {
+		return nil, err
+	}
+	size := ds.ImageSize()
+	px := size * size
+	ex := &extracted{acts: acts}
+	imgs := make([]float32, 0, len(idx)*3*px)
+	parts := make([]uint8, 0, len(idx)*px)
+	for _, i := range idx {
+		s, err := task.Sample(i)
+		if err != nil {
+			return nil, err
+		}
+		ex.samples = append(ex.samples, s)
+		imgs = appendCHW(imgs, s.Image)
+		parts = append(parts, s.Groups...)
+	}
+	if ex.images, err = tensor.FromFloat32(tensor.Shape{len(idx), 3, size, size}, imgs); err != nil {
+		return nil, err
+	}
+	if ex.parts, err = tensor.FromUint8(tensor.Shape{len(idx), size, size}, parts); err != nil {
+		return nil, err
+	}
+	return ex, nil
+}
+
+func appendCHW(dst []float32, img *image.RGBA) []float32 {
+	b := img.Bounds()
+	for c := range 3 {
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				dst = append(dst, float32(img.Pix[img.PixOffset(x, y)+c])/255)
+			}
+		}
+	}
+	return dst
+}
+
+func groupNames() []string {
+	out := make([]string, synth.NumGroups)
+	for g := range synth.NumGroups {
+		out[g] = synth.GroupNames[g]
+	}
+	out[0] = "background"
+	return out
+}
+
+// partMetrics computes part interpretability and location instability for
+// the cards; a failure becomes a note, not an error, since the pictures
+// do not depend on them.
+func partMetrics(ex *extracted, geom vizwire.Geometry, cfg train.Config, sec *RunSection) (*partinterp.Result, *instability.Result) {
+	maps, err := featmap.FromTensor(ex.acts)
+	if err != nil {
+		sec.Notes = append(sec.Notes, "part metrics unavailable: "+err.Error())
+		return nil, nil
+	}
+	g := featmap.Geometry{Size: geom.Size, Jump: geom.Jump, Start: geom.Start, ImageWidth: geom.ImageWidth, ImageHeight: geom.ImageHeight}
+	var set *annotations.Set = synthadapter.FromSamples(ex.samples)
+	category, multi := "", cfg.Data.Task == plugin.TaskMulti
+	if !multi {
+		category = cfg.Data.Target
+	}
+	pi, err := partinterp.Evaluate(maps, g, set, partinterp.Options{Category: category, MultiCategory: multi})
+	if err != nil {
+		sec.Notes = append(sec.Notes, "part interpretability unavailable: "+err.Error())
+		pi = nil
+	} else {
+		sec.Layer.PartInterpretability = fmt.Sprintf("%.3f", pi.Mean)
+	}
+	inst, err := instability.Evaluate(maps, g, set, instability.Options{Category: category, MultiCategory: multi, TopImages: min(100, maps.N)})
+	if err != nil {
+		sec.Notes = append(sec.Notes, "location instability unavailable: "+err.Error())
+		inst = nil
+	} else {
+		sec.Layer.LocationInstability = fmt.Sprintf("%.3f (%d filters defined)", inst.Mean, inst.Defined)
+	}
+	return pi, inst
+}
+
+// chooseFilters picks the n filters with the highest part interpretability;
+// ties (and runs without it) go to the filter with the larger mean peak
+// activation, so that silent filters come last, then to the lower index.
+func chooseFilters(pi *partinterp.Result, peaks []float64, n int) []int {
+	channels := len(peaks)
+	all := make([]int, channels)
+	for i := range all {
+		all[i] = i
+	}
+	score := func(f int) float64 {
+		if pi != nil && len(pi.Filters) == channels {
+			return pi.Filters[f].Score
+		}
+		return 0
+	}
+	slices.SortStableFunc(all, func(a, b int) int {
+		return cmp.Or(cmp.Compare(score(b), score(a)), cmp.Compare(peaks[b], peaks[a]))
+	})
+	out := all[:min(max(n, 0), channels)]
+	slices.Sort(out)
+	return out
+}
+
+// meanPeaks is every filter's peak activation averaged over the images.
+func meanPeaks(acts *tensor.Tensor) []float64 {
+	s := acts.Shape()
+	n, c, hw := s[0], s[1], s[2]*s[3]
+	d := acts.Float32s()
+	out := make([]float64, c)
+	for i := range n {
+		for f := range c {
+			m := d[(i*c+f)*hw : (i*c+f+1)*hw]
+			out[f] += float64(slices.Max(m)) / float64(n)
+		}
+	}
+	return out
+}
+
+func withFilters(params json.RawMessage, filters []int) (json.RawMessage, error) {
+	m := map[string]any{}
+	if t := bytes.TrimSpace(params); len(t) > 0 && string(t) != "null" {
+		if err := json.Unmarshal(params, &m); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := m["filters"]; ok {
+		return nil, errors.New(`"filters" is chosen by visualize (--filters sets how many)`)
+	}
+	m["filters"] = filters
+	return json.Marshal(m)
+}
+
+func render(ctx context.Context, host *pluginhost.Host, name string, params, meta json.RawMessage, files map[string][]byte, ts ...plugin.NamedTensor) error {
+	ref := plugin.Ref{Kind: plugin.KindVisualizer, Name: name}
+	v, err := host.Visualizer(ctx, ref)
+	if err != nil {
+		return err
+	}
+	out, err := v.Render(ctx, plugin.VisualizeRequest{Params: params, Meta: meta}, plugin.Tensors(ts...))
+	if err != nil {
+		return err
+	}
+	for _, f := range out {
+		if err := plugin.CheckFileName(f.Name); err != nil {
+			return fmt.Errorf("%s: %w", ref, err)
+		}
+		if _, dup := files[f.Name]; dup {
+			return fmt.Errorf("%s: file %q written twice", ref, f.Name)
+		}
+		files[f.Name] = f.Data
+	}
+	return nil
+}
+
+func summary(files map[string][]byte, dir string, v any) error {
+	name := path.Join(dir, vizwire.SummaryFile)
+	data, ok := files[name]
+	if !ok {
+		return fmt.Errorf("visualizer wrote no %s", name)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func readManifest(run *runstore.Run) string {
+	raw, err := os.ReadFile(run.Path("manifest.json"))
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+func readMetrics(run *runstore.Run) []KeyValue {
+	var m map[string]any
+	if err := run.ReadMetrics(&m); err != nil {
+		return []KeyValue{{"metrics.json", "unavailable: " + err.Error()}}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]KeyValue, 0, len(keys))
+	for _, k := range keys {
+		v := fmt.Sprint(m[k])
+		if f, ok := m[k].(float64); ok && f != math.Trunc(f) {
+			v = strconv.FormatFloat(f, 'f', 4, 64)
+		}
+		out = append(out, KeyValue{k, v})
+	}
+	return out
+}
+
+// assemble fills the section's plots and cards from the run's history and
+// the plugins' summaries; image paths are relative to the report.
+func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi *partinterp.Result, inst *instability.Result, rf *receptivefield.Summary, up *upconv.Summary) {
+	rel := func(dir, name string) string {
+		if name == "" {
+			return ""
+		}
+		return path.Join(sub, dir, name)
+	}
+	sec.Plots = append(sec.Plots, historyPlots(run)...)
+	if pi != nil {
+		var scores []float64
+		for _, f := range pi.Filters {
+			scores = append(scores, f.Score)
+		}
+		sec.Plots = append(sec.Plots, Histogram("part interpretability P_f per filter", "P_f", scores, 0, 1, 10))
+	}
+	if inst != nil {
+		var scores []float64
+		top := 0.0
+		for _, f := range inst.Filters {
+			if f.Defined {
+				scores = append(scores, f.Score)
+				top = math.Max(top, f.Score)
+			}
+		}
+		sec.Plots = append(sec.Plots, Histogram("location instability per filter", "instability", scores, 0, math.Max(0.5, top), 10))
+	}
+	if rf.Heatmap != "" {
+		var labels []string
+		var counts []float64
+		for _, g := range rf.Groups[1:] {
+			labels = append(labels, g)
+			counts = append(counts, float64(rf.GroupFilters[g]))
+		}
+		sec.Plots = append(sec.Plots, Bars("filters by the part their RF covers most", labels, counts))
+		sec.Heatmap, sec.Groups = rel(receptivefield.Dir, rf.Heatmap), rf.Groups
+	}
+	if up != nil {
+		x := make([]float64, len(up.Losses))
+		for i := range x {
+			x[i] = float64(i*up.LossEvery + 1)
+		}
+		sec.Plots = append(sec.Plots, LinePlot("decoder training loss (pixel MSE)", "step", []Series{{Name: "train MSE", X: x, Y: up.Losses}}))
+		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images,
+			MSE: up.HeldOut.MSE, Baseline: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio,
+			Reconstructions: rel(upconv.Dir, up.Reconstructions), MeanImage: rel(upconv.Dir, up.MeanImage)}
+	}
+	for _, f := range filters {
+		card := FilterCard{Filter: f}
+		if pi != nil && f < len(pi.Filters) {
+			card.BestPart, card.PartScore = pi.Filters[f].BestPart, fmt.Sprintf("%.2f", pi.Filters[f].Score)
+		}
+		if inst != nil && f < len(inst.Filters) && inst.Filters[f].Defined {
+			card.Instability = fmt.Sprintf("%.3f", inst.Filters[f].Score)
+		}
+		if f < len(rf.Filters) {
+			fs := rf.Filters[f]
+			card.RFImage = rel(receptivefield.Dir, fs.Image)
+			if fs.BestGroup != "" {
+				card.Coverage = fmt.Sprintf("%s %.0f%%", fs.BestGroup, 100*fs.Coverage[fs.BestGroup])
+			}
+		}
+		if up != nil {
+			for _, fs := range up.Filters {
+				if fs.Filter == f {
+					card.UpconvImage = rel(upconv.Dir, fs.Image)
+					for _, p := range fs.Patterns {
+						card.Patterns = append(card.Patterns, p.Size)
+					}
+				}
+			}
+		}
+		sec.Cards = append(sec.Cards, card)
+	}
+}
+
+func historyPlots(run *runstore.Run) []template.HTML {
+	rows, err := run.History().Read()
+	if err != nil || len(rows) == 0 {
+		return nil
+	}
+	col := func(name string) []float64 {
+		out := make([]float64, len(rows))
+		for i, r := range rows {
+			v, err := strconv.ParseFloat(r[name], 64)
+			if err != nil {
+				v = math.NaN()
+			}
+			out[i] = v
+		}
+		return out
+	}
+	step := col("step")
+	return []template.HTML{
+		LinePlot("training loss", "step", []Series{{Name: "train_loss", X: step, Y: col("train_loss")}}),
+		LinePlot("training accuracy", "step", []Series{{Name: "train_accuracy", X: step, Y: col("train_accuracy")}}),
+	}
+}

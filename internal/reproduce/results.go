@@ -286,7 +286,8 @@ func (s *Spec) row(m Metric, arch, col string, base, treat Variant, bv, tv []flo
 }
 
 // judgeTable counts the per-column rows (the averages when a table has only
-// those) and words the verdict.
+// those) and words the verdict: which way the comparisons went, by how
+// much on average, and how that compares with the paper's differences.
 func judgeTable(rows []Row) Verdict {
 	var counted []Row
 	for _, r := range rows {
@@ -298,7 +299,7 @@ func judgeTable(rows []Row) Verdict {
 		return Verdict{Outcome: NotMeasured, Text: "nothing was measured"}
 	}
 	v := Verdict{Total: len(counted)}
-	var disagree []string
+	var disagree, sizes []string
 	clear := 0
 	for _, r := range counted {
 		if r.Agrees {
@@ -308,26 +309,70 @@ func judgeTable(rows []Row) Verdict {
 			}
 		} else {
 			disagree = append(disagree, fmt.Sprintf("%s %s/%s (%s %s vs %s %s)", r.Metric, r.Arch, r.Column,
-				r.Baseline, formatValue(r.Metric, r.Base.Mean), r.Treatment, formatValue(r.Metric, r.Treat.Mean)))
+				r.Baseline, formatValue(r.Metric, r.Base.Mean), shortLabel(r.Treatment), formatValue(r.Metric, r.Treat.Mean)))
 		}
 	}
+	for _, m := range metricsOf(counted) {
+		sizes = append(sizes, differenceSummary(m, counted))
+	}
 	seeds := counted[0].Treat.N
-	spread := fmt.Sprintf("%d of them beyond the spread over %d seeds", clear, seeds)
+	noise := fmt.Sprintf("%d beyond the spread over %d seeds", clear, seeds)
 	if seeds < 2 {
-		spread = "one seed, so no spread to judge noise by"
+		noise = "one seed, so no spread to judge noise by"
+	}
+	comparisons := fmt.Sprintf("%d comparisons", v.Total)
+	if v.Total == 1 {
+		comparisons = "the one comparison"
 	}
 	switch {
 	case v.Agree == v.Total:
 		v.Outcome = Holds
-		v.Text = fmt.Sprintf("The paper's claim holds on this data at this scale: all %d comparisons go the claimed way (%s).", v.Total, spread)
+		v.Text = fmt.Sprintf("The paper's claim holds on this data at this scale, because %s went the claimed way (%s); %s.",
+			comparisons, noise, strings.Join(sizes, "; "))
 	case v.Agree == 0:
 		v.Outcome = DoesNotHold
-		v.Text = fmt.Sprintf("The paper's claim does not hold on this data at this scale: none of %d comparisons goes the claimed way: %s.", v.Total, strings.Join(disagree, "; "))
+		v.Text = fmt.Sprintf("The paper's claim does not hold on this data at this scale, because %s went against it: %s; %s.",
+			comparisons, strings.Join(disagree, "; "), strings.Join(sizes, "; "))
 	default:
 		v.Outcome = PartlyHolds
-		v.Text = fmt.Sprintf("The paper's claim holds only partly on this data at this scale: %d of %d comparisons go the claimed way (%s); against it: %s.", v.Agree, v.Total, spread, strings.Join(disagree, "; "))
+		v.Text = fmt.Sprintf("The paper's claim holds only partly on this data at this scale: %d of %s went the claimed way (%s); against it: %s; %s.",
+			v.Agree, comparisons, noise, strings.Join(disagree, "; "), strings.Join(sizes, "; "))
 	}
 	return v
+}
+
+// differenceSummary is the mean treatment−baseline difference of one
+// metric's rows, next to the paper's where the paper has both numbers.
+func differenceSummary(m Metric, rows []Row) string {
+	var ours, paper float64
+	n, np := 0, 0
+	for _, r := range rows {
+		if r.Metric != m {
+			continue
+		}
+		ours += r.Diff()
+		n++
+		if r.PaperBase != nil && r.PaperTreat != nil {
+			d := *r.PaperTreat - *r.PaperBase
+			if m == Accuracy {
+				d /= 100 // the paper prints accuracy in %
+			}
+			paper += d
+			np++
+		}
+	}
+	s := fmt.Sprintf("%s: mean difference treatment − baseline %s", m, signedValue(m, ours/float64(n)))
+	if np > 0 {
+		s += fmt.Sprintf(" (paper, same cells: %s)", signedValue(m, paper/float64(np)))
+	}
+	return s
+}
+
+func signedValue(m Metric, v float64) string {
+	if m == Accuracy {
+		return fmt.Sprintf("%+.2f points", 100*v)
+	}
+	return fmt.Sprintf("%+.3f", v)
 }
 
 // formatValue prints a metric value as the paper does (accuracy in %).

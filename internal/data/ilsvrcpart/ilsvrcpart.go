@@ -222,7 +222,7 @@ func Load(root, split string) (*partset.Collection, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("ilsvrc part: %s: %w", list, err)
 	}
-	c := &partset.Collection{Source: "ilsvrc-animal-part", Split: split, Groups: Groups, Landmarks: Landmarks}
+	c := &partset.Collection{Source: "ilsvrc-part", Split: split, Groups: Groups, Landmarks: Landmarks}
 	for _, it := range items {
 		if !slices.Contains(c.Categories, it.cat) {
 			c.Categories = append(c.Categories, it.cat)

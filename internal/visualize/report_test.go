@@ -1,0 +1,108 @@
+package visualize
+
+import (
+	"flag"
+	"html/template"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/icnnlab/icnnlab/plugins/visualizers/draw"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/report.golden.html")
+
+// fixedReport is a report over made-up numbers whose images are written to
+// dir (missing lists image paths to leave out, to see a broken one caught).
+func fixedReport(t *testing.T, dir string, missing ...string) *Report {
+	t.Helper()
+	rep := &Report{Title: "icnnlab visualization: fixed <inputs> & co", Runs: []RunSection{{
+		Name: "interp-0123456789ab", Dir: "runs/interp-0123456789ab",
+		Manifest: "{\n  \"name\": \"interp\",\n  \"backend\": \"gorgonia\"\n}",
+		Metrics:  []KeyValue{{"test_accuracy", "0.8853"}, {"test_images", "340"}},
+		Layer: LayerFacts{Name: "conv4", Channels: 64, Height: 8, Width: 8, RFSize: 68, RFJump: 8, RFStart: 3.5,
+			Images: 300, TrainImages: 500, PartInterpretability: "0.120", LocationInstability: "0.109 (64 filters defined)"},
+		Plots: []template.HTML{
+			LinePlot("training loss", "step", []Series{{Name: "train_loss", X: []float64{42, 84, 126}, Y: []float64{1.2, 0.43, 0.3}}}),
+			Histogram("part interpretability P_f per filter", "P_f", []float64{0, 0.1, 0.15, 0.9}, 0, 1, 10),
+			Bars("filters by the part their RF covers most", []string{"head", "torso"}, []float64{3, 5}),
+			LinePlot("empty", "step", nil),
+		},
+		Heatmap: "interp/receptive-field/parts-heatmap.png",
+		Groups:  []string{"background", "head", "torso"},
+		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, TrainImages: 500, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
+			Ratio: 0.611, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
+		Cards: []FilterCard{
+			{Filter: 7, RFImage: "interp/receptive-field/filter-007.png", UpconvImage: "interp/upconv/filter-007.png",
+				BestPart: "head", PartScore: "0.45", Instability: "0.081", Coverage: "head 72%", Patterns: []int{20, 11, 3}},
+			{Filter: 12, RFImage: "interp/receptive-field/filter-012.png"},
+		},
+		Notes: []string{"location instability unavailable: a <reason>"},
+	}}}
+	skip := map[string]bool{}
+	for _, m := range missing {
+		skip[m] = true
+	}
+	write := func(rel string, img *image.RGBA) {
+		if skip[rel] {
+			return
+		}
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data, err := draw.PNG(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tile := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	for i := range 16 {
+		tile.SetRGBA(i, i, color.RGBA{255, 0, 0, 255})
+	}
+	sec := rep.Runs[0]
+	for _, p := range []string{sec.Heatmap, sec.Decoder.Reconstructions, sec.Decoder.MeanImage} {
+		write(p, tile)
+	}
+	for _, c := range sec.Cards {
+		for _, p := range []string{c.RFImage, c.UpconvImage} {
+			if p != "" {
+				write(p, tile)
+			}
+		}
+	}
+	return rep
+}
+
+// fixedImages is how many <img> the fixed report has.
+const fixedImages = 6
+
+func TestReportGolden(t *testing.T) {
+	html, err := fixedReport(t, t.TempDir()).Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "report.golden.html")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, html, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/visualize -update)", err)
+	}
+	if d := cmp.Diff(string(want), string(html)); d != "" {
+		t.Errorf("report.html differs from %s (-want +got; -update rewrites it):\n%s", golden, d)
+	}
+}

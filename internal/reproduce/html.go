@@ -124,7 +124,7 @@ func barChart(rows []Row, m Metric) string {
 		return ""
 	}
 	maxV = niceCeil(maxV)
-	const left, width, rowH, barH = 260, 560, 34, 12
+	const left, width, rowH, barH = 320, 520, 34, 12
 	h := len(sel)*rowH + 30
 	var b strings.Builder
 	fmt.Fprintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">\n", left+width+170, h, html.EscapeString(string(m)))

@@ -20,6 +20,7 @@ import (
 	reproduceCmd "github.com/icnnlab/icnnlab/internal/cmd/reproduce"
 	trainCmd "github.com/icnnlab/icnnlab/internal/cmd/train"
 	versionCmd "github.com/icnnlab/icnnlab/internal/cmd/version"
+	visualizeCmd "github.com/icnnlab/icnnlab/internal/cmd/visualize"
 )
 
 // NewCmdRoot builds the icnnlab command tree.
@@ -72,6 +73,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(trainCmd.NewCmdTrain(f, nil))
 	cmd.AddCommand(evalCmd.NewCmdEval(f, nil))
 	cmd.AddCommand(dataCmd.NewCmdData(f))
+	cmd.AddCommand(visualizeCmd.NewCmdVisualize(f, nil))
 	cmd.AddCommand(reproduceCmd.NewCmdReproduce(f))
 	cmd.AddCommand(backendCmd.NewCmdBackend(f))
 	return cmd

@@ -20,6 +20,7 @@ typedef struct {
 	int (*get_num_threads)(void);
 	int (*set_grad_enabled)(int);
 	int (*synchronize)(const char *);
+	void (*set_allow_tf32)(int);
 	icnn_tensor (*from_host)(int, const int64_t *, int, const void *, const char *);
 	int (*to_host)(icnn_tensor, int, void *, int64_t);
 	void (*free)(icnn_tensor);
@@ -43,6 +44,7 @@ static char *icnn_load(const char *path) {
 	if (api.name == NULL) return strdup("missing symbol icnn_" #name);
 	ICNN_SYM(abi_version) ICNN_SYM(torch_version) ICNN_SYM(last_error) ICNN_SYM(cuda_device_count)
 	ICNN_SYM(set_num_threads) ICNN_SYM(get_num_threads) ICNN_SYM(set_grad_enabled) ICNN_SYM(synchronize)
+	ICNN_SYM(set_allow_tf32)
 	ICNN_SYM(from_host) ICNN_SYM(to_host) ICNN_SYM(free) ICNN_SYM(shape) ICNN_SYM(clone)
 	ICNN_SYM(set_requires_grad) ICNN_SYM(op) ICNN_SYM(op_name) ICNN_SYM(grad) ICNN_SYM(sgd_update)
 	ICNN_SYM(adam_update)
@@ -60,6 +62,7 @@ static int w_cuda_device_count(void) { return api.cuda_device_count(); }
 static void w_set_num_threads(int n) { api.set_num_threads(n); }
 static int w_get_num_threads(void) { return api.get_num_threads(); }
 static int w_set_grad_enabled(int on) { return api.set_grad_enabled(on); }
+static void w_set_allow_tf32(int on) { api.set_allow_tf32(on); }
 static const char *w_op_name(int op) { return api.op_name(op); }
 static void w_free(icnn_tensor t) { api.free(t); }
 static int w_shape(icnn_tensor t, int64_t *s, int n) { return api.shape(t, s, n); }
@@ -104,12 +107,17 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"unsafe"
 
 	"github.com/icnnlab/icnnlab/sdk/graph"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
+
+// TF32Env set to 1 lets cuDNN convolutions use TF32 (PyTorch's default on
+// recent GPUs); by default they run in exact float32.
+const TF32Env = "ICNNLAB_LIBTORCH_TF32"
 
 // abiVersion must equal ICNN_ABI_VERSION in csrc/icnn_torch.h.
 const abiVersion = 1
@@ -143,6 +151,8 @@ func load() error {
 			loadErr = fmt.Errorf("the libtorch shim %s speaks ABI %d, this icnnlab wants %d: rebuild it with: icnnlab backend build libtorch", path, v, abiVersion)
 			return
 		}
+		// TF32 convolutions round inputs to 10-bit mantissas: off unless asked.
+		C.w_set_allow_tf32(cBool(os.Getenv(TF32Env) == "1"))
 		loadedPath = path
 		loadedTorch = C.GoString(C.w_torch_version())
 	})
@@ -170,12 +180,6 @@ func free(h handle)             { C.w_free(h) }
 
 // setGradEnabled switches autograd recording and returns the previous setting.
 func setGradEnabled(on bool) bool { return C.w_set_grad_enabled(cBool(on)) != 0 }
-
-func synchronize(device string) error {
-	cdev := C.CString(device)
-	defer C.free(unsafe.Pointer(cdev))
-	return errorOf(C.w_synchronize(cdev))
-}
 
 func cBool(b bool) C.int {
 	if b {

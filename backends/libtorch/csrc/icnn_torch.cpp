@@ -227,6 +227,8 @@ int icnn_set_grad_enabled(int enabled) {
   return prev ? 1 : 0;
 }
 
+void icnn_set_allow_tf32(int allow) { at::globalContext().setAllowTF32CuDNN(allow != 0); }
+
 int icnn_synchronize(const char *device) {
   return guarded(
       [&] {

@@ -39,6 +39,9 @@ void icnn_set_num_threads(int threads);
 int icnn_get_num_threads(void);
 /* Returns the previous setting. */
 int icnn_set_grad_enabled(int enabled);
+/* Lets cuDNN convolutions use TF32 on GPUs that have it (PyTorch's
+ * default); the backend turns it off unless asked, for exact float32. */
+void icnn_set_allow_tf32(int allow);
 /* Waits for queued work on a CUDA device (no-op on the CPU). */
 int icnn_synchronize(const char *device);
 

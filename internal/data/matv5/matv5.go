@@ -411,6 +411,9 @@ func (d *decoder) matrix(pos int, body [2]int, depth int) (*Array, error) {
 			return nil, err
 		}
 	case a.Class == Cell:
+		if 8*total > body[1]-p {
+			return nil, d.errAt(p, "cell %q: %d cells cannot fit the %d bytes left", a.Name, total, body[1]-p)
+		}
 		for k := range total {
 			c, err := d.child(sub, &p, body, depth, fmt.Sprintf("cell %d of %q", k, a.Name))
 			if err != nil {
@@ -436,6 +439,12 @@ func (d *decoder) matrix(pos int, body [2]int, depth int) (*Array, error) {
 		}
 		for k := fb[0]; width > 0 && k < fb[1]; k += width {
 			a.FieldNames = append(a.FieldNames, strings.TrimRight(string(d.buf[k:k+width]), "\x00"))
+		}
+		// Every field value takes at least an 8-byte tag, so a corrupt
+		// dimension cannot demand more memory than the file could describe;
+		// a struct without fields has no data at all, so it gets a fixed bound.
+		if n := len(a.FieldNames); n > 0 && total*8*n > body[1]-p || n == 0 && total > 1<<16 {
+			return nil, d.errAt(at, "struct %q: %d elements of %d fields cannot fit the %d bytes left", a.Name, total, n, body[1]-p)
 		}
 		for e := range total {
 			vals := make([]*Array, len(a.FieldNames))

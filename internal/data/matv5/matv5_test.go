@@ -148,11 +148,15 @@ func TestErrorsNameFileAndOffset(t *testing.T) {
 	w.Write(mattest.Matrix(anno())[:40])
 	w.Close()
 	shortInner := append(bytes.Clone(plain[:128]), append(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, 15), uint32(z.Len())), z.Bytes()...)...)
+	// A struct whose dimensions promise far more elements than it holds.
+	huge := mattest.StructArray([]string{"a"}, [][]*matv5.Array{{mattest.Scalar(1)}})
+	huge.Dims = []int{1, 1 << 20}
 	tests := []struct {
 		name string
 		in   []byte
 		want string
 	}{
+		{"huge struct", mattest.Encode([]*matv5.Array{huge}, false), "1048576 elements of 1 fields cannot fit"},
 		{"short header", plain[:100], "offset 0: header: file has 100 bytes"},
 		{"not MATLAB", corrupt(plain, 0, 'X'), "not a Level 5 MAT-file"},
 		{"endian", corrupt(plain, 127, 'X'), "offset 126: header: endian indicator"},

@@ -73,7 +73,9 @@ func TestBuildRunReportsWhereAnUnsearchedShimIs(t *testing.T) {
 func TestBuildRunPassesBuildErrorsOn(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	opts := &BuildOptions{IO: ios, Backend: "libtorch",
-		Build: func(context.Context, libtorch.BuildOptions) (string, error) { return "", errors.New("no libtorch found") }}
+		Build: func(context.Context, libtorch.BuildOptions) (string, error) {
+			return "", errors.New("no libtorch found")
+		}}
 	if err := buildRun(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "no libtorch found") {
 		t.Fatalf("err = %v, want the build error", err)
 	}

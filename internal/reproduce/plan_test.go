@@ -112,3 +112,21 @@ func TestPlanRejectsCategoryOutsideWorld(t *testing.T) {
 }
 
 func trainDefaults() train.Config { return train.Defaults() }
+
+// The default scale's budget rests on its run count: 8 single-category runs
+// (VGG-M and AlexNet, bird, 2 seeds), 4 multi-category (VGG-M, logistic and
+// softmax) and 5 ablation variants beyond l1+mi (euclidean+mi is also the
+// thesis comparison).
+func TestDefaultPlanRunCount(t *testing.T) {
+	specs, scales := loadEmbedded(t)
+	p, err := MakePlan(specs, scales["default"], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(p.Runs); got != 17 {
+		t.Errorf("default plan has %d runs, want 17:\n%s", got, strings.Join(planKeys(p), "\n"))
+	}
+	if len(p.Skipped) != 0 {
+		t.Errorf("default plan skips %v, want every table", p.Skipped)
+	}
+}

@@ -14,6 +14,7 @@ package libtorch
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/icnnlab/icnnlab/backends"
@@ -100,7 +101,7 @@ func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.E
 		g:       g,
 		device:  device,
 		seed:    opts.Seed,
-		threads: opts.Threads,
+		threads: threadsOrDefault(opts.Threads),
 		opt:     opt,
 		lr:      opt.LearningRate,
 		params:  map[string]handle{},
@@ -113,6 +114,15 @@ func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.E
 		return nil, fmt.Errorf("compile graph %q: %w", g.Name(), err)
 	}
 	return e, nil
+}
+
+// threadsOrDefault is the intra-op thread count for each call: libtorch's
+// default is per OS thread and, on the threads Go calls from, can be 1.
+func threadsOrDefault(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
 }
 
 // computed reports whether the shim's icnn_op computes op; the others are

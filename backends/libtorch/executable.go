@@ -20,7 +20,7 @@ type executable struct {
 	g       *graph.Graph
 	device  string
 	seed    uint64
-	threads int // 0: libtorch's default
+	threads int // intra-op threads, set on each calling OS thread
 	opt     backends.Optimizer
 	lr      float64
 	step    int64
@@ -37,9 +37,7 @@ type executable struct {
 // The returned func restores the mode and unpins.
 func (e *executable) enter(grad bool) func() {
 	runtime.LockOSThread()
-	if e.threads > 0 {
-		setNumThreads(e.threads)
-	}
+	setNumThreads(e.threads)
 	prev := setGradEnabled(grad)
 	return func() {
 		setGradEnabled(prev)

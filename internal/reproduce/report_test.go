@@ -221,3 +221,17 @@ func TestHTMLIsSelfContained(t *testing.T) {
 		}
 	}
 }
+
+func TestVerdictWithinNoiseSaysSo(t *testing.T) {
+	r := Row{Metric: PartInterpretability, Arch: "vgg-m", Column: "bird", Direction: Higher,
+		Base: Stat{Mean: 0.02, Std: 0.01, N: 2}, Treat: Stat{Mean: 0.08, Std: 0.06, N: 2}}
+	r.Judge()
+	v := judgeTable([]Row{r})
+	if v.Outcome != Holds || !strings.Contains(v.Text, "evidence is weak") {
+		t.Errorf("verdict %+v: want holds, with a warning that the difference is within the seed spread", v)
+	}
+	s := Row{Metric: Accuracy, Direction: Similar, Tolerance: 0.03, Baseline: "a", Treatment: "b"}
+	if c := s.Claimed(); strings.Contains(c, "|") {
+		t.Errorf("claim %q contains a pipe, which breaks Markdown tables", c)
+	}
+}

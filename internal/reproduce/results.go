@@ -142,7 +142,7 @@ func (r Row) Claimed() string {
 	case Preserved:
 		return fmt.Sprintf("%s ≥ %s − %s", r.Treatment, r.Baseline, formatTolerance(r.Metric, r.Tolerance))
 	case Similar:
-		return fmt.Sprintf("|%s − %s| ≤ %s", r.Treatment, r.Baseline, formatTolerance(r.Metric, r.Tolerance))
+		return fmt.Sprintf("%s ≈ %s (±%s)", r.Treatment, r.Baseline, formatTolerance(r.Metric, r.Tolerance))
 	}
 	return string(r.Direction)
 }
@@ -329,6 +329,9 @@ func judgeTable(rows []Row) Verdict {
 		v.Outcome = Holds
 		v.Text = fmt.Sprintf("The paper's claim holds on this data at this scale, because %s went the claimed way (%s); %s.",
 			comparisons, noise, strings.Join(sizes, "; "))
+		if seeds > 1 && clear == 0 {
+			v.Text += " The evidence is weak: no difference exceeds the spread over seeds."
+		}
 	case v.Agree == 0:
 		v.Outcome = DoesNotHold
 		v.Text = fmt.Sprintf("The paper's claim does not hold on this data at this scale, because %s went against it: %s; %s.",

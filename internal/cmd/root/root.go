@@ -15,6 +15,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	dataCmd "github.com/icnnlab/icnnlab/internal/cmd/data"
 	evalCmd "github.com/icnnlab/icnnlab/internal/cmd/eval"
+	metricsCmd "github.com/icnnlab/icnnlab/internal/cmd/metrics"
 	pluginCmd "github.com/icnnlab/icnnlab/internal/cmd/plugin"
 	pluginsCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins"
 	reproduceCmd "github.com/icnnlab/icnnlab/internal/cmd/reproduce"
@@ -74,6 +75,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(evalCmd.NewCmdEval(f, nil))
 	cmd.AddCommand(dataCmd.NewCmdData(f))
 	cmd.AddCommand(visualizeCmd.NewCmdVisualize(f, nil))
+	cmd.AddCommand(metricsCmd.NewCmdMetrics(f))
 	cmd.AddCommand(reproduceCmd.NewCmdReproduce(f))
 	cmd.AddCommand(backendCmd.NewCmdBackend(f))
 	return cmd

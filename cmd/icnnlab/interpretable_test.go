@@ -72,6 +72,9 @@ func TestInterpretableRunWithOutOfProcessPlugins(t *testing.T) {
 		if len(p.SHA256) != 64 {
 			t.Errorf("plugin %s/%s: checksum %q is not a SHA-256", p.Kind, p.Name, p.SHA256)
 		}
+		if len(p.OutputSHA256) != 64 {
+			t.Errorf("plugin %s/%s: output checksum %q is not a SHA-256", p.Kind, p.Name, p.OutputSHA256)
+		}
 	}
 	if diff := cmp.Diff([]string{"mask/l1@1.0.0 builtin", "loss/mi@1.0.0 builtin"}, refs); diff != "" {
 		t.Errorf("manifest plugins (-want +got):\n%s", diff)
@@ -113,6 +116,9 @@ func TestInterpretableRunWithOutOfProcessPlugins(t *testing.T) {
 		t.Skip("the run finished before its plugin processes could be killed")
 	}
 	t.Logf("killed plugin processes %v mid-run", killed)
+	if a, b := filepath.Base(dir), filepath.Base(runDir(t, killedStore)); a != b {
+		t.Errorf("the same settings gave run keys %s and %s", a, b)
+	}
 	got := readMetrics(t, runDir(t, killedStore))
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(train.Metrics{}, "WallSeconds", "ImagesPerSec")); diff != "" {
 		t.Errorf("killing plugins %v mid-run changed the result (-want +got):\n%s", killed, diff)

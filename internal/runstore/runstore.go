@@ -58,12 +58,26 @@ type PluginRef struct {
 	Protocol int    `json:"protocol"`
 	SHA256   string `json:"sha256"`
 	Source   string `json:"source"`
+	// OutputSHA256 is the SHA-256 of what the plugin returned for the run
+	// (its serialised subgraphs, constants included). When set, the run key
+	// covers it instead of the binary's SHA256 and Source: a rebuilt binary
+	// that returns the same graphs reuses the run, and a change to what it
+	// returns makes a new one. The binary checksum stays in the manifest.
+	OutputSHA256 string `json:"output_sha256,omitempty"`
 }
 
 // Key is the run's content key: the first 12 hex digits of the SHA-256 of
 // the identity's canonical JSON.
 func (id Identity) Key() (string, error) {
-	b, err := canonicalJSON(id)
+	keyed := id
+	keyed.Plugins = make([]PluginRef, len(id.Plugins))
+	for i, p := range id.Plugins {
+		if p.OutputSHA256 != "" {
+			p.SHA256, p.Source = "", ""
+		}
+		keyed.Plugins[i] = p
+	}
+	b, err := canonicalJSON(keyed)
 	if err != nil {
 		return "", fmt.Errorf("run identity: %w", err)
 	}

@@ -138,3 +138,48 @@ func TestHistoryAppendAndTruncate(t *testing.T) {
 		t.Errorf("rows after truncate (-want +got):\n%s", diff)
 	}
 }
+
+func TestKeyFollowsPluginOutputNotBinary(t *testing.T) {
+	base := Identity{Kind: "train", Config: json.RawMessage(`{}`), Dataset: json.RawMessage(`{}`), Backend: "gorgonia", Device: "cpu",
+		Plugins: []PluginRef{{Kind: "mask", Name: "l1", Version: "1.0.0", Protocol: 1, SHA256: "aa", Source: "builtin", OutputSHA256: "11"}}}
+	key := func(id Identity) string {
+		t.Helper()
+		k, err := id.Key()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	with := func(edit func(*PluginRef)) Identity {
+		id := base
+		id.Plugins = append([]PluginRef(nil), base.Plugins...)
+		edit(&id.Plugins[0])
+		return id
+	}
+	tests := []struct {
+		name string
+		id   Identity
+		same bool
+	}{
+		{"rebuilt binary, same graphs", with(func(p *PluginRef) { p.SHA256 = "bb" }), true},
+		{"moved binary, same graphs", with(func(p *PluginRef) { p.Source = "/opt/plugins" }), true},
+		{"different graphs", with(func(p *PluginRef) { p.OutputSHA256 = "22" }), false},
+		{"different version", with(func(p *PluginRef) { p.Version = "1.1.0" }), false},
+		{"no output hash: binary decides", with(func(p *PluginRef) { p.OutputSHA256 = "" }), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := key(tt.id) == key(base); got != tt.same {
+				t.Errorf("same key = %v, want %v", got, tt.same)
+			}
+		})
+	}
+	// Binary checksum without an output hash still separates runs.
+	a, b := with(func(p *PluginRef) { p.OutputSHA256 = "" }), with(func(p *PluginRef) { p.OutputSHA256 = ""; p.SHA256 = "bb" })
+	if key(a) == key(b) {
+		t.Error("without output hashes, different binaries share a key")
+	}
+	if base.Plugins[0].SHA256 != "aa" {
+		t.Error("Key modified the identity's plugin list")
+	}
+}

@@ -2,9 +2,11 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
@@ -161,6 +163,19 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 		return nil, nil, err
 	}
 
+	// The run key follows what the plugins returned, not their binaries
+	// (runstore.PluginRef.OutputSHA256).
+	maskOutput, lossOutput := sha256.New(), sha256.New()
+	hashGraph := func(h hash.Hash, layer string, sub *graph.Graph) error {
+		b, err := graph.Marshal(sub)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", layer, len(b))
+		h.Write(b)
+		return nil
+	}
+
 	maskOuts := map[string]map[string]*graph.Node{}
 	hooks.Interpretable = true
 	hooks.DeferLoss = true
@@ -170,6 +185,10 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 			Params: parts.maskParams, Layer: layer, Batch: s[0], Channels: s[1], Height: s[2], Width: s[3],
 		})
 		if err != nil {
+			g.Fail(fmt.Errorf("mask plugin %s on layer %s: %w", maskRef, layer, err))
+			return x
+		}
+		if err := hashGraph(maskOutput, layer, sub); err != nil {
 			g.Fail(fmt.Errorf("mask plugin %s on layer %s: %w", maskRef, layer, err))
 			return x
 		}
@@ -197,6 +216,9 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 			Classes: spec.Classes, Task: task,
 		})
 		if err != nil {
+			return nil, nil, fmt.Errorf("loss plugin %s on layer %s: %w", lossRef, layer.Name, err)
+		}
+		if err := hashGraph(lossOutput, layer.Name, sub); err != nil {
 			return nil, nil, fmt.Errorf("loss plugin %s on layer %s: %w", lossRef, layer.Name, err)
 		}
 		bind := map[string]*graph.Node{plugin.LossFeatures: layer.Out}
@@ -244,6 +266,8 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 	if err := g.Err(); err != nil {
 		return nil, nil, fmt.Errorf("build interpretable %s: %w", spec.Arch, err)
 	}
+	parts.plugins[0].OutputSHA256 = hex.EncodeToString(maskOutput.Sum(nil))
+	parts.plugins[1].OutputSHA256 = hex.EncodeToString(lossOutput.Sum(nil))
 	return model, parts, nil
 }
 

@@ -69,8 +69,10 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 			(--filter-loss, default mi) is added on both with weight λ (--lambda,
 			scheduled per --lambda-schedule). Plugins run out of process; their
 			subgraphs are compiled into the model once, so training steps make
-			no plugin calls. Their names, versions and checksums are recorded in
-			the run's manifest.
+			no plugin calls. Their names, versions, binary checksums and the
+			checksum of the subgraphs they returned are recorded in the run's
+			manifest; the run key follows the subgraphs, so rebuilding icnnlab
+			or a plugin without changing what it returns reuses finished runs.
 		`),
 		Example: cmdutil.Examples(`
 			# a narrow VGG-M, single-category "bird", the defaults

@@ -28,8 +28,7 @@ import (
 //
 // Commands are nouns with verbs, one package per verb under internal/cmd
 // (internal/cmd/<noun>/<verb>), each with NewCmdX(f, runF) and an options
-// struct. Planned nouns, added as their issues land (no placeholders until
-// then): reproduce, visualize, metrics, backend.
+// struct.
 func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "icnnlab <command> [flags]",
@@ -41,18 +40,22 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 			IR that a backend (--backend or $ICNNLAB_BACKEND) compiles onto its
 			device.
 
-			Today icnnlab generates and shows the synthetic part world (data),
-			trains and evaluates the zoo networks with a reproducible run store
-			(train, eval), times training steps (bench) and describes itself
-			(version). The interpretable layer's plugins and the paper's tables
-			are being built.
+			The main job is "icnnlab reproduce paper-tables": it trains ordinary
+			and interpretable networks on the built-in synthetic part world (or
+			the paper's datasets, with --data), measures part interpretability,
+			location instability and accuracy, and sets them beside the paper's
+			numbers. The pieces are commands of their own: the data (data), runs
+			in a reproducible run store (train, eval), the mask, loss, metric and
+			visualizer plugins that run out of process (plugins, metrics,
+			visualize), the backends (backend, bench) and the build (version).
 		`),
 		Example: cmdutil.Examples(`
+			$ icnnlab reproduce paper-tables --quick
 			$ icnnlab data inspect --out sheet.png
-			$ icnnlab train --arch vgg-m --task single --target bird
-			$ icnnlab version
+			$ icnnlab train --arch vgg-m --task single --target bird --interpretable
+			$ icnnlab visualize runs/vgg-m-single-icnn-1a2b3c4d5e6f
 			$ icnnlab bench --workload small64 --steps 20
-			$ ICNNLAB_BACKEND=gorgonia icnnlab bench --json
+			$ icnnlab --backend libtorch bench --device cuda --workload vgg16-224
 		`),
 		Version:       versionOf(f, version),
 		SilenceErrors: true, // Run prints errors itself, with a usage hint for usage mistakes

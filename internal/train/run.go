@@ -13,7 +13,6 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
-	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/zoo"
@@ -42,6 +41,9 @@ type Options struct {
 	// AfterStep, when set, is called after every training step with the
 	// number of steps done (after any checkpoint of that step was written).
 	AfterStep func(step int64)
+	// Data, when set, builds the datasets instead of the built-in
+	// data.source loaders; data.source must be its Name (see DataSource).
+	Data DataSource
 }
 
 // Metrics are a run's final figures.
@@ -98,10 +100,7 @@ type Session struct {
 
 // Open builds the datasets and the model and compiles it.
 func Open(cfg Config, opts Options) (*Session, error) {
-	if err := cfg.Validate(zoo.Names(), synth.CategoryNames); err != nil {
-		return nil, err
-	}
-	trainSet, testSet, err := Datasets(cfg.Data, cfg.Model.Loss)
+	trainSet, testSet, err := openDatasets(cfg, opts.Data)
 	if err != nil {
 		return nil, err
 	}

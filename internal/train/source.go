@@ -1,0 +1,49 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/zoo"
+)
+
+// DataSource supplies the datasets of runs whose data a caller loads
+// itself: `icnnlab reproduce paper-tables --data` passes the paper's real
+// datasets (and Fashion-MNIST from a given directory) this way, through
+// Options.Data. The run's config names the source in data.source; the
+// run identity covers the datasets' Spec, as for the built-in sources.
+type DataSource interface {
+	// Name is the data.source of the runs it serves.
+	Name() string
+	// Categories are the names data.target must be among the first
+	// data.categories of.
+	Categories() []string
+	// Datasets builds the training and test sets of c.
+	Datasets(c DataConfig) (trainSet, testSet data.Dataset, err error)
+}
+
+// openDatasets validates cfg and builds its datasets: with src nil from
+// the built-in data.source loaders, else from src.
+func openDatasets(cfg Config, src DataSource) (trainSet, testSet data.Dataset, err error) {
+	if src == nil {
+		if err := cfg.Validate(zoo.Names(), synth.CategoryNames); err != nil {
+			return nil, nil, err
+		}
+		return Datasets(cfg.Data, cfg.Model.Loss)
+	}
+	if cfg.Data.Source != src.Name() {
+		return nil, nil, &FieldError{"data.source", fmt.Sprintf("%q, but the datasets come from %s", cfg.Data.Source, src.Name())}
+	}
+	// Every other field is checked as for a built-in source whose
+	// categories are src's ("synth" takes the category names it is given).
+	probe := cfg
+	probe.Data.Source = "synth"
+	if err := probe.Validate(zoo.Names(), src.Categories()); err != nil {
+		return nil, nil, err
+	}
+	if trainSet, testSet, err = src.Datasets(cfg.Data); err != nil {
+		return nil, nil, fmt.Errorf("data.source %s: %w", src.Name(), err)
+	}
+	return trainSet, testSet, nil
+}

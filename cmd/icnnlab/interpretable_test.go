@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -82,6 +83,30 @@ func TestInterpretableRunWithOutOfProcessPlugins(t *testing.T) {
 	history, err := os.ReadFile(filepath.Join(dir, "history.csv"))
 	if err != nil || !strings.Contains(string(history), "lambda") {
 		t.Errorf("history.csv lacks the λ column: %v\n%s", err, history)
+	}
+	// The history splits the loss: train_loss = classification + λ·filter.
+	run, err := runstore.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := run.History().Read()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("history has %d rows (%v), want one per epoch", len(rows), err)
+	}
+	for _, row := range rows {
+		v := map[string]float64{}
+		for _, c := range []string{"lambda", "train_loss", "classification_loss", "filter_loss", "mean_max"} {
+			if v[c], err = strconv.ParseFloat(row[c], 64); err != nil {
+				t.Fatalf("history column %s: %v (row %v)", c, err, row)
+			}
+		}
+		if sum := v["classification_loss"] + v["lambda"]*v["filter_loss"]; math.Abs(sum-v["train_loss"]) > 1e-5*(1+math.Abs(sum)) {
+			t.Errorf("epoch %s: classification %g + λ %g · filter %g = %g, train_loss %g", row["epoch"],
+				v["classification_loss"], v["lambda"], v["filter_loss"], sum, v["train_loss"])
+		}
+		if v["filter_loss"] > 0 || v["mean_max"] <= 0 {
+			t.Errorf("epoch %s: filter loss %g (−MI is ≤ 0), mean max %g (want > 0)", row["epoch"], v["filter_loss"], v["mean_max"])
+		}
 	}
 
 	// Again, killing the plugin processes as soon as training is under way.

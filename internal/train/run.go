@@ -205,7 +205,13 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 	// The running sums of the current epoch travel in the checkpoint, so
 	// a resumed run reports the same epoch figures as an uninterrupted one.
 	var ls loopState
-	history := run.History("step", "epoch", "lr", "lambda", "train_loss", "train_accuracy", "images_per_sec")
+	// classification_loss and filter_loss (the unweighted sum of the filter
+	// losses, 0 for ordinary networks) split train_loss = classification
+	// + λ·filter (+ any mask's auxiliary term); mean_max is the epoch's mean
+	// max activation of the interpretable layers, from which the paper's
+	// schedule sets the next epoch's λ.
+	history := run.History("step", "epoch", "lr", "lambda", "train_loss", "train_accuracy", "images_per_sec",
+		"classification_loss", "filter_loss", "mean_max")
 	if mayResume {
 		ckpt, err := run.LoadCheckpoint()
 		switch {
@@ -269,7 +275,11 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 		}
 		lr := cfg.Optimizer.LearningRate(step, total)
 		s.Exec.SetLearningRate(lr)
-		out, err := s.Exec.TrainStep(s.feeds(images, targets, ls.Lambda, epoch+1), append([]string{"loss", "logits"}, s.topOutputs...)...)
+		outputs := append([]string{"loss", "logits", "classification_loss"}, s.topOutputs...)
+		if s.Model.Graph.Output(FilterLossOutput) != nil {
+			outputs = append(outputs, FilterLossOutput)
+		}
+		out, err := s.Exec.TrainStep(s.feeds(images, targets, ls.Lambda, epoch+1), outputs...)
 		if err != nil {
 			return fail(step, fmt.Errorf("step %d: %w", step, err))
 		}
@@ -282,6 +292,10 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 		ls.EpochLoss += loss * float64(len(idx))
 		ls.EpochCorrect += float64(countCorrect(out["logits"], labels))
 		ls.EpochSeen += float64(len(idx))
+		ls.EpochClassLoss += out["classification_loss"].Float64At(0) * float64(len(idx))
+		if f := out[FilterLossOutput]; f != nil {
+			ls.EpochFilterLoss += f.Float64At(0) * float64(len(idx))
+		}
 		for _, name := range s.topOutputs {
 			mm, err := losses.MeanMaxActivation(out[name])
 			if err != nil {
@@ -299,7 +313,12 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 		}
 		endOfEpoch := done%perEpoch == 0
 		if endOfEpoch {
-			if err := history.Append(done, epoch+1, lr, ls.Lambda, ls.EpochLoss/ls.EpochSeen, ls.EpochCorrect/ls.EpochSeen, ips); err != nil {
+			meanMax := 0.0
+			if ls.MaxCount > 0 {
+				meanMax = ls.MaxSum / ls.MaxCount
+			}
+			if err := history.Append(done, epoch+1, lr, ls.Lambda, ls.EpochLoss/ls.EpochSeen, ls.EpochCorrect/ls.EpochSeen, ips,
+				ls.EpochClassLoss/ls.EpochSeen, ls.EpochFilterLoss/ls.EpochSeen, meanMax); err != nil {
 				return fail(done, err)
 			}
 			if opts.Log != nil {
@@ -355,10 +374,13 @@ type loopState struct {
 	// Lambda is the current epoch's filter-loss weight; MaxSum/MaxCount
 	// accumulate mean max activations for the next epoch's λ.
 	Lambda, MaxSum, MaxCount float64
+	// EpochClassLoss and EpochFilterLoss split EpochLoss (sums over images).
+	EpochClassLoss, EpochFilterLoss float64
 }
 
 func (l loopState) tensor() *tensor.Tensor {
-	t, _ := tensor.FromFloat64(tensor.Shape{6}, []float64{l.EpochLoss, l.EpochCorrect, l.EpochSeen, l.Lambda, l.MaxSum, l.MaxCount})
+	t, _ := tensor.FromFloat64(tensor.Shape{8}, []float64{l.EpochLoss, l.EpochCorrect, l.EpochSeen, l.Lambda, l.MaxSum, l.MaxCount,
+		l.EpochClassLoss, l.EpochFilterLoss})
 	return t
 }
 
@@ -368,8 +390,12 @@ func splitLoopState(ckpt map[string]*tensor.Tensor) (loopState, map[string]*tens
 	rest := make(map[string]*tensor.Tensor, len(ckpt))
 	for k, v := range ckpt {
 		if k == loopStateKey {
-			if f := v.Float64s(); len(f) == 6 {
-				l = loopState{f[0], f[1], f[2], f[3], f[4], f[5]}
+			// Checkpoints written before the loss split hold 6 values.
+			if f := v.Float64s(); len(f) == 6 || len(f) == 8 {
+				l = loopState{EpochLoss: f[0], EpochCorrect: f[1], EpochSeen: f[2], Lambda: f[3], MaxSum: f[4], MaxCount: f[5]}
+				if len(f) == 8 {
+					l.EpochClassLoss, l.EpochFilterLoss = f[6], f[7]
+				}
 			}
 			continue
 		}

@@ -1,0 +1,320 @@
+package train
+
+// The measurements of docs/investigations/interpretable-accuracy.md. They
+// train nothing; they open a model at initialisation (or restore a finished
+// run) and print, for a few training batches:
+//
+//   - the classification loss, the filter loss and the λ the paper schedule
+//     gives;
+//   - per interpretable layer: the mean max activation of the pre-mask maps,
+//     the share of the activation mass the mask lets through, and −MI(X;T)
+//     per filter (eq. 1, float64) for the maps as they are and scaled by
+//     10, 100 and 1000, next to its floor −H(T);
+//   - the norms of the gradients of the classification loss and of
+//     λ·filter loss with respect to each conv layer's weights.
+//
+// Run with an icnnlab binary that serves the built-in plugins:
+//
+//	go build -o /tmp/icnn ./cmd/icnnlab
+//	ICNNLAB_INVESTIGATE=/tmp/icnn go test -run TestInvestigate -v ./internal/train
+//
+// ICNNLAB_INVESTIGATE_RUNS (colon-separated run directories) adds finished
+// interpretable runs, diagnosed at their final checkpoint.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/internal/runstore"
+	"github.com/icnnlab/icnnlab/internal/zoo"
+	_ "github.com/icnnlab/icnnlab/plugins/builtin"
+	"github.com/icnnlab/icnnlab/plugins/losses"
+	"github.com/icnnlab/icnnlab/sdk/plugin"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+func TestInvestigateInterpretableScale(t *testing.T) {
+	bin := os.Getenv("ICNNLAB_INVESTIGATE")
+	if bin == "" {
+		t.Skip("set ICNNLAB_INVESTIGATE to an icnnlab binary to print the investigation's measurements")
+	}
+	host := pluginhost.New(pluginhost.Options{
+		CallTimeout: time.Minute,
+		Logger:      hclog.NewNullLogger(),
+		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
+			return exec.Command(bin, "plugin", "serve", ref.String()), nil
+		},
+	})
+	defer host.Close()
+
+	type diagCase struct {
+		name string
+		cfg  Config
+		run  *runstore.Run
+	}
+	var cases []diagCase
+	for _, seed := range []uint64{1, 2} {
+		c := Defaults()
+		c.Seed = seed
+		c.Interpretable.Enabled = true
+		cases = append(cases, diagCase{name: fmt.Sprintf("vgg-m bird l1+mi, init, seed %d", seed), cfg: c})
+	}
+	s := Defaults()
+	s.Model = ModelConfig{Arch: "small64", Width: 0.5, Dropout: 0.5, Loss: "logistic"}
+	s.Interpretable.Enabled = true
+	cases = append(cases, diagCase{name: "small64 w0.5 bird l1+mi, init", cfg: s})
+	for _, dir := range filepath.SplitList(os.Getenv("ICNNLAB_INVESTIGATE_RUNS")) {
+		if dir == "" {
+			continue
+		}
+		run, err := runstore.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c Config
+		if err := json.Unmarshal(run.Manifest.Config, &c); err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		cases = append(cases, diagCase{name: filepath.Base(dir) + ", trained", cfg: c, run: run})
+	}
+	for _, dc := range cases {
+		report, err := diagnose(dc.cfg, dc.run, host)
+		if err != nil {
+			t.Fatalf("%s: %v", dc.name, err)
+		}
+		t.Logf("== %s\n%s", dc.name, report)
+	}
+}
+
+// preMaskOutput names the added output holding a layer's map before the mask.
+func preMaskOutput(layer string) string { return "premask/" + layer }
+
+// diagnose opens cfg's interpretable model (with the pre-mask maps as
+// extra outputs), restores run when given, and measures four training
+// batches in evaluation mode.
+func diagnose(cfg Config, run *runstore.Run, host *pluginhost.Host) (string, error) {
+	if err := cfg.Validate(zoo.Names(), synth.CategoryNames); err != nil {
+		return "", err
+	}
+	trainSet, _, err := Datasets(cfg.Data, cfg.Model.Loss)
+	if err != nil {
+		return "", err
+	}
+	spec := zoo.Spec{Arch: cfg.Model.Arch, InputSize: cfg.Data.ImageSize, Width: cfg.Model.Width,
+		Classes: trainSet.Classes(), Loss: cfg.Model.Loss, Dropout: cfg.Model.Dropout, Batch: cfg.Batch}
+	model, parts, err := buildInterpretable(context.Background(), spec, cfg.Interpretable, cfg.Data.Task, host, zoo.Hooks{})
+	if err != nil {
+		return "", err
+	}
+	var lossParams losses.MIParams
+	lossParams = losses.DefaultMIParams()
+	if err := json.Unmarshal(parts.lossParams, &lossParams); err != nil {
+		return "", err
+	}
+	for _, l := range model.Top {
+		model.Graph.SetOutput(preMaskOutput(l.Name), l.Out)
+	}
+	b, err := backends.New("gorgonia")
+	if err != nil {
+		return "", err
+	}
+	exec, err := b.Compile(model.Graph, backends.CompileOptions{Device: "cpu", Seed: cfg.Seed,
+		Optimizer: backends.Optimizer{Kind: backends.OptimizerKind(cfg.Optimizer.Kind), Momentum: cfg.Optimizer.Momentum}.WithDefaults()})
+	if err != nil {
+		return "", err
+	}
+	defer exec.Close()
+	if run != nil {
+		ckpt, err := run.LoadCheckpoint()
+		if err != nil {
+			return "", err
+		}
+		_, rest := splitLoopState(ckpt)
+		if err := exec.Restore(rest); err != nil {
+			return "", err
+		}
+	}
+	sess := &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet}
+	epoch := 1 // λ of the first epoch at initialisation, of the last for a finished run
+	if run != nil {
+		epoch = cfg.Epochs
+	}
+
+	const batches = 4
+	var w strings.Builder
+	var cls, filt, lambdaSum float64
+	type layerStats struct{ meanMax, passed, negMI [4]float64 }
+	stats := make([]layerStats, len(model.Top))
+	scales := []float64{1, 10, 100, 1000}
+	gradNames := []string{}
+	for _, l := range model.Layers {
+		if l.Kind == zoo.KindConv {
+			gradNames = append(gradNames, l.Name+"/w")
+		}
+	}
+	gCls := map[string]float64{}
+	gFilt := map[string]float64{}
+	order := data.EpochOrder(trainSet.Len(), cfg.Seed, 0)
+	for bi := range batches {
+		idx := order[bi*cfg.Batch : (bi+1)*cfg.Batch]
+		images, targets, _, err := data.Batch(trainSet, idx)
+		if err != nil {
+			return "", err
+		}
+		outs := []string{"classification_loss", FilterLossOutput}
+		for _, l := range model.Top {
+			outs = append(outs, preMaskOutput(l.Name), zoo.FeatureOutput(l.Name))
+		}
+		out, err := exec.Run(sess.feeds(images, targets, 0, 1), outs...)
+		if err != nil {
+			return "", err
+		}
+		cls += out["classification_loss"].Float64At(0) / batches
+		filt += out[FilterLossOutput].Float64At(0) / batches
+		meanMaxAll := 0.0
+		for li, l := range model.Top {
+			pre, masked := out[preMaskOutput(l.Name)], out[zoo.FeatureOutput(l.Name)]
+			mm, err := losses.MeanMaxActivation(pre)
+			if err != nil {
+				return "", err
+			}
+			meanMaxAll += mm / float64(len(model.Top))
+			stats[li].meanMax[0] += mm / batches
+			stats[li].passed[0] += sum(masked) / math.Max(sum(pre), 1e-30) / batches
+			tpl := lossParams.TemplateParams.Resolve(l.Size, l.Size)
+			for si, sc := range scales {
+				stats[li].negMI[si] += negMIPerFilter(pre, tpl, sc) / batches
+			}
+		}
+		lambda, err := cfg.Interpretable.lambdaFor(epoch, meanMaxAll)
+		if err != nil {
+			return "", err
+		}
+		lambdaSum += lambda / batches
+		// d(classification)/dθ with λ = 0; d(λ·filter)/dθ as the difference.
+		g0, err := exec.Gradients(backends.Eval, sess.feeds(images, targets, 0, 1), gradNames...)
+		if err != nil {
+			return "", err
+		}
+		g1, err := exec.Gradients(backends.Eval, sess.feeds(images, targets, lambda, 1), gradNames...)
+		if err != nil {
+			return "", err
+		}
+		for _, n := range gradNames {
+			a, c := values(g0[n]), values(g1[n])
+			var na, nd float64
+			for i := range a {
+				na += a[i] * a[i]
+				nd += (c[i] - a[i]) * (c[i] - a[i])
+			}
+			gCls[n] += math.Sqrt(na) / batches
+			gFilt[n] += math.Sqrt(nd) / batches
+		}
+	}
+	check := 0.0
+	for li, l := range model.Top {
+		check += stats[li].negMI[0] * float64(l.Channels)
+	}
+	fmt.Fprintf(&w, "classification loss %.4g, filter loss (sum over %d layers' filters) %.4g (float64 eq. 1: %.4g), λ (%s schedule, epoch %d) %.4g, λ·filter %.4g\n",
+		cls, len(model.Top), filt, check, cfg.Interpretable.LambdaSchedule, epoch, lambdaSum, lambdaSum*filt)
+	for li, l := range model.Top {
+		tpl := lossParams.TemplateParams.Resolve(l.Size, l.Size)
+		st := stats[li]
+		fmt.Fprintf(&w, "  %s %dx%d×%d: mean max %.4g; mask passes %.3f of the activation mass; −H(T) = %.4f\n",
+			l.Name, l.Size, l.Size, l.Channels, st.meanMax[0], st.passed[0], -tpl.PriorEntropy())
+		fmt.Fprintf(&w, "    −MI per filter at scale ×1, ×10, ×100, ×1000 of the maps: %.3g  %.3g  %.3g  %.3g\n",
+			st.negMI[0], st.negMI[1], st.negMI[2], st.negMI[3])
+	}
+	fmt.Fprintf(&w, "  weight-gradient norms, classification | λ·filter | ratio:\n")
+	for _, n := range gradNames {
+		fmt.Fprintf(&w, "    %-14s %.3g | %.3g | %.3g\n", n, gCls[n], gFilt[n], gFilt[n]/math.Max(gCls[n], 1e-30))
+	}
+	return w.String(), nil
+}
+
+// values copies a float tensor to float64.
+func values(t *tensor.Tensor) []float64 {
+	v := make([]float64, t.Shape().NumElements())
+	for i := range v {
+		v[i] = t.Float64At(i)
+	}
+	return v
+}
+
+func sum(t *tensor.Tensor) float64 {
+	s := 0.0
+	for _, v := range values(t) {
+		s += v
+	}
+	return s
+}
+
+// negMIPerFilter is −MI(X;T) of eq. 1 with X the batch, for the maps
+// [B,C,H,W] multiplied by scale, averaged over the C filters, in float64.
+func negMIPerFilter(x *tensor.Tensor, tpl losses.Templates, scale float64) float64 {
+	s := x.Shape()
+	bN, cN, n := s[0], s[1], s[2]*s[3]
+	v := values(x)
+	total := 0.0
+	scores := make([][]float64, bN)
+	for c := range cN {
+		for b := range bN {
+			scores[b] = make([]float64, tpl.K)
+			for k := range tpl.K {
+				acc := 0.0
+				for q := range n {
+					acc += scale * v[(b*cN+c)*n+q] * tpl.Values[k][q]
+				}
+				scores[b][k] = acc
+			}
+		}
+		// log Z̄_k = logsumexp_b s_bk − log B; log q_bk = s_bk − log Z̄_k
+		logZ := make([]float64, tpl.K)
+		for k := range tpl.K {
+			col := make([]float64, bN)
+			for b := range bN {
+				col[b] = scores[b][k]
+			}
+			logZ[k] = logSumExp(col) - math.Log(float64(bN))
+		}
+		mi := 0.0
+		for b := range bN {
+			lj := make([]float64, tpl.K)
+			for k := range tpl.K {
+				lj[k] = scores[b][k] - logZ[k] + tpl.LogPrior[k]
+			}
+			lp := logSumExp(lj)
+			for k := range tpl.K {
+				mi += math.Exp(lj[k]) * (scores[b][k] - logZ[k] - lp)
+			}
+		}
+		total += -mi / float64(bN)
+	}
+	return total / float64(cN)
+}
+
+func logSumExp(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	s := 0.0
+	for _, x := range v {
+		s += math.Exp(x - m)
+	}
+	return m + math.Log(s)
+}

@@ -241,8 +241,12 @@ func PNG(img image.Image) ([]byte, error) {
 }
 
 // RFBox is unit (i, j)'s receptive-field square in image pixels.
-func RFBox(g vizwire.Geometry, i, j int) image.Rectangle {
+func RFBox(g vizwire.Geometry, i, j int) image.Rectangle { return UnitBox(g, i, j, g.Size) }
+
+// UnitBox is the side×side square centred on unit (i, j)'s receptive
+// field, in image pixels.
+func UnitBox(g vizwire.Geometry, i, j, side int) image.Rectangle {
 	cx, cy := g.Start+float64(j*g.Jump), g.Start+float64(i*g.Jump)
-	half := float64(g.Size) / 2
-	return image.Rect(int(math.Floor(cx-half)), int(math.Floor(cy-half)), int(math.Floor(cx-half))+g.Size, int(math.Floor(cy-half))+g.Size)
+	half := float64(side) / 2
+	return image.Rect(int(math.Floor(cx-half)), int(math.Floor(cy-half)), int(math.Floor(cx-half))+side, int(math.Floor(cy-half))+side)
 }

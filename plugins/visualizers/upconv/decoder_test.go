@@ -1,6 +1,8 @@
 package upconv
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -71,13 +73,29 @@ func TestBuildDecoderRejectsSizes(t *testing.T) {
 
 // A decoder learns a mapping that the features determine: each image is a
 // flat colour given by three feature channels. Its held-out error must
-// fall well below the mean-image baseline.
+// fall well below the mean-image baseline, also when the feature map side
+// (3) does not divide the image side (16) by a power of two and the
+// features are resampled (to 4×4) along their receptive fields first.
 func TestTrainBeatsMeanImage(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		side      int
+		geometry  vizwire.Geometry
+		resampled bool
+	}{
+		{name: "4x4 features", side: 4},
+		{name: "3x3 features resampled", side: 3, geometry: vizwire.Geometry{Size: 8, Jump: 5, Start: 3, ImageWidth: 16, ImageHeight: 16}, resampled: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { trainBeatsMeanImage(t, tc.side, tc.geometry, tc.resampled) })
+	}
+}
+
+func trainBeatsMeanImage(t *testing.T, side int, geom vizwire.Geometry, resampled bool) {
 	b, err := backends.New("gorgonia")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n, side, size = 48, 4, 16
+	const n, size = 48, 16
 	feats := vizwire.Maps{N: n, C: 3, H: side, W: side}
 	imgs := vizwire.Maps{N: n, C: 3, H: size, W: size}
 	for i := range n {
@@ -93,11 +111,14 @@ func TestTrainBeatsMeanImage(t *testing.T) {
 			}
 		}
 	}
-	d, err := Train(feats, imgs, TrainOptions{Backend: b, Steps: 400, Batch: 8, Hidden: 8, LearningRate: 1e-2, Seed: 1})
+	d, err := Train(feats, imgs, TrainOptions{Backend: b, Steps: 400, Batch: 8, Hidden: 8, LearningRate: 1e-2, Seed: 1, Geometry: geom})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	if d.Resampled() != resampled || d.FeatureHeight != side || d.spec.Height != 4 {
+		t.Errorf("decoder resampled %v from %dx%d to %dx%d, want %v to 4x4", d.Resampled(), d.FeatureHeight, d.FeatureWidth, d.spec.Height, d.spec.Width, resampled)
+	}
 	ev, rec, err := d.Evaluate(feats, imgs, MeanImage(imgs))
 	if err != nil {
 		t.Fatal(err)
@@ -110,5 +131,80 @@ func TestTrainBeatsMeanImage(t *testing.T) {
 	}
 	if first, last := d.Losses[0], d.Losses[len(d.Losses)-1]; !(last < first) {
 		t.Errorf("training loss went from %.4f to %.4f", first, last)
+	}
+	// Features of another size are refused, naming both.
+	if _, err := d.Reconstruct(vizwire.Maps{N: 1, C: 3, H: side + 1, W: side + 1, Data: make([]float32, 3*(side+1)*(side+1))}); err == nil ||
+		!strings.Contains(err.Error(), fmt.Sprintf("features [1,3,%d,%d] for a decoder of [3,%d,%d]", side+1, side+1, side, side)) {
+		t.Errorf("Reconstruct of the wrong size: %v", err)
+	}
+}
+
+func TestInputSide(t *testing.T) {
+	for _, tc := range []struct {
+		h, w, image, want int
+		err               string
+	}{
+		{h: 8, w: 8, image: 64, want: 8},     // small64 conv4, VGG-S conv5
+		{h: 6, w: 6, image: 64, want: 8},     // VGG-M conv5
+		{h: 7, w: 7, image: 64, want: 8},     // AlexNet conv5
+		{h: 14, w: 14, image: 224, want: 14}, // VGG-16 conv5_3
+		{h: 13, w: 13, image: 224, want: 14}, // VGG-M, AlexNet at 224
+		{h: 18, w: 18, image: 224, want: 28}, // VGG-S at 224: up, never down
+		{h: 3, w: 3, image: 6, want: 3},
+		{h: 6, w: 4, image: 64, err: "feature map 6x4 must be square"},
+		{h: 40, w: 40, image: 64, err: "feature map side 40 is more than half the image side 64"},
+		{h: 4, w: 4, image: 9, err: "image side 9 has no power-of-two divisor leaving a map side of at least 4"},
+	} {
+		got, err := InputSide(tc.h, tc.w, tc.image)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("InputSide(%d, %d, %d) = %d, %v; want error %q", tc.h, tc.w, tc.image, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("InputSide(%d, %d, %d) = %d, %v; want %d", tc.h, tc.w, tc.image, got, err, tc.want)
+		}
+	}
+}
+
+// Resampling keeps a feature where its receptive field is: VGG-M's conv5
+// at 64 px (6×6 units 8 px apart, the first centred at 9.5) onto 8×8
+// units centred at 4 + 8j.
+func TestResampleFollowsReceptiveFields(t *testing.T) {
+	g := vizwire.Geometry{Size: 75, Jump: 8, Start: 9.5, ImageWidth: 64, ImageHeight: 64}
+	m := vizwire.Maps{N: 1, C: 2, H: 6, W: 6, Data: make([]float32, 2*36)}
+	m.Data[1*6+2] = 1   // channel 0: unit (1, 2), centred at x 25.5, y 17.5
+	for i := range 36 { // channel 1: constant
+		m.Data[36+i] = 3
+	}
+	r, err := Resample(m, g, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.N != 1 || r.C != 2 || r.H != 8 || r.W != 8 || len(r.Data) != 2*64 {
+		t.Fatalf("resampled to [%d,%d,%d,%d] with %d values, want [1,2,8,8]", r.N, r.C, r.H, r.W, len(r.Data))
+	}
+	best := 0
+	for i, v := range r.At(0, 0) {
+		if v > r.At(0, 0)[best] {
+			best = i
+		}
+	}
+	// The nearest new centres are y 20 (row 2) and x 28 (column 3); there
+	// u = (20−9.5)/8 = 1.3125 and (28−9.5)/8 = 2.3125: weight 0.6875².
+	if best != 2*8+3 {
+		t.Errorf("hottest new unit (%d, %d), want (2, 3)", best/8, best%8)
+	}
+	if got, want := r.At(0, 0)[2*8+3], float32(0.6875*0.6875); math.Abs(float64(got-want)) > 1e-6 {
+		t.Errorf("new unit (2, 3) = %v, want %v", got, want)
+	}
+	for i, v := range r.At(0, 1) {
+		if v != 3 {
+			t.Fatalf("constant channel resampled to %v at %d", v, i)
+		}
+	}
+	if _, err := Resample(m, vizwire.Geometry{}, 8); err == nil || !strings.Contains(err.Error(), "needs the receptive-field geometry") {
+		t.Errorf("Resample without geometry: %v", err)
 	}
 }

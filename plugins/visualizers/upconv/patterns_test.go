@@ -85,3 +85,18 @@ func TestMinePatternsHandMade(t *testing.T) {
 		t.Errorf("Peaks(limit 3) = %v", got)
 	}
 }
+
+func TestPatchSide(t *testing.T) {
+	for _, tc := range []struct {
+		g    vizwire.Geometry
+		want int
+	}{
+		{vizwire.Geometry{Size: 75, Jump: 8, ImageWidth: 64, ImageHeight: 64}, 32}, // VGG-M conv5: capped at half the image
+		{vizwire.Geometry{Size: 18, Jump: 4, ImageWidth: 64, ImageHeight: 64}, 18}, // a mid layer: its receptive field
+		{vizwire.Geometry{Size: 38, Jump: 8, ImageWidth: 64, ImageHeight: 48}, 24},
+	} {
+		if got := PatchSide(tc.g); got != tc.want {
+			t.Errorf("PatchSide(%+v) = %d, want %d", tc.g, got, tc.want)
+		}
+	}
+}

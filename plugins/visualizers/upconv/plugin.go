@@ -24,6 +24,7 @@ type Params struct {
 	Patterns       int     `json:"patterns"`
 	Peaks          int     `json:"peaks"`
 	Patches        int     `json:"patches"`
+	PatchSize      int     `json:"patch_size"`
 	PositionWeight float64 `json:"position_weight"`
 	Examples       int     `json:"examples"`
 	Scale          int     `json:"scale"`
@@ -52,6 +53,7 @@ func Schema() *plugin.Schema {
 		"patterns":        {Type: plugin.TypeInteger, Default: num(d.Patterns), Minimum: ptr(1), Description: "k of the k-means over a filter's peaks"},
 		"peaks":           {Type: plugin.TypeInteger, Default: num(d.Peaks), Minimum: ptr(1), Description: "strongest peaks (one per image) clustered per filter"},
 		"patches":         {Type: plugin.TypeInteger, Default: num(d.Patches), Minimum: ptr(1), Maximum: ptr(32), Description: "top patches shown per pattern"},
+		"patch_size":      {Type: plugin.TypeInteger, Default: num(d.PatchSize), Minimum: ptr(0), Description: "side of a patch in image pixels, centred on the peak's receptive field (0: the receptive field, at most half the image)"},
 		"position_weight": {Type: plugin.TypeNumber, Default: num(d.PositionWeight), Minimum: ptr(0), Description: "weight of the peak's position (relative to the cropped object) against its unit-length feature vector in the clustering"},
 		"examples":        {Type: plugin.TypeInteger, Default: num(d.Examples), Minimum: ptr(1), Maximum: ptr(64), Description: "held-out images drawn with their reconstructions"},
 		"scale":           {Type: plugin.TypeInteger, Default: num(d.Scale), Minimum: ptr(1), Maximum: ptr(8), Description: "integer up-scaling of the drawn images"},
@@ -74,6 +76,9 @@ func DecodeParams(raw json.RawMessage) (Params, error) {
 	}
 	if !(p.LearningRate > 0) {
 		return p, &plugin.ParamError{Field: "learning_rate", Reason: fmt.Sprintf("%v is not positive", p.LearningRate)}
+	}
+	if p.PatchSize < 0 {
+		return p, &plugin.ParamError{Field: "patch_size", Reason: fmt.Sprintf("%d is negative", p.PatchSize)}
 	}
 	if !(p.PositionWeight >= 0) {
 		return p, &plugin.ParamError{Field: "position_weight", Reason: fmt.Sprintf("%v is negative", p.PositionWeight)}
@@ -136,8 +141,8 @@ func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plu
 	}
 	files, sum, err := Render(in, Options{
 		Train: TrainOptions{Backend: b, Device: meta.Device, Steps: p.Steps, Batch: p.Batch, Hidden: p.Hidden,
-			LearningRate: p.LearningRate, Seed: meta.Seed},
-		Filters: p.Filters, Patterns: p.Patterns, Peaks: p.Peaks, Patches: p.Patches,
+			LearningRate: p.LearningRate, Seed: meta.Seed, Geometry: meta.Geometry},
+		Filters: p.Filters, Patterns: p.Patterns, Peaks: p.Peaks, Patches: p.Patches, PatchSize: p.PatchSize,
 		PositionWeight: p.PositionWeight, Examples: p.Examples, Scale: p.Scale,
 	})
 	if err != nil {

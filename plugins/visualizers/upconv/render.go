@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 
 	"github.com/icnnlab/icnnlab/plugins/visualizers/draw"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
@@ -21,6 +22,8 @@ type Options struct {
 	// Patterns is k of the k-means; Peaks the strongest peaks clustered
 	// per filter; Patches the patches shown per pattern.
 	Patterns, Peaks, Patches int
+	// PatchSize is the side of a patch in image pixels; 0: PatchSide.
+	PatchSize int
 	// PositionWeight scales the peak position in the descriptor.
 	PositionWeight float64
 	// Examples is the number of held-out images drawn with their
@@ -58,7 +61,13 @@ type Summary struct {
 	Layer   string      `json:"layer"`
 	Backend string      `json:"backend"`
 	Decoder DecoderSpec `json:"decoder"`
-	Steps   int         `json:"steps"`
+	// FeatureHeight × FeatureWidth is the layer's map; when it is not the
+	// decoder's input (Decoder.Height × Width) the features were Resampled
+	// along the receptive-field geometry first.
+	FeatureHeight int  `json:"feature_height"`
+	FeatureWidth  int  `json:"feature_width"`
+	Resampled     bool `json:"resampled"`
+	Steps         int  `json:"steps"`
 	// TrainImages trained the decoder; HeldOut scores it.
 	TrainImages  int        `json:"train_images"`
 	HeldOut      Evaluation `json:"held_out"`
@@ -67,6 +76,7 @@ type Summary struct {
 	Losses    []float64       `json:"losses"`
 	LossEvery int             `json:"loss_every"`
 	Columns   int             `json:"patches_per_pattern"`
+	PatchSize int             `json:"patch_size"`
 	Filters   []FilterSummary `json:"filters"`
 	// Reconstructions shows held-out images (top row) over their
 	// reconstructions (bottom row); MeanImage is the baseline's prediction.
@@ -108,8 +118,17 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sum := &Summary{Layer: in.Meta.Layer, Backend: opt.Train.Backend.Name(), Decoder: dec.spec, Steps: opt.Train.Steps,
+	sum := &Summary{Layer: in.Meta.Layer, Backend: opt.Train.Backend.Name(), Decoder: dec.spec,
+		FeatureHeight: dec.FeatureHeight, FeatureWidth: dec.FeatureWidth, Resampled: dec.Resampled(), Steps: opt.Train.Steps,
 		TrainImages: tr.N, HeldOut: ev, FeatureScale: dec.FeatureScale, Columns: opt.Patches, Filters: []FilterSummary{}}
+	patch := opt.PatchSize
+	if patch <= 0 {
+		patch = PatchSide(in.Meta.Geometry)
+	}
+	sum.PatchSize = patch
+	// Patches are drawn as large as the images: enlarged by the scale
+	// that brings patch pixels to the image tiles' size.
+	patchScale := max(1, int(math.Round(float64(opt.Scale*in.Images.W)/float64(patch))))
 	sum.LossEvery = max(1, len(dec.Losses)/200)
 	for i := 0; i < len(dec.Losses); i += sum.LossEvery {
 		sum.Losses = append(sum.Losses, dec.Losses[i])
@@ -163,12 +182,12 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 			ps := PatternSummary{Size: len(p.Peaks), MeanRow: p.MeanRow, MeanCol: p.MeanCol}
 			for k := range opt.Patches {
 				if k >= len(p.Peaks) {
-					grid = append(grid, blankTile(in.Meta.Geometry.Size*opt.Scale))
+					grid = append(grid, blankTile(patch*patchScale))
 					continue
 				}
 				pk := p.Peaks[k]
-				box := draw.RFBox(in.Meta.Geometry, pk.Row, pk.Col)
-				grid = append(grid, draw.Scale(draw.Crop(draw.RGB(in.Images, pk.Image), box), opt.Scale))
+				box := draw.UnitBox(in.Meta.Geometry, pk.Row, pk.Col, patch)
+				grid = append(grid, draw.Scale(draw.Crop(draw.RGB(in.Images, pk.Image), box), patchScale))
 			}
 			for _, pk := range p.Peaks {
 				ps.Images = append(ps.Images, pk.Image)
@@ -184,6 +203,20 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 		sum.Filters = append(sum.Filters, fs)
 	}
 	return files, sum, nil
+}
+
+// PatchSide is the default patch side: the unit's receptive field, but at
+// most half the image. The theoretical receptive field of a top conv-layer
+// often covers the whole image (VGG-M's conv5: 75 px of 64), which would
+// make every patch the whole image; the effective one is much smaller
+// (Luo et al. 2016), and a patch of half the image shows what is at the
+// peak.
+func PatchSide(g vizwire.Geometry) int {
+	side := g.Size
+	if half := min(g.ImageWidth, g.ImageHeight) / 2; half > 0 && side > half {
+		side = half
+	}
+	return max(side, 1)
 }
 
 func blankTile(side int) *image.RGBA {

@@ -20,12 +20,19 @@ type TrainOptions struct {
 	Hidden       int
 	LearningRate float64
 	Seed         uint64
+	// Geometry is the layer's receptive-field geometry; it places the
+	// features when they must be resampled (InputSide).
+	Geometry vizwire.Geometry
 }
 
 // Decoder is a trained decoder for one layer's features.
 type Decoder struct {
 	exec backends.Executable
 	spec DecoderSpec
+	// FeatureHeight × FeatureWidth is the layer's map; the graph takes
+	// spec.Height × spec.Width, resampled along geometry when they differ.
+	FeatureHeight, FeatureWidth int
+	geometry                    vizwire.Geometry
 	// FeatureScale multiplies features before they enter the graph: the
 	// inverse RMS of the training features, so that the decoder sees unit
 	// scale whatever the layer's magnitude.
@@ -48,7 +55,15 @@ func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
 	if opt.Steps < 1 || opt.Batch < 1 {
 		return nil, fmt.Errorf("upconv: steps %d and batch %d must be positive", opt.Steps, opt.Batch)
 	}
-	spec := DecoderSpec{Batch: opt.Batch, Channels: feats.C, Height: feats.H, Width: feats.W, ImageSize: images.H, Hidden: opt.Hidden}
+	side, err := InputSide(feats.H, feats.W, images.H)
+	if err != nil {
+		return nil, err
+	}
+	d := &Decoder{FeatureHeight: feats.H, FeatureWidth: feats.W, geometry: opt.Geometry}
+	if feats, err = d.resample(feats, side); err != nil {
+		return nil, err
+	}
+	spec := DecoderSpec{Batch: opt.Batch, Channels: feats.C, Height: side, Width: side, ImageSize: images.H, Hidden: opt.Hidden}
 	g, err := BuildDecoder(spec)
 	if err != nil {
 		return nil, err
@@ -58,7 +73,7 @@ func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upconv: compile decoder on %s: %w", opt.Backend.Name(), err)
 	}
-	d := &Decoder{exec: exec, spec: spec, FeatureScale: inverseRMS(feats.Data)}
+	d.exec, d.spec, d.FeatureScale = exec, spec, inverseRMS(feats.Data)
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x75706376))
 	order := rng.Perm(feats.N)
 	pos := 0
@@ -90,8 +105,12 @@ func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
 // produced them) into [N,3,S,S] images.
 func (d *Decoder) Reconstruct(feats vizwire.Maps) (vizwire.Maps, error) {
 	s := d.spec
-	if feats.C != s.Channels || feats.H != s.Height || feats.W != s.Width {
-		return vizwire.Maps{}, fmt.Errorf("upconv: features [%d,%d,%d,%d] for a decoder of [%d,%d,%d]", feats.N, feats.C, feats.H, feats.W, s.Channels, s.Height, s.Width)
+	if feats.C != s.Channels || feats.H != d.FeatureHeight || feats.W != d.FeatureWidth {
+		return vizwire.Maps{}, fmt.Errorf("upconv: features [%d,%d,%d,%d] for a decoder of [%d,%d,%d]", feats.N, feats.C, feats.H, feats.W, s.Channels, d.FeatureHeight, d.FeatureWidth)
+	}
+	feats, err := d.resample(feats, s.Height)
+	if err != nil {
+		return vizwire.Maps{}, err
 	}
 	per := 3 * s.ImageSize * s.ImageSize
 	out := vizwire.Maps{N: feats.N, C: 3, H: s.ImageSize, W: s.ImageSize, Data: make([]float32, 0, feats.N*per)}
@@ -108,6 +127,16 @@ func (d *Decoder) Reconstruct(feats vizwire.Maps) (vizwire.Maps, error) {
 		out.Data = append(out.Data, res[OutputImages].Float32s()[:n*per]...)
 	}
 	return out, nil
+}
+
+// Resampled tells whether the features are resampled before the graph.
+func (d *Decoder) Resampled() bool { return d.spec.Height != d.FeatureHeight }
+
+func (d *Decoder) resample(feats vizwire.Maps, side int) (vizwire.Maps, error) {
+	if feats.H == side && feats.W == side {
+		return feats, nil
+	}
+	return Resample(feats, d.geometry, side)
 }
 
 func (d *Decoder) batch(feats vizwire.Maps, idx []int) *tensor.Tensor {

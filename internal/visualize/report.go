@@ -17,18 +17,27 @@ type Report struct {
 
 // RunSection is one run's part of the report.
 type RunSection struct {
-	Name     string
-	Dir      string
+	// ID is the section's anchor ("run-0"); cards are ID-filter-N.
+	ID   string
+	Name string
+	Dir  string
+	// Network says what was trained ("ordinary vgg-m, single bird, seed
+	// 1"); Accuracy is its test accuracy ("" when unknown).
+	Network  string
+	Accuracy string
 	Manifest string     // pretty JSON
 	Metrics  []KeyValue // metrics.json, in file order
 	Layer    LayerFacts
 	Plots    []template.HTML // training curves and metric distributions
-	// Heatmap is the receptive-field filters × part-groups image; Groups
-	// are its columns.
-	Heatmap string
-	Groups  []string
-	Decoder *DecoderFacts // nil when upconv did not run
-	Cards   []FilterCard
+	// Coverage is the labelled filters × part-groups map (CoverageMap);
+	// Heatmap the plugin's unlabelled image of it; Groups its rows.
+	Coverage template.HTML
+	Heatmap  string
+	Groups   []string
+	// TopImages is how many top images each filter's coverage counts.
+	TopImages int
+	Decoder   *DecoderFacts // nil when upconv did not run
+	Cards     []FilterCard
 	// Notes are things the reader should know (a metric that could not be
 	// computed, and why).
 	Notes []string
@@ -50,14 +59,17 @@ type LayerFacts struct {
 
 // DecoderFacts summarises the upconv decoder.
 type DecoderFacts struct {
-	Backend         string
-	Steps           int
-	TrainImages     int
-	HeldOutImages   int
-	MSE, Baseline   float64
-	Ratio           float64
-	Reconstructions string
-	MeanImage       string
+	Backend     string
+	Steps       int
+	TrainImages int
+	// FeatureSide is the layer's map side; InputSide the decoder's, onto
+	// which the features are resampled when they differ.
+	FeatureSide, InputSide int
+	HeldOutImages          int
+	MSE, Baseline          float64
+	Ratio                  float64
+	Reconstructions        string
+	MeanImage              string
 }
 
 // FilterCard is one filter's card.

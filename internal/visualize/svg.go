@@ -1,10 +1,14 @@
 package visualize
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
+
+	"github.com/icnnlab/icnnlab/plugins/visualizers/draw"
 )
 
 // Series is one named curve of a line plot.
@@ -18,7 +22,7 @@ type Series struct {
 const (
 	plotW, plotH       = 420, 220
 	padL, padR         = 52, 12
-	padT, padB         = 14, 34
+	padT, padB         = 26, 34 // the title and legend sit in the top band
 	defaultCurveColour = "#1f77b4"
 )
 
@@ -47,7 +51,9 @@ func LinePlot(title, xLabel string, series []Series) template.HTML {
 	px := func(x float64) float64 { return padL + (x-xmin)/(xmax-xmin)*(plotW-padL-padR) }
 	py := func(y float64) float64 { return plotH - padB - (y-ymin)/(ymax-ymin)*(plotH-padT-padB) }
 	axes(&b, xmin, xmax, ymin, ymax, px, py, xLabel)
-	for k, s := range series {
+	legendX := plotW - padR // the legend runs leftwards from the top right
+	for k := len(series) - 1; k >= 0; k-- {
+		s := series[k]
 		colour := s.Colour
 		if colour == "" {
 			colour = palette[k%len(palette)]
@@ -60,8 +66,12 @@ func LinePlot(title, xLabel string, series []Series) template.HTML {
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"><title>%s</title></polyline>`,
 			colour, strings.Join(pts, " "), template.HTMLEscapeString(s.Name))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="3" fill="%s"/><text x="%d" y="%d" class="legend">%s</text>`,
-			plotW-padR-110, padT+4+k*13, colour, plotW-padR-96, padT+8+k*13, template.HTMLEscapeString(s.Name))
+		// 5.5 px per character of the 10-px legend font is a safe width.
+		w := int(5.5*float64(len([]rune(s.Name)))) + 14
+		legendX -= w
+		fmt.Fprintf(&b, `<rect x="%d" y="9" width="10" height="3" fill="%s"/><text x="%d" y="14" class="legend">%s</text>`,
+			legendX, colour, legendX+13, template.HTMLEscapeString(s.Name))
+		legendX -= 8
 	}
 	b.WriteString("</svg>")
 	return template.HTML(b.String())
@@ -133,7 +143,7 @@ func Bars(title string, labels []string, values []float64) template.HTML {
 func open(b *strings.Builder, title string) {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" class="plot" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
 		plotW, plotH, plotW, plotH, template.HTMLEscapeString(title))
-	fmt.Fprintf(b, `<text x="%d" y="11" class="title">%s</text>`, padL, template.HTMLEscapeString(title))
+	fmt.Fprintf(b, `<text x="8" y="14" class="title">%s</text>`, template.HTMLEscapeString(title))
 }
 
 func axes(b *strings.Builder, xmin, xmax, ymin, ymax float64, px, py func(float64) float64, xLabel string) {
@@ -164,3 +174,126 @@ func widen(lo, hi float64) (float64, float64) {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// CoverageColumn is one filter's column of a coverage map.
+type CoverageColumn struct {
+	Filter int
+	// Shares are the shares of the filter's receptive-field region on each
+	// group, in [0, 1]; nil when its region is empty.
+	Shares []float64
+	// Best is the index of the non-background group it covers most, -1
+	// for none.
+	Best int
+	// Link is the URL of the filter's card, "" when it has none.
+	Link string
+}
+
+// coverage map sizes.
+const (
+	covLabelW, covTop, covRowH = 84, 6, 16
+	covMaxW                    = 860 // the grid's widest
+	covLabelLines              = 3
+)
+
+// CoverageMap draws which part groups the filters' receptive-field regions
+// cover: one row per group, one column per filter, coloured by the share
+// (draw.Heat: black 0 → pale yellow 1). Columns are grouped by the filter's
+// best group, most covering first; a bracket under each run of columns
+// names the group and counts its filters. Filters with a card are marked
+// ▲ and link to it.
+func CoverageMap(title string, groups []string, cols []CoverageColumn) template.HTML {
+	cols = slices.Clone(cols)
+	order := func(c CoverageColumn) int {
+		if c.Best < 0 || c.Best >= len(groups) {
+			return len(groups)
+		}
+		return c.Best
+	}
+	share := func(c CoverageColumn) float64 {
+		if c.Best >= 0 && c.Best < len(c.Shares) {
+			return c.Shares[c.Best]
+		}
+		return 0
+	}
+	slices.SortStableFunc(cols, func(a, b CoverageColumn) int {
+		return cmp.Or(cmp.Compare(order(a), order(b)), cmp.Compare(share(b), share(a)), cmp.Compare(a.Filter, b.Filter))
+	})
+	n := len(cols)
+	cw := min(max(covMaxW/max(n, 1), 3), 14)
+	numbers := cw >= 9
+	gridH := len(groups) * covRowH
+	y := covTop + gridH
+	numbersH := 0
+	if numbers {
+		numbersH = 24
+	}
+	markY := y + numbersH + 9
+	bracketY := markY + 6
+	w := covLabelW + n*cw + 70
+	h := bracketY + 14 + 11*covLabelLines
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="coverage" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
+		w, h, w, h, template.HTMLEscapeString(title))
+	for gi, g := range groups {
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="label" text-anchor="end">%s</text>`, covLabelW-6, covTop+gi*covRowH+12, template.HTMLEscapeString(g))
+	}
+	for k, c := range cols {
+		x := covLabelW + k*cw
+		if c.Link != "" {
+			fmt.Fprintf(&b, `<a href="%s">`, template.HTMLEscapeString(c.Link))
+		}
+		for gi, g := range groups {
+			v := 0.0
+			if gi < len(c.Shares) {
+				v = c.Shares[gi]
+			}
+			col := draw.Heat(v)
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="#%02x%02x%02x"><title>filter %d: %s %.0f%%</title></rect>`,
+				x, covTop+gi*covRowH, cw, covRowH, col.R, col.G, col.B, c.Filter, template.HTMLEscapeString(g), 100*v)
+		}
+		if numbers {
+			fmt.Fprintf(&b, `<text transform="translate(%.1f %d) rotate(-90)" class="tick%s" text-anchor="end">%d</text>`,
+				float64(x)+float64(cw)/2+3, y+3, map[bool]string{true: " carded", false: ""}[c.Link != ""], c.Filter)
+		}
+		if c.Link != "" {
+			cx := float64(x) + float64(cw)/2
+			fmt.Fprintf(&b, `<path d="M%.1f %d l-4 7 h8 z" class="mark"><title>filter %d has a card</title></path></a>`, cx, markY-7, c.Filter)
+		}
+	}
+	// Grid lines between the groups' rows.
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" class="frame"/>`, covLabelW, covTop, n*cw, gridH)
+	// Brackets naming each run of columns with the same best group; a
+	// label that would overlap its left neighbour drops a line (of three).
+	lineEnd := [covLabelLines]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+	for lo := 0; lo < n; {
+		hi := lo
+		for hi < n && order(cols[hi]) == order(cols[lo]) {
+			hi++
+		}
+		name := "no part"
+		if o := order(cols[lo]); o < len(groups) {
+			name = groups[o]
+		}
+		x0, x1 := covLabelW+lo*cw+1, covLabelW+hi*cw-1
+		fmt.Fprintf(&b, `<path d="M%d %d v4 H%d v-4" class="bracket"/>`, x0, bracketY, x1)
+		label := fmt.Sprintf("%s %d", name, hi-lo)
+		mid, half := float64(x0+x1)/2, 2.75*float64(len(label)) // about 5.5 px a character
+		line := 0
+		for line < covLabelLines-1 && mid-half < lineEnd[line]+4 {
+			line++
+		}
+		lineEnd[line] = mid + half
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="tick" text-anchor="middle"><title>%d filters cover %s most</title>%s</text>`,
+			mid, bracketY+16+11*line, hi-lo, template.HTMLEscapeString(name), template.HTMLEscapeString(label))
+		lo = hi
+	}
+	// Colour scale.
+	lx := covLabelW + n*cw + 14
+	for i := range 10 {
+		col := draw.Heat(1 - (float64(i)+0.5)/10)
+		fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="10" height="%.1f" fill="#%02x%02x%02x"/>`, lx, covTop+float64(i*gridH)/10, float64(gridH)/10+0.3, col.R, col.G, col.B)
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick">100%%</text><text x="%d" y="%d" class="tick">0%%</text>`, lx+13, covTop+8, lx+13, covTop+gridH)
+	b.WriteString("</svg>")
+	return template.HTML(b.String())
+}

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
@@ -44,6 +45,23 @@ import (
 // ReportFile is the report's name in the output directory.
 const ReportFile = "report.html"
 
+// Defaults of the counts in Options (the command's flag defaults).
+const (
+	DefaultImages      = 300
+	DefaultTrainImages = 500
+	DefaultFilters     = 8
+	// DefaultPluginTimeout bounds one plugin call of the host Visualize
+	// makes when Options.Host is nil: the upconv plugin trains its decoder
+	// inside one call.
+	DefaultPluginTimeout = 15 * time.Minute
+)
+
+// DefaultOptions are the options of `icnnlab visualize` with no flags;
+// set Runs and Out.
+func DefaultOptions() Options {
+	return Options{Images: DefaultImages, TrainImages: DefaultTrainImages, Filters: DefaultFilters}
+}
+
 // Options configure a visualization of one or more runs.
 type Options struct {
 	Runs []string
@@ -60,9 +78,14 @@ type Options struct {
 	// Backend overrides the run's backend when set; Device likewise.
 	Backend backends.Backend
 	Device  string
-	// NewBackend builds a backend by name (the run's own).
+	// NewBackend builds a backend by name (the run's own); nil:
+	// backends.New.
 	NewBackend func(name string) (backends.Backend, error)
-	Host       *pluginhost.Host
+	// Host runs the visualizer plugins (and an interpretable run's mask
+	// and loss); nil: a host of the built-in plugins, served by this
+	// executable, with DefaultPluginTimeout, closed before Visualize
+	// returns.
+	Host *pluginhost.Host
 	// Params of the receptive-field and upconv plugins ("filters" is set
 	// here and must not be given).
 	ReceptiveFieldParams, UpconvParams json.RawMessage
@@ -72,13 +95,25 @@ type Options struct {
 }
 
 // Visualize renders every run into opt.Out and writes the report there;
-// it returns the report's path.
+// it returns the report's path (opt.Out/report.html). Each run must be a
+// finished run directory (status.json state "done") of the synthetic
+// world. Start from DefaultOptions.
 func Visualize(ctx context.Context, opt Options) (string, error) {
 	if len(opt.Runs) == 0 {
 		return "", errors.New("visualize: no run given")
 	}
+	if opt.Out == "" {
+		return "", errors.New("visualize: no output directory")
+	}
+	if opt.Images < 0 || opt.TrainImages < 0 || opt.Filters < 0 {
+		return "", fmt.Errorf("visualize: images %d, train images %d and filters %d must not be negative", opt.Images, opt.TrainImages, opt.Filters)
+	}
+	if opt.NewBackend == nil {
+		opt.NewBackend = backends.New
+	}
 	if opt.Host == nil {
-		return "", errors.New("visualize: no plugin host")
+		opt.Host = pluginhost.New(pluginhost.Options{CallTimeout: DefaultPluginTimeout})
+		defer opt.Host.Close()
 	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return "", fmt.Errorf("visualize: %w", err)
@@ -91,7 +126,7 @@ func Visualize(ctx context.Context, opt Options) (string, error) {
 			sub += "_"
 		}
 		used[sub] = true
-		sec, err := visualizeRun(ctx, opt, dir, sub)
+		sec, err := visualizeRun(ctx, opt, dir, sub, fmt.Sprintf("run-%d", len(rep.Runs)))
 		if err != nil {
 			return "", fmt.Errorf("visualize %s: %w", dir, err)
 		}
@@ -105,10 +140,32 @@ func Visualize(ctx context.Context, opt Options) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(opt.Out, ReportFile)
-	if err := runstore.WriteFileAtomic(out, html); err != nil {
-		return "", fmt.Errorf("visualize: write %s: %w", out, err)
+	if err := writeFile(out, html); err != nil {
+		return "", fmt.Errorf("visualize: %w", err)
 	}
 	return out, nil
+}
+
+// writeFile writes atomically and leaves the file readable by all, like
+// any file a web server may serve (the temporary file is private).
+func writeFile(path string, data []byte) error {
+	if err := runstore.WriteFileAtomic(path, data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Chmod(path, 0o644)
+}
+
+// describe says what a run trained.
+func describe(cfg train.Config) string {
+	kind := "ordinary"
+	if i := cfg.Interpretable; i.Enabled {
+		kind = fmt.Sprintf("interpretable (mask %s, loss %s)", i.Mask, i.Loss)
+	}
+	task := cfg.Data.Task
+	if cfg.Data.Target != "" {
+		task += " " + cfg.Data.Target
+	}
+	return fmt.Sprintf("%s %s, %s, seed %d", kind, cfg.Model.Arch, task, cfg.Seed)
 }
 
 func logf(opt Options, format string, args ...any) {
@@ -125,8 +182,8 @@ type extracted struct {
 	samples []*synth.Sample
 }
 
-func visualizeRun(ctx context.Context, opt Options, dir, sub string) (*RunSection, error) {
-	run, err := runstore.Load(dir)
+func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSection, error) {
+	run, err := openFinished(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +227,13 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub string) (*RunSectio
 	if err != nil {
 		return nil, fmt.Errorf("test split: %w", err)
 	}
-	sec := &RunSection{Name: filepath.Base(run.Dir), Dir: run.Dir}
+	sec := &RunSection{ID: id, Name: filepath.Base(run.Dir), Dir: run.Dir, Network: describe(cfg)}
 	sec.Manifest, sec.Metrics = readManifest(run), readMetrics(run)
+	for _, kv := range sec.Metrics {
+		if kv.Key == "test_accuracy" {
+			sec.Accuracy = kv.Value
+		}
+	}
 	s := test.acts.Shape()
 	sec.Layer = LayerFacts{Name: layer, Channels: s[1], Height: s[2], Width: s[3], RFSize: geom.Size, RFJump: geom.Jump,
 		RFStart: geom.Start, Images: s[0], PartInterpretability: "n/a", LocationInstability: "n/a"}
@@ -229,12 +291,43 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub string) (*RunSectio
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return nil, err
 		}
-		if err := runstore.WriteFileAtomic(p, data); err != nil {
-			return nil, fmt.Errorf("write %s: %w", p, err)
+		if err := writeFile(p, data); err != nil {
+			return nil, err
 		}
 	}
 	assemble(sec, run, sub, filters, pi, inst, &rf, up)
+	if up != nil {
+		sec.Decoder.FeatureSide, sec.Decoder.InputSide = s[2], up.Decoder.Height
+	}
 	return sec, nil
+}
+
+// openFinished loads a run directory and checks that its training
+// finished: a running run's checkpoint is a network half trained, a failed
+// run's may be anything.
+func openFinished(dir string) (*runstore.Run, error) {
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("no run directory: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a run directory but a file", dir)
+	}
+	run, err := runstore.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("not a run directory: %w", err)
+	}
+	st, err := run.Status()
+	if err != nil {
+		return nil, fmt.Errorf("run status: %w", err)
+	}
+	if st.State != runstore.Done {
+		why := ""
+		if st.Error != "" {
+			why = ": " + st.Error
+		}
+		return nil, fmt.Errorf("run is not finished: %s says state %q at step %d%s (visualize needs a finished run; `icnnlab train --resume %s` finishes it)",
+			run.Path("status.json"), st.State, st.Step, why, dir)
+	}
+	return run, nil
 }
 
 // subset is the evenly spread part of a dataset that the report shows.
@@ -498,7 +591,25 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 			counts = append(counts, float64(rf.GroupFilters[g]))
 		}
 		sec.Plots = append(sec.Plots, Bars("filters by the part their RF covers most", labels, counts))
-		sec.Heatmap, sec.Groups = rel(receptivefield.Dir, rf.Heatmap), rf.Groups
+		sec.Heatmap, sec.Groups, sec.TopImages = rel(receptivefield.Dir, rf.Heatmap), rf.Groups, rf.TopImages
+		cols := make([]CoverageColumn, 0, len(rf.Filters))
+		for _, fs := range rf.Filters {
+			c := CoverageColumn{Filter: fs.Filter, Best: slices.Index(rf.Groups, fs.BestGroup)}
+			if fs.BestGroup == "" {
+				c.Best = -1
+			}
+			if fs.Coverage != nil {
+				c.Shares = make([]float64, len(rf.Groups))
+				for gi, g := range rf.Groups {
+					c.Shares[gi] = fs.Coverage[g]
+				}
+			}
+			if slices.Contains(filters, fs.Filter) {
+				c.Link = fmt.Sprintf("#%s-filter-%d", sec.ID, fs.Filter)
+			}
+			cols = append(cols, c)
+		}
+		sec.Coverage = CoverageMap("filters by part groups covered: "+sec.Name, rf.Groups, cols)
 	}
 	if up != nil {
 		x := make([]float64, len(up.Losses))

@@ -3,6 +3,7 @@ package reproduce
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -10,11 +11,13 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/partset"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/metricsrun"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
+	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/synthadapter"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
@@ -32,6 +35,20 @@ type ExecOptions struct {
 	Log      io.Writer
 	Progress io.Writer
 	Threads  int
+	// Sources are the opened real datasets the plan's runs use (--data).
+	Sources Sources
+}
+
+// dataSource is the train.DataSource of a run (nil: the synthetic world).
+func (o ExecOptions) dataSource(pr *PlannedRun) (train.DataSource, error) {
+	if pr.Dataset == "" {
+		return nil, nil
+	}
+	src, ok := o.Sources[pr.Dataset]
+	if !ok {
+		return nil, fmt.Errorf("run %s: dataset %s was not opened (--data %s=PATH)", pr.Key, pr.Dataset, pr.Dataset)
+	}
+	return src, nil
 }
 
 // Execute trains (or reuses) every planned run and measures what the
@@ -41,12 +58,19 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (map[string]*RunRes
 	if log == nil {
 		log = io.Discard
 	}
+	if err := Preflight(p, opts.Sources, log); err != nil {
+		return nil, err
+	}
 	results := map[string]*RunResult{}
 	for k, pr := range p.Runs {
 		fmt.Fprintf(log, "run %d of %d: %s\n", k+1, len(p.Runs), pr.Key)
 		start := time.Now()
+		src, err := opts.dataSource(pr)
+		if err != nil {
+			return nil, err
+		}
 		res, err := train.Run(ctx, pr.Config, train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store,
-			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads})
+			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src})
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", pr.Key, err)
 		}
@@ -90,9 +114,13 @@ func EvaluatedLayer(s *train.Session) string {
 // measure restores a finished run and computes its metrics on the test
 // split through the metric plugins.
 func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
-	rr := &RunResult{Key: pr.Key, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
+	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
 		RunDir: res.Run.Dir, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds}
-	sess, err := train.Open(pr.Config, train.Options{Backend: opts.Backend, Device: opts.Device, Plugins: opts.Plugins, Threads: opts.Threads})
+	src, err := opts.dataSource(pr)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := train.Open(pr.Config, train.Options{Backend: opts.Backend, Device: opts.Device, Plugins: opts.Plugins, Threads: opts.Threads, Data: src})
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +128,18 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 	if err := sess.Restore(res.Run); err != nil {
 		return nil, err
 	}
-	test, ok := sess.Test.(*synth.Task)
-	if !ok {
-		return nil, fmt.Errorf("test split is %T, want the synthetic world (*synth.Task) for annotations", sess.Test)
+	cfg := sess.Config
+	rr.Config, rr.TrainImages, rr.TestImages = &cfg, sess.Train.Len(), sess.Test.Len()
+	test := sess.Test
+	if len(pr.NotApplicable) > 0 {
+		// A table says these metrics do not apply: the data must agree.
+		a, ok := test.(partset.Annotated)
+		if !ok {
+			return nil, fmt.Errorf("%v declared not applicable, but the test set (%T) cannot say whether it has part annotations", pr.NotApplicable, test)
+		}
+		if _, err := a.Annotations([]int{0}); !errors.Is(err, partset.ErrNoPartAnnotations) {
+			return nil, fmt.Errorf("%v declared not applicable, but the test set has part annotations (Annotations: %v)", pr.NotApplicable, err)
+		}
 	}
 	if slices.Contains(pr.Metrics, Accuracy) {
 		logits, labels, err := extractLogits(sess, test)
@@ -123,22 +160,21 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 	if !ok {
 		return nil, fmt.Errorf("layer %s not in the model", rr.Layer)
 	}
+	set, err := testAnnotations(test)
+	if err != nil {
+		return nil, err
+	}
 	acts, _, err := sess.Extract(rr.Layer, test, 0)
 	if err != nil {
 		return nil, err
 	}
-	samples := make([]*synth.Sample, test.Len())
-	for i := range samples {
-		if samples[i], err = test.Sample(i); err != nil {
-			return nil, fmt.Errorf("test sample %d: %w", i, err)
-		}
-	}
-	set := synthadapter.FromSamples(samples)
 	geom := featmap.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
 		ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
-	task, categories := "single", []string{pr.Column}
+	// The single-category task's class is its target category (on a real
+	// dataset the dataset's name for the column, e.g. ILSVRC's cattle).
+	task, categories := "single", test.ClassNames()
 	if IsMulti(pr.Column) {
-		task, categories = "multi", test.ClassNames()
+		task = "multi"
 	}
 	if slices.Contains(pr.Metrics, PartInterpretability) {
 		params, _ := json.Marshal(map[string]any{"top_fraction": scale.TopFractionFor(info.Size, info.Size)})
@@ -170,6 +206,34 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 		rr.Instability[LandmarkKey(lms)] = m
 	}
 	return rr, nil
+}
+
+// testAnnotations is the part ground truth of every test example, in
+// order: from the synthetic world's samples, or from a real dataset's
+// annotations (partset.Annotated).
+func testAnnotations(test data.Dataset) (*annotations.Set, error) {
+	switch t := test.(type) {
+	case *synth.Task:
+		samples := make([]*synth.Sample, t.Len())
+		for i := range samples {
+			var err error
+			if samples[i], err = t.Sample(i); err != nil {
+				return nil, fmt.Errorf("test sample %d: %w", i, err)
+			}
+		}
+		return synthadapter.FromSamples(samples), nil
+	case partset.Annotated:
+		idx := make([]int, t.Len())
+		for i := range idx {
+			idx[i] = i
+		}
+		set, err := t.Annotations(idx)
+		if err != nil {
+			return nil, fmt.Errorf("test set annotations: %w", err)
+		}
+		return set, nil
+	}
+	return nil, fmt.Errorf("test set %T has no part annotations for the part metrics", test)
 }
 
 // extractLogits runs the test split through the network in evaluation

@@ -29,19 +29,34 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	esc := html.EscapeString
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n")
 	fmt.Fprintf(&b, "<title>Paper tables — scale %s</title>\n<style>%s</style></head><body>\n", esc(r.Scale.Name), htmlStyle)
-	fmt.Fprintf(&b, "<h1>Interpretable CNNs (Zhang, Wu, Zhu, CVPR 2018) on the synthetic part world — scale %s</h1>\n", esc(r.Scale.Name))
-	fmt.Fprintf(&b, "<p>%s. Width %g, %d px, %d epochs, %d runs", esc(r.Scale.Description), r.Scale.Width, r.Scale.ImageSize, r.Scale.Epochs, len(r.Runs))
+	fmt.Fprintf(&b, "<h1>Interpretable CNNs (Zhang, Wu, Zhu, CVPR 2018) on %s — scale %s</h1>\n", esc(r.dataTitle()), esc(r.Scale.Name))
+	if r.synthetic() {
+		fmt.Fprintf(&b, "<p>%s. Width %g, %d px, %d epochs, %d runs", esc(r.Scale.Description), r.Scale.Width, r.Scale.ImageSize, r.Scale.Epochs, len(r.Runs))
+	} else {
+		fmt.Fprintf(&b, "<p>Scale %s, %d runs; each table gives its runs' data and sizes", esc(r.Scale.Name), len(r.Runs))
+	}
 	if r.WallSeconds > 0 {
 		fmt.Fprintf(&b, ", wall time %s", formatDuration(r.WallSeconds))
 	}
 	b.WriteString(".</p>\n<p class=\"legend small\">Bars: our mean with ± std whiskers;<span style=\"background:" + colourBase + "\"></span>baseline<span style=\"background:" + colourTreat + "\"></span>treatment<span style=\"background:" + colourPaper + "\"></span>paper's number (◆ baseline, ● treatment). Strip plots: one dot per filter (seed 1), bar = mean.</p>\n")
 	for _, t := range r.Tables {
 		fmt.Fprintf(&b, "<h2 id=\"table-%s\">%s</h2>\n", esc(t.ID), esc(t.Title))
-		fmt.Fprintf(&b, "<p class=\"small\">Stands in for: %s.<br>Claim: %s", esc(t.StandsInFor), esc(t.Claim))
+		b.WriteString("<p class=\"small\">")
+		if t.StandsInFor != "" {
+			fmt.Fprintf(&b, "Stands in for: %s.<br>", esc(t.StandsInFor))
+		}
+		if d := t.dataLine(); d != "" {
+			fmt.Fprintf(&b, "%s<br>", esc(d))
+		}
+		fmt.Fprintf(&b, "Claim: %s", esc(t.Claim))
 		if t.PaperSource != "" {
 			fmt.Fprintf(&b, "<br>Paper numbers: %s", esc(t.PaperSource))
 		}
-		fmt.Fprintf(&b, "<br>Seeds: %d.</p>\n", t.Seeds)
+		fmt.Fprintf(&b, "<br>Seeds: %d.", t.Seeds)
+		for _, s := range t.Setup {
+			fmt.Fprintf(&b, "<br>Runs. %s", esc(s))
+		}
+		b.WriteString("</p>\n")
 		b.WriteString("<table><tr><th class=l>metric</th><th class=l>network</th><th class=l>column</th><th class=l>baseline</th><th>ours</th><th class=l>treatment</th><th>ours</th><th>paper baseline</th><th>paper treatment</th><th class=l>claim</th><th class=l>agrees</th></tr>\n")
 		for _, row := range t.Rows {
 			ag := strings.ReplaceAll(agreeCell(row), "**", "")
@@ -55,6 +70,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 				esc(row.Claimed()), cls, esc(ag))
 		}
 		b.WriteString("</table>\n")
+		if na := t.NotApplicableText(); na != "" {
+			fmt.Fprintf(&b, "<p><b>Not applicable:</b> %s</p>\n", esc(na))
+		}
 		for _, m := range metricsOf(t.Rows) {
 			b.WriteString(barChart(t.Rows, m))
 		}
@@ -131,7 +149,11 @@ func barChart(rows []Row, m Metric) string {
 	x := func(v float64) float64 { return left + width*v/maxV }
 	for i, r := range sel {
 		y := float64(i*rowH + 4)
-		label := fmt.Sprintf("%s %s: %s vs %s", PaperNetwork(r.Arch), r.Column, shortLabel(r.Baseline), shortLabel(r.Treatment))
+		col := r.Column
+		if r.Dataset != "" {
+			col = r.Dataset + " " + col
+		}
+		label := fmt.Sprintf("%s %s: %s vs %s", PaperNetwork(r.Arch), col, shortLabel(r.Baseline), shortLabel(r.Treatment))
 		fmt.Fprintf(&b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", left-6, y+barH+3, html.EscapeString(label))
 		for j, st := range []struct {
 			s      Stat

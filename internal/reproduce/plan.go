@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -11,8 +12,11 @@ import (
 
 // PlannedRun is one distinct training run and what must be measured on it.
 type PlannedRun struct {
-	// Key identifies the run within a scale: arch/variant/column/seed.
-	Key     string
+	// Key identifies the run within a scale: [dataset:]arch/variant/column/seed.
+	Key string
+	// Dataset is the real dataset the run trains and is measured on ("":
+	// the synthetic world).
+	Dataset string
 	Arch    string
 	Variant Variant
 	Column  string
@@ -22,6 +26,17 @@ type PlannedRun struct {
 	Metrics []Metric
 	// LandmarkSets are the distinct landmark lists of the instability tables.
 	LandmarkSets [][]string
+	// NotApplicable are metrics a table declares not applicable on the
+	// run's data; measuring checks that the data has no part annotations.
+	NotApplicable []Metric
+}
+
+// TableSource is the data one table runs on and its columns there.
+type TableSource struct {
+	// Dataset is a real dataset's name, "" for the synthetic world.
+	Dataset   string
+	Columns   []string
+	Landmarks []string
 }
 
 // TablePlan is a spec at a scale.
@@ -29,6 +44,9 @@ type TablePlan struct {
 	Spec  *Spec
 	Runs  ScaleRuns
 	Seeds int
+	// Sources are the data the table runs on: the synthetic world, or the
+	// real datasets given that the paper measured the table on.
+	Sources []TableSource
 }
 
 // Plan is the deduplicated set of runs that the selected tables need at one
@@ -42,14 +60,59 @@ type Plan struct {
 	Skipped []string
 }
 
-// RunKey names a run within a scale.
-func RunKey(arch string, v Variant, column string, seed int) string {
-	return fmt.Sprintf("%s/%s/%s/seed%d", arch, v.Name(), column, seed)
+// PlanOptions are MakePlan's choices beyond the specs and the scale.
+type PlanOptions struct {
+	// Seeds > 0 overrides the specs' seed counts.
+	Seeds int
+	// Datasets are the real datasets given (--data): the tables measured
+	// on them run there instead of on the synthetic world.
+	Datasets []string
 }
 
-// MakePlan lists every run the specs need at scale, each once. seeds > 0
-// overrides the specs' seed counts.
-func MakePlan(specs []*Spec, scale Scale, seeds int) (*Plan, error) {
+// RunKey names a run within a scale; dataset "" is the synthetic world.
+func RunKey(dataset, arch string, v Variant, column string, seed int) string {
+	k := fmt.Sprintf("%s/%s/%s/seed%d", arch, v.Name(), column, seed)
+	if dataset != "" {
+		k = dataset + ":" + k
+	}
+	return k
+}
+
+// Sources is the data a table runs on at a scale, given the real
+// datasets: the given datasets that the table has columns on at this
+// scale, else the synthetic world. ok is false when the table runs on
+// given datasets but none has a column at this scale (it is skipped).
+func (s *Spec) Sources(sr ScaleRuns, given []string) (sources []TableSource, ok bool, err error) {
+	onGiven := false
+	for _, info := range Datasets {
+		d, has := s.Datasets[info.Name]
+		if !has || !slices.Contains(given, info.Name) {
+			continue
+		}
+		onGiven = true
+		var cols []string
+		for _, c := range sr.Columns {
+			if slices.Contains(d.Columns, c) {
+				cols = append(cols, c)
+			}
+		}
+		if len(cols) > 0 {
+			sources = append(sources, TableSource{Dataset: info.Name, Columns: cols, Landmarks: d.Landmarks})
+		}
+	}
+	switch {
+	case len(sources) > 0:
+		return sources, true, nil
+	case onGiven:
+		return nil, false, nil
+	case s.RealOnly:
+		return nil, false, fmt.Errorf("table %s runs only on %s: give --data %s", s.ID, strings.Join(sortedKeys(s.Datasets), " or "), sortedKeys(s.Datasets)[0])
+	}
+	return []TableSource{{Columns: sr.Columns, Landmarks: s.Landmarks}}, true, nil
+}
+
+// MakePlan lists every run the specs need at scale, each once.
+func MakePlan(specs []*Spec, scale Scale, opts PlanOptions) (*Plan, error) {
 	p := &Plan{Scale: scale}
 	byKey := map[string]*PlannedRun{}
 	for _, s := range specs {
@@ -58,38 +121,62 @@ func MakePlan(specs []*Spec, scale Scale, seeds int) (*Plan, error) {
 			p.Skipped = append(p.Skipped, s.ID)
 			continue
 		}
-		n := sr.Seeds
-		if seeds > 0 {
-			n = seeds
+		sources, ok, err := s.Sources(sr, opts.Datasets)
+		if err != nil {
+			return nil, err
 		}
-		p.Tables = append(p.Tables, TablePlan{Spec: s, Runs: sr, Seeds: n})
+		if !ok {
+			p.Skipped = append(p.Skipped, s.ID)
+			continue
+		}
+		n := sr.Seeds
+		if opts.Seeds > 0 {
+			n = opts.Seeds
+		}
+		p.Tables = append(p.Tables, TablePlan{Spec: s, Runs: sr, Seeds: n, Sources: sources})
 		variants := append([]string{s.Baseline}, sr.Variants...)
-		for _, arch := range sr.Archs {
-			for _, col := range sr.Columns {
-				for _, vname := range variants {
-					if !IsMulti(col) && !slices.Contains(synth.CategoryNames[:scale.SingleCategories], col) {
+		for _, src := range sources {
+			info, _ := DatasetByName(src.Dataset)
+			for _, arch := range sr.Archs {
+				for _, col := range src.Columns {
+					if src.Dataset == "" && !IsMulti(col) && !slices.Contains(synth.CategoryNames[:scale.SingleCategories], col) {
 						return nil, fmt.Errorf("table %s: scales.%s.columns: category %q is not among the scale's %d single-category world categories %v",
 							s.ID, scale.Name, col, scale.SingleCategories, synth.CategoryNames[:scale.SingleCategories])
 					}
-					v, err := ParseVariant(vname)
-					if err != nil {
-						return nil, fmt.Errorf("table %s: %w", s.ID, err)
-					}
-					for seed := 1; seed <= n; seed++ {
-						key := RunKey(arch, v, col, seed)
-						r, ok := byKey[key]
-						if !ok {
-							r = &PlannedRun{Key: key, Arch: arch, Variant: v, Column: col, Seed: seed, Config: RunConfig(scale, arch, v, col, seed)}
-							byKey[key] = r
-							p.Runs = append(p.Runs, r)
+					for _, vname := range variants {
+						v, err := ParseVariant(vname)
+						if err != nil {
+							return nil, fmt.Errorf("table %s: %w", s.ID, err)
 						}
-						for _, m := range s.Metrics {
-							if !slices.Contains(r.Metrics, m) {
-								r.Metrics = append(r.Metrics, m)
+						for seed := 1; seed <= n; seed++ {
+							key := RunKey(src.Dataset, arch, v, col, seed)
+							cfg, err := runConfig(scale, info, sr.Settings, arch, v, col, seed)
+							if err != nil {
+								return nil, fmt.Errorf("table %s: run %s: %w", s.ID, key, err)
 							}
-						}
-						if slices.Contains(s.Metrics, LocationInstability) && !slices.ContainsFunc(r.LandmarkSets, func(ls []string) bool { return slices.Equal(ls, s.Landmarks) }) {
-							r.LandmarkSets = append(r.LandmarkSets, s.Landmarks)
+							r, ok := byKey[key]
+							if !ok {
+								r = &PlannedRun{Key: key, Dataset: src.Dataset, Arch: arch, Variant: v, Column: col, Seed: seed, Config: cfg}
+								byKey[key] = r
+								p.Runs = append(p.Runs, r)
+							} else if !reflect.DeepEqual(r.Config, cfg) {
+								return nil, fmt.Errorf("table %s: run %s is also planned by another table with other settings (scales.%s.settings differ)", s.ID, key, scale.Name)
+							}
+							for _, m := range s.Metrics {
+								if !slices.Contains(r.Metrics, m) {
+									r.Metrics = append(r.Metrics, m)
+								}
+							}
+							if slices.Contains(s.Metrics, LocationInstability) && !slices.ContainsFunc(r.LandmarkSets, func(ls []string) bool { return slices.Equal(ls, src.Landmarks) }) {
+								r.LandmarkSets = append(r.LandmarkSets, src.Landmarks)
+							}
+							if s.NotApplicable != nil {
+								for _, m := range s.NotApplicable.Metrics {
+									if !slices.Contains(r.NotApplicable, m) {
+										r.NotApplicable = append(r.NotApplicable, m)
+									}
+								}
+							}
 						}
 					}
 				}
@@ -100,6 +187,17 @@ func MakePlan(specs []*Spec, scale Scale, seeds int) (*Plan, error) {
 		return nil, fmt.Errorf("scale %s: none of the selected tables (%s) has runs at this scale", scale.Name, strings.Join(p.Skipped, ", "))
 	}
 	return p, nil
+}
+
+// Datasets lists the real datasets the plan's runs use.
+func (p *Plan) Datasets() []string {
+	var out []string
+	for _, r := range p.Runs {
+		if r.Dataset != "" && !slices.Contains(out, r.Dataset) {
+			out = append(out, r.Dataset)
+		}
+	}
+	return out
 }
 
 // IsMulti reports whether a column is the multi-category task.
@@ -136,4 +234,49 @@ func RunConfig(scale Scale, arch string, v Variant, column string, seed int) tra
 	}
 	v.apply(&c)
 	return c
+}
+
+// runConfig is RunConfig on a real dataset (info nil: the synthetic
+// world) with a table's settings. On a real dataset the data.source is the
+// dataset's name, a single-category column's target is the dataset's
+// category for it, and the single-category task has as many images as the
+// synthetic one keeps (the target's share 1/k of the world range plus as
+// many negatives, 2/k); settings then override any size.
+func runConfig(scale Scale, info *DatasetInfo, st *RunSettings, arch string, v Variant, column string, seed int) (train.Config, error) {
+	c := RunConfig(scale, arch, v, column, seed)
+	limit := len(synth.CategoryNames)
+	if info != nil {
+		limit = len(info.Categories)
+		c.Data.Source = info.Name
+		if IsMulti(column) {
+			c.Data.Categories = min(c.Data.Categories, limit)
+		} else {
+			c.Data.Target = info.Category(column)
+			c.Data.Categories = min(c.Data.Categories, limit)
+			c.Data.Train = max(1, 2*scale.SingleTrain/scale.SingleCategories)
+			c.Data.Test = max(1, 2*scale.Test/scale.SingleCategories)
+		}
+	}
+	if st != nil {
+		set := func(dst *int, v int) {
+			if v > 0 {
+				*dst = v
+			}
+		}
+		if st.Width > 0 {
+			c.Model.Width = st.Width
+		}
+		set(&c.Data.ImageSize, st.ImageSize)
+		if IsMulti(column) {
+			set(&c.Data.Categories, st.Categories)
+		}
+		set(&c.Data.Train, st.Train)
+		set(&c.Data.Test, st.Test)
+		set(&c.Epochs, st.Epochs)
+		set(&c.Batch, st.Batch)
+	}
+	if c.Data.Categories > limit {
+		return c, fmt.Errorf("settings.categories: %d, the data has %d categories", c.Data.Categories, limit)
+	}
+	return c, nil
 }

@@ -29,7 +29,7 @@ func TestEmbeddedSpecsLoadInTableOrder(t *testing.T) {
 	for _, s := range specs {
 		ids = append(ids, s.ID)
 	}
-	want := []string{"1", "2", "3", "4", "5", "6", "7", "ablation", "thesis"}
+	want := []string{"1", "2", "3", "4", "5", "6", "7", "ablation", "fashion", "thesis"}
 	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("spec ids (-want +got):\n%s", diff)
 	}
@@ -48,7 +48,11 @@ func planKeys(p *Plan) []string {
 // multi-category runs tables 2, 6 and 7.
 func TestQuickPlanSharesRuns(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	p, err := MakePlan(specs, scales["quick"], 0)
+	specs, err := SelectTables(specs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := MakePlan(specs, scales["quick"], PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +81,7 @@ func TestPlanSeedsOverrideAndDefaultRunIsTrainDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := MakePlan(sel, scales["quick"], 3)
+	p, err := MakePlan(sel, scales["quick"], PlanOptions{Seeds: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +109,7 @@ func TestPlanRejectsCategoryOutsideWorld(t *testing.T) {
 	specs, scales := loadEmbedded(t)
 	s := *specs[0]
 	s.Scales = map[string]ScaleRuns{"test": {Archs: []string{"small64"}, Columns: []string{"horse"}, Variants: []string{"interpretable"}, Seeds: 1}}
-	_, err := MakePlan([]*Spec{&s}, scales["test"], 0)
+	_, err := MakePlan([]*Spec{&s}, scales["test"], PlanOptions{})
 	if err == nil || !strings.Contains(err.Error(), `category "horse" is not among`) {
 		t.Errorf("error = %v, want it to reject horse in a 2-category world", err)
 	}
@@ -119,7 +123,11 @@ func trainDefaults() train.Config { return train.Defaults() }
 // thesis comparison).
 func TestDefaultPlanRunCount(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	p, err := MakePlan(specs, scales["default"], 0)
+	specs, err := SelectTables(specs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := MakePlan(specs, scales["default"], PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -81,12 +82,14 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// WriteCSV writes one line per table row.
+// WriteCSV writes one line per table row, then one per metric a table
+// declares not applicable (with empty numbers and the reason in note).
+// dataset is the real dataset of the row, empty for the synthetic world.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"table", "metric", "network", "column", "paper_column", "baseline", "treatment",
 		"baseline_mean", "baseline_std", "treatment_mean", "treatment_std", "seeds",
-		"paper_baseline", "paper_treatment", "claim", "agrees", "beyond_spread"})
+		"paper_baseline", "paper_treatment", "claim", "agrees", "beyond_spread", "dataset", "note"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 	opt := func(v *float64) string {
 		if v == nil {
@@ -98,7 +101,13 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		for _, row := range t.Rows {
 			cw.Write([]string{t.ID, string(row.Metric), PaperNetwork(row.Arch), row.Column, row.PaperColumn, row.Baseline, row.Treatment,
 				f(row.Base.Mean), f(row.Base.Std), f(row.Treat.Mean), f(row.Treat.Std), strconv.Itoa(row.Treat.N),
-				opt(row.PaperBase), opt(row.PaperTreat), row.Claimed(), strconv.FormatBool(row.Agrees), strconv.FormatBool(row.Clear)})
+				opt(row.PaperBase), opt(row.PaperTreat), row.Claimed(), strconv.FormatBool(row.Agrees), strconv.FormatBool(row.Clear), row.Dataset, ""})
+		}
+		if na := t.NotApplicable; na != nil {
+			for _, m := range na.Metrics {
+				cw.Write([]string{t.ID, string(m), "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+					strings.Join(t.Datasets, " "), "not applicable: " + na.Reason})
+			}
 		}
 	}
 	cw.Flush()
@@ -140,20 +149,89 @@ func agreeCell(r Row) string {
 }
 
 func columnCell(r Row) string {
-	if r.PaperColumn != r.Column && r.PaperColumn != "" {
-		return r.Column + " (paper: " + r.PaperColumn + ")"
+	c := r.Column
+	if r.Dataset != "" {
+		c += ", " + datasetTitle(r.Dataset)
 	}
-	return r.Column
+	if r.PaperColumn != r.Column && r.PaperColumn != "" {
+		return c + " (paper: " + r.PaperColumn + ")"
+	}
+	return c
+}
+
+// dataTitle names the data of the whole report: the synthetic world and
+// the real datasets its tables ran on.
+func (r *Report) dataTitle() string {
+	var names []string
+	synthetic := false
+	for _, t := range r.Tables {
+		if len(t.Datasets) == 0 {
+			synthetic = true
+		}
+		for _, d := range t.Datasets {
+			if !slices.Contains(names, datasetTitle(d)) {
+				names = append(names, datasetTitle(d))
+			}
+		}
+	}
+	if synthetic {
+		names = append(names, datasetTitle(""))
+	}
+	switch len(names) {
+	case 0:
+		return datasetTitle("")
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// synthetic reports whether some table ran on the synthetic world.
+func (r *Report) synthetic() bool {
+	for _, t := range r.Tables {
+		if len(t.Datasets) == 0 {
+			return true
+		}
+	}
+	return len(r.Tables) == 0
+}
+
+// measures reports whether some table measures metric m.
+func (r *Report) measures(m Metric) bool {
+	for _, t := range r.Tables {
+		for _, row := range t.Rows {
+			if row.Metric == m {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dataLine says which data a table ran on ("" for the synthetic world).
+func (t *TableResult) dataLine() string {
+	if len(t.Datasets) == 0 {
+		return ""
+	}
+	var names []string
+	for _, d := range t.Datasets {
+		names = append(names, datasetTitle(d))
+	}
+	return "Data: " + strings.Join(names, ", ") + " (the real dataset, not the synthetic world)."
 }
 
 // WriteMarkdown writes the tables with their verdicts.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Paper tables on the synthetic part world — scale %s\n\n", r.Scale.Name)
-	fmt.Fprintf(&b, "%s. Networks at width %g, %d px images, %d epochs; single-category worlds of %d categories (%d training samples), multi-category %d categories (%d samples); %d test samples.",
-		r.Scale.Description, r.Scale.Width, r.Scale.ImageSize, r.Scale.Epochs, r.Scale.SingleCategories, r.Scale.SingleTrain,
-		r.Scale.MultiCategories, r.Scale.MultiTrain, r.Scale.Test)
-	if r.Scale.TopFraction == 0 {
+	fmt.Fprintf(&b, "# Paper tables on %s — scale %s\n\n", r.dataTitle(), r.Scale.Name)
+	if r.synthetic() {
+		fmt.Fprintf(&b, "%s. Networks at width %g, %d px images, %d epochs; single-category worlds of %d categories (%d training samples), multi-category %d categories (%d samples); %d test samples.",
+			r.Scale.Description, r.Scale.Width, r.Scale.ImageSize, r.Scale.Epochs, r.Scale.SingleCategories, r.Scale.SingleTrain,
+			r.Scale.MultiCategories, r.Scale.MultiTrain, r.Scale.Test)
+	} else {
+		fmt.Fprintf(&b, "Scale %s; each table gives its runs' data and sizes.", r.Scale.Name)
+	}
+	if r.Scale.TopFraction == 0 && (r.synthetic() || r.measures(PartInterpretability)) {
 		fmt.Fprintf(&b, " Part interpretability keeps the top 0.005·196/(H·W) of each filter's units (deviation from the paper's 0.005, chosen for small maps).")
 	}
 	if r.WallSeconds > 0 {
@@ -162,11 +240,20 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	b.WriteString("\n\nValues are mean ± sample std over seeds; accuracy in %. \"beyond spread\": the difference exceeds the sum of the two stds.\n")
 	for _, t := range r.Tables {
 		fmt.Fprintf(&b, "\n## %s\n\n", t.Title)
-		fmt.Fprintf(&b, "Stands in for: %s. Claim: %s", t.StandsInFor, t.Claim)
+		if t.StandsInFor != "" {
+			fmt.Fprintf(&b, "Stands in for: %s. ", t.StandsInFor)
+		}
+		if d := t.dataLine(); d != "" {
+			fmt.Fprintf(&b, "%s ", d)
+		}
+		fmt.Fprintf(&b, "Claim: %s", t.Claim)
 		if t.PaperSource != "" {
 			fmt.Fprintf(&b, " Paper numbers: `%s`.", t.PaperSource)
 		}
 		fmt.Fprintf(&b, " Seeds: %d.\n\n", t.Seeds)
+		for _, s := range t.Setup {
+			fmt.Fprintf(&b, "Runs. %s\n\n", s)
+		}
 		b.WriteString("| metric | network | column | baseline | ours | treatment | ours | paper baseline | paper treatment | claim | agrees |\n")
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, row := range t.Rows {
@@ -176,6 +263,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				row.Claimed(), agreeCell(row))
 		}
 		b.WriteString("\n")
+		if na := t.NotApplicableText(); na != "" {
+			fmt.Fprintf(&b, "**Not applicable:** %s\n\n", na)
+		}
 		for _, n := range t.Notes {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
@@ -192,7 +282,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 func (r *Report) WriteVerdicts(w io.Writer) error {
 	var b strings.Builder
 	for _, t := range r.Tables {
-		fmt.Fprintf(&b, "%s: %s\n", t.Title, t.Verdict.Text)
+		fmt.Fprintf(&b, "%s: %s", t.Title, t.Verdict.Text)
+		if na := t.NotApplicableText(); na != "" {
+			fmt.Fprintf(&b, " %s", na)
+		}
+		b.WriteString("\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -44,7 +44,7 @@ scales:
 	}
 	scale := Scale{Name: "fixture", Description: "fixture scale", Width: 0.125, ImageSize: 64, SingleCategories: 6, MultiCategories: 3,
 		SingleTrain: 4096, MultiTrain: 2048, Test: 1024, Epochs: 12, Batch: 32}
-	p, err := MakePlan([]*Spec{spec}, scale, 0)
+	p, err := MakePlan([]*Spec{spec}, scale, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

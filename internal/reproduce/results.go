@@ -5,11 +5,15 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/icnnlab/icnnlab/internal/train"
 )
 
 // RunResult is what one trained run measured.
 type RunResult struct {
-	Key     string `json:"key"`
+	Key string `json:"key"`
+	// Dataset is the real dataset ("": the synthetic world).
+	Dataset string `json:"dataset,omitempty"`
 	Arch    string `json:"arch"`
 	Variant string `json:"variant"`
 	Column  string `json:"column"`
@@ -18,6 +22,11 @@ type RunResult struct {
 	Reused  bool   `json:"reused"`
 	// TrainSeconds is the run's own training time (also when reused).
 	TrainSeconds float64 `json:"train_seconds"`
+	// TrainImages and TestImages are the sizes of the run's datasets.
+	TrainImages int `json:"train_images,omitempty"`
+	TestImages  int `json:"test_images,omitempty"`
+	// Config is the run's training config (plugin parameters resolved).
+	Config *train.Config `json:"config,omitempty"`
 	// Layer is the evaluated layer: the network's top conv-layer, which for
 	// the interpretable CNN is the inserted interpretable conv.
 	Layer       string             `json:"layer"`
@@ -90,7 +99,9 @@ func NewStat(values []float64) Stat {
 
 // Row compares a treatment with the baseline on one architecture and column.
 type Row struct {
-	Metric      Metric    `json:"metric"`
+	Metric Metric `json:"metric"`
+	// Dataset is the real dataset the row was measured on ("": the synthetic world).
+	Dataset     string    `json:"dataset,omitempty"`
 	Arch        string    `json:"arch"`
 	Column      string    `json:"column"`
 	PaperColumn string    `json:"paper_column"`
@@ -193,6 +204,29 @@ type TableResult struct {
 	Verdict       Verdict        `json:"verdict"`
 	Notes         []string       `json:"notes,omitempty"`
 	Distributions []Distribution `json:"distributions,omitempty"`
+	// Datasets are the real datasets the table ran on (none: the synthetic world).
+	Datasets []string `json:"datasets,omitempty"`
+	// Setup describes the runs' data and sizes on each real dataset, and
+	// wherever a table's settings override the scale's.
+	Setup []string `json:"setup,omitempty"`
+	// NotApplicable are the metrics the table's data cannot give, in words.
+	NotApplicable *NotApplicable `json:"not_applicable,omitempty"`
+}
+
+// NotApplicableText says in words which metrics do not apply and why.
+func (t *TableResult) NotApplicableText() string {
+	if t.NotApplicable == nil {
+		return ""
+	}
+	var ms []string
+	for _, m := range t.NotApplicable.Metrics {
+		ms = append(ms, string(m))
+	}
+	verb := "is"
+	if len(ms) > 1 {
+		verb = "are"
+	}
+	return fmt.Sprintf("%s %s not applicable and not measured: %s.", strings.Join(ms, " and "), verb, strings.TrimSuffix(t.NotApplicable.Reason, "."))
 }
 
 // BuildTable aggregates the runs of one table over seeds and judges it.
@@ -200,63 +234,94 @@ type TableResult struct {
 func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*TableResult, error) {
 	s := tp.Spec
 	t := &TableResult{ID: s.ID, Title: s.Title, StandsInFor: s.StandsInFor, Claim: s.Claim,
-		PaperSource: s.Paper.Source, Scale: scale.Name, Seeds: tp.Seeds, Notes: s.Notes}
+		PaperSource: s.Paper.Source, Scale: scale.Name, Seeds: tp.Seeds, NotApplicable: s.NotApplicable}
+	sources := tp.Sources
+	if len(sources) == 0 { // a plan made by hand: the synthetic world
+		sources = []TableSource{{Columns: tp.Runs.Columns, Landmarks: s.Landmarks}}
+	}
+	for _, src := range sources {
+		if src.Dataset == "" {
+			t.Notes = append(t.Notes, s.SyntheticNotes...)
+		}
+	}
+	t.Notes = append(t.Notes, s.Notes...)
+	for _, src := range sources {
+		if src.Dataset == "" {
+			continue
+		}
+		t.Datasets = append(t.Datasets, src.Dataset)
+		t.Notes = append(t.Notes, s.Datasets[src.Dataset].Notes...)
+		if !s.RealOnly {
+			t.StandsInFor = "" // the paper's own data, nothing stands in
+		}
+	}
 	base, err := ParseVariant(s.Baseline)
 	if err != nil {
 		return nil, err
 	}
+	for _, src := range sources {
+		if line := setupLine(tp, scale, src, results); line != "" {
+			t.Setup = append(t.Setup, line)
+		}
+	}
 	for _, m := range s.Metrics {
-		for _, arch := range tp.Runs.Archs {
-			// perSeed[variant][column] = values by seed
-			collect := func(v Variant, col string) ([]float64, []float64, error) {
-				var vals, filters []float64
-				for seed := 1; seed <= tp.Seeds; seed++ {
-					key := RunKey(arch, v, col, seed)
-					r, ok := results[key]
-					if !ok {
-						return nil, nil, fmt.Errorf("table %s: run %s has no result", s.ID, key)
-					}
-					meas, ok := r.Value(m, s.Landmarks)
-					if !ok {
-						return nil, nil, fmt.Errorf("table %s: run %s did not measure %s", s.ID, key, m)
-					}
-					vals = append(vals, meas.Mean)
-					if seed == 1 {
-						filters = meas.Filters
-					}
-				}
-				return vals, filters, nil
-			}
-			for _, tname := range tp.Runs.Variants {
-				treat, err := ParseVariant(tname)
-				if err != nil {
-					return nil, err
-				}
-				baseAvg := make([]float64, tp.Seeds)
-				treatAvg := make([]float64, tp.Seeds)
-				for _, col := range tp.Runs.Columns {
-					bv, bf, err := collect(base, col)
-					if err != nil {
-						return nil, err
-					}
-					tv, tf, err := collect(treat, col)
-					if err != nil {
-						return nil, err
-					}
-					for i := range bv {
-						baseAvg[i] += bv[i] / float64(len(tp.Runs.Columns))
-						treatAvg[i] += tv[i] / float64(len(tp.Runs.Columns))
-					}
-					t.Rows = append(t.Rows, s.row(m, arch, col, base, treat, bv, tv))
-					if m != Accuracy {
-						if !t.hasDistribution(m, arch, col, base.Label()) {
-							t.Distributions = append(t.Distributions, Distribution{m, arch, col, base.Label(), bf})
+		for _, src := range sources {
+			for _, arch := range tp.Runs.Archs {
+				// collect gathers one variant's values on a column, by seed.
+				collect := func(v Variant, col string) ([]float64, []float64, error) {
+					var vals, filters []float64
+					for seed := 1; seed <= tp.Seeds; seed++ {
+						key := RunKey(src.Dataset, arch, v, col, seed)
+						r, ok := results[key]
+						if !ok {
+							return nil, nil, fmt.Errorf("table %s: run %s has no result", s.ID, key)
 						}
-						t.Distributions = append(t.Distributions, Distribution{m, arch, col, treat.Label(), tf})
+						meas, ok := r.Value(m, src.Landmarks)
+						if !ok {
+							return nil, nil, fmt.Errorf("table %s: run %s did not measure %s", s.ID, key, m)
+						}
+						vals = append(vals, meas.Mean)
+						if seed == 1 {
+							filters = meas.Filters
+						}
 					}
+					return vals, filters, nil
 				}
-				if len(tp.Runs.Columns) > 1 {
-					t.Rows = append(t.Rows, s.row(m, arch, "avg", base, treat, baseAvg, treatAvg))
+				for _, tname := range tp.Runs.Variants {
+					treat, err := ParseVariant(tname)
+					if err != nil {
+						return nil, err
+					}
+					baseAvg := make([]float64, tp.Seeds)
+					treatAvg := make([]float64, tp.Seeds)
+					for _, col := range src.Columns {
+						bv, bf, err := collect(base, col)
+						if err != nil {
+							return nil, err
+						}
+						tv, tf, err := collect(treat, col)
+						if err != nil {
+							return nil, err
+						}
+						for i := range bv {
+							baseAvg[i] += bv[i] / float64(len(src.Columns))
+							treatAvg[i] += tv[i] / float64(len(src.Columns))
+						}
+						t.Rows = append(t.Rows, s.row(m, src.Dataset, arch, col, base, treat, bv, tv))
+						if m != Accuracy {
+							dcol := col
+							if src.Dataset != "" {
+								dcol = src.Dataset + " " + col
+							}
+							if !t.hasDistribution(m, arch, dcol, base.Label()) {
+								t.Distributions = append(t.Distributions, Distribution{m, arch, dcol, base.Label(), bf})
+							}
+							t.Distributions = append(t.Distributions, Distribution{m, arch, dcol, treat.Label(), tf})
+						}
+					}
+					if len(src.Columns) > 1 {
+						t.Rows = append(t.Rows, s.row(m, src.Dataset, arch, "avg", base, treat, baseAvg, treatAvg))
+					}
 				}
 			}
 		}
@@ -265,14 +330,49 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 	return t, nil
 }
 
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// setupLine describes the runs of a table on one source when they are not
+// the scale's synthetic runs: the data, split and sizes of the first run.
+func setupLine(tp TablePlan, scale Scale, src TableSource, results map[string]*RunResult) string {
+	if src.Dataset == "" && tp.Runs.Settings == nil {
+		return ""
+	}
+	var parts []string
+	for _, col := range src.Columns {
+		r, ok := results[RunKey(src.Dataset, tp.Runs.Archs[0], Variant{}, col, 1)]
+		if !ok || r.Config == nil {
+			continue
+		}
+		c := r.Config
+		task := fmt.Sprintf("%s: single-category %s vs the other categories", col, c.Data.Target)
+		if IsMulti(col) {
+			task = fmt.Sprintf("%s: %d categories", col, c.Data.Categories)
+		}
+		parts = append(parts, fmt.Sprintf("%s, %d training and %d test images", task, r.TrainImages, r.TestImages))
+		if len(parts) == 1 {
+			parts[0] = fmt.Sprintf("%s at width %g, %d px, %s, batch %d; ", PaperNetwork(c.Model.Arch), c.Model.Width, c.Data.ImageSize, plural(c.Epochs, "epoch"), c.Batch) + parts[0]
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("On %s: %s.", datasetTitle(src.Dataset), strings.Join(parts, "; "))
+}
+
 func (t *TableResult) hasDistribution(m Metric, arch, col, variant string) bool {
 	return slices.ContainsFunc(t.Distributions, func(d Distribution) bool {
 		return d.Metric == m && d.Arch == arch && d.Column == col && d.Variant == variant
 	})
 }
 
-func (s *Spec) row(m Metric, arch, col string, base, treat Variant, bv, tv []float64) Row {
-	r := Row{Metric: m, Arch: arch, Column: col, PaperColumn: s.PaperColumn(col),
+func (s *Spec) row(m Metric, dataset, arch, col string, base, treat Variant, bv, tv []float64) Row {
+	r := Row{Metric: m, Dataset: dataset, Arch: arch, Column: col, PaperColumn: s.PaperColumnOn(dataset, col),
 		Baseline: base.Label(), Treatment: treat.Label(),
 		Base: NewStat(bv), Treat: NewStat(tv), Direction: s.DirectionOf(m), Tolerance: s.Tolerance[m]}
 	if v, ok := s.PaperValue(m, arch, base.Name(), r.PaperColumn); ok {

@@ -92,10 +92,43 @@ type Spec struct {
 	ColumnMap map[string]string `yaml:"column_map,omitempty"`
 	// Notes are printed under the table.
 	Notes []string `yaml:"notes,omitempty"`
-	Paper Paper    `yaml:"paper"`
+	// SyntheticNotes are printed under the table when it runs on the
+	// synthetic world (before Notes).
+	SyntheticNotes []string `yaml:"synthetic_notes,omitempty"`
+	Paper          Paper    `yaml:"paper"`
 	// Scales holds the runs per scale preset; a scale without an entry
 	// skips the table.
 	Scales map[string]ScaleRuns `yaml:"scales"`
+	// Datasets says which columns the paper measured on which of its real
+	// datasets (by name, see DatasetInfo): given --data NAME=PATH, those
+	// columns run on the real data instead of the synthetic world.
+	Datasets map[string]DatasetRuns `yaml:"datasets,omitempty"`
+	// RealOnly marks a table without a synthetic form: it runs only on its
+	// dataset, and only when selected (--tables or --data), never by default.
+	RealOnly bool `yaml:"real_only,omitempty"`
+	// NotApplicable names metrics that cannot be measured on the table's
+	// data and why; reports say so in words instead of printing a number.
+	NotApplicable *NotApplicable `yaml:"not_applicable,omitempty"`
+}
+
+// DatasetRuns is how a table runs on one real dataset.
+type DatasetRuns struct {
+	// Columns are the columns (of any scale) the paper measured on this
+	// dataset; a scale's other columns do not run on it.
+	Columns []string `yaml:"columns"`
+	// ColumnMap maps our columns to the paper's CSV columns on this
+	// dataset (default: the table's column_map, then the same name).
+	ColumnMap map[string]string `yaml:"column_map,omitempty"`
+	// Landmarks are the dataset's landmarks location instability averages over.
+	Landmarks []string `yaml:"landmarks,omitempty"`
+	// Notes are printed under the table when it runs on this dataset (after the table's).
+	Notes []string `yaml:"notes,omitempty"`
+}
+
+// NotApplicable is a set of metrics a table cannot measure, with the reason.
+type NotApplicable struct {
+	Metrics []Metric `yaml:"metrics"`
+	Reason  string   `yaml:"reason"`
 }
 
 // Paper is the paper's numbers for the table, copied from its CSV.
@@ -123,6 +156,35 @@ type ScaleRuns struct {
 	// Variants are compared with the baseline (which is trained too).
 	Variants []string `yaml:"variants"`
 	Seeds    int      `yaml:"seeds"`
+	// Settings override the scale preset's sizes for this table's runs.
+	Settings *RunSettings `yaml:"settings,omitempty"`
+}
+
+// RunSettings override a scale's sizes (zero: the scale's value).
+type RunSettings struct {
+	Width     float64 `yaml:"width,omitempty"`
+	ImageSize int     `yaml:"image_size,omitempty"`
+	// Categories is the number of categories of the multi-category task.
+	Categories int `yaml:"categories,omitempty"`
+	// Train and Test are the numbers of training and test images.
+	Train  int `yaml:"train,omitempty"`
+	Test   int `yaml:"test,omitempty"`
+	Epochs int `yaml:"epochs,omitempty"`
+	Batch  int `yaml:"batch,omitempty"`
+}
+
+func (r *RunSettings) validate() error {
+	switch {
+	case r.Width < 0:
+		return fmt.Errorf("width: %g is negative", r.Width)
+	case r.ImageSize != 0 && r.ImageSize < 32:
+		return fmt.Errorf("image_size: %d, want >= 32", r.ImageSize)
+	case r.Categories != 0 && r.Categories < 2:
+		return fmt.Errorf("categories: %d, want >= 2", r.Categories)
+	case r.Train < 0, r.Test < 0, r.Epochs < 0, r.Batch < 0:
+		return fmt.Errorf("train, test, epochs, batch: want >= 0 (0: the scale's), got %d, %d, %d, %d", r.Train, r.Test, r.Epochs, r.Batch)
+	}
+	return nil
 }
 
 // DirectionOf returns the claimed direction of metric m.
@@ -139,6 +201,15 @@ func (s *Spec) PaperColumn(col string) string {
 		return c
 	}
 	return col
+}
+
+// PaperColumnOn is the paper's column of our column on a dataset ("": the
+// synthetic world).
+func (s *Spec) PaperColumnOn(dataset, col string) string {
+	if c, ok := s.Datasets[dataset].ColumnMap[col]; ok && dataset != "" {
+		return c
+	}
+	return s.PaperColumn(col)
 }
 
 // PaperValue looks up the paper's number for a metric, architecture,
@@ -234,7 +305,7 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("tolerance.%s: not one of the spec's metrics %v", m, s.Metrics)
 		}
 	}
-	if slices.Contains(s.Metrics, LocationInstability) {
+	if slices.Contains(s.Metrics, LocationInstability) && !s.RealOnly {
 		if len(s.Landmarks) == 0 {
 			return fmt.Errorf("landmarks: location instability needs landmarks (synthetic: %v)", synthLandmarks)
 		}
@@ -268,6 +339,64 @@ func (s *Spec) Validate() error {
 		if err := s.Scales[name].validate(); err != nil {
 			return fmt.Errorf("scales.%s.%w", name, err)
 		}
+	}
+	for _, name := range sortedKeys(s.Datasets) {
+		if _, ok := DatasetByName(name); !ok {
+			return fmt.Errorf("datasets.%s: unknown dataset (known: %s)", name, strings.Join(DatasetNames(), ", "))
+		}
+		if err := s.validateDataset(name, s.Datasets[name]); err != nil {
+			return fmt.Errorf("datasets.%s.%w", name, err)
+		}
+	}
+	if s.RealOnly && len(s.Datasets) == 0 {
+		return fmt.Errorf("real_only: the table runs on no dataset (datasets: empty)")
+	}
+	if na := s.NotApplicable; na != nil {
+		if len(na.Metrics) == 0 || strings.TrimSpace(na.Reason) == "" {
+			return fmt.Errorf("not_applicable: metrics and reason are required")
+		}
+		for i, m := range na.Metrics {
+			if !slices.Contains(allMetrics, m) || slices.Contains(s.Metrics, m) {
+				return fmt.Errorf("not_applicable.metrics[%d]: %q is not a metric outside the spec's metrics %v", i, m, s.Metrics)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Spec) validateDataset(name string, d DatasetRuns) error {
+	info, _ := DatasetByName(name)
+	if len(d.Columns) == 0 {
+		return fmt.Errorf("columns: empty")
+	}
+	for i, c := range d.Columns {
+		switch {
+		case IsMulti(c) && !info.Multi:
+			return fmt.Errorf("columns[%d]: %s has no multi-category task", i, name)
+		case !IsMulti(c) && !info.Single:
+			return fmt.Errorf("columns[%d]: %s has no single-category task", i, name)
+		case !IsMulti(c) && !slices.Contains(synth.CategoryNames, c):
+			return fmt.Errorf("columns[%d]: %q is neither a category %v nor %s/%s", i, c, synth.CategoryNames, ColumnMultiLogistic, ColumnMultiSoftmax)
+		case !IsMulti(c) && !slices.Contains(info.Categories, info.Category(c)):
+			return fmt.Errorf("columns[%d]: %s has no category %q", i, name, info.Category(c))
+		}
+	}
+	for col := range d.ColumnMap {
+		if col != "avg" && !slices.Contains(d.Columns, col) {
+			return fmt.Errorf("column_map.%s: not one of the columns %v", col, d.Columns)
+		}
+	}
+	if slices.Contains(s.Metrics, LocationInstability) {
+		if len(d.Landmarks) == 0 {
+			return fmt.Errorf("landmarks: location instability needs landmarks (%s: %v)", name, info.Landmarks)
+		}
+		for i, l := range d.Landmarks {
+			if !slices.Contains(info.Landmarks, l) {
+				return fmt.Errorf("landmarks[%d]: %q is not a landmark of %s %v", i, l, name, info.Landmarks)
+			}
+		}
+	} else if len(d.Landmarks) > 0 {
+		return fmt.Errorf("landmarks: only location instability uses landmarks")
 	}
 	return nil
 }
@@ -304,6 +433,11 @@ func (r ScaleRuns) validate() error {
 	}
 	if r.Seeds < 1 {
 		return fmt.Errorf("seeds: %d, want at least 1", r.Seeds)
+	}
+	if r.Settings != nil {
+		if err := r.Settings.validate(); err != nil {
+			return fmt.Errorf("settings.%w", err)
+		}
 	}
 	return nil
 }
@@ -381,6 +515,31 @@ func SelectSpecs(specs []*Spec, ids []string) ([]*Spec, error) {
 		}
 	}
 	sortSpecs(out)
+	return out, nil
+}
+
+// SelectTables picks the tables of a reproduction: the tables ids when
+// given; else, when real datasets are given (--data), the tables the paper
+// measured on them; else every table with a synthetic form. A real-only
+// table (Fashion-MNIST) thus never enters the default selection.
+func SelectTables(specs []*Spec, ids, datasets []string) ([]*Spec, error) {
+	if len(ids) > 0 {
+		return SelectSpecs(specs, ids)
+	}
+	var out []*Spec
+	for _, s := range specs {
+		onGiven := false
+		for _, d := range datasets {
+			_, has := s.Datasets[d]
+			onGiven = onGiven || has
+		}
+		if onGiven || (len(datasets) == 0 && !s.RealOnly) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no table runs on %s", strings.Join(datasets, ", "))
+	}
 	return out, nil
 }
 

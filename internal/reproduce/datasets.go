@@ -1,0 +1,366 @@
+package reproduce
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/cub"
+	"github.com/icnnlab/icnnlab/internal/data/fashionmnist"
+	"github.com/icnnlab/icnnlab/internal/data/ilsvrcpart"
+	"github.com/icnnlab/icnnlab/internal/data/partset"
+	"github.com/icnnlab/icnnlab/internal/data/vocpart"
+	"github.com/icnnlab/icnnlab/internal/train"
+)
+
+// Names of the real datasets (--data NAME=PATH).
+const (
+	DataFashionMNIST = "fashion-mnist"
+	DataCUB200       = "cub200"
+	DataVOCPart      = "voc-part"
+	DataILSVRCPart   = "ilsvrc-part"
+)
+
+// DatasetInfo describes a real dataset the tables can run on instead of
+// the synthetic world.
+type DatasetInfo struct {
+	Name  string
+	Title string
+	// Landmarks are the landmarks its loader annotates.
+	Landmarks []string
+	// Categories are the categories single-category targets and the
+	// multi-category task's first k refer to, in the synthetic world's
+	// order where the dataset has them.
+	Categories []string
+	// columnCategory maps a synthetic column to the dataset's category
+	// name where they differ (ILSVRC's cattle for cow).
+	columnCategory map[string]string
+	Single, Multi  bool
+	// NegativesFrom names the dataset whose other-category objects are the
+	// negatives of single-category tasks ("": the dataset's own).
+	NegativesFrom string
+	// TrainSplit and TestSplit are the loader's split names.
+	TrainSplit, TestSplit string
+	// DefaultPath is used when --data names the dataset without a path
+	// ("": a path is required).
+	DefaultPath func() string
+}
+
+// Category is the dataset's category for a single-category column.
+func (d *DatasetInfo) Category(column string) string {
+	if c, ok := d.columnCategory[column]; ok {
+		return c
+	}
+	return column
+}
+
+// cubCategories are the classes of CUB's single-category task: every bird
+// against the other VOC classes (its negatives come from VOC Part).
+var cubCategories = append([]string{"bird"}, slices.DeleteFunc(slices.Clone(vocpart.Categories), func(c string) bool { return c == "bird" })...)
+
+// Datasets lists the real datasets, in the order reports name them.
+var Datasets = []*DatasetInfo{
+	{Name: DataVOCPart, Title: "Pascal VOC Part", Landmarks: vocpart.Landmarks, Categories: vocpart.Animals,
+		Single: true, Multi: true, TrainSplit: "train", TestSplit: "val"},
+	{Name: DataILSVRCPart, Title: "ILSVRC 2013 DET Animal-Part", Landmarks: ilsvrcpart.Landmarks,
+		Categories: []string{"bird", "cat", "cattle", "dog", "horse", "sheep"}, columnCategory: map[string]string{"cow": "cattle"},
+		Single: true, Multi: true, TrainSplit: "train", TestSplit: "test"},
+	{Name: DataCUB200, Title: "CUB-200-2011", Landmarks: cub.Landmarks, Categories: cubCategories,
+		Single: true, NegativesFrom: DataVOCPart, TrainSplit: "train", TestSplit: "test"},
+	{Name: DataFashionMNIST, Title: "Fashion-MNIST", Categories: fashionmnist.ClassNames,
+		Single: true, Multi: true, TrainSplit: "train", TestSplit: "test", DefaultPath: fashionmnist.Dir},
+}
+
+// DatasetByName finds a real dataset.
+func DatasetByName(name string) (*DatasetInfo, bool) {
+	for _, d := range Datasets {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+// DatasetNames lists the real datasets' names.
+func DatasetNames() []string {
+	var names []string
+	for _, d := range Datasets {
+		names = append(names, d.Name)
+	}
+	return names
+}
+
+// datasetTitle is a source's name in reports ("" is the synthetic world).
+func datasetTitle(name string) string {
+	if name == "" {
+		return "the synthetic part world"
+	}
+	if d, ok := DatasetByName(name); ok {
+		return d.Title
+	}
+	return name
+}
+
+// Source is an opened real dataset: its annotation files are parsed (or,
+// for Fashion-MNIST, the IDX files read). It implements train.DataSource.
+type Source struct {
+	Info *DatasetInfo
+	Path string
+	// train and test are the part datasets' collections.
+	train, test *partset.Collection
+	// negatives are the collections of NegativesFrom (CUB: VOC Part's).
+	negTrain, negTest *partset.Collection
+}
+
+var _ train.DataSource = (*Source)(nil)
+
+// Sources are the opened datasets of a reproduction, by name.
+type Sources map[string]*Source
+
+// Name is the run configs' data.source.
+func (s *Source) Name() string { return s.Info.Name }
+
+// Categories are the names data.target and data.categories refer to.
+func (s *Source) Categories() []string { return s.Info.Categories }
+
+// OpenSources opens the datasets at paths (name → root directory),
+// parsing every annotation file, so a missing or malformed file fails
+// here, before any training; errors name the file and the line, field or
+// offset. A dataset whose single-category negatives come from another
+// needs that one too.
+func OpenSources(paths map[string]string) (Sources, error) {
+	srcs := Sources{}
+	for _, info := range Datasets { // in a fixed order, negatives' datasets first
+		path, ok := paths[info.Name]
+		if !ok {
+			continue
+		}
+		s, err := openSource(info, path)
+		if err != nil {
+			return nil, fmt.Errorf("--data %s=%s: %w", info.Name, path, err)
+		}
+		srcs[info.Name] = s
+	}
+	for name := range paths {
+		if _, ok := DatasetByName(name); !ok {
+			return nil, fmt.Errorf("--data %s: unknown dataset (known: %s)", name, strings.Join(DatasetNames(), ", "))
+		}
+	}
+	for _, s := range srcs {
+		if n := s.Info.NegativesFrom; n != "" {
+			neg, ok := srcs[n]
+			if !ok {
+				return nil, fmt.Errorf("--data %s: its single-category task takes the negatives from %s's other categories: give --data %s=PATH too", s.Info.Name, n, n)
+			}
+			s.negTrain, s.negTest = neg.train, neg.test
+		}
+	}
+	return srcs, nil
+}
+
+func openSource(info *DatasetInfo, path string) (*Source, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if info.Name == DataFashionMNIST {
+			return nil, fmt.Errorf("%w (install the Debian package: apt-get install dataset-fashion-mnist, or give --data %s=DIR)", err, info.Name)
+		}
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory (want the dataset's root)", path)
+	}
+	s := &Source{Info: info, Path: path}
+	switch info.Name {
+	case DataFashionMNIST:
+		for _, split := range []string{info.TrainSplit, info.TestSplit} {
+			if _, err := fashionmnist.LoadSplitCached(path, split); err != nil {
+				return nil, err
+			}
+		}
+	case DataVOCPart:
+		if s.train, err = vocpart.Load(path, info.TrainSplit); err != nil {
+			return nil, err
+		}
+		if s.test, err = vocpart.Load(path, info.TestSplit); err != nil {
+			return nil, err
+		}
+	case DataILSVRCPart:
+		if s.train, err = ilsvrcpart.Load(path, info.TrainSplit); err != nil {
+			return nil, err
+		}
+		if s.test, err = ilsvrcpart.Load(path, info.TestSplit); err != nil {
+			return nil, err
+		}
+	case DataCUB200:
+		d, err := cub.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		// The paper's CUB task: every bird is a positive.
+		if s.train, err = d.Collection(info.TrainSplit, true); err != nil {
+			return nil, err
+		}
+		if s.test, err = d.Collection(info.TestSplit, true); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("no loader for %s", info.Name)
+	}
+	return s, nil
+}
+
+// Datasets builds the training and test tasks of a run config: Train and
+// Test are the numbers of examples (at most those available), Target the
+// dataset's category, the multi-category task takes the first Categories
+// categories. Single-category negatives are the objects of the other
+// categories of the dataset (CUB: of VOC Part), round-robin by category.
+func (s *Source) Datasets(c train.DataConfig) (trainSet, testSet data.Dataset, err error) {
+	if s.Info.Name == DataFashionMNIST {
+		build := func(split string, n int) (data.Dataset, error) {
+			sp, err := fashionmnist.LoadSplitCached(s.Path, split)
+			if err != nil {
+				return nil, err
+			}
+			if c.Task == "single" {
+				return fashionmnist.SingleCategory(sp, c.Target, c.Categories, n, c.Seed, c.ImageSize)
+			}
+			return fashionmnist.MultiCategory(sp, c.Categories, n, c.Seed, c.ImageSize)
+		}
+		if trainSet, err = build(s.Info.TrainSplit, c.Train); err != nil {
+			return nil, nil, fmt.Errorf("training set: %w", err)
+		}
+		if testSet, err = build(s.Info.TestSplit, c.Test); err != nil {
+			return nil, nil, fmt.Errorf("test set: %w", err)
+		}
+		return trainSet, testSet, nil
+	}
+	build := func(coll, neg *partset.Collection, n int) (*partset.Task, error) {
+		if c.Task == "single" {
+			if !s.Info.Single {
+				return nil, fmt.Errorf("%s has no single-category task", s.Info.Name)
+			}
+			negs := []*partset.Collection{coll}
+			if s.Info.NegativesFrom != "" {
+				if neg == nil {
+					return nil, fmt.Errorf("%s: no negatives (%s not opened)", s.Info.Name, s.Info.NegativesFrom)
+				}
+				negs = []*partset.Collection{neg}
+			}
+			return partset.SingleCategory(coll, c.Target, negs, n, c.Seed, c.ImageSize)
+		}
+		if !s.Info.Multi {
+			return nil, fmt.Errorf("%s has no multi-category task", s.Info.Name)
+		}
+		if c.Categories > len(s.Info.Categories) {
+			return nil, fmt.Errorf("%d categories, %s has %d", c.Categories, s.Info.Name, len(s.Info.Categories))
+		}
+		return partset.MultiCategory(coll, s.Info.Categories[:c.Categories], n, c.Seed, c.ImageSize)
+	}
+	tr, err := build(s.train, s.negTrain, c.Train)
+	if err != nil {
+		return nil, nil, fmt.Errorf("training set (%s split): %w", s.Info.TrainSplit, err)
+	}
+	te, err := build(s.test, s.negTest, c.Test)
+	if err != nil {
+		return nil, nil, fmt.Errorf("test set (%s split): %w", s.Info.TestSplit, err)
+	}
+	return tr, te, nil
+}
+
+// Preflight builds the datasets of every real-data run of the plan and
+// reads each of their examples once (images decoded, part masks and
+// landmarks mapped into the crop), so that a missing or corrupt image or
+// annotation fails before any training, naming the file. It also refuses
+// a training set smaller than one batch.
+func Preflight(p *Plan, srcs Sources, log io.Writer) error {
+	checked := map[string]bool{}
+	for _, pr := range p.Runs {
+		if pr.Dataset == "" {
+			continue
+		}
+		src, ok := srcs[pr.Dataset]
+		if !ok {
+			return fmt.Errorf("run %s: dataset %s was not opened (--data %s=PATH)", pr.Key, pr.Dataset, pr.Dataset)
+		}
+		tr, te, err := src.Datasets(pr.Config.Data)
+		if err != nil {
+			return fmt.Errorf("run %s: %s: %w", pr.Key, pr.Dataset, err)
+		}
+		if tr.Len() < pr.Config.Batch {
+			return fmt.Errorf("run %s: %s has %d training examples for this task (%s), fewer than one batch of %d",
+				pr.Key, pr.Dataset, tr.Len(), taskWords(pr.Config.Data), pr.Config.Batch)
+		}
+		for _, ds := range []data.Dataset{tr, te} {
+			task, ok := ds.(*partset.Task)
+			if !ok {
+				continue // Fashion-MNIST: read and checked when opened
+			}
+			var todo []int
+			for i := range task.Len() {
+				c, o := task.Object(i)
+				key := c.Source + "/" + c.Split + "/" + o.Key
+				if !checked[key] {
+					checked[key] = true
+					todo = append(todo, i)
+				}
+			}
+			if len(todo) == 0 {
+				continue
+			}
+			if log != nil {
+				fmt.Fprintf(log, "checking the images and annotations of %d %s objects (%s)\n", len(todo), pr.Dataset, pr.Key)
+			}
+			if err := checkExamples(task, todo); err != nil {
+				return fmt.Errorf("run %s: %w", pr.Key, err)
+			}
+		}
+	}
+	return nil
+}
+
+func taskWords(c train.DataConfig) string {
+	if c.Task == "single" {
+		return "single-category " + c.Target
+	}
+	return fmt.Sprintf("multi-category, %d categories", c.Categories)
+}
+
+// checkExamples reads the examples idx of task in parallel: the image, and
+// the part ground truth mapped into the crop; the first error (in index
+// order) is returned.
+func checkExamples(task *partset.Task, idx []int) error {
+	errs := make([]error, len(idx))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, runtime.NumCPU()) {
+		wg.Go(func() {
+			for k := range next {
+				i := idx[k]
+				if _, err := task.Example(i); err != nil {
+					errs[k] = fmt.Errorf("example %d: %w", i, err)
+					continue
+				}
+				if _, err := task.Annotations([]int{i}); err != nil && !errors.Is(err, partset.ErrNoPartAnnotations) {
+					errs[k] = fmt.Errorf("example %d: annotations: %w", i, err)
+				}
+			}
+		})
+	}
+	for k := range idx {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

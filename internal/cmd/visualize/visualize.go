@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,9 +14,6 @@ import (
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	viz "github.com/icnnlab/icnnlab/internal/visualize"
 )
-
-// defaultPluginTimeout leaves the upconv plugin time to train its decoder.
-const defaultPluginTimeout = 15 * time.Minute
 
 // VisualizeOptions is everything `icnnlab visualize` needs.
 type VisualizeOptions struct {
@@ -95,6 +91,14 @@ func NewCmdVisualize(f *cmdutil.Factory, runF func(*VisualizeOptions) error) *co
 			if opts.Filters < 1 {
 				return cmdutil.FlagErrorf("--filters: %d, want at least 1", opts.Filters)
 			}
+			for _, c := range []struct {
+				flag string
+				v    int
+			}{{"--images", opts.Images}, {"--train-images", opts.TrainImages}} {
+				if c.v < 0 {
+					return cmdutil.FlagErrorf("%s: %d is negative (0 means all)", c.flag, c.v)
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -104,17 +108,17 @@ func NewCmdVisualize(f *cmdutil.Factory, runF func(*VisualizeOptions) error) *co
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "viz", "output directory for the PNGs and report.html")
 	fl.StringVar(&opts.Layer, "layer", "", "layer to visualize (default: the top conv-layer)")
-	fl.IntVar(&opts.Images, "images", 300, "test images shown and held out for the decoder (0: all)")
-	fl.IntVar(&opts.TrainImages, "train-images", 500, "training images for the decoder (0: all)")
-	fl.IntVar(&opts.Filters, "filters", 8, "filters that get a card (the most part-interpretable)")
+	fl.IntVar(&opts.Images, "images", viz.DefaultImages, "test images shown and held out for the decoder (0: all)")
+	fl.IntVar(&opts.TrainImages, "train-images", viz.DefaultTrainImages, "training images for the decoder (0: all)")
+	fl.IntVar(&opts.Filters, "filters", viz.DefaultFilters, "filters that get a card (the most part-interpretable)")
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the run's)")
 	fl.StringVar(&opts.RFParams, "rf-params", "", "visualizers/receptive-field parameters as JSON")
 	fl.StringVar(&opts.UpconvParam, "upconv-params", "", "visualizers/upconv parameters as JSON")
 	fl.BoolVar(&opts.NoUpconv, "no-upconv", false, "skip the decoder (the slow part)")
 	opts.PluginFlags.Register(fl)
 	// The decoder trains inside one plugin call: a minute is not enough.
-	opts.PluginFlags.CallTimeout = defaultPluginTimeout
-	fl.Lookup("plugin-timeout").DefValue = defaultPluginTimeout.String()
+	opts.PluginFlags.CallTimeout = viz.DefaultPluginTimeout
+	fl.Lookup("plugin-timeout").DefValue = viz.DefaultPluginTimeout.String()
 	return cmd
 }
 

@@ -97,27 +97,38 @@ func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.E
 			return nil, &backends.UnsupportedOpError{Backend: Name, Node: n}
 		}
 	}
+	threads := threadsOrDefault(opts.Threads)
 	e := &executable{
-		g:       g,
-		device:  device,
-		seed:    opts.Seed,
-		threads: threadsOrDefault(opts.Threads),
-		opt:     opt,
-		lr:      opt.LearningRate,
-		params:  map[string]handle{},
-		states:  map[string]handle{},
-		slots:   map[string]handle{},
-		consts:  map[int]handle{},
+		g:      g,
+		device: device,
+		seed:   opts.Seed,
+		thread: newOSThread(func() { setNumThreads(threads) }),
+		folds:  planBiasFolds(g),
+		folded: map[int]bool{},
+		opt:    opt,
+		lr:     opt.LearningRate,
+		params: map[string]handle{},
+		states: map[string]handle{},
+		slots:  map[string]handle{},
+		consts: map[int]handle{},
 	}
-	if err := e.upload(graph.InitParams(g, opts.Seed), graph.InitStates(g)); err != nil {
+	for _, f := range e.folds {
+		e.folded[f.inner.ID()] = true
+	}
+	// An executable dropped without Close still gives its OS thread back.
+	runtime.AddCleanup(e, (*osThread).close, e.thread)
+	params, states := graph.InitParams(g, opts.Seed), graph.InitStates(g)
+	e.call(false, func() { err = e.upload(params, states) })
+	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("compile graph %q: %w", g.Name(), err)
 	}
 	return e, nil
 }
 
-// threadsOrDefault is the intra-op thread count for each call: libtorch's
-// default is per OS thread and, on the threads Go calls from, can be 1.
+// threadsOrDefault is the intra-op thread count of an executable's
+// thread: libtorch's default is per OS thread and, on threads that Go
+// starts, can be 1.
 func threadsOrDefault(n int) int {
 	if n > 0 {
 		return n

@@ -5,7 +5,6 @@ package libtorch
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 
 	"github.com/icnnlab/icnnlab/backends"
@@ -15,34 +14,33 @@ import (
 
 // executable owns device tensors: parameters (autograd leaves), states,
 // optimizer slots and constants. Every forward pass runs the IR's ops one
-// by one on the shim; libtorch records the autograd graph as it goes.
+// by one on the shim (bias adds folded into the op before them, see
+// biasFold); libtorch records the autograd graph as it goes.
 type executable struct {
-	g       *graph.Graph
-	device  string
-	seed    uint64
-	threads int // intra-op threads, set on each calling OS thread
-	opt     backends.Optimizer
-	lr      float64
-	step    int64
-	params  map[string]handle
-	states  map[string]handle
-	slots   map[string]handle
-	consts  map[int]handle
-	closed  bool
+	g      *graph.Graph
+	device string
+	seed   uint64
+	thread *osThread        // runs every shim call, with the intra-op thread count set once
+	folds  map[int]biasFold // by add node id
+	folded map[int]bool     // the inner ops of folds, not evaluated on their own
+	opt    backends.Optimizer
+	lr     float64
+	step   int64
+	params map[string]handle
+	states map[string]handle
+	slots  map[string]handle
+	consts map[int]handle
+	closed bool
 }
 
-// enter pins the goroutine to its OS thread and sets libtorch's autograd
-// mode and thread count there: both are thread-local in libtorch (and
-// OpenMP), and a goroutine may otherwise move between threads mid-step.
-// The returned func restores the mode and unpins.
-func (e *executable) enter(grad bool) func() {
-	runtime.LockOSThread()
-	setNumThreads(e.threads)
-	prev := setGradEnabled(grad)
-	return func() {
-		setGradEnabled(prev)
-		runtime.UnlockOSThread()
-	}
+// call runs f on the executable's libtorch thread with autograd recording
+// on or off (a per-thread mode in libtorch).
+func (e *executable) call(grad bool, f func()) {
+	e.thread.do(func() {
+		prev := setGradEnabled(grad)
+		defer setGradEnabled(prev)
+		f()
+	})
 }
 
 // pass holds the values of one forward pass, by node id. Only the handles
@@ -109,7 +107,7 @@ func (e *executable) forward(mode backends.Mode, roots []*graph.Node, inputs map
 	nodes := e.g.Nodes()
 	p := &pass{vals: make([]handle, len(nodes))}
 	for _, n := range nodes {
-		if !needed[n.ID()] {
+		if !needed[n.ID()] || e.folded[n.ID()] {
 			continue
 		}
 		h, err := e.eval(p, mode, n, inputs, wrtLeaves)
@@ -167,12 +165,16 @@ func (e *executable) eval(p *pass, mode backends.Mode, n *graph.Node, inputs map
 		}
 		return p.keep(h), nil
 	}
-	in := make([]handle, len(n.Inputs()))
-	for i, x := range n.Inputs() {
+	op, operands, attrs := n.Op(), n.Inputs(), n
+	if f, ok := e.folds[n.ID()]; ok {
+		op, operands, attrs = f.inner.Op(), append(slices.Clone(f.inner.Inputs()), f.bias), f.inner
+	}
+	in := make([]handle, len(operands))
+	for i, x := range operands {
 		in[i] = p.vals[x.ID()]
 	}
-	ints, dbls := encodeAttrs(n)
-	h, err := apply(n.Op(), in, ints, dbls)
+	ints, dbls := encodeAttrs(attrs)
+	h, err := apply(op, in, ints, dbls)
 	if err != nil {
 		return nil, err
 	}
@@ -279,12 +281,19 @@ func (p *pass) fetchAll(names []string, nodes []*graph.Node) (map[string]*tensor
 	return out, nil
 }
 
-func (e *executable) Run(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
+func (e *executable) Run(inputs map[string]*tensor.Tensor, outputs ...string) (out map[string]*tensor.Tensor, err error) {
+	if e.closed {
+		return nil, fmt.Errorf("graph %q: executable is closed", e.g.Name())
+	}
+	e.call(false, func() { out, err = e.run(inputs, outputs) })
+	return out, err
+}
+
+func (e *executable) run(inputs map[string]*tensor.Tensor, outputs []string) (map[string]*tensor.Tensor, error) {
 	nodes, err := backends.ResolveOutputs(e.g, outputs)
 	if err != nil {
 		return nil, err
 	}
-	defer e.enter(false)()
 	p, err := e.forward(backends.Eval, nodes, inputs, nil)
 	if err != nil {
 		return nil, err
@@ -314,7 +323,15 @@ func freeAll(hs []handle) {
 	}
 }
 
-func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
+func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...string) (out map[string]*tensor.Tensor, err error) {
+	if e.closed {
+		return nil, fmt.Errorf("graph %q: executable is closed", e.g.Name())
+	}
+	e.call(true, func() { out, err = e.trainStep(inputs, outputs) })
+	return out, err
+}
+
+func (e *executable) trainStep(inputs map[string]*tensor.Tensor, outputs []string) (map[string]*tensor.Tensor, error) {
 	loss := e.g.Loss()
 	if loss == nil {
 		return nil, fmt.Errorf("graph %q: train step: the graph has no loss (call SetLoss)", e.g.Name())
@@ -327,7 +344,6 @@ func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...stri
 	for _, u := range e.g.StateUpdates() {
 		roots = append(roots, u.Value)
 	}
-	defer e.enter(true)()
 	p, err := e.forward(backends.Train, roots, inputs, nil)
 	if err != nil {
 		return nil, err
@@ -385,7 +401,15 @@ func (e *executable) update(p *graph.Node, w, grad handle) error {
 	}
 }
 
-func (e *executable) Gradients(mode backends.Mode, inputs map[string]*tensor.Tensor, wrt ...string) (map[string]*tensor.Tensor, error) {
+func (e *executable) Gradients(mode backends.Mode, inputs map[string]*tensor.Tensor, wrt ...string) (out map[string]*tensor.Tensor, err error) {
+	if e.closed {
+		return nil, fmt.Errorf("graph %q: executable is closed", e.g.Name())
+	}
+	e.call(true, func() { out, err = e.gradients(mode, inputs, wrt) })
+	return out, err
+}
+
+func (e *executable) gradients(mode backends.Mode, inputs map[string]*tensor.Tensor, wrt []string) (map[string]*tensor.Tensor, error) {
 	loss := e.g.Loss()
 	if loss == nil {
 		return nil, fmt.Errorf("graph %q: gradients: the graph has no loss (call SetLoss)", e.g.Name())
@@ -405,7 +429,6 @@ func (e *executable) Gradients(mode backends.Mode, inputs map[string]*tensor.Ten
 		}
 		leaves[i] = n
 	}
-	defer e.enter(true)()
 	p, err := e.forward(mode, []*graph.Node{loss}, inputs, fresh)
 	if err != nil {
 		return nil, err
@@ -474,11 +497,16 @@ func (e *executable) lookup(name string, slots bool) (store map[string]handle, d
 }
 
 func (e *executable) Read(name string) (*tensor.Tensor, error) {
+	if e.closed {
+		return nil, fmt.Errorf("read %q: executable is closed", name)
+	}
 	store, dt, shape, ok := e.lookup(name, false)
 	if !ok {
 		return nil, fmt.Errorf("read: graph %q has no parameter or state %q", e.g.Name(), name)
 	}
-	t, err := toHost(store[name], dt, shape)
+	var t *tensor.Tensor
+	var err error
+	e.call(false, func() { t, err = toHost(store[name], dt, shape) })
 	if err != nil {
 		return nil, fmt.Errorf("read %q: %w", name, err)
 	}
@@ -511,7 +539,9 @@ func (e *executable) Write(name string, value *tensor.Tensor) error {
 	if value.DType() != dt || !value.Shape().Equal(shape) {
 		return fmt.Errorf("write %q: got %v%v, want %v%v", name, value.DType(), value.Shape(), dt, shape)
 	}
-	if err := e.replace(store, name, value); err != nil {
+	var err error
+	e.call(false, func() { err = e.replace(store, name, value) })
+	if err != nil {
 		return fmt.Errorf("write %q: %w", name, err)
 	}
 	return nil
@@ -528,15 +558,22 @@ func (e *executable) Snapshot() (map[string]*tensor.Tensor, error) {
 		return nil, fmt.Errorf("snapshot: graph %q: executable is closed", e.g.Name())
 	}
 	out := map[string]*tensor.Tensor{}
-	for _, store := range []map[string]handle{e.params, e.states, e.slots} {
-		for name := range store {
-			_, dt, shape, _ := e.lookup(name, true)
-			t, err := toHost(store[name], dt, shape)
-			if err != nil {
-				return nil, fmt.Errorf("snapshot %q: %w", name, err)
+	var err error
+	e.call(false, func() {
+		for _, store := range []map[string]handle{e.params, e.states, e.slots} {
+			for name := range store {
+				_, dt, shape, _ := e.lookup(name, true)
+				var t *tensor.Tensor
+				if t, err = toHost(store[name], dt, shape); err != nil {
+					err = fmt.Errorf("snapshot %q: %w", name, err)
+					return
+				}
+				out[name] = t
 			}
-			out[name] = t
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	out[stepKey] = tensor.Zeros(tensor.Int64)
 	out[stepKey].Int64s()[0] = e.step
@@ -571,31 +608,43 @@ func (e *executable) Restore(snap map[string]*tensor.Tensor) error {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	for _, name := range names {
-		v := snap[name]
-		if name == stepKey {
-			e.step = v.Int64s()[0]
-			continue
+	var err error
+	e.call(false, func() {
+		for _, name := range names {
+			v := snap[name]
+			if name == stepKey {
+				e.step = v.Int64s()[0]
+				continue
+			}
+			store, _, _, _ := e.lookup(name, true)
+			if err = e.replace(store, name, v); err != nil {
+				err = fmt.Errorf("restore %q: %w", name, err)
+				return
+			}
 		}
-		store, _, _, _ := e.lookup(name, true)
-		if err := e.replace(store, name, v); err != nil {
-			return fmt.Errorf("restore %q: %w", name, err)
-		}
-	}
-	return nil
+	})
+	return err
 }
 
 func (e *executable) Close() error {
-	for _, store := range []map[string]handle{e.params, e.states, e.slots} {
-		for name, h := range store {
-			free(h)
-			delete(store, name)
+	if e.closed {
+		return nil
+	}
+	e.call(false, func() {
+		for _, store := range []map[string]handle{e.params, e.states, e.slots} {
+			for name, h := range store {
+				if h != nil {
+					free(h)
+				}
+				delete(store, name)
+			}
 		}
-	}
-	for id, h := range e.consts {
-		free(h)
-		delete(e.consts, id)
-	}
+		for id, h := range e.consts {
+			free(h)
+			delete(e.consts, id)
+		}
+	})
+	e.thread.close()
 	e.closed = true
 	return nil
 }

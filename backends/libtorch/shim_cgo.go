@@ -120,7 +120,7 @@ import (
 const TF32Env = "ICNNLAB_LIBTORCH_TF32"
 
 // abiVersion must equal ICNN_ABI_VERSION in csrc/icnn_torch.h.
-const abiVersion = 1
+const abiVersion = 2
 
 // handle is one libtorch tensor owned by the Go side; release it with free.
 type handle = C.icnn_tensor

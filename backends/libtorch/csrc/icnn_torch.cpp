@@ -164,11 +164,21 @@ at::Tensor apply(int op, const std::vector<at::Tensor> &in, const int64_t *ints,
     case kDiv: arity(2); return at::div(in[0], in[1]);
     case kSum: case kMean: case kMax: case kLogSumExp: arity(1); return reduce(op, in[0], ints, nints);
     case kArgMax: arity(1); nattrs(1, 0); return at::argmax(in[0], ints[0], false);
-    case kMatMul: arity(2); return at::mm(in[0], in[1]);
-    case kConv2D:
-      arity(2);
+    case kMatMul:
+      // A third operand is a bias the Go side folded in (add(matmul(x, w), b)):
+      // addmm is one GEMM with beta = 1, as torch.nn.Linear runs.
+      need(in.size() == 2 || in.size() == 3, "matmul: wants 2 operands, or 3 with a bias");
+      return in.size() == 3 ? at::addmm(in[2], in[0], in[1]) : at::mm(in[0], in[1]);
+    case kConv2D: {
+      // A third operand is a per-channel bias the Go side folded in
+      // (add(conv2d(x, w), b) with b of shape [1,O,1,1]): the convolution adds
+      // it itself and computes its gradient in the same backward kernel, as
+      // torch.nn.Conv2d does, instead of a separate broadcast add and sum.
+      need(in.size() == 2 || in.size() == 3, "conv2d: wants 2 operands, or 3 with a bias");
       nattrs(7, 0);
-      return at::conv2d(in[0], in[1], {}, ints_at(ints, 0, 2), ints_at(ints, 2, 2), ints_at(ints, 4, 2), ints[6]);
+      at::Tensor bias = in.size() == 3 ? in[2].reshape({-1}) : at::Tensor();
+      return at::conv2d(in[0], in[1], bias, ints_at(ints, 0, 2), ints_at(ints, 2, 2), ints_at(ints, 4, 2), ints[6]);
+    }
     case kConvTranspose2D:
       arity(2);
       nattrs(8, 0);
@@ -217,7 +227,14 @@ int icnn_cuda_device_count(void) {
 }
 
 void icnn_set_num_threads(int threads) {
-  if (threads > 0) at::set_num_threads(threads);
+  // The count that matters is per OS thread (libtorch 1.13 on Debian uses
+  // OpenMP, whose thread count is a per-thread setting), but
+  // at::set_num_threads also has process-wide side effects: in 1.13 it
+  // recreates caffe2's pthreadpool, whose new worker then busy-waits for
+  // about a million spins, and it clears ideep's cache of convolution
+  // primitives. Called once per training step, that took a core from every
+  // 2-thread step. So only call it when this thread runs with another count.
+  if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
 }
 int icnn_get_num_threads(void) { return at::get_num_threads(); }
 

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes meaning. */
-#define ICNN_ABI_VERSION 1
+#define ICNN_ABI_VERSION 2
 
 typedef struct icnn_tensor_s *icnn_tensor;
 
@@ -65,6 +65,10 @@ int icnn_set_requires_grad(icnn_tensor t, int requires);
  *   sum, mean, max, logsumexp   ints {keepdims, axis...}
  *   argmax, concat, gather      ints {axis}
  *   conv2d      ints {stride h,w, padding h,w, dilation h,w, groups}
+ *               operands {x, w} or {x, w, bias}: bias holds one value per
+ *               output channel (any shape with O elements)
+ *   matmul      operands {x, w} or {x, w, bias}: x·w + bias, bias
+ *               broadcastable to the result (addmm)
  *   conv_transpose2d ints {stride h,w, padding h,w, output padding h,w, dilation h,w}
  *   max_pool2d, avg_pool2d      ints {kernel h,w, stride h,w, padding h,w}
  *   reshape     ints {shape...}

@@ -1,6 +1,7 @@
 package reproduce
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,5 +137,166 @@ func TestDefaultPlanRunCount(t *testing.T) {
 	}
 	if len(p.Skipped) != 0 {
 		t.Errorf("default plan skips %v, want every table", p.Skipped)
+	}
+}
+
+func TestSelectTables(t *testing.T) {
+	specs, _ := loadEmbedded(t)
+	ids := func(ss []*Spec) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		tables, datasets []string
+		want             []string
+	}{
+		// The default selection leaves out the real-only Fashion-MNIST table.
+		{nil, nil, []string{"1", "2", "3", "4", "5", "6", "7", "ablation", "thesis"}},
+		{nil, []string{DataFashionMNIST}, []string{"fashion"}},
+		{nil, []string{DataVOCPart}, []string{"1", "2", "4", "6", "7"}},
+		{nil, []string{DataILSVRCPart}, []string{"3", "6", "7"}},
+		{nil, []string{DataCUB200, DataVOCPart}, []string{"1", "2", "4", "5", "6", "7"}},
+		{[]string{"fashion", "1"}, []string{DataVOCPart}, []string{"1", "fashion"}},
+	} {
+		got, err := SelectTables(specs, tc.tables, tc.datasets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, ids(got)); diff != "" {
+			t.Errorf("tables %v, datasets %v (-want +got):\n%s", tc.tables, tc.datasets, diff)
+		}
+	}
+}
+
+// On the real datasets each table's columns run where the paper measured
+// them, runs are shared across tables as on the synthetic world, and the
+// configs carry the dataset, its category names and its sizes.
+func TestPlanOnRealData(t *testing.T) {
+	specs, scales := loadEmbedded(t)
+	given := []string{DataCUB200, DataILSVRCPart, DataVOCPart}
+	sel, err := SelectTables(specs, nil, given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := MakePlan(sel, scales["full"], PlanOptions{Seeds: 1, Datasets: given})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := map[string][]string{}
+	for _, tp := range p.Tables {
+		for _, s := range tp.Sources {
+			sources[tp.Spec.ID] = append(sources[tp.Spec.ID], s.Dataset+":"+strings.Join(s.Columns, ","))
+		}
+	}
+	animals := "bird,cat,cow,dog,horse,sheep"
+	want := map[string][]string{
+		"1": {"voc-part:" + animals}, "2": {"voc-part:multi-logistic,multi-softmax"}, "3": {"ilsvrc-part:" + animals},
+		"4": {"voc-part:" + animals}, "5": {"cub200:bird"},
+		"6": {"voc-part:multi-logistic,multi-softmax", "ilsvrc-part:multi-logistic"},
+		"7": {"voc-part:" + animals + ",multi-logistic,multi-softmax", "ilsvrc-part:" + animals + ",multi-logistic", "cub200:bird"},
+	}
+	if diff := cmp.Diff(want, sources); diff != "" {
+		t.Errorf("table sources (-want +got):\n%s", diff)
+	}
+	byKey := map[string]*PlannedRun{}
+	for _, r := range p.Runs {
+		byKey[r.Key] = r
+		if r.Dataset == "" {
+			t.Errorf("run %s is on the synthetic world", r.Key)
+		}
+	}
+	// VOC 8 columns + ILSVRC 7 + CUB 1, on 4 networks (Table 7's full
+	// scale has them all; Tables 2 and 6 share theirs), baseline and
+	// treatment, one seed.
+	if got, want := len(p.Runs), 2*4*(8+7+1); got != want {
+		t.Errorf("%d runs, want %d", got, want)
+	}
+	cow := byKey["ilsvrc-part:vgg-m/l1+mi/cow/seed1"]
+	if cow == nil {
+		t.Fatalf("no ILSVRC cow run among %v", planKeys(p))
+	}
+	c := cow.Config.Data
+	if c.Source != DataILSVRCPart || c.Target != "cattle" || c.Train != 2*16384/6 || c.Test != 2*2048/6 {
+		t.Errorf("ILSVRC cow run data config %+v: want source ilsvrc-part, target cattle, 5461 train, 682 test", c)
+	}
+	if diff := cmp.Diff([][]string{{"head", "frontleg"}}, cow.LandmarkSets); diff != "" {
+		t.Errorf("ILSVRC cow landmark sets (-want +got):\n%s", diff)
+	}
+	vocBird := byKey["voc-part:vgg-m/ordinary/bird/seed1"]
+	if diff := cmp.Diff([]Metric{PartInterpretability, LocationInstability, Accuracy}, vocBird.Metrics); diff != "" {
+		t.Errorf("VOC bird metrics (tables 1, 4, 7) (-want +got):\n%s", diff)
+	}
+	cub := byKey["cub200:vgg-16/l1+mi/bird/seed1"]
+	if cub == nil || cub.Config.Data.Target != "bird" || !slices.Equal(cub.LandmarkSets[0], []string{"head", "back", "tail"}) {
+		t.Errorf("CUB run %+v", cub)
+	}
+	multi := byKey["voc-part:vgg-s/ordinary/multi-softmax/seed1"]
+	if multi == nil || multi.Config.Data.Categories != 6 || multi.Config.Data.Train != 16384 {
+		t.Errorf("VOC multi run %+v", multi)
+	}
+}
+
+func TestPlanFashionMNISTSettings(t *testing.T) {
+	specs, scales := loadEmbedded(t)
+	sel, err := SelectTables(specs, []string{"fashion"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MakePlan(sel, scales["default"], PlanOptions{}); err == nil || !strings.Contains(err.Error(), "table fashion runs only on fashion-mnist: give --data fashion-mnist") {
+		t.Errorf("fashion without its dataset: error %v", err)
+	}
+	p, err := MakePlan(sel, scales["default"], PlanOptions{Datasets: []string{DataFashionMNIST}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"fashion-mnist:vgg-m/ordinary/multi-logistic/seed1", "fashion-mnist:vgg-m/l1+mi/multi-logistic/seed1",
+		"fashion-mnist:vgg-m/ordinary/multi-softmax/seed1", "fashion-mnist:vgg-m/l1+mi/multi-softmax/seed1",
+	}
+	if diff := cmp.Diff(want, planKeys(p)); diff != "" {
+		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+	c := p.Runs[3].Config
+	if c.Data.Source != DataFashionMNIST || c.Data.Categories != 10 || c.Data.Train != 8000 || c.Data.Test != 4000 || c.Epochs != 6 ||
+		c.Model.Width != 0.125 || c.Model.Loss != "softmax" || !c.Interpretable.Enabled {
+		t.Errorf("config %+v", c)
+	}
+	if diff := cmp.Diff([]Metric{PartInterpretability, LocationInstability}, p.Runs[0].NotApplicable); diff != "" {
+		t.Errorf("not applicable (-want +got):\n%s", diff)
+	}
+}
+
+func TestSpecDatasetValidation(t *testing.T) {
+	base := `
+id: x
+title: t
+claim: c
+metrics: [location-instability]
+landmarks: [head]
+baseline: ordinary
+scales:
+  test: {archs: [small64], columns: [bird], variants: [interpretable], seeds: 1}
+`
+	for _, tc := range []struct{ extra, want string }{
+		{"datasets: {imagenet: {columns: [bird]}}", "datasets.imagenet: unknown dataset"},
+		{"datasets: {voc-part: {columns: [], landmarks: [head]}}", "datasets.voc-part.columns: empty"},
+		{"datasets: {cub200: {columns: [multi-softmax], landmarks: [head]}}", "datasets.cub200.columns[0]: cub200 has no multi-category task"},
+		{"datasets: {voc-part: {columns: [bird]}}", "datasets.voc-part.landmarks: location instability needs landmarks"},
+		{"datasets: {voc-part: {columns: [bird], landmarks: [frontleg]}}", `datasets.voc-part.landmarks[0]: "frontleg" is not a landmark of voc-part`},
+		{"datasets: {voc-part: {columns: [bird], column_map: {cat: x}, landmarks: [head]}}", "datasets.voc-part.column_map.cat: not one of the columns"},
+		{"real_only: true", "real_only: the table runs on no dataset"},
+		{"not_applicable: {metrics: [location-instability], reason: r}", `not_applicable.metrics[0]: "location-instability" is not a metric outside`},
+		{"not_applicable: {metrics: [accuracy]}", "not_applicable: metrics and reason are required"},
+	} {
+		_, err := ParseSpec([]byte(base+tc.extra+"\n"), "x.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.extra, err, tc.want)
+		}
+	}
+	if _, err := ParseSpec([]byte(base+"datasets: {ilsvrc-part: {columns: [cow], landmarks: [head, frontleg]}}\n"), "x.yaml"); err != nil {
+		t.Errorf("valid dataset entry: %v", err)
 	}
 }

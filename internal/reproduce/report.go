@@ -217,7 +217,11 @@ func (t *TableResult) dataLine() string {
 	for _, d := range t.Datasets {
 		names = append(names, datasetTitle(d))
 	}
-	return "Data: " + strings.Join(names, ", ") + " (the real dataset, not the synthetic world)."
+	what := "the real dataset"
+	if len(names) > 1 {
+		what = "the real datasets"
+	}
+	return "Data: " + strings.Join(names, ", ") + " (" + what + ", not the synthetic world)."
 }
 
 // WriteMarkdown writes the tables with their verdicts.

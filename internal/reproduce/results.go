@@ -252,7 +252,9 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 		t.Datasets = append(t.Datasets, src.Dataset)
 		t.Notes = append(t.Notes, s.Datasets[src.Dataset].Notes...)
 		if !s.RealOnly {
-			t.StandsInFor = "" // the paper's own data, nothing stands in
+			// The paper's own data: nothing stands in, no analogue.
+			t.StandsInFor = ""
+			t.Title = strings.TrimSuffix(t.Title, " analogue")
 		}
 	}
 	base, err := ParseVariant(s.Baseline)

@@ -133,6 +133,16 @@ func Evaluate(m *featmap.Maps, g featmap.Geometry, set *annotations.Set, opt Opt
 	if err != nil {
 		return nil, fmt.Errorf("part interpretability: %w", err)
 	}
+	// Only the images a filter is evaluated on need a part mask (the
+	// negatives of a single-category task may have none).
+	for f := range m.C {
+		for _, n := range evalImages(f) {
+			if set.Images[n].GroupMask == nil {
+				return nil, fmt.Errorf("part interpretability: image %d (category %s, evaluated for filter %d): no part-group mask",
+					n, set.Categories[set.Images[n].Category], f)
+			}
+		}
+	}
 	areas := make([][256]int, m.N)
 	for n := range set.Images {
 		areas[n] = set.Images[n].GroupAreas()
@@ -181,9 +191,6 @@ func checkInputs(m *featmap.Maps, g featmap.Geometry, set *annotations.Set) erro
 		if im.Width != g.ImageWidth || im.Height != g.ImageHeight {
 			return fmt.Errorf("image %d: annotation is %d×%d, the layer geometry expects %d×%d input images",
 				n, im.Width, im.Height, g.ImageWidth, g.ImageHeight)
-		}
-		if im.GroupMask == nil {
-			return fmt.Errorf("image %d: no part-group mask", n)
 		}
 	}
 	return nil

@@ -344,7 +344,8 @@ func TestEvaluateErrors(t *testing.T) {
 	}{
 		{"image count", testSet([]string{"a"}, okImage, okImage), identity(s), Options{}, "2 annotated images for 1"},
 		{"image size", testSet([]string{"a"}, annotations.Image{Width: 5, Height: 5, GroupMask: make([]uint8, 25)}), identity(s), Options{}, "image 0: annotation is 5×5"},
-		{"no mask", testSet([]string{"a"}, annotations.Image{Width: s, Height: s}), identity(s), Options{}, "image 0: no part-group mask"},
+		{"no mask", testSet([]string{"a"}, annotations.Image{Width: s, Height: s}), identity(s), Options{}, "image 0 (category a, evaluated for filter 0): no part-group mask"},
+		{"target image without mask", testSet([]string{"a", "b"}, annotations.Image{Width: s, Height: s, Category: 1}), identity(s), Options{Category: "b"}, "image 0 (category b, evaluated for filter 0): no part-group mask"},
 		{"region", testSet([]string{"a"}, okImage), identity(s), Options{Region: "blob"}, `region "blob"`},
 		{"fraction", testSet([]string{"a"}, okImage), identity(s), Options{TopFraction: 2}, "top fraction"},
 		{"category", testSet([]string{"a"}, okImage), identity(s), Options{Category: "zebra"}, `category "zebra"`},
@@ -357,6 +358,25 @@ func TestEvaluateErrors(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Images outside a filter's evaluation set need no part mask: the
+// negatives of a single-category task on a real dataset (VOC Part's
+// non-animal objects) have none.
+func TestImagesOutsideTheEvaluationNeedNoMask(t *testing.T) {
+	const s = 4
+	head := rect(s, s, 0, 0, 2, 2, 1)
+	set := testSet([]string{"bird", "chair"},
+		annotations.Image{Width: s, Height: s, Category: 0, GroupMask: head},
+		annotations.Image{Width: s, Height: s, Category: 1})
+	maps := [][][]float32{{indicator(head, 1)}, {make([]float32, s*s)}}
+	res, err := Evaluate(stack(t, s, s, maps), identity(s), set, Options{Category: "bird", TopFraction: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Filters[0]; f.Images != 1 || f.Score != 1 || f.BestPart != "head" {
+		t.Errorf("bird-only filter on a set with a mask-less chair: %+v, want P_f 1 on head over 1 image", f)
 	}
 }
 

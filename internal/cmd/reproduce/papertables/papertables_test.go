@@ -3,9 +3,11 @@ package papertables_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
 	"github.com/icnnlab/icnnlab/internal/cmd/reproduce/papertables"
 	"github.com/icnnlab/icnnlab/internal/cmd/root"
+	"github.com/icnnlab/icnnlab/internal/data/datasettest"
 	"github.com/icnnlab/icnnlab/internal/reproduce"
 )
 
@@ -257,5 +260,225 @@ func TestEndToEndFashionMNIST(t *testing.T) {
 	csv, _ := os.ReadFile(filepath.Join(out, reproduce.CSVFile))
 	if !strings.Contains(string(csv), "fashion,part-interpretability,") || !strings.Contains(string(csv), "not applicable: Fashion-MNIST has no part labels") {
 		t.Errorf("CSV lacks the not-applicable rows:\n%s", csv)
+	}
+}
+
+// realData writes tiny format-exact VOC Part, ILSVRC Animal-Part and
+// CUB-200-2011 trees (datasettest) and returns their roots.
+func realData(t *testing.T) (voc, ilsvrc, cubRoot string) {
+	t.Helper()
+	dir := t.TempDir()
+	voc, ilsvrc, cubRoot = filepath.Join(dir, "voc"), filepath.Join(dir, "ilsvrc"), filepath.Join(dir, "cub")
+	// Bird and cat are the test scale's categories; chair and person are
+	// VOC negatives without parts.
+	if err := datasettest.WriteVOCPart(voc, []string{"bird", "cat", "chair", "person"}, datasettest.Options{Train: 10, Test: 5, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := datasettest.WriteILSVRCPart(ilsvrc, []string{"bird", "cat", "cattle"}, datasettest.Options{Train: 10, Test: 5, Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := datasettest.WriteCUB(cubRoot, []string{"Albatross", "Wren"}, datasettest.Options{Train: 8, Test: 4, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	return voc, ilsvrc, cubRoot
+}
+
+// Tables 1-7 at the test scale on the three real datasets: every table the
+// paper measured on them runs there (not on the synthetic world), the
+// metric plugins get the loaders' part masks and landmarks, and a second
+// invocation reuses every run.
+func TestEndToEndRealDatasets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains twelve tiny networks; skipped with -short")
+	}
+	voc, ilsvrc, cubRoot := realData(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	args := []string{"reproduce", "paper-tables", "--scale", "test", "--runs", filepath.Join(dir, "runs"), "--out", out, "--threads", "1",
+		"--data", "voc-part=" + voc + ",ilsvrc-part=" + ilsvrc, "--data", "cub200=" + cubRoot}
+	var stdout, stderr strings.Builder
+	cmd := icnnlab(args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("reproduce: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "12 distinct runs for tables 1, 2, 3, 4, 5, 6, 7\n") || strings.Contains(stderr.String(), ": vgg-m") {
+		t.Errorf("want the twelve real-data runs of tables 1-7 and no synthetic run:\n%s", stderr.String())
+	}
+	var rep reproduce.Report
+	data, err := os.ReadFile(filepath.Join(out, reproduce.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	// The datasets each table ran on, and its rows' datasets and columns.
+	type rowKey struct{ Metric, Dataset, Column, PaperColumn string }
+	want := map[string][]rowKey{
+		"1": {{"part-interpretability", "voc-part", "bird", "bird"}},
+		"2": {{"part-interpretability", "voc-part", "multi-softmax", "softmax"}},
+		"3": {{"location-instability", "ilsvrc-part", "bird", "bird"}},
+		"4": {{"location-instability", "voc-part", "bird", "bird"}},
+		"5": {{"location-instability", "cub200", "bird", "avg"}},
+		"6": {{"location-instability", "voc-part", "multi-logistic", "voc_part_logistic"}, {"location-instability", "ilsvrc-part", "multi-logistic", "ilsvrc_part_logistic"}},
+		"7": {{"accuracy", "voc-part", "bird", "single_voc_part"}, {"accuracy", "voc-part", "multi-softmax", "multi_voc_part_softmax"}, {"accuracy", "voc-part", "avg", "avg"},
+			{"accuracy", "ilsvrc-part", "bird", "single_ilsvrc_part"}, {"accuracy", "cub200", "bird", "single_cub200"}},
+	}
+	for _, tab := range rep.Tables {
+		var got []rowKey
+		for _, r := range tab.Rows {
+			got = append(got, rowKey{string(r.Metric), r.Dataset, r.Column, r.PaperColumn})
+			for _, s := range []reproduce.Stat{r.Base, r.Treat} {
+				if s.N != 1 || s.Mean < 0 || s.Mean > 1 {
+					t.Errorf("table %s row %+v: value %+v is not one number in [0,1]", tab.ID, r, s)
+				}
+			}
+		}
+		if diff := cmp.Diff(want[tab.ID], got); diff != "" {
+			t.Errorf("table %s rows (-want +got):\n%s", tab.ID, diff)
+		}
+		if len(tab.Datasets) == 0 || tab.StandsInFor != "" {
+			t.Errorf("table %s: datasets %v, stands in for %q; want real datasets and nothing standing in", tab.ID, tab.Datasets, tab.StandsInFor)
+		}
+	}
+	// Each run trained on its dataset and measured with its landmarks.
+	landmarks := map[string]string{"voc-part": "head,neck,torso", "ilsvrc-part": "head,frontleg", "cub200": "head,back,tail"}
+	for _, r := range rep.Runs {
+		if r.Config == nil || r.Config.Data.Source != r.Dataset || r.Dataset == "" {
+			t.Errorf("run %s: dataset %q, config %+v", r.Key, r.Dataset, r.Config)
+			continue
+		}
+		if r.Instability != nil {
+			if _, ok := r.Instability[landmarks[r.Dataset]]; !ok || len(r.Instability) != 1 {
+				t.Errorf("run %s: instability measured for %v, want only %s", r.Key, slices.Collect(maps.Keys(r.Instability)), landmarks[r.Dataset])
+			}
+		}
+		if r.PartInterp != nil && r.Dataset != "voc-part" {
+			t.Errorf("run %s: part interpretability on %s, which has no part masks", r.Key, r.Dataset)
+		}
+		if r.Dataset == "voc-part" && r.Column == "bird" && (r.PartInterp == nil || len(r.PartInterp.Filters) == 0) {
+			t.Errorf("run %s: no per-filter part interpretability", r.Key)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(out, reproduce.MarkdownFile))
+	for _, w := range []string{"# Paper tables on Pascal VOC Part, ILSVRC 2013 DET Animal-Part and CUB-200-2011 — scale test",
+		"Data: CUB-200-2011 (the real dataset", "bird, CUB-200-2011 (paper: avg)", "Runs. On Pascal VOC Part: small64 at width 0.25"} {
+		if !strings.Contains(string(md), w) {
+			t.Errorf("Markdown lacks %q", w)
+		}
+	}
+
+	stderr.Reset()
+	again := icnnlab(args...)
+	again.Stderr = &stderr
+	if err := again.Run(); err != nil {
+		t.Fatalf("second reproduce: %v\n%s", err, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "  reused "); n != 12 {
+		t.Errorf("second invocation reused %d runs, want 12:\n%s", n, stderr.String())
+	}
+}
+
+// A missing or malformed file of a real dataset fails before any training,
+// and the error names the file and the line, field or problem.
+func TestRealDataErrorsBeforeTraining(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes dataset trees; skipped with -short")
+	}
+	rewrite := func(path string, edit func([]byte) []byte) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, edit(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replaceLine := func(n int, with string) func([]byte) []byte {
+		return func(b []byte) []byte {
+			lines := strings.Split(string(b), "\n")
+			lines[n-1] = with
+			return []byte(strings.Join(lines, "\n"))
+		}
+	}
+	tests := []struct {
+		name   string
+		data   func(voc, ilsvrc, cub string) string
+		break_ func(voc, ilsvrc, cub string)
+		want   []string
+	}{
+		{"CUB table line", func(v, _, c string) string { return "voc-part=" + v + ",cub200=" + c },
+			func(_, _, c string) {
+				rewrite(filepath.Join(c, "bounding_boxes.txt"), replaceLine(3, "3 1.0 two 3.0 4.0"))
+			},
+			[]string{"bounding_boxes.txt:3", `"two" is not a finite number`}},
+		{"CUB without VOC Part", func(_, _, c string) string { return "cub200=" + c }, func(_, _, _ string) {},
+			[]string{"--data cub200", "give --data voc-part=PATH too"}},
+		{"VOC missing annotation", func(v, _, _ string) string { return "voc-part=" + v },
+			func(v, _, _ string) { os.Remove(filepath.Join(v, "Annotations_Part", "2010_000003.mat")) },
+			[]string{"2010_000003", "train.txt", "Annotations_Part/2010_000003.mat", "no such file"}},
+		{"VOC image list line", func(v, _, _ string) string { return "voc-part=" + v },
+			func(v, _, _ string) {
+				rewrite(filepath.Join(v, "ImageSets", "Main", "val.txt"), replaceLine(2, "2010_000042 2010_000043"))
+			},
+			[]string{"val.txt:2", "is not one image id"}},
+		{"VOC malformed MAT file", func(v, _, _ string) string { return "voc-part=" + v },
+			func(v, _, _ string) {
+				rewrite(filepath.Join(v, "Annotations_Part", "2010_000002.mat"), func(b []byte) []byte { return b[:200] })
+			},
+			[]string{"Annotations_Part/2010_000002.mat", "offset"}},
+		{"VOC truncated image", func(v, _, _ string) string { return "voc-part=" + v },
+			func(v, _, _ string) {
+				rewrite(filepath.Join(v, "JPEGImages", "2010_000001.jpg"), func(b []byte) []byte { return b[:len(b)/2] })
+			},
+			[]string{"JPEGImages/2010_000001.jpg", "decode image"}},
+		{"ILSVRC field", func(_, i, _ string) string { return "ilsvrc-part=" + i },
+			func(_, i, _ string) {
+				rewrite(filepath.Join(i, "Annotations", "cat", "cat_11.xml"), func(b []byte) []byte {
+					return []byte(strings.Replace(string(b), "<xmin>", "<xmin>x", 1))
+				})
+			},
+			[]string{"Annotations/cat/cat_11.xml", "bndbox/xmin", "is not an integer"}},
+		{"missing root", func(_, _, _ string) string { return "ilsvrc-part=/nonexistent/ilsvrc" }, func(_, _, _ string) {},
+			[]string{"--data ilsvrc-part=/nonexistent/ilsvrc", "no such file or directory"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			voc, ilsvrc, cubRoot := realData(t)
+			tc.break_(voc, ilsvrc, cubRoot)
+			dir := t.TempDir()
+			var stderr strings.Builder
+			cmd := icnnlab("reproduce", "paper-tables", "--scale", "test", "--runs", filepath.Join(dir, "runs"), "--out", filepath.Join(dir, "out"),
+				"--data", tc.data(voc, ilsvrc, cubRoot))
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err == nil {
+				t.Fatalf("succeeded, want an error\n%s", stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+			if strings.Contains(stderr.String(), "run 1 of") {
+				t.Errorf("training started before the data was checked:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+// Too few examples for one batch is refused before training, naming the
+// dataset and the task.
+func TestRealDataTooSmall(t *testing.T) {
+	dir := t.TempDir()
+	voc := filepath.Join(dir, "voc")
+	if err := datasettest.WriteVOCPart(voc, []string{"bird", "cat", "chair"}, datasettest.Options{Train: 3, Test: 2, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd := icnnlab("reproduce", "paper-tables", "--scale", "test", "--tables", "1", "--runs", filepath.Join(dir, "runs"), "--out", filepath.Join(dir, "out"), "--data", "voc-part="+voc)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "voc-part has 6 training examples for this task (single-category bird), fewer than one batch of 16") {
+		t.Errorf("error %v, stderr:\n%s", err, stderr.String())
 	}
 }

@@ -100,7 +100,7 @@ func Histogram(title, xLabel string, values []float64, lo, hi float64, bins int)
 	for _, c := range counts {
 		top = math.Max(top, c)
 	}
-	ymin, ymax := widen(0, top)
+	ymin, ymax := 0.0, countTop(top)
 	px := func(x float64) float64 { return padL + (x-lo)/(hi-lo)*(plotW-padL-padR) }
 	py := func(y float64) float64 { return plotH - padB - (y-ymin)/(ymax-ymin)*(plotH-padT-padB) }
 	axes(&b, lo, hi, ymin, ymax, px, py, xLabel)
@@ -126,7 +126,7 @@ func Bars(title string, labels []string, values []float64) template.HTML {
 	for _, v := range values {
 		top = math.Max(top, v)
 	}
-	ymin, ymax := widen(0, top)
+	ymin, ymax := 0.0, countTop(top)
 	slot := float64(plotW-padL-padR) / float64(len(labels))
 	py := func(y float64) float64 { return plotH - padB - (y-ymin)/(ymax-ymin)*(plotH-padT-padB) }
 	axes(&b, 0, 1, ymin, ymax, nil, py, "")
@@ -165,6 +165,10 @@ func axes(b *strings.Builder, xmin, xmax, ymin, ymax float64, px, py func(float6
 }
 
 func tick(v float64) string { return fmt.Sprintf("%.3g", v) }
+
+// countTop is the top of a count axis: the next multiple of 4 (its tick
+// count) at or above top, so that every tick is a whole number.
+func countTop(top float64) float64 { return math.Max(4, math.Ceil(top/4)*4) }
 
 func widen(lo, hi float64) (float64, float64) {
 	if hi-lo < 1e-12 {

@@ -570,7 +570,10 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		for _, f := range pi.Filters {
 			scores = append(scores, f.Score)
 		}
-		sec.Plots = append(sec.Plots, Histogram("part interpretability P_f per filter", "P_f", scores, 0, 1, 10))
+		// P_f lives in [0, 1] but is often all below 0.1: the axis ends at
+		// the next tenth above the largest, so the bins show the spread.
+		hi := math.Min(1, math.Max(0.1, math.Ceil(slices.Max(append(scores, 0))*10)/10))
+		sec.Plots = append(sec.Plots, Histogram("part interpretability P_f per filter", "P_f", scores, 0, hi, 10))
 	}
 	if inst != nil {
 		var scores []float64
@@ -633,7 +636,7 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 			fs := rf.Filters[f]
 			card.RFImage = rel(receptivefield.Dir, fs.Image)
 			if fs.BestGroup != "" {
-				card.Coverage = fmt.Sprintf("%s %.0f%%", fs.BestGroup, 100*fs.Coverage[fs.BestGroup])
+				card.Coverage = fmt.Sprintf("%s %.0f%% (background %.0f%%)", fs.BestGroup, 100*fs.Coverage[fs.BestGroup], 100*fs.Coverage[rf.Groups[0]])
 			}
 		}
 		if up != nil {

@@ -66,7 +66,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			}
 			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td class=l>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td><td class=\"l %s\">%s</td></tr>\n",
 				esc(string(row.Metric)), esc(PaperNetwork(row.Arch)), esc(columnCell(row)), esc(row.Baseline), esc(cell(row.Metric, row.Base)),
-				esc(row.Treatment), esc(cell(row.Metric, row.Treat)), esc(paperCell(row.Metric, row.PaperBase)), esc(paperCell(row.Metric, row.PaperTreat)),
+				esc(row.Treatment), esc(cell(row.Metric, row.Treat)), esc(paperCellOf(row, row.PaperBase)), esc(paperCellOf(row, row.PaperTreat)),
 				esc(row.Claimed()), cls, esc(ag))
 		}
 		b.WriteString("</table>\n")

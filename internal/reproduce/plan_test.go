@@ -253,15 +253,15 @@ func TestPlanFashionMNISTSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"fashion-mnist:vgg-m/ordinary/multi-logistic/seed1", "fashion-mnist:vgg-m/l1+mi/multi-logistic/seed1",
-		"fashion-mnist:vgg-m/ordinary/multi-softmax/seed1", "fashion-mnist:vgg-m/l1+mi/multi-softmax/seed1",
+		"fashion-mnist:small64/ordinary/multi-logistic/seed1", "fashion-mnist:small64/l1+mi/multi-logistic/seed1",
+		"fashion-mnist:small64/ordinary/multi-softmax/seed1", "fashion-mnist:small64/l1+mi/multi-softmax/seed1",
 	}
 	if diff := cmp.Diff(want, planKeys(p)); diff != "" {
 		t.Errorf("runs (-want +got):\n%s", diff)
 	}
 	c := p.Runs[3].Config
 	if c.Data.Source != DataFashionMNIST || c.Data.Categories != 10 || c.Data.Train != 8000 || c.Data.Test != 4000 || c.Epochs != 6 ||
-		c.Model.Width != 0.125 || c.Model.Loss != "softmax" || !c.Interpretable.Enabled {
+		c.Model.Width != 0.25 || c.Model.Loss != "softmax" || !c.Interpretable.Enabled {
 		t.Errorf("config %+v", c)
 	}
 	if diff := cmp.Diff([]Metric{PartInterpretability, LocationInstability}, p.Runs[0].NotApplicable); diff != "" {
@@ -298,5 +298,26 @@ scales:
 	}
 	if _, err := ParseSpec([]byte(base+"datasets: {ilsvrc-part: {columns: [cow], landmarks: [head, frontleg]}}\n"), "x.yaml"); err != nil {
 		t.Errorf("valid dataset entry: %v", err)
+	}
+}
+
+// The Fashion-MNIST default runs are `icnnlab train`'s measured
+// configuration (docs/datasets.md): small64 at width 1/4, 10 classes, 8,000
+// training and 4,000 test images, 6 epochs, the other settings the
+// training defaults.
+func TestFashionMNISTDefaultIsTheTrainCommand(t *testing.T) {
+	specs, scales := loadEmbedded(t)
+	sel, _ := SelectTables(specs, []string{"fashion"}, nil)
+	p, err := MakePlan(sel, scales["default"], PlanOptions{Datasets: []string{DataFashionMNIST}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := train.Defaults()
+	want.Data.Source, want.Data.Task, want.Data.Target, want.Data.Categories = "fashion-mnist", "multi", "", 10
+	want.Data.Train, want.Data.Test, want.Epochs = 8000, 4000, 6
+	want.Model.Arch, want.Model.Width, want.Model.Loss = "small64", 0.25, "softmax"
+	got := p.Runs[2].Config
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ordinary softmax run (-want +got):\n%s", diff)
 	}
 }

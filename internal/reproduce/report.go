@@ -101,7 +101,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		for _, row := range t.Rows {
 			cw.Write([]string{t.ID, string(row.Metric), PaperNetwork(row.Arch), row.Column, row.PaperColumn, row.Baseline, row.Treatment,
 				f(row.Base.Mean), f(row.Base.Std), f(row.Treat.Mean), f(row.Treat.Std), strconv.Itoa(row.Treat.N),
-				opt(row.PaperBase), opt(row.PaperTreat), row.Claimed(), strconv.FormatBool(row.Agrees), strconv.FormatBool(row.Clear), row.Dataset, ""})
+				opt(row.PaperBase), opt(row.PaperTreat), row.Claimed(), strconv.FormatBool(row.Agrees), strconv.FormatBool(row.Clear), row.Dataset, csvNote(row)})
 		}
 		if na := t.NotApplicable; na != nil {
 			for _, m := range na.Metrics {
@@ -133,6 +133,23 @@ func paperCell(m Metric, v *float64) string {
 		return fmt.Sprintf("%.2f", *v) // the paper prints accuracy in %
 	}
 	return fmt.Sprintf("%.3f", *v)
+}
+
+func csvNote(r Row) string {
+	if r.PaperNetwork != "" && (r.PaperBase != nil || r.PaperTreat != nil) {
+		return "paper numbers: " + r.PaperNetwork
+	}
+	return ""
+}
+
+// paperCellOf is a row's paper number, naming the paper's network when it
+// is not the row's.
+func paperCellOf(r Row, v *float64) string {
+	c := paperCell(r.Metric, v)
+	if v != nil && r.PaperNetwork != "" {
+		c += " (" + r.PaperNetwork + ")"
+	}
+	return c
 }
 
 func agreeCell(r Row) string {
@@ -263,7 +280,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		for _, row := range t.Rows {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				row.Metric, PaperNetwork(row.Arch), columnCell(row), row.Baseline, cell(row.Metric, row.Base),
-				row.Treatment, cell(row.Metric, row.Treat), paperCell(row.Metric, row.PaperBase), paperCell(row.Metric, row.PaperTreat),
+				row.Treatment, cell(row.Metric, row.Treat), paperCellOf(row, row.PaperBase), paperCellOf(row, row.PaperTreat),
 				row.Claimed(), agreeCell(row))
 		}
 		b.WriteString("\n")

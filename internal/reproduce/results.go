@@ -111,6 +111,9 @@ type Row struct {
 	Treat       Stat      `json:"treat"`
 	PaperBase   *float64  `json:"paper_base,omitempty"`
 	PaperTreat  *float64  `json:"paper_treat,omitempty"`
+	// PaperNetwork is the paper's network of the paper numbers when it is
+	// not Arch's (a spec's paper_networks).
+	PaperNetwork string `json:"paper_network,omitempty"`
 	Direction   Direction `json:"direction"`
 	Tolerance   float64   `json:"tolerance,omitempty"`
 	// Agrees: our means go the way the paper claims.
@@ -377,6 +380,9 @@ func (s *Spec) row(m Metric, dataset, arch, col string, base, treat Variant, bv,
 	r := Row{Metric: m, Dataset: dataset, Arch: arch, Column: col, PaperColumn: s.PaperColumnOn(dataset, col),
 		Baseline: base.Label(), Treatment: treat.Label(),
 		Base: NewStat(bv), Treat: NewStat(tv), Direction: s.DirectionOf(m), Tolerance: s.Tolerance[m]}
+	if n := s.PaperNetworkOf(arch); n != PaperNetwork(arch) {
+		r.PaperNetwork = n
+	}
 	if v, ok := s.PaperValue(m, arch, base.Name(), r.PaperColumn); ok {
 		r.PaperBase = &v
 	}

@@ -90,6 +90,11 @@ type Spec struct {
 	Baseline string `yaml:"baseline"`
 	// ColumnMap maps our columns to the paper's CSV columns (default: same name).
 	ColumnMap map[string]string `yaml:"column_map,omitempty"`
+	// PaperNetworks maps our architectures to the paper's network whose
+	// numbers stand beside them (default: the same network; see
+	// PaperNetwork). For a table on data the paper did not use, run on a
+	// network the paper did not train.
+	PaperNetworks map[string]string `yaml:"paper_networks,omitempty"`
 	// Notes are printed under the table.
 	Notes []string `yaml:"notes,omitempty"`
 	// SyntheticNotes are printed under the table when it runs on the
@@ -212,10 +217,18 @@ func (s *Spec) PaperColumnOn(dataset, col string) string {
 	return s.PaperColumn(col)
 }
 
+// PaperNetworkOf is the paper's network whose numbers stand beside arch's.
+func (s *Spec) PaperNetworkOf(arch string) string {
+	if n, ok := s.PaperNetworks[arch]; ok {
+		return n
+	}
+	return PaperNetwork(arch)
+}
+
 // PaperValue looks up the paper's number for a metric, architecture,
 // variant and paper column.
 func (s *Spec) PaperValue(m Metric, arch, variant, column string) (float64, bool) {
-	net := PaperNetwork(arch)
+	net := s.PaperNetworkOf(arch)
 	pv := PaperVariant(variant)
 	for _, v := range s.Paper.Values {
 		metric := v.Metric
@@ -327,6 +340,11 @@ func (s *Spec) Validate() error {
 		}
 		if v.Metric != "" && !slices.Contains(s.Metrics, v.Metric) {
 			return fmt.Errorf("paper.values[%d].metric: %q is not one of the spec's metrics %v", i, v.Metric, s.Metrics)
+		}
+	}
+	for _, a := range sortedKeys(s.PaperNetworks) {
+		if !slices.Contains(zoo.Names(), a) || s.PaperNetworks[a] == "" {
+			return fmt.Errorf("paper_networks.%s: want one of %v mapped to a paper network name", a, zoo.Names())
 		}
 	}
 	if len(s.Paper.Values) > 0 && s.Paper.Source == "" {

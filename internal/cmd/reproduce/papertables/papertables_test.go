@@ -236,6 +236,10 @@ func TestEndToEndFashionMNIST(t *testing.T) {
 		if r.Metric != reproduce.Accuracy || r.Dataset != "fashion-mnist" || r.PaperColumn != "multi_voc_part_softmax" {
 			t.Errorf("row %+v: want accuracy on fashion-mnist beside the paper's multi_voc_part_softmax", r)
 		}
+		// small64 has no paper row: VGG-M's numbers stand beside it.
+		if r.PaperNetwork != "VGG-M" || r.PaperBase == nil || *r.PaperBase != 81.93 || r.PaperTreat == nil || *r.PaperTreat != 88.03 {
+			t.Errorf("row %+v: want the paper's VGG-M softmax numbers 81.93 and 88.03", r)
+		}
 	}
 	for _, r := range rep.Runs {
 		if r.Config == nil || r.Config.Data.Source != "fashion-mnist" || r.Config.Data.Categories != 10 || r.TestImages != 64 {
@@ -249,7 +253,7 @@ func TestEndToEndFashionMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# Paper tables on Fashion-MNIST", "**Not applicable:** part-interpretability and location-instability are not applicable", "Fashion-MNIST has no part labels"} {
+	for _, want := range []string{"# Paper tables on Fashion-MNIST", "| 81.93 (VGG-M) | 88.03 (VGG-M) |", "**Not applicable:** part-interpretability and location-instability are not applicable", "Fashion-MNIST has no part labels"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}

@@ -38,11 +38,14 @@ import (
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/metricsrun"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/zoo"
 	_ "github.com/icnnlab/icnnlab/plugins/builtin"
 	"github.com/icnnlab/icnnlab/plugins/losses"
+	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/plugins/metrics/synthadapter"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
@@ -102,6 +105,8 @@ func TestInvestigateInterpretableScale(t *testing.T) {
 
 // preMaskOutput names the added output holding a layer's map before the mask.
 func preMaskOutput(layer string) string { return "premask/" + layer }
+
+// TestInvestigateParts below measures finished runs.
 
 // diagnose opens cfg's interpretable model (with the pre-mask maps as
 // extra outputs), restores run when given, and measures four training
@@ -317,4 +322,235 @@ func logSumExp(v []float64) float64 {
 		s += math.Exp(x - m)
 	}
 	return m + math.Log(s)
+}
+
+// TestInvestigateParts prints test accuracy, part interpretability and
+// location instability (head, front legs: Table 3's landmarks) of the top
+// layer (the inserted conv of an interpretable network, conv5 of an
+// ordinary one) for each run of ICNNLAB_INVESTIGATE_RUNS, with the
+// reproduction's on-unit share 0.005·196/(H·W) and categories, as
+// internal/reproduce measures its tables.
+func TestInvestigateParts(t *testing.T) {
+	bin := os.Getenv("ICNNLAB_INVESTIGATE")
+	if bin == "" {
+		t.Skip("set ICNNLAB_INVESTIGATE to an icnnlab binary to print the investigation's measurements")
+	}
+	host := pluginhost.New(pluginhost.Options{
+		CallTimeout: 5 * time.Minute,
+		Logger:      hclog.NewNullLogger(),
+		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
+			return exec.Command(bin, "plugin", "serve", ref.String()), nil
+		},
+	})
+	defer host.Close()
+	b, err := backends.New("gorgonia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("ICNNLAB_INVESTIGATE_RUNS")) {
+		if dir == "" {
+			continue
+		}
+		run, err := runstore.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg Config
+		if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		var m Metrics
+		if err := run.ReadMetrics(&m); err != nil {
+			t.Fatal(err)
+		}
+		sess, err := Open(cfg, Options{Backend: b, Device: "cpu", Plugins: host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Restore(run); err != nil {
+			t.Fatal(err)
+		}
+		layer := sess.Model.TopConv
+		if n := len(sess.Model.Top); n > 0 {
+			layer = sess.Model.Top[n-1].Name
+		}
+		info, _ := sess.Model.Layer(layer)
+		test := sess.Test.(*synth.Task)
+		samples := make([]*synth.Sample, test.Len())
+		for i := range samples {
+			if samples[i], err = test.Sample(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set := synthadapter.FromSamples(samples)
+		acts, _, err := sess.Extract(layer, test, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		geom := featmap.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
+			ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
+		params, _ := json.Marshal(map[string]any{"top_fraction": min(1, 0.005*196/float64(info.Size*info.Size))})
+		pi, err := metricsrun.PartInterpretability(context.Background(), host, acts, set, geom, cfg.Data.Task, test.ClassNames(), params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lm, _ := json.Marshal(map[string]any{"landmarks": []string{"head", "front_legs"}})
+		in, err := metricsrun.LocationInstability(context.Background(), host, acts, set, geom, cfg.Data.Task, test.ClassNames(), lm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: test accuracy %.4f, train accuracy %.4f; %s: part interpretability %.3f, location instability %.4f",
+			filepath.Base(dir), m.TestAccuracy, m.TrainAccuracy, layer, pi.Mean, in.Mean)
+		sess.Close()
+	}
+}
+
+// TestInvestigatePretrained trains the default single-category VGG-M,
+// ordinary and interpretable (l1+mi, and l1 masks alone), from conv1–conv5
+// copied out of another finished run (ICNNLAB_INVESTIGATE_PRETRAINED): the
+// paper fine-tunes ImageNet-pretrained networks (the authors' vgg_m.m
+// loads imagenet-vgg-m.mat and adds the masked layers on top) where our
+// runs start from scratch. The new layers and the fully connected part
+// start fresh. The runs go to ICNNLAB_INVESTIGATE_STORE; their identity
+// does not record the initialisation, so keep that store apart.
+func TestInvestigatePretrained(t *testing.T) {
+	bin, src, root := os.Getenv("ICNNLAB_INVESTIGATE"), os.Getenv("ICNNLAB_INVESTIGATE_PRETRAINED"), os.Getenv("ICNNLAB_INVESTIGATE_STORE")
+	if bin == "" || src == "" || root == "" {
+		t.Skip("set ICNNLAB_INVESTIGATE, ICNNLAB_INVESTIGATE_PRETRAINED (a run to take conv1–conv5 from) and ICNNLAB_INVESTIGATE_STORE")
+	}
+	srcRun, err := runstore.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt, err := srcRun.LoadCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := pluginhost.New(pluginhost.Options{
+		CallTimeout: time.Minute,
+		Logger:      hclog.NewNullLogger(),
+		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
+			return exec.Command(bin, "plugin", "serve", ref.String()), nil
+		},
+	})
+	defer host.Close()
+	store, err := runstore.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := backends.New("gorgonia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := uint64(1)
+	if s := os.Getenv("ICNNLAB_INVESTIGATE_SEED"); s != "" {
+		fmt.Sscan(s, &seed)
+	}
+	for _, v := range []struct{ name, mask, loss string }{{"ord", "", ""}, {"l1mi", "l1", "mi"}, {"l1none", "l1", "none"}} {
+		cfg := Defaults()
+		cfg.Seed = seed
+		cfg.Name = fmt.Sprintf("pre-%s-s%d", v.name, seed)
+		if v.mask != "" {
+			cfg.Interpretable.Enabled, cfg.Interpretable.Mask, cfg.Interpretable.Loss = true, v.mask, v.loss
+		}
+		opts := Options{Backend: b, Device: "cpu", Plugins: host, Store: store, Threads: 1}
+		sess, err := Open(cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range []string{"conv1", "conv2", "conv3", "conv4", "conv5"} {
+			for _, p := range []string{"/w", "/b"} {
+				if err := sess.Exec.Write(l+p, ckpt[l+p]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		id, err := Identity(sess.Config, sess.Train, b.Name(), "cpu", sess.Plugins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, existed, err := store.Create(cfg.Name, id, cfg.Seed, []string{b.Description()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if existed {
+			t.Logf("%s exists; skipped", run.Dir)
+			sess.Close()
+			continue
+		}
+		res, err := sess.resumeAndTrain(context.Background(), run, opts, &Result{Run: run}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: test accuracy %.4f, train accuracy %.4f (%s)", cfg.Name, res.Metrics.TestAccuracy, res.Metrics.TrainAccuracy, run.Dir)
+		sess.Close()
+	}
+}
+
+// TestInvestigateFirstSteps traces the first training steps (loss terms
+// and the interpretable layers' mean max activation) of settings that
+// diverged: a constant λ = 10, the loss's τ ×100 (paper schedule), and
+// small64 at width 0.5 with the defaults.
+func TestInvestigateFirstSteps(t *testing.T) {
+	bin := os.Getenv("ICNNLAB_INVESTIGATE")
+	if bin == "" {
+		t.Skip("set ICNNLAB_INVESTIGATE to an icnnlab binary to print the investigation's measurements")
+	}
+	host := pluginhost.New(pluginhost.Options{
+		CallTimeout: time.Minute,
+		Logger:      hclog.NewNullLogger(),
+		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
+			return exec.Command(bin, "plugin", "serve", ref.String()), nil
+		},
+	})
+	defer host.Close()
+	b, err := backends.New("gorgonia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const10 := Defaults()
+	const10.Interpretable.Enabled, const10.Interpretable.LambdaSchedule, const10.Interpretable.Lambda = true, "constant", 10
+	tau100 := Defaults()
+	tau100.Interpretable.Enabled = true
+	tau100.Interpretable.LossParams = json.RawMessage(`{"tau":1.3888889}`)
+	small := Defaults()
+	small.Model = ModelConfig{Arch: "small64", Width: 0.5, Dropout: 0.5, Loss: "logistic"}
+	small.Interpretable.Enabled = true
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{{"vgg-m l1+mi, constant λ = 10", const10}, {"vgg-m l1+mi, τ ×100, paper λ", tau100}, {"small64 w0.5 l1+mi, defaults", small}} {
+		sess, err := Open(c.cfg, Options{Backend: b, Device: "cpu", Plugins: host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ls loopState
+		if err := sess.startEpoch(&ls, 0); err != nil {
+			t.Fatal(err)
+		}
+		var w strings.Builder
+		fmt.Fprintf(&w, "λ %.4g\n  step  classification  filter  mean max (%s)\n", ls.Lambda, strings.Join(sess.topOutputs, ", "))
+		order := data.EpochOrder(sess.Train.Len(), c.cfg.Seed, 0)
+		for step := range 12 {
+			idx := order[step*c.cfg.Batch : (step+1)*c.cfg.Batch]
+			images, targets, _, err := data.Batch(sess.Train, idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess.Exec.SetLearningRate(c.cfg.Optimizer.LearningRate(int64(step), sess.StepsPerEpoch()*int64(c.cfg.Epochs)))
+			out, err := sess.Exec.TrainStep(sess.feeds(images, targets, ls.Lambda, 1),
+				append([]string{"classification_loss", FilterLossOutput}, sess.topOutputs...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&w, "  %4d  %14.4g  %7.4g ", step, out["classification_loss"].Float64At(0), out[FilterLossOutput].Float64At(0))
+			for _, name := range sess.topOutputs {
+				mm, _ := losses.MeanMaxActivation(out[name])
+				fmt.Fprintf(&w, " %.4g", mm)
+			}
+			fmt.Fprintln(&w)
+		}
+		t.Logf("== %s: %s", c.name, w.String())
+		sess.Close()
+	}
 }

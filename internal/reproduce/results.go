@@ -101,21 +101,21 @@ func NewStat(values []float64) Stat {
 type Row struct {
 	Metric Metric `json:"metric"`
 	// Dataset is the real dataset the row was measured on ("": the synthetic world).
-	Dataset     string    `json:"dataset,omitempty"`
-	Arch        string    `json:"arch"`
-	Column      string    `json:"column"`
-	PaperColumn string    `json:"paper_column"`
-	Baseline    string    `json:"baseline"`
-	Treatment   string    `json:"treatment"`
-	Base        Stat      `json:"base"`
-	Treat       Stat      `json:"treat"`
-	PaperBase   *float64  `json:"paper_base,omitempty"`
-	PaperTreat  *float64  `json:"paper_treat,omitempty"`
+	Dataset     string   `json:"dataset,omitempty"`
+	Arch        string   `json:"arch"`
+	Column      string   `json:"column"`
+	PaperColumn string   `json:"paper_column"`
+	Baseline    string   `json:"baseline"`
+	Treatment   string   `json:"treatment"`
+	Base        Stat     `json:"base"`
+	Treat       Stat     `json:"treat"`
+	PaperBase   *float64 `json:"paper_base,omitempty"`
+	PaperTreat  *float64 `json:"paper_treat,omitempty"`
 	// PaperNetwork is the paper's network of the paper numbers when it is
 	// not Arch's (a spec's paper_networks).
-	PaperNetwork string `json:"paper_network,omitempty"`
-	Direction   Direction `json:"direction"`
-	Tolerance   float64   `json:"tolerance,omitempty"`
+	PaperNetwork string    `json:"paper_network,omitempty"`
+	Direction    Direction `json:"direction"`
+	Tolerance    float64   `json:"tolerance,omitempty"`
 	// Agrees: our means go the way the paper claims.
 	Agrees bool `json:"agrees"`
 	// Clear: the difference exceeds the seeds' spread (Base.Std + Treat.Std);

@@ -87,7 +87,10 @@ type FilterCard struct {
 	// Coverage is the receptive-field region's best part group and its
 	// share of the region's pixels.
 	Coverage string
-	Patterns []int // pattern sizes
+	// TopCategories counts the categories of its top images ("bird 6,
+	// sheep 2").
+	TopCategories string
+	Patterns      []int // pattern sizes
 }
 
 //go:embed report.html.tmpl

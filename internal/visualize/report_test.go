@@ -45,7 +45,8 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 			Ratio: 0.611, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
 		Cards: []FilterCard{
 			{Filter: 7, RFImage: "interp/receptive-field/filter-007.png", UpconvImage: "interp/upconv/filter-007.png",
-				BestPart: "head", PartScore: "0.45", Instability: "0.081", Coverage: "head 72%", Patterns: []int{20, 11, 3}},
+				BestPart: "head", PartScore: "0.45", Instability: "0.081", Coverage: "head 72% (background 20%)",
+				TopCategories: "bird 6, sheep 2", Patterns: []int{20, 11, 3}},
 			{Filter: 12, RFImage: "interp/receptive-field/filter-012.png"},
 		},
 		Notes: []string{"location instability unavailable: a <reason>"},

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/icnnlab/icnnlab/backends"
@@ -295,7 +296,11 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 			return nil, err
 		}
 	}
-	assemble(sec, run, sub, filters, pi, inst, &rf, up)
+	cats := make([]string, len(test.samples))
+	for i, smp := range test.samples {
+		cats[i] = smp.CategoryName
+	}
+	assemble(sec, run, sub, filters, pi, inst, &rf, up, cats)
 	if up != nil {
 		sec.Decoder.FeatureSide, sec.Decoder.InputSide = s[2], up.Decoder.Height
 	}
@@ -557,7 +562,8 @@ func readMetrics(run *runstore.Run) []KeyValue {
 
 // assemble fills the section's plots and cards from the run's history and
 // the plugins' summaries; image paths are relative to the report.
-func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi *partinterp.Result, inst *instability.Result, rf *receptivefield.Summary, up *upconv.Summary) {
+// cats are the categories of the test images.
+func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi *partinterp.Result, inst *instability.Result, rf *receptivefield.Summary, up *upconv.Summary, cats []string) {
 	rel := func(dir, name string) string {
 		if name == "" {
 			return ""
@@ -635,6 +641,7 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		if f < len(rf.Filters) {
 			fs := rf.Filters[f]
 			card.RFImage = rel(receptivefield.Dir, fs.Image)
+			card.TopCategories = categoryCounts(fs.TopImages, cats)
 			if fs.BestGroup != "" {
 				card.Coverage = fmt.Sprintf("%s %.0f%% (background %.0f%%)", fs.BestGroup, 100*fs.Coverage[fs.BestGroup], 100*fs.Coverage[rf.Groups[0]])
 			}
@@ -651,6 +658,28 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		}
 		sec.Cards = append(sec.Cards, card)
 	}
+}
+
+// categoryCounts says which categories the images are, most frequent
+// first ("bird 6, sheep 2").
+func categoryCounts(images []int, cats []string) string {
+	count := map[string]int{}
+	var names []string
+	for _, n := range images {
+		if n < 0 || n >= len(cats) {
+			continue
+		}
+		if count[cats[n]] == 0 {
+			names = append(names, cats[n])
+		}
+		count[cats[n]]++
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(count[b], count[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, c := range names {
+		parts[i] = fmt.Sprintf("%s %d", c, count[c])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func historyPlots(run *runstore.Run) []template.HTML {

@@ -30,3 +30,13 @@ func TestDefaultOptions(t *testing.T) {
 		t.Errorf("DefaultOptions() = %+v", o)
 	}
 }
+
+func TestCategoryCounts(t *testing.T) {
+	cats := []string{"bird", "sheep", "bird", "cow", "sheep", "bird"}
+	if got, want := categoryCounts([]int{0, 1, 2, 4, 3, 5, 9}, cats), "bird 3, sheep 2, cow 1"; got != want {
+		t.Errorf("categoryCounts = %q, want %q", got, want)
+	}
+	if got := categoryCounts(nil, cats); got != "" {
+		t.Errorf("categoryCounts(nil) = %q", got)
+	}
+}

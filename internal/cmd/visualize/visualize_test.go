@@ -274,6 +274,10 @@ func TestVisualizeEndToEnd(t *testing.T) {
 	if n := strings.Count(page, `<div class="card"`); n != 2 {
 		t.Errorf("%d filter cards, want 2 (--filters 2)", n)
 	}
+	// Each card counts the categories of its 3 top images.
+	if n := len(regexp.MustCompile(`top images: [a-z]+ [123](, [a-z]+ [12])*( &middot;|</div>)`).FindAllString(page, -1)); n != 2 {
+		t.Errorf("%d cards say which categories their top images are, want 2", n)
+	}
 	// Every picture the page shows is a PNG next to it.
 	srcs := imgSrc.FindAllStringSubmatch(page, -1)
 	if len(srcs) != 2+2*2 { // reconstructions, mean image, 2 cards × (overlays, patterns)

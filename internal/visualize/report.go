@@ -65,11 +65,13 @@ type DecoderFacts struct {
 	// FeatureSide is the layer's map side; InputSide the decoder's, onto
 	// which the features are resampled when they differ.
 	FeatureSide, InputSide int
-	HeldOutImages          int
-	MSE, Baseline          float64
-	Ratio                  float64
-	Reconstructions        string
-	MeanImage              string
+	// Patches per pattern row and their side in image pixels.
+	Patches, PatchSize int
+	HeldOutImages      int
+	MSE, Baseline      float64
+	Ratio              float64
+	Reconstructions    string
+	MeanImage          string
 }
 
 // FilterCard is one filter's card.

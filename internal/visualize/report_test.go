@@ -42,7 +42,7 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 		Groups:    []string{"background", "head", "torso"},
 		TopImages: 8,
 		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, TrainImages: 500, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
-			Ratio: 0.611, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
+			Ratio: 0.611, Patches: 6, PatchSize: 32, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
 		Cards: []FilterCard{
 			{Filter: 7, RFImage: "interp/receptive-field/filter-007.png", UpconvImage: "interp/upconv/filter-007.png",
 				BestPart: "head", PartScore: "0.45", Instability: "0.081", Coverage: "head 72% (background 20%)",

@@ -628,7 +628,8 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		sec.Plots = append(sec.Plots, LinePlot("decoder training loss (pixel MSE)", "step", []Series{{Name: "train MSE", X: x, Y: up.Losses}}))
 		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images,
 			MSE: up.HeldOut.MSE, Baseline: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio,
-			Reconstructions: rel(upconv.Dir, up.Reconstructions), MeanImage: rel(upconv.Dir, up.MeanImage)}
+			Reconstructions: rel(upconv.Dir, up.Reconstructions), MeanImage: rel(upconv.Dir, up.MeanImage),
+			Patches: up.Columns, PatchSize: up.PatchSize}
 	}
 	for _, f := range filters {
 		card := FilterCard{Filter: f}

@@ -31,12 +31,19 @@ var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#
 // LinePlot draws series as an inline SVG with axes, ticks and a legend.
 // Non-finite points are skipped.
 func LinePlot(title, xLabel string, series []Series) template.HTML {
+	return LinePlotClipped(title, xLabel, series, math.Inf(1))
+}
+
+// LinePlotClipped is LinePlot with the y axis ending at yTop at the
+// most: larger values are drawn at the top edge, so that a first few
+// large losses do not flatten the rest of the curve.
+func LinePlotClipped(title, xLabel string, series []Series, yTop float64) template.HTML {
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range series {
 		for i := range s.X {
 			if finite(s.X[i]) && finite(s.Y[i]) {
 				xmin, xmax = math.Min(xmin, s.X[i]), math.Max(xmax, s.X[i])
-				ymin, ymax = math.Min(ymin, s.Y[i]), math.Max(ymax, s.Y[i])
+				ymin, ymax = math.Min(ymin, s.Y[i]), math.Max(ymax, math.Min(s.Y[i], yTop))
 			}
 		}
 	}
@@ -61,7 +68,7 @@ func LinePlot(title, xLabel string, series []Series) template.HTML {
 		var pts []string
 		for i := range s.X {
 			if finite(s.X[i]) && finite(s.Y[i]) {
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(s.X[i]), py(s.Y[i])))
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(s.X[i]), py(math.Min(s.Y[i], ymax))))
 			}
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"><title>%s</title></polyline>`,

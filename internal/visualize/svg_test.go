@@ -1,6 +1,7 @@
 package visualize
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -41,5 +42,18 @@ func TestCoverageMap(t *testing.T) {
 	}
 	if n := strings.Count(svg, `<a href=`); n != 1 {
 		t.Errorf("%d links, want 1 (one carded filter)", n)
+	}
+}
+
+// A clipped plot ends its axis at yTop and draws larger values on the top
+// edge.
+func TestLinePlotClipped(t *testing.T) {
+	svg := string(LinePlotClipped("loss", "step", []Series{{Name: "l", X: []float64{1, 2, 3}, Y: []float64{10, 0.2, 0.1}}}, 0.3))
+	if !strings.Contains(svg, `>0.3</text>`) || strings.Contains(svg, `>10</text>`) {
+		t.Errorf("the y axis does not end at 0.3:\n%s", svg)
+	}
+	// The first point sits on the top edge (y = padT).
+	if !strings.Contains(svg, fmt.Sprintf(`points="%d.0,%d.0 `, padL, padT)) {
+		t.Errorf("the clipped point is not on the top edge:\n%s", svg)
 	}
 }

@@ -99,21 +99,28 @@ func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.E
 	}
 	threads := threadsOrDefault(opts.Threads)
 	e := &executable{
-		g:      g,
-		device: device,
-		seed:   opts.Seed,
-		thread: newOSThread(func() { setNumThreads(threads) }),
-		folds:  planBiasFolds(g),
-		folded: map[int]bool{},
-		opt:    opt,
-		lr:     opt.LearningRate,
-		params: map[string]handle{},
-		states: map[string]handle{},
-		slots:  map[string]handle{},
-		consts: map[int]handle{},
+		g:           g,
+		device:      device,
+		seed:        opts.Seed,
+		thread:      newOSThread(func() { setNumThreads(threads) }),
+		folds:       planBiasFolds(g),
+		folded:      map[int]bool{},
+		columnMajor: map[string]bool{},
+		opt:         opt,
+		lr:          opt.LearningRate,
+		params:      map[string]handle{},
+		states:      map[string]handle{},
+		slots:       map[string]handle{},
+		consts:      map[int]handle{},
 	}
 	for _, f := range e.folds {
 		e.folded[f.inner.ID()] = true
+	}
+	for name := range columnMajorParams(g) {
+		e.columnMajor[name] = true
+		for _, slot := range e.slotKinds() {
+			e.columnMajor[slotName(slot, name)] = true
+		}
 	}
 	// An executable dropped without Close still gives its OS thread back.
 	runtime.AddCleanup(e, (*osThread).close, e.thread)
@@ -149,13 +156,13 @@ func computed(op graph.Op) bool {
 func (e *executable) upload(params, states map[string]*tensor.Tensor) error {
 	for _, p := range e.g.Params() {
 		name := p.Attrs().Name
-		h, err := e.toDevice(params[name], true)
+		h, err := e.toDevice(name, params[name], true)
 		if err != nil {
 			return fmt.Errorf("parameter %q: %w", name, err)
 		}
 		e.params[name] = h
 		for _, slot := range e.slotKinds() {
-			z, err := fromHost(tensor.Zeros(p.DType(), p.Shape()...), e.device)
+			z, err := e.toDevice(slotName(slot, name), tensor.Zeros(p.DType(), p.Shape()...), false)
 			if err != nil {
 				return fmt.Errorf("optimizer slot %s of %q: %w", slot, name, err)
 			}
@@ -164,7 +171,7 @@ func (e *executable) upload(params, states map[string]*tensor.Tensor) error {
 	}
 	for _, s := range e.g.States() {
 		name := s.Attrs().Name
-		h, err := e.toDevice(states[name], false)
+		h, err := e.toDevice(name, states[name], false)
 		if err != nil {
 			return fmt.Errorf("state %q: %w", name, err)
 		}
@@ -182,11 +189,20 @@ func (e *executable) upload(params, states map[string]*tensor.Tensor) error {
 	return nil
 }
 
-// toDevice uploads t; parameters become autograd leaves.
-func (e *executable) toDevice(t *tensor.Tensor, param bool) (handle, error) {
+// toDevice uploads t as the parameter, state or optimizer slot called
+// name, in the layout chosen for it; parameters become autograd leaves.
+func (e *executable) toDevice(name string, t *tensor.Tensor, param bool) (handle, error) {
 	h, err := fromHost(t, e.device)
 	if err != nil {
 		return nil, err
+	}
+	if e.columnMajor[name] {
+		c, err := columnMajor(h)
+		free(h)
+		if err != nil {
+			return nil, err
+		}
+		h = c
 	}
 	if param && t.DType().IsFloat() {
 		if err := setRequiresGrad(h, true); err != nil {

@@ -23,14 +23,17 @@ type executable struct {
 	thread *osThread        // runs every shim call, with the intra-op thread count set once
 	folds  map[int]biasFold // by add node id
 	folded map[int]bool     // the inner ops of folds, not evaluated on their own
-	opt    backends.Optimizer
-	lr     float64
-	step   int64
-	params map[string]handle
-	states map[string]handle
-	slots  map[string]handle
-	consts map[int]handle
-	closed bool
+	// columnMajor names the parameters (see columnMajorParams) and their
+	// optimizer slots stored column-major.
+	columnMajor map[string]bool
+	opt         backends.Optimizer
+	lr          float64
+	step        int64
+	params      map[string]handle
+	states      map[string]handle
+	slots       map[string]handle
+	consts      map[int]handle
+	closed      bool
 }
 
 // call runs f on the executable's libtorch thread with autograd recording
@@ -516,7 +519,7 @@ func (e *executable) Read(name string) (*tensor.Tensor, error) {
 // replace uploads value as the new content of store[name].
 func (e *executable) replace(store map[string]handle, name string, value *tensor.Tensor) error {
 	leaf := e.g.Leaf(name)
-	h, err := e.toDevice(value, leaf != nil && leaf.Op() == graph.OpParam)
+	h, err := e.toDevice(name, value, leaf != nil && leaf.Op() == graph.OpParam)
 	if err != nil {
 		return err
 	}

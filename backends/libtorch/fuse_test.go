@@ -47,9 +47,10 @@ func TestPlanBiasFolds(t *testing.T) {
 	}
 }
 
-// Folding changes which libtorch kernels run, not what they compute: the
-// loss, the outputs and every gradient match the op-by-op evaluation.
-func TestBiasFoldsMatchOpByOp(t *testing.T) {
+// Folding biases and laying weights out column-major change which
+// libtorch kernels run, not what they compute: the loss, the outputs, every
+// gradient and the trained parameters match the op-by-op, row-major run.
+func TestKernelChoicesMatchOpByOp(t *testing.T) {
 	be := newTestBackend(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	x := tensor.Zeros(tensor.Float32, 2, 3, 6, 6)
@@ -67,16 +68,20 @@ func TestBiasFoldsMatchOpByOp(t *testing.T) {
 	opts := backends.CompileOptions{Seed: 5, Optimizer: backends.Optimizer{Kind: backends.SGD, LearningRate: 0.1, Momentum: 0.9}}
 
 	results := map[bool]map[string]*tensor.Tensor{}
-	for _, fold := range []bool{false, true} {
-		foldBiases = fold
+	for _, tuned := range []bool{false, true} {
+		foldBiases, columnMajorWeights = tuned, tuned
 		exe, err := be.Compile(g, opts)
-		foldBiases = true
+		foldBiases, columnMajorWeights = true, true
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer exe.Close()
-		if got := len(exe.(*executable).folds); (got > 0) != fold {
-			t.Fatalf("fold=%v: %d folds", fold, got)
+		e := exe.(*executable)
+		if got := len(e.folds); (got > 0) != tuned {
+			t.Fatalf("tuned=%v: %d folds", tuned, got)
+		}
+		if e.columnMajor["fc/w"] != tuned || e.columnMajor["opt/momentum/fc/w"] != tuned || e.columnMajor["c2/w"] {
+			t.Fatalf("tuned=%v: column-major %v, want fc/w and its momentum only", tuned, e.columnMajor)
 		}
 		res, err := exe.Gradients(backends.Train, feeds, wrt...)
 		if err != nil {
@@ -95,12 +100,34 @@ func TestBiasFoldsMatchOpByOp(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		results[fold] = res
+		// A snapshot restored into a fresh executable reads back the same.
+		snap, err := exe.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := be.Compile(g, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer again.Close()
+		if err := again.Restore(snap); err != nil {
+			t.Fatal(err)
+		}
+		back, err := again.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range snap {
+			if diff, _ := maxAbsDiffAndScale(back[name], want); diff != 0 {
+				t.Errorf("tuned=%v: %s differs by %g after a snapshot round trip", tuned, name, diff)
+			}
+		}
+		results[tuned] = res
 	}
 	for name, want := range results[false] {
 		diff, scale := maxAbsDiffAndScale(results[true][name], want)
 		if diff > 1e-5*scale+1e-6 {
-			t.Errorf("%s: folded and op-by-op differ by %.3g (largest |value| %.3g)", name, diff, scale)
+			t.Errorf("%s: tuned and op-by-op differ by %.3g (largest |value| %.3g)", name, diff, scale)
 		}
 	}
 }

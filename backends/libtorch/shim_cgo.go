@@ -26,6 +26,7 @@ typedef struct {
 	void (*free)(icnn_tensor);
 	int (*shape)(icnn_tensor, int64_t *, int);
 	icnn_tensor (*clone)(icnn_tensor);
+	icnn_tensor (*column_major)(icnn_tensor);
 	int (*set_requires_grad)(icnn_tensor, int);
 	icnn_tensor (*op)(int, const icnn_tensor *, int, const int64_t *, int, const double *, int);
 	const char *(*op_name)(int);
@@ -46,6 +47,7 @@ static char *icnn_load(const char *path) {
 	ICNN_SYM(set_num_threads) ICNN_SYM(get_num_threads) ICNN_SYM(set_grad_enabled) ICNN_SYM(synchronize)
 	ICNN_SYM(set_allow_tf32)
 	ICNN_SYM(from_host) ICNN_SYM(to_host) ICNN_SYM(free) ICNN_SYM(shape) ICNN_SYM(clone)
+	ICNN_SYM(column_major)
 	ICNN_SYM(set_requires_grad) ICNN_SYM(op) ICNN_SYM(op_name) ICNN_SYM(grad) ICNN_SYM(sgd_update)
 	ICNN_SYM(adam_update)
 #undef ICNN_SYM
@@ -80,6 +82,11 @@ static char *w_to_host(icnn_tensor t, int dt, void *data, int64_t n) {
 }
 static icnn_tensor w_clone(icnn_tensor t, char **err) {
 	icnn_tensor r = api.clone(t);
+	if (r == NULL) *err = icnn_err();
+	return r;
+}
+static icnn_tensor w_column_major(icnn_tensor t, char **err) {
+	icnn_tensor r = api.column_major(t);
 	if (r == NULL) *err = icnn_err();
 	return r;
 }
@@ -255,6 +262,16 @@ func shapeOf(h handle) tensor.Shape {
 func clone(h handle) (handle, error) {
 	var msg *C.char
 	r := C.w_clone(h, &msg)
+	if r == nil {
+		return nil, errorOf(msg)
+	}
+	return r, nil
+}
+
+// columnMajor returns a column-major copy of the matrix h.
+func columnMajor(h handle) (handle, error) {
+	var msg *C.char
+	r := C.w_column_major(h, &msg)
 	if r == nil {
 		return nil, errorOf(msg)
 	}

@@ -292,6 +292,15 @@ icnn_tensor icnn_clone(icnn_tensor t) {
   return guarded([&]() -> icnn_tensor { return wrap(t->t.detach().clone()); }, nullptr);
 }
 
+icnn_tensor icnn_column_major(icnn_tensor t) {
+  return guarded(
+      [&]() -> icnn_tensor {
+        need(t->t.dim() == 2, "column_major: not a matrix");
+        return wrap(t->t.detach().t().contiguous().t());
+      },
+      nullptr);
+}
+
 int icnn_set_requires_grad(icnn_tensor t, int requires) {
   return guarded(
       [&] {

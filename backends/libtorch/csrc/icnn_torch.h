@@ -54,6 +54,10 @@ void icnn_free(icnn_tensor t);
 int icnn_shape(icnn_tensor t, int64_t *shape, int max_dims);
 /* A detached copy with its own storage. */
 icnn_tensor icnn_clone(icnn_tensor t);
+/* A detached copy of the 2-D t stored column-major (same shape and values,
+ * strides {1, rows}): the layout torch.nn.Linear keeps its weight in, for
+ * which matmul and its backward make the fastest BLAS calls. */
+icnn_tensor icnn_column_major(icnn_tensor t);
 /* Marks a leaf as requiring gradients (or not). */
 int icnn_set_requires_grad(icnn_tensor t, int requires);
 

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/icnnlab/icnnlab/plugins/visualizers/draw"
@@ -21,7 +22,7 @@ type Series struct {
 // svg sizes.
 const (
 	plotW, plotH       = 420, 220
-	padL, padR         = 52, 12
+	padL, padR         = 52, 16
 	padT, padB         = 26, 34 // the title and legend sit in the top band
 	defaultCurveColour = "#1f77b4"
 )
@@ -171,7 +172,14 @@ func axes(b *strings.Builder, xmin, xmax, ymin, ymax float64, px, py func(float6
 	}
 }
 
-func tick(v float64) string { return fmt.Sprintf("%.3g", v) }
+// tick formats an axis value in at most about five characters; whole
+// numbers up to a million print in full ("1991", not "1.99e+03").
+func tick(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e6 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
 
 // countTop is the top of a count axis: the next multiple of 4 (its tick
 // count) at or above top, so that every tick is a whole number.

@@ -57,3 +57,11 @@ func TestLinePlotClipped(t *testing.T) {
 		t.Errorf("the clipped point is not on the top edge:\n%s", svg)
 	}
 }
+
+func TestTick(t *testing.T) {
+	for v, want := range map[float64]string{1991: "1991", 0: "0", 0.0247: "0.0247", 1.5: "1.5", 2.5e7: "2.5e+07", -3: "-3"} {
+		if got := tick(v); got != want {
+			t.Errorf("tick(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -627,13 +627,13 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		}
 		// The first steps' losses are tens of times the rest: the axis ends
 		// at three times the mean-image baseline, drawn for reference.
-		series := []Series{{Name: "train MSE", X: x, Y: up.Losses}}
+		series := []Series{{Name: "training", X: x, Y: up.Losses}}
 		top := math.Inf(1)
 		if b := up.HeldOut.BaselineMSE; b > 0 && len(x) > 0 {
-			series = append(series, Series{Name: "mean-image MSE (held out)", X: []float64{x[0], x[len(x)-1]}, Y: []float64{b, b}, Colour: "#999"})
+			series = append(series, Series{Name: "mean image", X: []float64{x[0], x[len(x)-1]}, Y: []float64{b, b}, Colour: "#999"})
 			top = 3 * b
 		}
-		sec.Plots = append(sec.Plots, LinePlotClipped("decoder training loss (pixel MSE)", "step", series, top))
+		sec.Plots = append(sec.Plots, LinePlotClipped("decoder loss (pixel MSE)", "step", series, top))
 		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images,
 			MSE: up.HeldOut.MSE, Baseline: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio,
 			Reconstructions: rel(upconv.Dir, up.Reconstructions), MeanImage: rel(upconv.Dir, up.MeanImage),

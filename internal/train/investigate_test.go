@@ -446,7 +446,11 @@ func TestInvestigatePretrained(t *testing.T) {
 	if s := os.Getenv("ICNNLAB_INVESTIGATE_SEED"); s != "" {
 		fmt.Sscan(s, &seed)
 	}
+	only := os.Getenv("ICNNLAB_INVESTIGATE_VARIANTS") // e.g. "ord,l1mi"; empty: all
 	for _, v := range []struct{ name, mask, loss string }{{"ord", "", ""}, {"l1mi", "l1", "mi"}, {"l1none", "l1", "none"}} {
+		if only != "" && !strings.Contains(","+only+",", ","+v.name+",") {
+			continue
+		}
 		cfg := Defaults()
 		cfg.Seed = seed
 		cfg.Name = fmt.Sprintf("pre-%s-s%d", v.name, seed)

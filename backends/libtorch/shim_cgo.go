@@ -21,6 +21,7 @@ typedef struct {
 	int (*set_grad_enabled)(int);
 	int (*synchronize)(const char *);
 	void (*set_allow_tf32)(int);
+	int (*retain_freed_memory)(void);
 	icnn_tensor (*from_host)(int, const int64_t *, int, const void *, const char *);
 	int (*to_host)(icnn_tensor, int, void *, int64_t);
 	void (*free)(icnn_tensor);
@@ -45,7 +46,7 @@ static char *icnn_load(const char *path) {
 	if (api.name == NULL) return strdup("missing symbol icnn_" #name);
 	ICNN_SYM(abi_version) ICNN_SYM(torch_version) ICNN_SYM(last_error) ICNN_SYM(cuda_device_count)
 	ICNN_SYM(set_num_threads) ICNN_SYM(get_num_threads) ICNN_SYM(set_grad_enabled) ICNN_SYM(synchronize)
-	ICNN_SYM(set_allow_tf32)
+	ICNN_SYM(set_allow_tf32) ICNN_SYM(retain_freed_memory)
 	ICNN_SYM(from_host) ICNN_SYM(to_host) ICNN_SYM(free) ICNN_SYM(shape) ICNN_SYM(clone)
 	ICNN_SYM(column_major)
 	ICNN_SYM(set_requires_grad) ICNN_SYM(op) ICNN_SYM(op_name) ICNN_SYM(grad) ICNN_SYM(sgd_update)
@@ -65,6 +66,7 @@ static void w_set_num_threads(int n) { api.set_num_threads(n); }
 static int w_get_num_threads(void) { return api.get_num_threads(); }
 static int w_set_grad_enabled(int on) { return api.set_grad_enabled(on); }
 static void w_set_allow_tf32(int on) { api.set_allow_tf32(on); }
+static int w_retain_freed_memory(void) { return api.retain_freed_memory(); }
 static const char *w_op_name(int op) { return api.op_name(op); }
 static void w_free(icnn_tensor t) { api.free(t); }
 static int w_shape(icnn_tensor t, int64_t *s, int n) { return api.shape(t, s, n); }
@@ -137,6 +139,8 @@ var (
 	loadErr     error
 	loadedPath  string
 	loadedTorch string
+	// retainsFreedMemory: malloc keeps freed memory (icnn_retain_freed_memory).
+	retainsFreedMemory bool
 )
 
 // load opens the shim once per process. The first successful path wins:
@@ -160,6 +164,9 @@ func load() error {
 		}
 		// TF32 convolutions round inputs to 10-bit mantissas: off unless asked.
 		C.w_set_allow_tf32(cBool(os.Getenv(TF32Env) == "1"))
+		// Before any tensor exists: freed activations stay in the process
+		// for the next step (see icnn_retain_freed_memory).
+		retainsFreedMemory = C.w_retain_freed_memory() != 0
 		loadedPath = path
 		loadedTorch = C.GoString(C.w_torch_version())
 	})

@@ -42,6 +42,10 @@ int icnn_set_grad_enabled(int enabled);
 /* Lets cuDNN convolutions use TF32 on GPUs that have it (PyTorch's
  * default); the backend turns it off unless asked, for exact float32. */
 void icnn_set_allow_tf32(int allow);
+/* Has glibc's malloc keep freed memory for reuse instead of returning it
+ * to the kernel (process-wide; skipped when the environment already tunes
+ * malloc). Returns 1 when applied. */
+int icnn_retain_freed_memory(void);
 /* Waits for queued work on a CUDA device (no-op on the CPU). */
 int icnn_synchronize(const char *device);
 

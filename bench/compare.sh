@@ -11,7 +11,9 @@
 #
 # On a shared or busy machine use ROUNDS > 1: the two sides alternate, and
 # the fastest round of each (highest images/s) is reported, which is the
-# figure least disturbed by other load.
+# figure least disturbed by other load, with two ratios: best over best, and
+# the median over rounds of each round's ratio (the two runs of a round are
+# seconds apart, so they see about the same load).
 # Needs Go (to build icnnlab) and Debian's python3-torch for /usr/bin/python3.
 # The raw JSON of every run is kept in $OUT_DIR (default: a temporary folder).
 set -euo pipefail
@@ -51,9 +53,18 @@ import json, os, sys
 out_dir, rounds, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 
 
+def load(side, t):
+    return [json.load(open(os.path.join(out_dir, f"{side}-t{t}-r{r}.json"))) for r in range(1, rounds + 1)]
+
+
 def best(side, t):
-    runs = [json.load(open(os.path.join(out_dir, f"{side}-t{t}-r{r}.json"))) for r in range(1, rounds + 1)]
-    return max(runs, key=lambda run: run["images_per_sec"])
+    return max(load(side, t), key=lambda run: run["images_per_sec"])
+
+
+def round_ratio(t):
+    ratios = sorted(o["images_per_sec"] / p["images_per_sec"] for o, p in zip(load("icnnlab", t), load("pytorch", t)))
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
 
 
 rows = [(t, best("icnnlab", t), best("pytorch", t)) for t in threads]
@@ -63,12 +74,12 @@ print(f"small64, batch {rows[0][1]['batch']}, {rows[0][1]['steps']} timed steps 
 print(f"icnnlab: {rows[0][1]['backend']}: {rows[0][1]['backend_description']}")
 print(f"pytorch: {rows[0][2]['backend_description']}")
 print()
-header = f"{'threads':>7}  {'icnnlab img/s':>13}  {'pytorch img/s':>13}  {'ratio':>6}  {'icnnlab ms/step (median)':>24}  {'pytorch ms/step (median)':>24}  {'icnnlab RSS MiB':>15}  {'pytorch RSS MiB':>15}"
+header = f"{'threads':>7}  {'icnnlab img/s':>13}  {'pytorch img/s':>13}  {'ratio':>6}  {'ratio (median of rounds)':>24}  {'icnnlab ms/step (median)':>24}  {'pytorch ms/step (median)':>24}  {'icnnlab RSS MiB':>15}  {'pytorch RSS MiB':>15}"
 print(header)
 for t, ours, torch in rows:
     ratio = ours["images_per_sec"] / torch["images_per_sec"]
     rss = lambda r: "n/a" if r["peak_rss_mib"] is None else f"{r['peak_rss_mib']:.0f}"
-    print(f"{t:>7}  {ours['images_per_sec']:>13.1f}  {torch['images_per_sec']:>13.1f}  {ratio:>6.3f}  "
+    print(f"{t:>7}  {ours['images_per_sec']:>13.1f}  {torch['images_per_sec']:>13.1f}  {ratio:>6.3f}  {round_ratio(t):>24.3f}  "
           f"{ours['ms_per_step']['median']:>24.1f}  {torch['ms_per_step']['median']:>24.1f}  "
           f"{rss(ours):>15}  {rss(torch):>15}")
 print()

@@ -5,6 +5,7 @@ package libtorch
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,14 +127,18 @@ func TestTrainStepsReuseMemory(t *testing.T) {
 	for range 5 {
 		step()
 	}
-	before := minorFaults(t)
-	const steps = 4
-	for range steps {
+	// The median step: a one-off fault burst elsewhere in the process (the
+	// Go heap growing, say) is not what this is about.
+	var faults []int
+	for range 5 {
+		before := minorFaults(t)
 		step()
+		faults = append(faults, minorFaults(t)-before)
 	}
+	slices.Sort(faults)
 	// Without retained memory this graph takes about 5,000 per step.
-	if perStep := (minorFaults(t) - before) / steps; perStep > 200 {
-		t.Errorf("%d page faults per training step after warm-up", perStep)
+	if faults[len(faults)/2] > 100 {
+		t.Errorf("page faults of 5 training steps after warm-up: %v", faults)
 	}
 }
 

@@ -57,17 +57,21 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			fmt.Fprintf(&b, "<br>Runs. %s", esc(s))
 		}
 		b.WriteString("</p>\n")
-		b.WriteString("<table><tr><th class=l>metric</th><th class=l>network</th><th class=l>column</th><th class=l>baseline</th><th>ours</th><th class=l>treatment</th><th>ours</th><th>paper baseline</th><th>paper treatment</th><th class=l>claim</th><th class=l>agrees</th></tr>\n")
+		b.WriteString("<table><tr><th class=l>metric</th><th class=l>network</th><th class=l>column</th><th class=l>baseline</th><th>ours</th><th class=l>treatment</th><th>ours</th><th>paper baseline</th><th>paper treatment</th><th class=l>claim</th><th class=l>agrees</th><th class=l>runs</th></tr>\n")
 		for _, row := range t.Rows {
 			ag := strings.ReplaceAll(agreeCell(row), "**", "")
 			cls := "yes"
 			if !row.Agrees {
 				cls = "no"
 			}
-			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td class=l>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td><td class=\"l %s\">%s</td></tr>\n",
+			runs := ""
+			if row.Report != "" {
+				runs = fmt.Sprintf("<a href=\"%s\">report</a>", esc(row.Report))
+			}
+			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td class=l>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td><td class=\"l %s\">%s</td><td class=l>%s</td></tr>\n",
 				esc(string(row.Metric)), esc(PaperNetwork(row.Arch)), esc(columnCell(row)), esc(row.Baseline), esc(cell(row.Metric, row.Base)),
 				esc(row.Treatment), esc(cell(row.Metric, row.Treat)), esc(paperCellOf(row, row.PaperBase)), esc(paperCellOf(row, row.PaperTreat)),
-				esc(row.Claimed()), cls, esc(ag))
+				esc(row.Claimed()), cls, esc(ag), runs)
 		}
 		b.WriteString("</table>\n")
 		if na := t.NotApplicableText(); na != "" {

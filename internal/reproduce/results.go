@@ -121,6 +121,12 @@ type Row struct {
 	// Clear: the difference exceeds the seeds' spread (Base.Std + Treat.Std);
 	// never with one seed.
 	Clear bool `json:"clear"`
+	// Runs are the run directories behind the row, baseline seeds first
+	// (none for the average over columns).
+	Runs []string `json:"runs,omitempty"`
+	// Report is the row's visualizer report (report.html comparing its
+	// runs), relative to the reports' directory; "" when none was made.
+	Report string `json:"report,omitempty"`
 }
 
 // Diff is treatment minus baseline.
@@ -273,24 +279,28 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 		for _, src := range sources {
 			for _, arch := range tp.Runs.Archs {
 				// collect gathers one variant's values on a column, by seed.
-				collect := func(v Variant, col string) ([]float64, []float64, error) {
+				collect := func(v Variant, col string) ([]float64, []float64, []string, error) {
 					var vals, filters []float64
+					var dirs []string
 					for seed := 1; seed <= tp.Seeds; seed++ {
 						key := RunKey(src.Dataset, arch, v, col, seed)
 						r, ok := results[key]
 						if !ok {
-							return nil, nil, fmt.Errorf("table %s: run %s has no result", s.ID, key)
+							return nil, nil, nil, fmt.Errorf("table %s: run %s has no result", s.ID, key)
 						}
 						meas, ok := r.Value(m, src.Landmarks)
 						if !ok {
-							return nil, nil, fmt.Errorf("table %s: run %s did not measure %s", s.ID, key, m)
+							return nil, nil, nil, fmt.Errorf("table %s: run %s did not measure %s", s.ID, key, m)
 						}
 						vals = append(vals, meas.Mean)
+						if r.RunDir != "" {
+							dirs = append(dirs, r.RunDir)
+						}
 						if seed == 1 {
 							filters = meas.Filters
 						}
 					}
-					return vals, filters, nil
+					return vals, filters, dirs, nil
 				}
 				for _, tname := range tp.Runs.Variants {
 					treat, err := ParseVariant(tname)
@@ -300,11 +310,11 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 					baseAvg := make([]float64, tp.Seeds)
 					treatAvg := make([]float64, tp.Seeds)
 					for _, col := range src.Columns {
-						bv, bf, err := collect(base, col)
+						bv, bf, bdirs, err := collect(base, col)
 						if err != nil {
 							return nil, err
 						}
-						tv, tf, err := collect(treat, col)
+						tv, tf, tdirs, err := collect(treat, col)
 						if err != nil {
 							return nil, err
 						}
@@ -312,7 +322,9 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 							baseAvg[i] += bv[i] / float64(len(src.Columns))
 							treatAvg[i] += tv[i] / float64(len(src.Columns))
 						}
-						t.Rows = append(t.Rows, s.row(m, src.Dataset, arch, col, base, treat, bv, tv))
+						row := s.row(m, src.Dataset, arch, col, base, treat, bv, tv)
+						row.Runs = append(bdirs, tdirs...)
+						t.Rows = append(t.Rows, row)
 						if m != Accuracy {
 							dcol := col
 							if src.Dataset != "" {

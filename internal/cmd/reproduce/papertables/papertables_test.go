@@ -97,6 +97,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--data", "cub200="}, "cub200=: empty path"},
 		{[]string{"--data", "voc-part=/a", "--data", "voc-part=/b"}, "voc-part is given twice"},
 		{[]string{"extra"}, "takes no arguments"},
+		{[]string{"--reports", "some"}, `--reports: "some" is not one of quick, full, none`},
 	}
 	for _, tt := range tests {
 		_, err := parse(t, tt.args...)
@@ -155,6 +156,34 @@ func TestEndToEndTable7(t *testing.T) {
 			t.Errorf("report %s missing or empty: %v", f, err)
 		}
 	}
+	// Every per-column row links a visualizer report of its runs, which
+	// exists and shows them; the HTML page links it.
+	page, _ := os.ReadFile(filepath.Join(out, reproduce.HTMLFile))
+	for _, r := range rep.Tables[0].Rows {
+		if r.IsAverage() {
+			continue
+		}
+		if len(r.Runs) != 2 || r.Report == "" {
+			t.Errorf("row %s: runs %v, report %q; want its 2 runs and a report", r.Column, r.Runs, r.Report)
+			continue
+		}
+		vis, err := os.ReadFile(filepath.Join(out, r.Report))
+		if err != nil {
+			t.Errorf("row %s: %v", r.Column, err)
+			continue
+		}
+		for _, run := range r.Runs {
+			if !strings.Contains(string(vis), filepath.Base(run)) {
+				t.Errorf("row %s: report %s does not show run %s", r.Column, r.Report, filepath.Base(run))
+			}
+		}
+		if !strings.Contains(string(page), `href="`+r.Report+`"`) {
+			t.Errorf("row %s: %s does not link %s", r.Column, reproduce.HTMLFile, r.Report)
+		}
+	}
+	if strings.Contains(stderr.String(), "warning") {
+		t.Errorf("warnings:\n%s", stderr.String())
+	}
 
 	stderr.Reset()
 	again := icnnlab(args...)
@@ -164,6 +193,9 @@ func TestEndToEndTable7(t *testing.T) {
 	}
 	if n := strings.Count(stderr.String(), "  reused "); n != 4 {
 		t.Errorf("second invocation reused %d runs, want 4:\n%s", n, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "report 2 of 2") {
+		t.Errorf("second invocation did not account for the row reports:\n%s", stderr.String())
 	}
 }
 

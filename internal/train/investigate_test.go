@@ -51,18 +51,7 @@ import (
 )
 
 func TestInvestigateInterpretableScale(t *testing.T) {
-	bin := os.Getenv("ICNNLAB_INVESTIGATE")
-	if bin == "" {
-		t.Skip("set ICNNLAB_INVESTIGATE to an icnnlab binary to print the investigation's measurements")
-	}
-	host := pluginhost.New(pluginhost.Options{
-		CallTimeout: time.Minute,
-		Logger:      hclog.NewNullLogger(),
-		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
-			return exec.Command(bin, "plugin", "serve", ref.String()), nil
-		},
-	})
-	defer host.Close()
+	host := investigationHost(t)
 
 	type diagCase struct {
 		name string
@@ -496,18 +485,7 @@ func TestInvestigatePretrained(t *testing.T) {
 // diverged: a constant λ = 10, the loss's τ ×100 (paper schedule), and
 // small64 at width 0.5 with the defaults.
 func TestInvestigateFirstSteps(t *testing.T) {
-	bin := os.Getenv("ICNNLAB_INVESTIGATE")
-	if bin == "" {
-		t.Skip("set ICNNLAB_INVESTIGATE to an icnnlab binary to print the investigation's measurements")
-	}
-	host := pluginhost.New(pluginhost.Options{
-		CallTimeout: time.Minute,
-		Logger:      hclog.NewNullLogger(),
-		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
-			return exec.Command(bin, "plugin", "serve", ref.String()), nil
-		},
-	})
-	defer host.Close()
+	host := investigationHost(t)
 	b, err := backends.New("gorgonia")
 	if err != nil {
 		t.Fatal(err)
@@ -557,4 +535,24 @@ func TestInvestigateFirstSteps(t *testing.T) {
 		t.Logf("== %s: %s", c.name, w.String())
 		sess.Close()
 	}
+}
+
+// investigationHost serves the built-in plugins from the icnnlab binary
+// named by ICNNLAB_INVESTIGATE, and skips the test when it is not set: the
+// investigation is run by hand, never in CI.
+func investigationHost(t *testing.T) *pluginhost.Host {
+	t.Helper()
+	bin := os.Getenv("ICNNLAB_INVESTIGATE")
+	if bin == "" {
+		t.Skip("set ICNNLAB_INVESTIGATE to an icnnlab binary to print the investigation's measurements")
+	}
+	host := pluginhost.New(pluginhost.Options{
+		CallTimeout: time.Minute,
+		Logger:      hclog.NewNullLogger(),
+		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
+			return exec.Command(bin, "plugin", "serve", ref.String()), nil
+		},
+	})
+	t.Cleanup(func() { host.Close() })
+	return host
 }

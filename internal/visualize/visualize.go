@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/internal/data"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
@@ -140,19 +141,10 @@ func Visualize(ctx context.Context, opt Options) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(opt.Out, ReportFile)
-	if err := writeFile(out, html); err != nil {
+	if err := atomicfile.WriteFile(out, html); err != nil {
 		return "", fmt.Errorf("visualize: %w", err)
 	}
 	return out, nil
-}
-
-// writeFile writes atomically and leaves the file readable by all, like
-// any file a web server may serve (the temporary file is private).
-func writeFile(path string, data []byte) error {
-	if err := runstore.WriteFileAtomic(path, data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Chmod(path, 0o644)
 }
 
 // describe says what a run trained.
@@ -291,7 +283,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return nil, err
 		}
-		if err := writeFile(p, data); err != nil {
+		if err := atomicfile.WriteFile(p, data); err != nil {
 			return nil, err
 		}
 	}

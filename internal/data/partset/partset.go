@@ -3,7 +3,7 @@
 // paper's single- and multi-category tasks over it (objects cropped by
 // their box and warped to the input size), and the part ground truth of
 // every example at the network's input resolution, in the form the
-// metrics take (plugins/metrics/annotations).
+// metrics take (sdk/parts).
 package partset
 
 import (

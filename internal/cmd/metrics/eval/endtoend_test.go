@@ -25,7 +25,7 @@ import (
 
 	// The metrics (and the reference masks and losses) as built-ins, as in
 	// the icnnlab binary.
-	_ "github.com/icnnlab/icnnlab/plugins/builtin"
+	_ "github.com/icnnlab/icnnlab/plugins/reference"
 )
 
 // TestMain makes this test binary behave like icnnlab when the plugin host

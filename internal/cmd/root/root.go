@@ -15,6 +15,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	dataCmd "github.com/icnnlab/icnnlab/internal/cmd/data"
 	evalCmd "github.com/icnnlab/icnnlab/internal/cmd/eval"
+	gridCmd "github.com/icnnlab/icnnlab/internal/cmd/grid"
 	metricsCmd "github.com/icnnlab/icnnlab/internal/cmd/metrics"
 	pluginCmd "github.com/icnnlab/icnnlab/internal/cmd/plugin"
 	pluginsCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins"
@@ -80,6 +81,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(visualizeCmd.NewCmdVisualize(f, nil))
 	cmd.AddCommand(metricsCmd.NewCmdMetrics(f))
 	cmd.AddCommand(reproduceCmd.NewCmdReproduce(f))
+	cmd.AddCommand(gridCmd.NewCmdGrid(f))
 	cmd.AddCommand(backendCmd.NewCmdBackend(f))
 	return cmd
 }

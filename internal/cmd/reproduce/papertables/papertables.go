@@ -46,10 +46,14 @@ type PaperTablesOptions struct {
 	Reports string
 }
 
-// dataFlag is --data: NAME[=PATH] entries, comma-separated or repeated.
-type dataFlag struct{ m *map[string]string }
+// DataFlag is --data: NAME[=PATH] entries, comma-separated or repeated
+// (shared with `icnnlab grid submit`).
+type DataFlag struct{ m *map[string]string }
 
-func (f dataFlag) String() string {
+// NewDataFlag returns a --data flag value that fills m.
+func NewDataFlag(m *map[string]string) DataFlag { return DataFlag{m} }
+
+func (f DataFlag) String() string {
 	if f.m == nil || len(*f.m) == 0 {
 		return ""
 	}
@@ -60,9 +64,9 @@ func (f dataFlag) String() string {
 	return strings.Join(parts, ",")
 }
 
-func (f dataFlag) Type() string { return "NAME[=PATH]" }
+func (f DataFlag) Type() string { return "NAME[=PATH]" }
 
-func (f dataFlag) Set(v string) error {
+func (f DataFlag) Set(v string) error {
 	if *f.m == nil {
 		*f.m = map[string]string{}
 	}
@@ -197,7 +201,7 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the backend's)")
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads (0: all)")
 	fl.StringVar(&opts.Reports, "reports", "quick", "visualizer report per table row: quick (no decoder), full, none")
-	fl.Var(dataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
+	fl.Var(DataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
 	opts.PluginFlags.Register(fl)
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -188,12 +189,15 @@ func Queue(ctx context.Context, jobIDs []string) (map[int]QueueEntry, error) {
 		}
 		return nil, fmt.Errorf("squeue --json: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	return ParseSqueue(stdout.Bytes())
+	return ParseSqueue(stdout.Bytes(), jobIDs)
 }
 
 // ParseSqueue reads `squeue --json` output (Slurm 22.05's shape, and the
-// later one where job_state is a list and numbers are {set, number}).
-func ParseSqueue(data []byte) (map[int]QueueEntry, error) {
+// later one where job_state is a list and numbers are {set, number}) for
+// the array jobs jobIDs: Slurm 22.05 lists every job whatever --jobs says.
+// When an index is in several jobs (a grid submitted again), a queued or
+// running entry wins over a finished one, and a later job over an earlier.
+func ParseSqueue(data []byte, jobIDs []string) (map[int]QueueEntry, error) {
 	var doc struct {
 		Jobs []struct {
 			JobID       json.RawMessage `json:"job_id"`
@@ -218,9 +222,12 @@ func ParseSqueue(data []byte) (map[int]QueueEntry, error) {
 		state := slurmState(j.State)
 		restarts, _ := slurmNumber(j.Restarts)
 		e := QueueEntry{JobID: strconv.FormatInt(arrayJob, 10), State: state, Reason: j.Reason, Node: j.Nodes, Restarts: int(restarts)}
+		if !slices.Contains(jobIDs, e.JobID) {
+			continue
+		}
 		if task, ok := slurmNumber(j.ArrayTaskID); ok {
 			e.Index = int(task)
-			out[e.Index] = e
+			keep(out, e)
 			continue
 		}
 		idx, err := parseArray(j.TaskString)
@@ -229,10 +236,24 @@ func ParseSqueue(data []byte) (map[int]QueueEntry, error) {
 		}
 		for _, i := range idx {
 			e.Index = i
-			out[i] = e
+			keep(out, e)
 		}
 	}
 	return out, nil
+}
+
+// keep records e unless out holds a better entry for its index.
+func keep(out map[int]QueueEntry, e QueueEntry) {
+	old, ok := out[e.Index]
+	if ok {
+		active := func(q QueueEntry) bool { return q.State == "PENDING" || q.State == "RUNNING" || q.State == "REQUEUED" }
+		oldID, _ := strconv.Atoi(old.JobID)
+		newID, _ := strconv.Atoi(e.JobID)
+		if active(old) && !active(e) || active(old) == active(e) && oldID > newID {
+			return
+		}
+	}
+	out[e.Index] = e
 }
 
 // slurmNumber reads a number as Slurm writes it: bare, or {"set":…,"number":…}.

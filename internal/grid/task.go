@@ -20,12 +20,14 @@ import (
 
 // Result is what a finished task publishes.
 type Result struct {
-	Index    int                  `json:"index"`
-	Key      string               `json:"key"`
-	Finished time.Time            `json:"finished"`
-	Host     string               `json:"host"`
-	Job      string               `json:"job,omitempty"`
-	Run      *reproduce.RunResult `json:"result"`
+	Index    int       `json:"index"`
+	Key      string    `json:"key"`
+	Finished time.Time `json:"finished"`
+	Host     string    `json:"host"`
+	// Node is the batch system's name of the node ($SLURMD_NODENAME).
+	Node string               `json:"node,omitempty"`
+	Job  string               `json:"job,omitempty"`
+	Run  *reproduce.RunResult `json:"result"`
 }
 
 // TaskError is what a failed task leaves for `grid status`.
@@ -108,7 +110,8 @@ func RunTask(ctx context.Context, p *Plan, index int, opts TaskOptions) (*Outcom
 		}
 		return nil, fmt.Errorf("task %d (%s): %w", index, pr.Key, err)
 	}
-	res = &Result{Index: index, Key: pr.Key, Finished: time.Now().UTC(), Host: host, Job: runstore.JobID(), Run: rr}
+	res = &Result{Index: index, Key: pr.Key, Finished: time.Now().UTC(), Host: host, Node: os.Getenv("SLURMD_NODENAME"),
+		Job: runstore.JobID(), Run: rr}
 	if err := runstore.WriteSealedJSON(filepath.Join(dir, ResultFile), res); err != nil {
 		return nil, fmt.Errorf("task %d: %w", index, err)
 	}

@@ -152,6 +152,9 @@ func showGrid(ctx context.Context, opts *StatusOptions, path string) error {
 			}
 		case grid.StateDone:
 			detail = fmt.Sprintf("on %s", t.Result.Host)
+			if t.Result.Node != "" {
+				detail += " (node " + t.Result.Node + ")"
+			}
 			if t.Result.Job != "" {
 				detail += ", job " + t.Result.Job
 			}

@@ -3,16 +3,12 @@ package submit
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	"github.com/icnnlab/icnnlab/internal/cmd/grid/engine"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
 	"github.com/icnnlab/icnnlab/internal/cmd/reproduce/papertables"
 	"github.com/icnnlab/icnnlab/internal/grid"
@@ -26,7 +22,6 @@ type SubmitOptions struct {
 	Backend     func() (backends.Backend, error)
 	PluginFlags pluginhost.Flags
 
-	Engine  string
 	Scale   string
 	Tables  []string
 	Seeds   int
@@ -34,12 +29,8 @@ type SubmitOptions struct {
 	RunsDir string
 	Device  string
 	Threads int
-	// Only submits these indexes (Slurm array notation; "": every task
-	// without a result).
-	Only string
 
-	Slurm        grid.SlurmOptions
-	SignalBefore time.Duration
+	Engine engine.Flags
 }
 
 // NewCmdSubmit builds the command; runF replaces the run step in tests.
@@ -93,17 +84,11 @@ func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Co
 				}
 				opts.Scale = "quick"
 			}
-			if !slices.Contains(grid.Engines, grid.Engine(opts.Engine)) {
-				return cmdutil.FlagErrorf("--engine: %q is not one of slurm, local", opts.Engine)
+			if err := opts.Engine.Validate(); err != nil {
+				return err
 			}
 			if opts.Seeds < 0 {
 				return cmdutil.FlagErrorf("--seeds: %d is negative", opts.Seeds)
-			}
-			if opts.Slurm.Parallel < 0 {
-				return cmdutil.FlagErrorf("--parallel: %d is negative", opts.Slurm.Parallel)
-			}
-			if opts.SignalBefore < 0 {
-				return cmdutil.FlagErrorf("--signal-before: %v is negative", opts.SignalBefore)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -112,7 +97,7 @@ func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Co
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Engine, "engine", "slurm", "who runs the tasks: slurm (one job array), local (this process)")
+	opts.Engine.Register(fl, "slurm")
 	fl.BoolVar(&quick, "quick", false, "shorthand for --scale quick")
 	fl.StringVar(&opts.Scale, "scale", "default", "scale preset: test, quick, default, full (see reproductions/scales.yaml)")
 	fl.StringSliceVar(&opts.Tables, "tables", nil, "tables to reproduce: 1-7, ablation, thesis, fashion (default as reproduce paper-tables)")
@@ -121,25 +106,11 @@ func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Co
 	fl.StringVar(&opts.RunsDir, "runs", "", "run store directory on a shared file system (default $"+runstore.EnvVar+" or ./runs)")
 	fl.StringVar(&opts.Device, "device", "", "backend device of every task (default: the backend's)")
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads per task (0: all)")
-	fl.StringVar(&opts.Only, "only", "", "submit only these task indexes, e.g. 0-3,7 (default: every task without a result)")
-	fl.IntVar(&opts.Slurm.Parallel, "parallel", 0, "slurm: tasks running at once (the array's %K; 0: no cap)")
-	fl.StringVar(&opts.Slurm.Partition, "partition", "", "slurm: partition (sbatch --partition)")
-	fl.StringVar(&opts.Slurm.Gres, "gres", "", "slurm: generic resources per task, e.g. gpu:1 (sbatch --gres)")
-	fl.StringVar(&opts.Slurm.Time, "time", "", "slurm: time limit per task, e.g. 4:00:00 (sbatch --time)")
-	fl.StringVar(&opts.Slurm.Account, "account", "", "slurm: account to charge (sbatch --account)")
-	fl.StringArrayVar(&opts.Slurm.Extra, "sbatch-arg", nil, "slurm: further sbatch option, e.g. --sbatch-arg=--mem=16G (repeatable)")
-	fl.StringArrayVar(&opts.Slurm.Env, "env", nil, "slurm: NAME=VALUE exported in each task (repeatable)")
-	fl.StringVar(&opts.Slurm.Executable, "icnnlab", "", "slurm: the icnnlab binary as the nodes see it (default: this binary)")
-	fl.DurationVar(&opts.SignalBefore, "signal-before", 5*time.Minute, "slurm: send SIGUSR1 this long before the time limit, so a task checkpoints and requeues itself (0: none)")
 	opts.PluginFlags.Register(fl)
 	return cmd
 }
 
 func submitRun(ctx context.Context, opts *SubmitOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	errOut := opts.IO.ErrOut
 	req, err := grid.NewRequest(opts.Scale, opts.Tables, opts.Seeds, opts.Data)
 	if err != nil {
 		return cmdutil.FlagErrorf("%v", err)
@@ -148,75 +119,6 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	if err != nil {
 		return err
 	}
-	p, err := grid.NewPlan(req, b.Name(), opts.Device, opts.Threads)
-	if err != nil {
-		return err
-	}
-	root := opts.RunsDir
-	if root == "" {
-		root = runstore.DefaultRoot()
-	}
-	if root, err = filepath.Abs(root); err != nil {
-		return err
-	}
-	if _, err := runstore.Open(root); err != nil {
-		return err
-	}
-	planPath, err := p.Write(root)
-	if err != nil {
-		return err
-	}
-	var indexes []int
-	if opts.Only != "" {
-		if indexes, err = p.ParseIndexes(opts.Only); err != nil {
-			return cmdutil.FlagErrorf("--only: %v", err)
-		}
-	} else {
-		indexes = p.Unfinished()
-	}
-	fmt.Fprintf(errOut, "grid %s: %d tasks (%s), plan %s\n", p.Name, len(p.Tasks), strings.Join(req.Tables, ", "), planPath)
-	if len(indexes) == 0 {
-		fmt.Fprintf(errOut, "every task has its result: icnnlab grid collect %s\n", p.Dir)
-		return nil
-	}
-	switch grid.Engine(opts.Engine) {
-	case grid.EngineLocal:
-		store, err := runstore.Open(root)
-		if err != nil {
-			return err
-		}
-		host, err := opts.PluginFlags.NewHost(errOut)
-		if err != nil {
-			return err
-		}
-		defer host.Close()
-		to := grid.TaskOptions{Store: store, Backend: b, Plugins: host, Log: errOut}
-		if opts.IO.IsStderrTTY() {
-			to.Progress = errOut
-		}
-		err = grid.SubmitLocal(ctx, p, indexes, to, func(i int, o *grid.Outcome) {
-			fmt.Fprintf(errOut, "task %d of %d done: %s\n", i, len(p.Tasks), o.Result.Key)
-		})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(errOut, "next: icnnlab grid collect %s\n", p.Dir)
-		return nil
-	default:
-		so := opts.Slurm
-		so.Store = root
-		so.SignalSeconds = int(opts.SignalBefore.Seconds())
-		if so.Executable == "" {
-			if so.Executable, err = grid.Executable(); err != nil {
-				return fmt.Errorf("find the icnnlab binary: %w (give --icnnlab)", err)
-			}
-		}
-		job, err := grid.SubmitSlurm(ctx, p, indexes, so)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(opts.IO.Out, "%s\n", job.ID)
-		fmt.Fprintf(errOut, "submitted job array %s (tasks %s); follow it with: icnnlab grid status %s\n", job.ID, job.Indexes, p.Dir)
-		return nil
-	}
+	_, err = engine.Submit(ctx, opts.IO, b, &opts.PluginFlags, req, opts.RunsDir, opts.Device, opts.Threads, opts.Engine)
+	return err
 }

@@ -269,8 +269,17 @@ func TestSlurm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		syscall.Kill(c.NodePID(node), syscall.SIGKILL)
-		syscall.Kill(holder.PID, syscall.SIGKILL)
+		// The node dies: its slurmd, the job's slurmstepd (the task's
+		// parent, as the batch script execs the task) and the task.
+		stepd := parentPID(holder.PID)
+		if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(stepd) + "/comm"); !strings.HasPrefix(string(comm), "slurmstepd") {
+			t.Fatalf("the task's parent %d is %q, not slurmstepd", stepd, comm)
+		}
+		for _, pid := range []int{c.NodePID(node), stepd, holder.PID} {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatalf("kill %d: %v", pid, err)
+			}
+		}
 		killed := time.Now()
 		var downAfter time.Duration
 		c.WaitFor(t, 2*time.Minute, "the task to be requeued", func() bool {
@@ -374,4 +383,19 @@ func noTornFiles(t *testing.T, store string) {
 		}
 		return nil
 	})
+}
+
+// parentPID reads a process's parent from /proc.
+func parentPID(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
 }

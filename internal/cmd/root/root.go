@@ -48,7 +48,8 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 			numbers. The pieces are commands of their own: the data (data), runs
 			in a reproducible run store (train, eval), the mask, loss, metric and
 			visualizer plugins that run out of process (plugins, metrics,
-			visualize), the backends (backend, bench) and the build (version).
+			visualize), the backends (backend, bench), a reproduction handed to
+			a Slurm cluster as a job array (grid) and the build (version).
 		`),
 		Example: cmdutil.Examples(`
 			$ icnnlab reproduce paper-tables --quick

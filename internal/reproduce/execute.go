@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -116,7 +117,7 @@ func EvaluatedLayer(s *train.Session) string {
 // split through the metric plugins.
 func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
 	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
-		RunDir: res.Run.Dir, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds}
+		RunDir: filepath.Base(res.Run.Dir), Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds}
 	src, err := opts.dataSource(pr)
 	if err != nil {
 		return nil, err

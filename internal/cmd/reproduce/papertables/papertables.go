@@ -17,7 +17,9 @@ import (
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	"github.com/icnnlab/icnnlab/internal/cmd/grid/engine"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/grid"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/reproduce"
 	"github.com/icnnlab/icnnlab/internal/runstore"
@@ -49,6 +51,8 @@ type PaperTablesOptions struct {
 	// InitWeights maps architectures to weights files their runs start
 	// from (--init-weights ARCH=FILE; docs/weights.md).
 	InitWeights map[string]string
+	// Engine runs the runs: local (this process) or slurm (a grid).
+	Engine engine.Flags
 }
 
 // archFileFlag is --init-weights: ARCH=FILE entries, comma-separated or repeated.
@@ -86,10 +90,14 @@ func (f archFileFlag) Set(v string) error {
 	return nil
 }
 
-// dataFlag is --data: NAME[=PATH] entries, comma-separated or repeated.
-type dataFlag struct{ m *map[string]string }
+// DataFlag is --data: NAME[=PATH] entries, comma-separated or repeated
+// (shared with `icnnlab grid submit`).
+type DataFlag struct{ m *map[string]string }
 
-func (f dataFlag) String() string {
+// NewDataFlag returns a --data flag value that fills m.
+func NewDataFlag(m *map[string]string) DataFlag { return DataFlag{m} }
+
+func (f DataFlag) String() string {
 	if f.m == nil || len(*f.m) == 0 {
 		return ""
 	}
@@ -100,9 +108,9 @@ func (f dataFlag) String() string {
 	return strings.Join(parts, ",")
 }
 
-func (f dataFlag) Type() string { return "NAME[=PATH]" }
+func (f DataFlag) Type() string { return "NAME[=PATH]" }
 
-func (f dataFlag) Set(v string) error {
+func (f DataFlag) Set(v string) error {
 	if *f.m == nil {
 		*f.m = map[string]string{}
 	}
@@ -184,6 +192,9 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			to a visualizer report (icnnlab visualize) that sets its baseline
 			and treatment runs side by side: receptive-field overlays, the
 			part-coverage map and per-filter cards, in reports/ under --out.
+			--engine slurm hands the runs to Slurm as one job array (a grid, see
+			icnnlab grid and docs/cluster.md), waits for them and writes the
+			same tables; --runs must then be on a file system the nodes share.
 			--reports quick (the default) leaves out the up-conv decoder, full
 			includes it, none makes no reports. A report that fails is named
 			and the tables are written without its link.
@@ -210,6 +221,9 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			# the Fashion-MNIST accuracy table (Debian's files; about 20 minutes)
 			$ icnnlab reproduce paper-tables --data fashion-mnist
 
+			# every table at the paper's setting as a Slurm job array on GPU nodes
+			$ icnnlab --backend libtorch reproduce paper-tables --scale full --device cuda --engine slurm --gres gpu:1 --time 8:00:00 --runs /shared/runs
+
 			# Tables 1, 2, 4, 6 and 7 on Pascal VOC Part, 5 and 7 on CUB-200-2011
 			$ icnnlab reproduce paper-tables --data voc-part=/data/VOCPart,cub200=/data/CUB_200_2011
 		`),
@@ -225,6 +239,9 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			}
 			if opts.Seeds < 0 {
 				return cmdutil.FlagErrorf("--seeds: %d is negative", opts.Seeds)
+			}
+			if err := opts.Engine.Validate(); err != nil {
+				return err
 			}
 			if !slices.Contains([]string{"quick", "full", "none"}, opts.Reports) {
 				return cmdutil.FlagErrorf("--reports: %q is not one of quick, full, none", opts.Reports)
@@ -246,7 +263,8 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads (0: all)")
 	fl.StringVar(&opts.Reports, "reports", "quick", "visualizer report per table row: quick (no decoder), full, none")
 	fl.Var(archFileFlag{&opts.InitWeights}, "init-weights", "start the runs of an architecture from a weights file, as ARCH=FILE (torchvision names; needs --scale full; see docs/weights.md)")
-	fl.Var(dataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
+	fl.Var(DataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
+	opts.Engine.Register(fl, string(grid.EngineLocal))
 	opts.PluginFlags.Register(fl)
 	return cmd
 }
@@ -296,6 +314,10 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	plan, err := reproduce.MakePlan(specs, scale, reproduce.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data))})
 	if err != nil {
 		return err
+	}
+	if len(opts.InitWeights) > 0 && opts.Engine.Engine != string(grid.EngineLocal) {
+		// A grid plans its runs again in each job from grid.Request, which does not carry weights files.
+		return cmdutil.FlagErrorf("--init-weights runs with --engine %s only; a grid's jobs would start from scratch", grid.EngineLocal)
 	}
 	if err := applyInitWeights(plan, opts.InitWeights, opts.IO.ErrOut); err != nil {
 		return err
@@ -353,18 +375,34 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	if opts.IO.IsStderrTTY() {
 		eo.Progress = errOut
 	}
-	results, err := reproduce.Execute(ctx, plan, eo)
-	if err != nil {
-		return err
-	}
-	report, err := reproduce.BuildReport(plan, results)
-	if err != nil {
-		return err
+	var report *reproduce.Report
+	if opts.Engine.Engine == string(grid.EngineLocal) {
+		results, err := reproduce.Execute(ctx, plan, eo)
+		if err != nil {
+			return err
+		}
+		if report, err = reproduce.BuildReport(plan, results); err != nil {
+			return err
+		}
+	} else {
+		// The same runs as a grid on the engine (docs/cluster.md).
+		req := grid.Request{Scale: scale.Name, Tables: ids, Seeds: opts.Seeds, Data: data}
+		if len(data) == 0 {
+			req.Data = nil
+		}
+		report, err = engine.Reproduce(ctx, opts.IO, b, &opts.PluginFlags, req, opts.RunsDir, opts.Device, opts.Threads, opts.Engine)
+		if err != nil {
+			return err
+		}
 	}
 	failed := 0
 	if opts.Reports != "none" {
 		err := report.LinkReports(opts.Out, func(runs []string, dir string) error {
-			if err := renderReport(ctx, runs, dir, opts.Reports, b, opts.Device, host); err != nil {
+			paths := make([]string, len(runs))
+			for i, r := range runs {
+				paths[i] = filepath.Join(store.Root, r) // results name runs relative to the store
+			}
+			if err := renderReport(ctx, paths, dir, opts.Reports, b, opts.Device, host); err != nil {
 				failed++
 				fmt.Fprintf(errOut, "warning: %v\n", err)
 				return nil // the tables are written without this link

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -94,8 +95,12 @@ type Session struct {
 	Test   data.Dataset
 	// Plugins lists the plugins the model was built with.
 	Plugins []runstore.PluginRef
+	// Weights records the file the parameters started from (InitWeights).
+	Weights *runstore.WeightsRef
 	// topOutputs are the interpretable layers' feature outputs (λ schedule).
 	topOutputs []string
+	// lastCheckpoint is the step of the last checkpoint written or restored.
+	lastCheckpoint int64
 }
 
 // Open builds the datasets and the model and compiles it.
@@ -137,6 +142,12 @@ func Open(cfg Config, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("compile %s on %s: %w", cfg.Model.Arch, opts.Backend.Name(), err)
 	}
 	sess := &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet, Test: testSet}
+	if cfg.InitWeights != "" {
+		if sess.Weights, err = loadInitWeights(model, exec, cfg.InitWeights, opts.Log); err != nil {
+			exec.Close()
+			return nil, err
+		}
+	}
 	if parts != nil {
 		sess.Plugins, sess.topOutputs = parts.plugins, parts.topOutputs
 	}
@@ -175,6 +186,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	id.Weights = sess.Weights
 	name := cfg.Name
 	if name == "" {
 		name = fmt.Sprintf("%s-%s", cfg.Model.Arch, cfg.Data.Task)
@@ -186,18 +198,42 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One writer per run: another process on the same run (a second copy
+	// of a grid task, say) waits here and then reuses what the first made.
+	claim, err := run.Claim(ctx, runstore.ClaimOptions{Log: opts.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer claim.Release()
+	ctx, stop := claim.Context(ctx)
+	defer stop()
 	res := &Result{Run: run}
 	if existed && !opts.Force {
 		st, err := run.Status()
 		if err == nil && st.State == runstore.Done {
-			if err := run.ReadMetrics(&res.Metrics); err != nil {
+			err := run.ReadMetrics(&res.Metrics)
+			if err == nil {
+				res.Reused = true
+				return res, nil
+			}
+			if !errors.Is(err, runstore.ErrCorrupt) {
 				return nil, fmt.Errorf("reuse run %s: %w", run.Dir, err)
 			}
-			res.Reused = true
-			return res, nil
+			// Never reuse a corrupt file: the run evaluates again from its
+			// (verified) checkpoint.
+			warn(opts, "%v; evaluating the run again", err)
 		}
 	}
 	return sess.resumeAndTrain(ctx, run, opts, res, existed && !opts.Force)
+}
+
+// warn writes a warning to opts.Log, else to standard error.
+func warn(opts Options, format string, args ...any) {
+	w := opts.Log
+	if w == nil {
+		w = os.Stderr
+	}
+	fmt.Fprintf(w, "warning: "+format+"\n", args...)
 }
 
 func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Options, res *Result, mayResume bool) (*Result, error) {
@@ -222,6 +258,15 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 			}
 			ls = saved
 			res.Resumed = true
+			s.lastCheckpoint = s.Exec.Step()
+		case errors.Is(err, runstore.ErrCorrupt):
+			// Never resume from a corrupt checkpoint: set it aside and
+			// train from the start.
+			aside, qerr := run.Quarantine(runstore.CheckpointFile)
+			if qerr != nil {
+				return nil, fmt.Errorf("resume %s: %w; %w", run.Dir, err, qerr)
+			}
+			warn(opts, "%v; it is kept as %s and the run trains from the start", err, aside)
 		case !errors.Is(err, runstore.ErrNoCheckpoint):
 			return nil, fmt.Errorf("resume %s: %w", run.Dir, err)
 		}
@@ -258,7 +303,14 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 
 	for step := s.Exec.Step(); step < total; step = s.Exec.Step() {
 		if err := ctx.Err(); err != nil {
-			return fail(step, err)
+			// Interrupted (SIGTERM, a batch system's pre-timeout signal):
+			// checkpoint here so that a rerun resumes rather than restarts.
+			if step > s.lastCheckpoint {
+				if cerr := s.checkpoint(run, step, ls); cerr != nil {
+					return fail(step, fmt.Errorf("%w (and the checkpoint on interruption failed: %v)", context.Cause(ctx), cerr))
+				}
+			}
+			return fail(step, fmt.Errorf("interrupted at step %d (checkpoint saved; a rerun resumes): %w", step, context.Cause(ctx)))
 		}
 		epoch := int(step / perEpoch)
 		within := step % perEpoch
@@ -465,6 +517,7 @@ func (s *Session) checkpoint(run *runstore.Run, step int64, l loopState) error {
 	if err := run.SaveCheckpoint(snap); err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", step, err)
 	}
+	s.lastCheckpoint = step
 	return run.SetStatus(runstore.Status{State: runstore.Running, Step: step, LastGood: step})
 }
 

@@ -88,18 +88,29 @@ func ServeBuiltin(ref string, opts ...plugin.ServeOpt) error {
 	if err != nil {
 		return err
 	}
+	p, err := NewBuiltin(r)
+	if err != nil {
+		return err
+	}
+	return plugin.Serve(p, opts...)
+}
+
+// NewBuiltin returns an in-process instance of the built-in plugin r, the
+// value `icnnlab plugin serve` serves. Tests (fuzzing every built-in's
+// parameters, say) use it to call a plugin without a process between.
+func NewBuiltin(r plugin.Ref) (plugin.Plugin, error) {
 	factory, ok := builtinFactory(r)
 	if !ok {
-		return fmt.Errorf("no built-in plugin %s (built in: %s)", r, refList(Builtins()))
+		return nil, fmt.Errorf("no built-in plugin %s (built in: %s)", r, refList(Builtins()))
 	}
 	p, ok := factory().(plugin.Plugin)
 	if !ok {
-		return fmt.Errorf("built-in plugin %s: factory returned a value without an Info method", r)
+		return nil, fmt.Errorf("built-in plugin %s: factory returned a value without an Info method", r)
 	}
 	if info := p.Info(); info.Kind != r.Kind || info.Name != r.Name {
-		return fmt.Errorf("built-in plugin %s: its Info says %s/%s", r, info.Kind.Plural(), info.Name)
+		return nil, fmt.Errorf("built-in plugin %s: its Info says %s/%s", r, info.Kind.Plural(), info.Name)
 	}
-	return plugin.Serve(p, opts...)
+	return p, nil
 }
 
 func refList(refs []plugin.Ref) string {

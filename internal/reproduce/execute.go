@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -17,9 +18,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
-	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
-	"github.com/icnnlab/icnnlab/plugins/metrics/synthadapter"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
@@ -115,7 +114,7 @@ func EvaluatedLayer(s *train.Session) string {
 // split through the metric plugins.
 func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
 	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
-		RunDir: res.Run.Dir, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds}
+		RunDir: filepath.Base(res.Run.Dir), Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds}
 	src, err := opts.dataSource(pr)
 	if err != nil {
 		return nil, err
@@ -168,8 +167,7 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 	if err != nil {
 		return nil, err
 	}
-	geom := featmap.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
-		ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
+	geom := info.RF.Geometry(test.ImageSize(), test.ImageSize())
 	// The single-category task's class is its target category (on a real
 	// dataset the dataset's name for the column, e.g. ILSVRC's cattle).
 	task, categories := "single", test.ClassNames()
@@ -211,7 +209,7 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 // testAnnotations is the part ground truth of every test example, in
 // order: from the synthetic world's samples, or from a real dataset's
 // annotations (partset.Annotated).
-func testAnnotations(test data.Dataset) (*annotations.Set, error) {
+func testAnnotations(test data.Dataset) (*parts.Set, error) {
 	switch t := test.(type) {
 	case *synth.Task:
 		samples := make([]*synth.Sample, t.Len())
@@ -221,7 +219,7 @@ func testAnnotations(test data.Dataset) (*annotations.Set, error) {
 				return nil, fmt.Errorf("test sample %d: %w", i, err)
 			}
 		}
-		return synthadapter.FromSamples(samples), nil
+		return synth.Annotations(samples), nil
 	case partset.Annotated:
 		idx := make([]int, t.Len())
 		for i := range idx {

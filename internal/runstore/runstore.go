@@ -49,6 +49,21 @@ type Identity struct {
 	Backend string          `json:"backend"`
 	Device  string          `json:"device"`
 	Plugins []PluginRef     `json:"plugins,omitempty"`
+	// Weights is the file the network started from (train --init-weights).
+	Weights *WeightsRef `json:"weights,omitempty"`
+}
+
+// WeightsRef records a weights file a run started from.
+type WeightsRef struct {
+	Path   string `json:"path"`
+	Format string `json:"format"`
+	SHA256 string `json:"sha256"`
+	// Loaded counts the file's tensors that were used; Fresh lists the
+	// network's parameters the file did not set; Notes say what else the
+	// loader did (a folded pool, a class layer left out).
+	Loaded int      `json:"loaded"`
+	Fresh  []string `json:"fresh,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
 }
 
 // PluginRef records a plugin that took part in a run.

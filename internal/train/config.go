@@ -30,6 +30,9 @@ type Config struct {
 	CheckpointEvery int `json:"checkpoint_every" yaml:"checkpoint_every"`
 	// Interpretable adds the paper's masks and filter loss (plugins).
 	Interpretable InterpretableConfig `json:"interpretable" yaml:"interpretable"`
+	// InitWeights is a weights file (torch.save zip or safetensors, with
+	// torchvision names: see docs/weights.md) the network starts from.
+	InitWeights string `json:"init_weights,omitempty" yaml:"init_weights,omitempty"`
 }
 
 // ModelConfig picks a zoo architecture.

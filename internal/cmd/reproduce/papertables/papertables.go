@@ -312,7 +312,11 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	failed := 0
 	if opts.Reports != "none" {
 		err := report.LinkReports(opts.Out, func(runs []string, dir string) error {
-			if err := renderReport(ctx, runs, dir, opts.Reports, b, opts.Device, host); err != nil {
+			paths := make([]string, len(runs))
+			for i, r := range runs {
+				paths[i] = filepath.Join(store.Root, r) // results name runs relative to the store
+			}
+			if err := renderReport(ctx, paths, dir, opts.Reports, b, opts.Device, host); err != nil {
 				failed++
 				fmt.Fprintf(errOut, "warning: %v\n", err)
 				return nil // the tables are written without this link

@@ -1,11 +1,12 @@
-package builtin
+package reference_test
 
 import (
 	"context"
 	"encoding/json"
 	"testing"
 
-	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/plugins/builtin"
+	_ "github.com/icnnlab/icnnlab/plugins/reference"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 )
 
@@ -17,12 +18,12 @@ import (
 // contract. Metrics and visualizers get no activations, so the call ends
 // at their parameter and input checks.
 func FuzzBuiltinParams(f *testing.F) {
-	refs := pluginhost.Builtins()
+	refs := builtin.Refs()
 	plugins := make([]plugin.Plugin, len(refs))
 	for i, r := range refs {
-		p, err := pluginhost.NewBuiltin(r)
-		if err != nil {
-			f.Fatal(err)
+		p, ok := builtin.Lookup(r)
+		if !ok {
+			f.Fatalf("%s listed but not registered", r)
 		}
 		plugins[i] = p
 		defaults, err := plugin.ValidateParams(p.Info().ParamSchema, nil)

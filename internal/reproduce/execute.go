@@ -36,6 +36,9 @@ type ExecOptions struct {
 	Threads  int
 	// Sources are the opened real datasets the plan's runs use (--data).
 	Sources Sources
+	// AfterStep, when set, is called after every training step (see
+	// train.Options.AfterStep).
+	AfterStep func(step int64)
 }
 
 // dataSource is the train.DataSource of a run (nil: the synthetic world).
@@ -69,7 +72,7 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (map[string]*RunRes
 			return nil, err
 		}
 		res, err := train.Run(ctx, pr.Config, train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store,
-			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src})
+			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src, AfterStep: opts.AfterStep})
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", pr.Key, err)
 		}

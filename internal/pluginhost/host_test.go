@@ -149,7 +149,7 @@ func TestFailuresNameThePluginAndHostSurvives(t *testing.T) {
 		want   []string
 	}{
 		{"masks/crash", ErrCrashed, []string{"plugin process exited", "crash-test: exiting on purpose"}},
-		{"masks/panic", ErrFailed, []string{"panic in BuildMask: boom"}},
+		{"masks/panic", ErrFailed, []string{"panic in BuildMask: boom\n    at main.main.func", "testplugin/main.go:"}}, // the file and line that panicked
 		{"masks/hang", ErrTimeout, []string{"no answer within 500ms", "if it is merely slow, raise --plugin-timeout, now 500ms"}},
 		{"masks/malformed", ErrMalformed, []string{"graph does not decode"}},
 		{"masks/wrongshape", ErrMalformed, []string{`output "masked" is float32[2 3 4], want float32[2 3 4 5]`}},

@@ -94,6 +94,9 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 			1e-3 * the largest derivative in the sample). It prints each entry,
 			the maximum relative error and PASS or FAIL (exit status 1 on
 			FAIL, past --grad-tolerance), and records them in summary.json.
+			Finite differences straddle a kink: an entry where the loss
+			has one (a ReLU, abs or max exactly at the feature's value)
+			can fail with a right gradient, so read the table.
 		`),
 		Example: cmdutil.Examples(`
 			$ icnnlab plugins eval mask l1 --features conv5.npy --out out/l1

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -35,6 +36,9 @@ type ExecOptions struct {
 	Threads  int
 	// Sources are the opened real datasets the plan's runs use (--data).
 	Sources Sources
+	// AfterStep, when set, is called after every training step (see
+	// train.Options.AfterStep).
+	AfterStep func(step int64)
 }
 
 // dataSource is the train.DataSource of a run (nil: the synthetic world).
@@ -68,7 +72,7 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (map[string]*RunRes
 			return nil, err
 		}
 		res, err := train.Run(ctx, pr.Config, train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store,
-			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src})
+			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src, AfterStep: opts.AfterStep})
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", pr.Key, err)
 		}
@@ -102,18 +106,13 @@ func (r *RunResult) summary() string {
 
 // EvaluatedLayer is the paper's "top conv-layer" of a model: the inserted
 // interpretable conv when there is one, else the top conv-layer.
-func EvaluatedLayer(s *train.Session) string {
-	if n := len(s.Model.Top); n > 0 {
-		return s.Model.Top[n-1].Name
-	}
-	return s.Model.TopConv
-}
+func EvaluatedLayer(s *train.Session) string { return s.Model.EvaluatedLayer() }
 
 // measure restores a finished run and computes its metrics on the test
 // split through the metric plugins.
 func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
 	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
-		RunDir: res.Run.Dir, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds}
+		RunDir: filepath.Base(res.Run.Dir), Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds}
 	src, err := opts.dataSource(pr)
 	if err != nil {
 		return nil, err

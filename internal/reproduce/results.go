@@ -18,8 +18,10 @@ type RunResult struct {
 	Variant string `json:"variant"`
 	Column  string `json:"column"`
 	Seed    int    `json:"seed"`
-	RunDir  string `json:"run_dir"`
-	Reused  bool   `json:"reused"`
+	// RunDir is the run's directory relative to the run store (its name
+	// there), so that results do not depend on where the store lives.
+	RunDir string `json:"run_dir"`
+	Reused bool   `json:"reused"`
 	// TrainSeconds is the run's own training time (also when reused).
 	TrainSeconds float64 `json:"train_seconds"`
 	// TrainImages and TestImages are the sizes of the run's datasets.
@@ -121,7 +123,8 @@ type Row struct {
 	// Clear: the difference exceeds the seeds' spread (Base.Std + Treat.Std);
 	// never with one seed.
 	Clear bool `json:"clear"`
-	// Runs are the run directories behind the row, baseline seeds first
+	// Runs are the run directories behind the row relative to the run
+	// store, baseline seeds first
 	// (none for the average over columns).
 	Runs []string `json:"runs,omitempty"`
 	// Report is the row's visualizer report (report.html comparing its

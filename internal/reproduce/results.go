@@ -45,13 +45,13 @@ type RunResult struct {
 	FilterLoss *FilterLossHistory `json:"filter_loss,omitempty"`
 	// Layer is the evaluated layer: the network's top conv-layer, which for
 	// the interpretable CNN is the inserted interpretable conv.
-	Layer       string             `json:"layer"`
-	Accuracy    *float64           `json:"accuracy,omitempty"`
-	PartInterp  *FilterMeasure     `json:"part_interpretability,omitempty"`
+	Layer      string         `json:"layer"`
+	Accuracy   *float64       `json:"accuracy,omitempty"`
+	PartInterp *FilterMeasure `json:"part_interpretability,omitempty"`
 	// PartInterpAlt is part interpretability under the scale's alternative
 	// region rules, by rule name (the sensitivity table).
 	PartInterpAlt map[string]Measure `json:"part_interpretability_alternatives,omitempty"`
-	Instability map[string]Measure `json:"location_instability,omitempty"`
+	Instability   map[string]Measure `json:"location_instability,omitempty"`
 }
 
 // Learning thresholds: a network learned when its training accuracy is at
@@ -221,7 +221,7 @@ type Row struct {
 	Agrees bool `json:"agrees"`
 	// Diff is treatment − baseline paired by seed; CI its 95 % interval
 	// (Student's t over the seeds; absent with one seed).
-	Diff Stat       `json:"paired_difference"`
+	Diff Stat        `json:"paired_difference"`
 	CI   *[2]float64 `json:"ci95,omitempty"`
 	// Outcome is the row's verdict: holds (the interval lies where the
 	// paper claims), contradicted (it lies on the other side), not shown

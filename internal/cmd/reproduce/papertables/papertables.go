@@ -38,9 +38,9 @@ type PaperTablesOptions struct {
 	Difficulty    float64
 	DifficultySet bool
 	Out           string
-	RunsDir     string
-	Device      string
-	Threads     int
+	RunsDir       string
+	Device        string
+	Threads       int
 	// Data maps real dataset names to their root directories (--data);
 	// a dataset named without a path has its default location.
 	Data map[string]string

@@ -68,6 +68,9 @@ func PretrainConfig(scale Scale, arch string) train.Config {
 	c.Seed = uint64(p.Seed)
 	c.Optimizer.LR = p.LR
 	c.Optimizer.FinalLR = p.FinalLR
+	if p.Optimizer != "" {
+		c.Optimizer.Kind = p.Optimizer
+	}
 	c.Interpretable = train.DefaultInterpretable()
 	return c
 }
@@ -303,6 +306,7 @@ func RunConfig(scale Scale, arch string, v Variant, column string, seed int) tra
 	if f := scale.FineTune; f != nil && scale.Pretrain != nil {
 		c.Optimizer.LR, c.Optimizer.FinalLR = f.LR, f.FinalLR
 		c.Optimizer.DecayEpochs, c.Optimizer.TopLRMult = f.DecayEpochs, f.TopLRMult
+		c.Model.Dropout = f.Dropout
 	}
 	v.apply(&c)
 	if fl := scale.FilterLoss; fl != nil && v.Interpretable && slices.Contains(MIFamily, v.Loss) {
@@ -330,7 +334,7 @@ func runConfig(scale Scale, info *DatasetInfo, st *RunSettings, arch string, v V
 		// Real data trains from scratch, with the training defaults'
 		// optimiser and geometry (the pretraining world is synthetic).
 		d := train.Defaults()
-		c.Optimizer, c.Model.MinTopMap, c.Data.Seed = d.Optimizer, 0, d.Data.Seed
+		c.Optimizer, c.Model.MinTopMap, c.Data.Seed, c.Model.Dropout = d.Optimizer, 0, d.Data.Seed, d.Model.Dropout
 		v.apply(&c) // the paper's λ and loss parameters, not the scale's
 		limit = len(info.Categories)
 		c.Data.Source = info.Name

@@ -119,14 +119,16 @@ var MIFamily = []string{"mi", "spatial-entropy", "inter-category"}
 type Pretrain struct {
 	// WorldSeed draws the pretraining world; it must differ from every
 	// evaluation world's seed.
-	WorldSeed  uint64  `yaml:"world_seed"`
-	Categories int     `yaml:"categories"`
-	Train      int     `yaml:"train"`
-	Test       int     `yaml:"test"`
-	Epochs     int     `yaml:"epochs"`
-	LR         float64 `yaml:"lr"`
-	FinalLR    float64 `yaml:"final_lr"`
-	Dropout    float64 `yaml:"dropout"`
+	WorldSeed  uint64 `yaml:"world_seed"`
+	Categories int    `yaml:"categories"`
+	Train      int    `yaml:"train"`
+	Test       int    `yaml:"test"`
+	Epochs     int    `yaml:"epochs"`
+	// Optimizer is sgd (default) or adam.
+	Optimizer string  `yaml:"optimizer,omitempty"`
+	LR        float64 `yaml:"lr"`
+	FinalLR   float64 `yaml:"final_lr"`
+	Dropout   float64 `yaml:"dropout"`
 	// Seed initialises the pretrained network; one pretrained network
 	// serves every seed of the table runs, as one ImageNet network served
 	// all of the paper's runs.
@@ -137,6 +139,9 @@ type Pretrain struct {
 // FinalLR over DecayEpochs, then flat, with TopLRMult on the top conv-layer
 // and the inserted conv.
 type FineTune struct {
+	// Dropout is the fine-tuned networks' dropout rate after the hidden FC
+	// layers (at 1/8 width, 0.5 keeps them near chance for epochs).
+	Dropout     float64 `yaml:"dropout"`
 	LR          float64 `yaml:"lr"`
 	FinalLR     float64 `yaml:"final_lr"`
 	DecayEpochs int     `yaml:"decay_epochs"`
@@ -212,6 +217,8 @@ func (s Scale) Validate() error {
 			return fmt.Errorf("pretrain.train, test, epochs: want >= 1, got %d, %d, %d", p.Train, p.Test, p.Epochs)
 		case !(p.LR > 0) || !(p.FinalLR > 0):
 			return fmt.Errorf("pretrain.lr, final_lr: want > 0, got %g, %g", p.LR, p.FinalLR)
+		case p.Optimizer != "" && p.Optimizer != "sgd" && p.Optimizer != "adam":
+			return fmt.Errorf("pretrain.optimizer: %q, want sgd or adam", p.Optimizer)
 		case p.Dropout < 0 || p.Dropout >= 1:
 			return fmt.Errorf("pretrain.dropout: %g, want in [0,1)", p.Dropout)
 		case p.Seed < 1:
@@ -224,6 +231,8 @@ func (s Scale) Validate() error {
 			return fmt.Errorf("fine_tune: needs pretrain")
 		case !(f.LR > 0) || !(f.FinalLR > 0):
 			return fmt.Errorf("fine_tune.lr, final_lr: want > 0, got %g, %g", f.LR, f.FinalLR)
+		case f.Dropout < 0 || f.Dropout >= 1:
+			return fmt.Errorf("fine_tune.dropout: %g, want in [0,1)", f.Dropout)
 		case f.DecayEpochs < 0 || f.TopLRMult < 0:
 			return fmt.Errorf("fine_tune.decay_epochs, top_lr_mult: want >= 0, got %d, %g", f.DecayEpochs, f.TopLRMult)
 		}

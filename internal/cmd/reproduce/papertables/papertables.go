@@ -283,8 +283,11 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	if !slices.ContainsFunc(plan.Runs, func(r *reproduce.PlannedRun) bool { return r.Dataset == "" }) {
 		budget = "" // the scale's budget is the synthetic plan's
 	}
-	fmt.Fprintf(errOut, "scale %s%s: %d distinct runs for tables %s (world seed %d, difficulty %g)\n", scale.Name, budget, len(plan.Runs), strings.Join(ids, ", "),
-		plan.Scale.EvalWorldSeed(), plan.Scale.Difficulty)
+	world := ""
+	if budget != "" {
+		world = fmt.Sprintf(" (world seed %d, difficulty %g)", plan.Scale.EvalWorldSeed(), plan.Scale.Difficulty)
+	}
+	fmt.Fprintf(errOut, "scale %s%s: %d distinct runs for tables %s%s\n", scale.Name, budget, len(plan.Runs), strings.Join(ids, ", "), world)
 	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		fmt.Fprintf(errOut, "real data: %s from %s\n", name, sources[name].Path)
 	}

@@ -109,11 +109,21 @@ func compile(g *graph.Graph, ctx *runContext, mode backends.Mode, roots, wrt []*
 		nodes:  map[int]*G.Node{},
 		needed: ancestors(mode, roots),
 	}
+	fusion := fusionPlan{}
+	if fuseConvBlocks {
+		fusion = planFusion(g, mode, p.needed, roots, dependsOn(g, mode, p.needed, wrt))
+	}
 	for _, n := range g.Nodes() {
-		if !p.needed[n.ID()] {
+		if !p.needed[n.ID()] || fusion.absorbed[n.ID()] {
 			continue
 		}
-		gn, err := p.lower(ctx, mode, n)
+		var gn *G.Node
+		var err error
+		if b := fusion.blocks[n.ID()]; b != nil {
+			gn, err = p.lowerBlock(ctx, b)
+		} else {
+			gn, err = p.lower(ctx, mode, n)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("graph %q: compile %v: %w", g.Name(), n, err)
 		}
@@ -167,6 +177,27 @@ func dedupe(ns G.Nodes) G.Nodes {
 		}
 	}
 	return out
+}
+
+// lowerBlock lowers a fused convolution block whose operands are lowered.
+func (p *program) lowerBlock(ctx *runContext, b *fusedBlock) (*G.Node, error) {
+	a := b.conv.Attrs()
+	x, w, y := b.conv.Inputs()[0].Shape(), b.conv.Inputs()[1].Shape(), b.conv.Shape()
+	k := convBlockKernel{
+		g: convGeom{n: x[0], c: x[1], h: x[2], w: x[3], o: w[0], kh: w[2], kw: w[3], oh: y[2], ow: y[3],
+			sh: a.Stride[0], sw: a.Stride[1], ph: a.Padding[0], pw: a.Padding[1], dh: a.Dilation[0], dw: a.Dilation[1], groups: a.Groups},
+		ops: b.ops,
+		st:  &blockState{},
+	}
+	dt, err := toGorgoniaDtype(b.conv.DType())
+	if err != nil {
+		return nil, err
+	}
+	children := G.Nodes{p.nodes[b.conv.Inputs()[0].ID()], p.nodes[b.conv.Inputs()[1].ID()]}
+	if b.bias != nil {
+		children = append(children, p.nodes[b.bias.ID()])
+	}
+	return applyKernel(ctx, k, dt, k.outShape(), children...)
 }
 
 // lower translates one IR node whose operands are already lowered.

@@ -34,13 +34,19 @@ type kernel interface {
 	// merges nodes whose op hashes and children are equal, so a missing
 	// attribute would silently alias two different computations.
 	writeAttrs(w io.Writer)
-	// forward computes out (already allocated, zeroed) from in.
+	// forward computes out from in. out is already allocated and zeroed,
+	// unless the kernel implements overwriter and says it writes every
+	// element.
 	forward(ctx *runContext, in []G.Value, out G.Value) error
 	// diffWRT says which inputs receive gradients.
 	diffWRT(n int) []bool
 	// symDiff builds the gradient nodes for every input (nil where diffWRT is false).
 	symDiff(ctx *runContext, inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 }
+
+// overwriter is implemented by kernels whose forward writes every element
+// of out, so the reused output buffer need not be cleared first.
+type overwriter interface{ overwrites() bool }
 
 // kernelOp adapts a kernel to gorgonia's Op and SDOp interfaces.
 type kernelOp struct {
@@ -50,6 +56,13 @@ type kernelOp struct {
 	outShape []int
 	outDtype gt.Dtype
 	hash     uint32
+	// out is this node's result, allocated on the first run and rewritten
+	// by every later one: a step allocates nothing for its activations and
+	// gradients, and the pages stay mapped, instead of fresh zeroed memory
+	// per step for the garbage collector to reclaim. Each node runs once
+	// per run of its program, every value is recomputed before it is read,
+	// and fetched values are copied out, so reuse across runs is sound.
+	out G.Value
 }
 
 // typeFor is gorgonia's type for a value of the given dtype and shape.
@@ -91,14 +104,26 @@ func (op *kernelOp) Do(in ...G.Value) (G.Value, error) {
 	if len(in) != len(op.inTypes) {
 		return nil, fmt.Errorf("%s: got %d inputs, want %d", op.k.name(), len(in), len(op.inTypes))
 	}
-	out := newValue(op.outDtype, op.outShape)
+	out := op.out
+	switch {
+	case out == nil:
+		out = newValue(op.outDtype, op.outShape)
+		op.out = out
+	case !overwrites(op.k):
+		clearValue(out)
+	}
 	if err := op.k.forward(op.ctx, in, out); err != nil {
 		return nil, fmt.Errorf("%s: %w", op.k.name(), err)
 	}
 	return out, nil
 }
 
-// ReturnsPtr is false: every kernel writes a fresh value and never aliases
+func overwrites(k kernel) bool {
+	o, ok := k.(overwriter)
+	return ok && o.overwrites()
+}
+
+// ReturnsPtr is false: every kernel writes its own buffer and never aliases
 // an input, so gorgonia's in-place reuse of registers stays sound.
 func (op *kernelOp) ReturnsPtr() bool     { return false }
 func (op *kernelOp) CallsExtern() bool    { return false }

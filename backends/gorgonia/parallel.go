@@ -6,29 +6,7 @@ import "sync"
 // Items are independent, so the assignment of items to goroutines does not
 // change any result.
 func parallelFor(workers, n int, body func(i int)) {
-	workers = min(workers, n)
-	if workers <= 1 {
-		for i := range n {
-			body(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	next := make(chan int, n)
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				body(i)
-			}
-		}()
-	}
-	wg.Wait()
+	parallelWorkers(workers, n, func(_, i int) { body(i) })
 }
 
 // chunks splits [0, n) into at most k contiguous, nearly equal ranges. The
@@ -44,4 +22,32 @@ func chunks(n, k int) [][2]int {
 		}
 	}
 	return out
+}
+
+// parallelWorkers is parallelFor that also tells body which worker (in
+// [0, workers)) runs item i, so that each worker can use its own scratch.
+func parallelWorkers(workers, n int, body func(worker, i int)) {
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := range n {
+			body(0, i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				body(w, i)
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -86,6 +86,20 @@ func newValue(dt gt.Dtype, shape []int) G.Value {
 	return gt.New(gt.WithShape(append([]int(nil), shape...)...), gt.WithBacking(backing))
 }
 
+// clearValue zeroes every element of v.
+func clearValue(v G.Value) {
+	switch v.Dtype() {
+	case gt.Float32:
+		clear(dataOf[float32](v))
+	case gt.Float64:
+		clear(dataOf[float64](v))
+	case gt.Int32:
+		clear(dataOf[int32](v))
+	case gt.Int64:
+		clear(dataOf[int64](v))
+	}
+}
+
 // dataOf returns the flat backing slice of a value (length 1 for a scalar).
 // It panics on a dtype mismatch: the graph was type-checked when it was
 // built, so a mismatch is a bug in this package.

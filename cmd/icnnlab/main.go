@@ -10,7 +10,7 @@ import (
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
 	_ "github.com/icnnlab/icnnlab/backends/libtorch"
 	// Reference masks and losses register themselves as built-in plugins.
-	_ "github.com/icnnlab/icnnlab/plugins/builtin"
+	_ "github.com/icnnlab/icnnlab/plugins/reference"
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/root"

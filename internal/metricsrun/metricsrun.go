@@ -17,11 +17,11 @@ import (
 
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/plugins/metrics/accuracy"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/instability"
 	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
 	"github.com/icnnlab/icnnlab/plugins/metrics/wire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
@@ -32,7 +32,7 @@ import (
 // category) or "multi" (categories: those to evaluate on, none for all);
 // see plugins/metrics/wire. params are the plugin's parameters (nil: the
 // paper's defaults).
-func PartInterpretability(ctx context.Context, host *pluginhost.Host, acts *tensor.Tensor, set *annotations.Set, geom featmap.Geometry, task string, categories []string, params json.RawMessage) (*partinterp.Result, error) {
+func PartInterpretability(ctx context.Context, host *pluginhost.Host, acts *tensor.Tensor, set *parts.Set, geom parts.Geometry, task string, categories []string, params json.RawMessage) (*partinterp.Result, error) {
 	var res partinterp.Result
 	if err := runLayerMetric(ctx, host, wire.PartInterpretability, acts, set, geom, task, categories, params, &res); err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func PartInterpretability(ctx context.Context, host *pluginhost.Host, acts *tens
 
 // LocationInstability runs metrics/location-instability; the arguments are
 // those of PartInterpretability.
-func LocationInstability(ctx context.Context, host *pluginhost.Host, acts *tensor.Tensor, set *annotations.Set, geom featmap.Geometry, task string, categories []string, params json.RawMessage) (*instability.Result, error) {
+func LocationInstability(ctx context.Context, host *pluginhost.Host, acts *tensor.Tensor, set *parts.Set, geom parts.Geometry, task string, categories []string, params json.RawMessage) (*instability.Result, error) {
 	var res instability.Result
 	if err := runLayerMetric(ctx, host, wire.LocationInstability, acts, set, geom, task, categories, params, &res); err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func Accuracy(ctx context.Context, host *pluginhost.Host, logits *tensor.Tensor,
 
 func metricRef(name string) plugin.Ref { return plugin.Ref{Kind: plugin.KindMetric, Name: name} }
 
-func runLayerMetric(ctx context.Context, host *pluginhost.Host, name string, acts *tensor.Tensor, set *annotations.Set, geom featmap.Geometry, task string, categories []string, params json.RawMessage, out any) error {
+func runLayerMetric(ctx context.Context, host *pluginhost.Host, name string, acts *tensor.Tensor, set *parts.Set, geom parts.Geometry, task string, categories []string, params json.RawMessage, out any) error {
 	ref := metricRef(name)
 	if acts == nil {
 		return fmt.Errorf("%s: nil activations", ref)

@@ -16,10 +16,10 @@ import (
 	"github.com/icnnlab/icnnlab/internal/metricsrun/metricstest"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/plugins/metrics/accuracy"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/instability"
 	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
@@ -71,10 +71,10 @@ func maps(t *testing.T, acts *tensor.Tensor) *featmap.Maps {
 
 // subset keeps the images of the named categories, as the multi task with
 // category names does.
-func subset(t *testing.T, acts *tensor.Tensor, set *annotations.Set, names ...string) (*featmap.Maps, *annotations.Set) {
+func subset(t *testing.T, acts *tensor.Tensor, set *parts.Set, names ...string) (*featmap.Maps, *parts.Set) {
 	t.Helper()
 	m := maps(t, acts)
-	sub := &annotations.Set{Categories: set.Categories, Groups: set.Groups, Landmarks: set.Landmarks}
+	sub := &parts.Set{Categories: set.Categories, Groups: set.Groups, Landmarks: set.Landmarks}
 	per := m.C * m.H * m.W
 	var data []float32
 	for n, im := range set.Images {
@@ -106,7 +106,7 @@ func TestPartInterpretabilityMatchesPackage(t *testing.T) {
 		categories []string
 		params     string
 		maps       *featmap.Maps
-		set        *annotations.Set
+		set        *parts.Set
 		opt        partinterp.Options
 	}{
 		{name: "defaults", task: plugin.TaskSingle, opt: partinterp.Options{}},

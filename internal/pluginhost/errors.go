@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -111,7 +110,7 @@ func (inst *instance) classify(parent, cctx context.Context, method string, err 
 	case inst.waitExited(2 * time.Second):
 		// Kill on an exited process only waits for go-plugin's stderr
 		// reader to finish, so the tail below holds the last words.
-		inst.client.Kill()
+		inst.stop()
 		e := inst.newError(method, ErrCrashed, "during the call", nil)
 		e.Stderr = inst.stderr.String()
 		return e
@@ -128,10 +127,8 @@ func timedOut(parent, cctx context.Context, err error) bool {
 
 // terminate kills the process outright, then lets go-plugin clean up.
 func (inst *instance) terminate() {
-	if rc := inst.client.ReattachConfig(); rc != nil && rc.Pid > 0 {
-		if p, err := os.FindProcess(rc.Pid); err == nil {
-			_ = p.Kill()
-		}
+	if pid := inst.pid(); pid > 0 {
+		killGroup(pid)
 	}
 	inst.client.Kill()
 }

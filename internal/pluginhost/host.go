@@ -166,7 +166,7 @@ func (h *Host) Close() {
 	h.running = map[plugin.Ref]*instance{}
 	h.mu.Unlock()
 	for _, inst := range insts {
-		inst.client.Kill()
+		inst.stop()
 	}
 }
 
@@ -208,7 +208,7 @@ func (h *Host) forget(inst *instance) {
 		delete(h.running, inst.cand.Ref)
 	}
 	h.mu.Unlock()
-	inst.client.Kill()
+	inst.stop()
 }
 
 func (h *Host) self() (string, []byte, error) {
@@ -261,6 +261,7 @@ func (h *Host) launch(ctx context.Context, cand Candidate) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", cand.Ref, err)
 	}
+	tieToHost(cmd)
 	stderr := newTail(4 << 10)
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  protocol.Handshake,
@@ -276,9 +277,9 @@ func (h *Host) launch(ctx context.Context, cand Candidate) (*instance, error) {
 		Stderr:       stderr.writer(),
 		SyncStderr:   stderr.writer(),
 	})
-	inst := &instance{cand: cand, client: client, stderr: stderr, sha256: sum}
+	inst := &instance{cand: cand, client: client, cmd: cmd, stderr: stderr, sha256: sum}
 	if err := inst.connect(ctx, h.opts.CallTimeout); err != nil {
-		client.Kill()
+		inst.stop()
 		return nil, err
 	}
 	return inst, nil
@@ -288,6 +289,7 @@ func (h *Host) launch(ctx context.Context, cand Candidate) (*instance, error) {
 type instance struct {
 	cand     Candidate
 	client   *goplugin.Client
+	cmd      *exec.Cmd // started by client
 	stderr   *tail
 	sha256   []byte
 	protocol int

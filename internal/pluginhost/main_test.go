@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/icnnlab/icnnlab/plugins/builtin"
 	"github.com/icnnlab/icnnlab/sdk/graph"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
@@ -52,7 +53,7 @@ func (hostIdentity) BuildMask(_ context.Context, r plugin.MaskRequest) (*graph.G
 }
 
 func init() {
-	RegisterBuiltin("masks", "hostident", func() any { return hostIdentity{} })
+	builtin.Register(hostIdentity{})
 }
 
 // reexecBuiltin launches built-ins by re-executing this test binary.

@@ -19,9 +19,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
-	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
-	"github.com/icnnlab/icnnlab/plugins/metrics/synthadapter"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
@@ -204,8 +202,7 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 	if err != nil {
 		return nil, err
 	}
-	geom := featmap.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
-		ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
+	geom := info.RF.Geometry(test.ImageSize(), test.ImageSize())
 	// The single-category task's class is its target category (on a real
 	// dataset the dataset's name for the column, e.g. ILSVRC's cattle).
 	task, categories := "single", test.ClassNames()
@@ -300,7 +297,7 @@ func filterLossHistory(run *runstore.Run) (*FilterLossHistory, error) {
 // testAnnotations is the part ground truth of every test example, in
 // order: from the synthetic world's samples, or from a real dataset's
 // annotations (partset.Annotated).
-func testAnnotations(test data.Dataset) (*annotations.Set, error) {
+func testAnnotations(test data.Dataset) (*parts.Set, error) {
 	switch t := test.(type) {
 	case *synth.Task:
 		samples := make([]*synth.Sample, t.Len())
@@ -310,7 +307,7 @@ func testAnnotations(test data.Dataset) (*annotations.Set, error) {
 				return nil, fmt.Errorf("test sample %d: %w", i, err)
 			}
 		}
-		return synthadapter.FromSamples(samples), nil
+		return synth.Annotations(samples), nil
 	case partset.Annotated:
 		idx := make([]int, t.Len())
 		for i := range idx {

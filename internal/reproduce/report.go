@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 )
 
 // Report is everything one reproduction produced.
@@ -59,16 +61,7 @@ func (r *Report) WriteAll(dir string) error {
 		name  string
 		write func(io.Writer) error
 	}{{MarkdownFile, r.WriteMarkdown}, {CSVFile, r.WriteCSV}, {JSONFile, r.WriteJSON}, {HTMLFile, r.WriteHTML}} {
-		path := filepath.Join(dir, f.name)
-		out, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if err := f.write(out); err != nil {
-			out.Close()
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := out.Close(); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.write); err != nil {
 			return err
 		}
 	}

@@ -20,13 +20,18 @@ const CheckpointFile = "checkpoint.npz"
 // WriteNPZ writes named tensors as a NumPy .npz archive (a zip of .npy
 // files), atomically, so `numpy.load(path)` can read a checkpoint.
 func WriteNPZ(path string, tensors map[string]*tensor.Tensor) error {
+	return WriteAtomic(path, func(f *os.File) error { return encodeNPZ(f, tensors) })
+}
+
+// encodeNPZ writes tensors as a .npz archive in name order.
+func encodeNPZ(w io.Writer, tensors map[string]*tensor.Tensor) error {
 	names := make([]string, 0, len(tensors))
 	for n := range tensors {
 		names = append(names, n)
 	}
 	sort.Strings(names) // stable archive bytes for equal content
-	return WriteAtomic(path, func(f *os.File) error {
-		zw := zip.NewWriter(f)
+	{
+		zw := zip.NewWriter(w)
 		for _, name := range names {
 			hdr := &zip.FileHeader{Name: name + ".npy", Method: zip.Store}
 			w, err := zw.CreateHeader(hdr)
@@ -38,7 +43,7 @@ func WriteNPZ(path string, tensors map[string]*tensor.Tensor) error {
 			}
 		}
 		return zw.Close()
-	})
+	}
 }
 
 // ReadNPZ reads every array of a .npz archive.
@@ -67,18 +72,28 @@ func ReadNPZ(path string) (map[string]*tensor.Tensor, error) {
 	return out, nil
 }
 
-// SaveCheckpoint writes the run's checkpoint atomically.
+// SaveCheckpoint publishes the run's checkpoint atomically, with its
+// checksum in the manifest.
 func (r *Run) SaveCheckpoint(tensors map[string]*tensor.Tensor) error {
-	return WriteNPZ(r.Path(CheckpointFile), tensors)
+	return r.publish(CheckpointFile, func(w io.Writer) error { return encodeNPZ(w, tensors) })
 }
 
-// LoadCheckpoint reads the run's checkpoint, or returns ErrNoCheckpoint.
+// LoadCheckpoint verifies the run's checkpoint against the manifest and
+// reads it, or returns ErrNoCheckpoint. A checkpoint that does not match
+// its checksum (or does not parse) is a *CorruptError.
 func (r *Run) LoadCheckpoint() (map[string]*tensor.Tensor, error) {
 	p := r.Path(CheckpointFile)
 	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNoCheckpoint
 	}
-	return ReadNPZ(p)
+	if err := r.Verify(CheckpointFile); err != nil {
+		return nil, err
+	}
+	t, err := ReadNPZ(p)
+	if err != nil && r.checksummed() {
+		return nil, &CorruptError{Path: p, Kind: "checkpoint", Detail: err.Error()}
+	}
+	return t, err
 }
 
 // History appends rows to history.csv; the header is written once.

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -110,7 +111,21 @@ type Manifest struct {
 	GoVersion   string    `json:"go_version"`
 	Libraries   []string  `json:"libraries"`
 	Host        HostInfo  `json:"host"`
+	// Format is ChecksumFormat for runs whose manifest seals itself (its
+	// "sha256" field) and records Files; 0 for older runs.
+	Format int `json:"format,omitempty"`
+	// Files are the checksums of the checkpoint and metrics, updated as
+	// they are published.
+	Files   map[string]FileSum `json:"files,omitempty"`
+	Updated time.Time          `json:"updated,omitzero"`
 }
+
+// File names inside a run directory.
+const (
+	ManifestFile = "manifest.json"
+	StatusFile   = "status.json"
+	MetricsFile  = "metrics.json"
+)
 
 // HostInfo describes the machine a run was started on.
 type HostInfo struct {
@@ -191,7 +206,7 @@ func (s *Store) Create(name string, id Identity, seed uint64, libraries []string
 	}
 	name = unsafeName.ReplaceAllString(name, "_")
 	dir := filepath.Join(s.Root, name+"-"+key)
-	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err == nil {
 		r, err := Load(dir)
 		return r, true, err
 	}
@@ -201,23 +216,56 @@ func (s *Store) Create(name string, id Identity, seed uint64, libraries []string
 	m := Manifest{
 		Identity: id, Name: name, Key: key, Seed: seed, Created: time.Now().UTC(),
 		CodeVersion: CodeVersion(), GoVersion: runtime.Version(), Libraries: libraries,
-		Host: HostInfo{OS: runtime.GOOS, Arch: runtime.GOARCH, NumCPU: runtime.NumCPU()},
+		Host:   HostInfo{OS: runtime.GOOS, Arch: runtime.GOARCH, NumCPU: runtime.NumCPU()},
+		Format: ChecksumFormat,
 	}
-	r := &Run{Dir: dir, Manifest: m}
-	if err := WriteJSONAtomic(filepath.Join(dir, "manifest.json"), m); err != nil {
+	// Two processes may create the same run at once: the manifest is
+	// linked into place only if none is there, and the loser loads the
+	// winner's.
+	b, err := sealJSON(m)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode manifest of %s: %w", dir, err)
+	}
+	created, err := createExclusive(filepath.Join(dir, ManifestFile), b)
+	if err != nil {
 		return nil, false, err
 	}
+	if !created {
+		r, err := Load(dir)
+		return r, true, err
+	}
+	r := &Run{Dir: dir, Manifest: m}
 	if err := r.SetStatus(Status{State: Running}); err != nil {
 		return nil, false, err
 	}
 	return r, false, nil
 }
 
-// Load opens an existing run directory.
+// Load opens an existing run directory. A manifest that does not match
+// its own checksum is a *CorruptError.
 func Load(dir string) (*Run, error) {
 	r := &Run{Dir: dir}
-	if err := ReadJSON(filepath.Join(dir, "manifest.json"), &r.Manifest); err != nil {
+	path := filepath.Join(dir, ManifestFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", dir, err)
+	}
+	// Manifests older than ChecksumFormat carry no checksum; from that
+	// format on, the checksum is required.
+	sum, recorded, obj, err := sealedSum(raw)
+	corrupt := func(detail string) error {
+		return fmt.Errorf("run %s: %w (remove the directory to train the run again)", dir, &CorruptError{Path: path, Kind: "manifest", Detail: detail})
+	}
+	switch {
+	case err != nil:
+		return nil, corrupt("does not parse: " + err.Error())
+	case recorded == "" && obj["format"] != nil:
+		return nil, corrupt("has a format but no " + SealField + " field")
+	case recorded != "" && recorded != sum:
+		return nil, corrupt(fmt.Sprintf("content SHA-256 %s, the file records %s", sum, recorded))
+	}
+	if err := json.Unmarshal(raw, &r.Manifest); err != nil {
+		return nil, corrupt(err.Error())
 	}
 	return r, nil
 }
@@ -249,21 +297,40 @@ func (r *Run) Path(name string) string { return filepath.Join(r.Dir, name) }
 // Status reads status.json.
 func (r *Run) Status() (Status, error) {
 	var st Status
-	err := ReadJSON(r.Path("status.json"), &st)
+	err := ReadJSON(r.Path(StatusFile), &st)
 	return st, err
 }
 
 // SetStatus rewrites status.json atomically.
 func (r *Run) SetStatus(st Status) error {
 	st.Updated = time.Now().UTC()
-	return WriteJSONAtomic(r.Path("status.json"), st)
+	return WriteJSONAtomic(r.Path(StatusFile), st)
 }
 
-// WriteMetrics stores the final metrics as metrics.json.
-func (r *Run) WriteMetrics(m any) error { return WriteJSONAtomic(r.Path("metrics.json"), m) }
+// WriteMetrics publishes the final metrics as metrics.json, with its
+// checksum in the manifest.
+func (r *Run) WriteMetrics(m any) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", r.Path(MetricsFile), err)
+	}
+	return r.publish(MetricsFile, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
 
-// ReadMetrics loads metrics.json into v.
-func (r *Run) ReadMetrics(v any) error { return ReadJSON(r.Path("metrics.json"), v) }
+// ReadMetrics verifies metrics.json against the manifest and loads it into
+// v; a mismatch is a *CorruptError.
+func (r *Run) ReadMetrics(v any) error {
+	if err := r.Verify(MetricsFile); err != nil {
+		return err
+	}
+	if err := ReadJSON(r.Path(MetricsFile), v); err != nil {
+		return &CorruptError{Path: r.Path(MetricsFile), Kind: "metrics", Detail: err.Error()}
+	}
+	return nil
+}
 
 // WriteJSONAtomic writes v as indented JSON via a temporary file and a
 // rename, so a crash never leaves a half-written file.

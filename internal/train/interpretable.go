@@ -95,7 +95,7 @@ func (c InterpretableConfig) validate() error {
 // Feed names the interpretable graph adds.
 const (
 	lambdaInput = "lambda"
-	epochInput  = "epoch"
+	epochInput  = plugin.LossEpoch
 	// FilterLossOutput is the unweighted sum of the filter losses.
 	FilterLossOutput = "filter_loss"
 )
@@ -197,7 +197,7 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 			return x
 		}
 		maskOuts[layer] = outs
-		return outs["masked"]
+		return outs[plugin.MaskOutput]
 	}
 	model, err := zoo.Build(spec, hooks)
 	if err != nil {
@@ -225,10 +225,10 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 		for _, in := range sub.Inputs() {
 			switch name := in.Attrs().Name; name {
 			case plugin.LossFeatures:
-			case "labels":
+			case plugin.LossLabels:
 				bind[name] = model.Labels
-			case "mask":
-				m := maskOuts[layer.Name]["mask"]
+			case plugin.LossMask:
+				m := maskOuts[layer.Name][plugin.MaskTemplate]
 				if m == nil {
 					return nil, nil, fmt.Errorf("loss plugin %s needs the mask plugin's \"mask\" output, which %s does not give", lossRef, maskRef)
 				}
@@ -247,9 +247,9 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 			return nil, nil, err
 		}
 		if filterLoss == nil {
-			filterLoss = outs["loss"]
+			filterLoss = outs[plugin.LossOutput]
 		} else {
-			filterLoss = g.Add(filterLoss, outs["loss"])
+			filterLoss = g.Add(filterLoss, outs[plugin.LossOutput])
 		}
 		parts.topOutputs = append(parts.topOutputs, zoo.FeatureOutput(layer.Name))
 	}
@@ -258,7 +258,7 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 		g.SetOutput(FilterLossOutput, filterLoss)
 	}
 	for _, layer := range model.Top { // in layer order, so graphs are identical run to run
-		if aux := maskOuts[layer.Name]["aux_loss"]; aux != nil {
+		if aux := maskOuts[layer.Name][plugin.MaskAuxLoss]; aux != nil {
 			total = g.Add(total, aux)
 		}
 	}

@@ -42,10 +42,9 @@ import (
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/zoo"
-	_ "github.com/icnnlab/icnnlab/plugins/builtin"
+	_ "github.com/icnnlab/icnnlab/plugins/reference"
 	"github.com/icnnlab/icnnlab/plugins/losses"
-	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
-	"github.com/icnnlab/icnnlab/plugins/metrics/synthadapter"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
@@ -371,12 +370,12 @@ func TestInvestigateParts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		set := synthadapter.FromSamples(samples)
+		set := synth.Annotations(samples)
 		acts, _, err := sess.Extract(layer, test, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		geom := featmap.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
+		geom := parts.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
 			ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
 		params, _ := json.Marshal(map[string]any{"top_fraction": min(1, 0.005*196/float64(info.Size*info.Size))})
 		pi, err := metricsrun.PartInterpretability(context.Background(), host, acts, set, geom, cfg.Data.Task, test.ClassNames(), params)

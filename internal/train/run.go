@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -96,6 +97,8 @@ type Session struct {
 	Plugins []runstore.PluginRef
 	// topOutputs are the interpretable layers' feature outputs (λ schedule).
 	topOutputs []string
+	// lastCheckpoint is the step of the last checkpoint written or restored.
+	lastCheckpoint int64
 }
 
 // Open builds the datasets and the model and compiles it.
@@ -197,15 +200,30 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One writer per run: another process on the same run (a second copy
+	// of a grid task, say) waits here and then reuses what the first made.
+	claim, err := run.Claim(ctx, runstore.ClaimOptions{Log: opts.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer claim.Release()
+	ctx, stop := claim.Context(ctx)
+	defer stop()
 	res := &Result{Run: run}
 	if existed && !opts.Force {
 		st, err := run.Status()
 		if err == nil && st.State == runstore.Done {
-			if err := run.ReadMetrics(&res.Metrics); err != nil {
+			err := run.ReadMetrics(&res.Metrics)
+			if err == nil {
+				res.Reused = true
+				return res, nil
+			}
+			if !errors.Is(err, runstore.ErrCorrupt) {
 				return nil, fmt.Errorf("reuse run %s: %w", run.Dir, err)
 			}
-			res.Reused = true
-			return res, nil
+			// Never reuse a corrupt file: the run evaluates again from its
+			// (verified) checkpoint.
+			warn(opts, "%v; evaluating the run again", err)
 		}
 	}
 	if initRun != nil {
@@ -214,6 +232,15 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 		}
 	}
 	return sess.resumeAndTrain(ctx, run, opts, res, existed && !opts.Force)
+}
+
+// warn writes a warning to opts.Log, else to standard error.
+func warn(opts Options, format string, args ...any) {
+	w := opts.Log
+	if w == nil {
+		w = os.Stderr
+	}
+	fmt.Fprintf(w, "warning: "+format+"\n", args...)
 }
 
 func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Options, res *Result, mayResume bool) (*Result, error) {
@@ -241,6 +268,15 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 			}
 			ls = saved
 			res.Resumed = true
+			s.lastCheckpoint = s.Exec.Step()
+		case errors.Is(err, runstore.ErrCorrupt):
+			// Never resume from a corrupt checkpoint: set it aside and
+			// train from the start.
+			aside, qerr := run.Quarantine(runstore.CheckpointFile)
+			if qerr != nil {
+				return nil, fmt.Errorf("resume %s: %w; %w", run.Dir, err, qerr)
+			}
+			warn(opts, "%v; it is kept as %s and the run trains from the start", err, aside)
 		case !errors.Is(err, runstore.ErrNoCheckpoint):
 			return nil, fmt.Errorf("resume %s: %w", run.Dir, err)
 		}
@@ -277,7 +313,14 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 
 	for step := s.Exec.Step(); step < total; step = s.Exec.Step() {
 		if err := ctx.Err(); err != nil {
-			return fail(step, err)
+			// Interrupted (SIGTERM, a batch system's pre-timeout signal):
+			// checkpoint here so that a rerun resumes rather than restarts.
+			if step > s.lastCheckpoint {
+				if cerr := s.checkpoint(run, step, ls); cerr != nil {
+					return fail(step, fmt.Errorf("%w (and the checkpoint on interruption failed: %v)", context.Cause(ctx), cerr))
+				}
+			}
+			return fail(step, fmt.Errorf("interrupted at step %d (checkpoint saved; a rerun resumes): %w", step, context.Cause(ctx)))
 		}
 		epoch := int(step / perEpoch)
 		within := step % perEpoch
@@ -537,6 +580,7 @@ func (s *Session) checkpoint(run *runstore.Run, step int64, l loopState) error {
 	if err := run.SaveCheckpoint(snap); err != nil {
 		return fmt.Errorf("checkpoint at step %d: %w", step, err)
 	}
+	s.lastCheckpoint = step
 	return run.SetStatus(runstore.Status{State: runstore.Running, Step: step, LastGood: step})
 }
 

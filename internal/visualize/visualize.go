@@ -26,19 +26,19 @@ import (
 	"time"
 
 	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/internal/data"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/instability"
 	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
-	"github.com/icnnlab/icnnlab/plugins/metrics/synthadapter"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/receptivefield"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/upconv"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
@@ -141,19 +141,10 @@ func Visualize(ctx context.Context, opt Options) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(opt.Out, ReportFile)
-	if err := writeFile(out, html); err != nil {
+	if err := atomicfile.WriteFile(out, html); err != nil {
 		return "", fmt.Errorf("visualize: %w", err)
 	}
 	return out, nil
-}
-
-// writeFile writes atomically and leaves the file readable by all, like
-// any file a web server may serve (the temporary file is private).
-func writeFile(path string, data []byte) error {
-	if err := runstore.WriteFileAtomic(path, data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Chmod(path, 0o644)
 }
 
 // describe says what a run trained.
@@ -221,7 +212,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 		return nil, fmt.Errorf("layer %q is not in the network (layers: %q)", layer, names)
 	}
 	size := sess.Test.ImageSize()
-	geom := vizwire.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start, ImageWidth: size, ImageHeight: size}
+	geom := info.RF.Geometry(size, size)
 
 	logf(opt, "%s: extracting %s on %d test and %d training images", run.Manifest.Name, layer, opt.Images, opt.TrainImages)
 	test, err := extract(sess, layer, sess.Test, opt.Images)
@@ -292,7 +283,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return nil, err
 		}
-		if err := writeFile(p, data); err != nil {
+		if err := atomicfile.WriteFile(p, data); err != nil {
 			return nil, err
 		}
 	}
@@ -412,14 +403,14 @@ func groupNames() []string {
 // partMetrics computes part interpretability and location instability for
 // the cards; a failure becomes a note, not an error, since the pictures
 // do not depend on them.
-func partMetrics(ex *extracted, geom vizwire.Geometry, cfg train.Config, sec *RunSection) (*partinterp.Result, *instability.Result) {
+func partMetrics(ex *extracted, geom parts.Geometry, cfg train.Config, sec *RunSection) (*partinterp.Result, *instability.Result) {
 	maps, err := featmap.FromTensor(ex.acts)
 	if err != nil {
 		sec.Notes = append(sec.Notes, "part metrics unavailable: "+err.Error())
 		return nil, nil
 	}
-	g := featmap.Geometry{Size: geom.Size, Jump: geom.Jump, Start: geom.Start, ImageWidth: geom.ImageWidth, ImageHeight: geom.ImageHeight}
-	var set *annotations.Set = synthadapter.FromSamples(ex.samples)
+	g := geom
+	set := synth.Annotations(ex.samples)
 	category, multi := "", cfg.Data.Task == plugin.TaskMulti
 	if !multi {
 		category = cfg.Data.Target

@@ -50,6 +50,9 @@ type archDef struct {
 	// names them and, last, the class layer.
 	hidden  []int
 	fcNames []string
+	// dropoutBeforeFC puts the dropout of Spec.Dropout before each hidden
+	// FC layer (torchvision's AlexNet) instead of after its ReLU.
+	dropoutBeforeFC bool
 }
 
 // The architectures. Local response normalisation (AlexNet, VGG-M, VGG-S)
@@ -74,6 +77,27 @@ var archs = map[string]archDef{
 		head:    []layerDef{pool("pool5", 3, 2, 0, 0)},
 		hidden:  []int{4096, 4096},
 		fcNames: []string{"fc6", "fc7", "fc8"},
+	},
+	// torchvision's AlexNet, whose pretrained ImageNet weights are the ones
+	// people have: Krizhevsky 2014 channel counts, the same geometry as
+	// ArchAlexNet, and torchvision's classifier (Dropout, Linear, ReLU,
+	// Dropout, Linear, ReLU, Linear). torchvision's AdaptiveAvgPool2d(6) is
+	// the identity at 224 px; package weights/torchvision folds it into fc6
+	// for other sizes.
+	ArchAlexNetTorchvision: {
+		body: []layerDef{
+			conv("conv1", 64, 11, 4, 2),
+			pool("pool1", 3, 2, 0, 2),
+			conv("conv2", 192, 5, 1, 2),
+			pool("pool2", 3, 2, 0, 1),
+			conv("conv3", 384, 3, 1, 1),
+			conv("conv4", 256, 3, 1, 1),
+			conv("conv5", 256, 3, 1, 1),
+		},
+		head:            []layerDef{pool("pool5", 3, 2, 0, 0)},
+		hidden:          []int{4096, 4096},
+		fcNames:         []string{"fc6", "fc7", "fc8"},
+		dropoutBeforeFC: true,
 	},
 	// Chatfield et al. 2014 CNN-M: conv1 96×7×7/2, conv2 256×5×5/2 pad 1,
 	// conv3-5 512×3×3 pad 1; 3×3/2 pools.
@@ -142,6 +166,42 @@ var archs = map[string]archDef{
 		hidden:  []int{256},
 		fcNames: []string{"fc1", "fc2"},
 	},
+}
+
+// ArchLayer is one conv or pool layer of an architecture, in order.
+type ArchLayer struct {
+	Name string
+	Kind LayerKind
+}
+
+// ArchLayout is an architecture's layer sequence independent of input
+// size: the conv and pool layers (body then head, pools that small
+// inputs drop included), the FC layer names (hidden layers, then the class
+// layer) and where dropout sits. Weight-file mappings number layers by it.
+type ArchLayout struct {
+	Layers []ArchLayer
+	// TopConv is the last body conv, above which interpretable mode inserts InsertedConv.
+	TopConv string
+	FC      []string
+	// DropoutBeforeFC: dropout precedes each hidden FC layer; otherwise it
+	// follows each hidden FC layer's ReLU.
+	DropoutBeforeFC bool
+}
+
+// Layout returns arch's layer sequence.
+func Layout(arch string) (ArchLayout, error) {
+	a, ok := archs[arch]
+	if !ok {
+		return ArchLayout{}, &SpecError{Field: "arch", Reason: fmt.Sprintf("unknown architecture %q", arch)}
+	}
+	var l ArchLayout
+	for _, d := range append(append([]layerDef(nil), a.body...), a.head...) {
+		l.Layers = append(l.Layers, ArchLayer{Name: d.name, Kind: d.kind})
+	}
+	l.TopConv = a.body[len(a.body)-1].name
+	l.FC = append([]string(nil), a.fcNames...)
+	l.DropoutBeforeFC = a.dropoutBeforeFC
+	return l, nil
 }
 
 // InsertedConv names the 3×3 conv-layer that interpretable mode inserts

@@ -200,8 +200,11 @@ func Build(spec Spec, hooks Hooks) (*Model, error) {
 
 	h := g.Flatten(x)
 	for i, width := range a.hidden {
+		if spec.Dropout > 0 && a.dropoutBeforeFC {
+			h = g.Dropout(h, spec.Dropout)
+		}
 		h = g.Relu(g.Linear(a.fcNames[i], h, spec.scaled(width)))
-		if spec.Dropout > 0 {
+		if spec.Dropout > 0 && !a.dropoutBeforeFC {
 			h = g.Dropout(h, spec.Dropout)
 		}
 	}

@@ -44,6 +44,7 @@ func TestTopMapSizes(t *testing.T) {
 	// The documented top conv map sides (README.md), at every width.
 	want := map[key]int{
 		{ArchAlexNet, 64}: 7, {ArchAlexNet, 224}: 13,
+		{ArchAlexNetTorchvision, 64}: 7, {ArchAlexNetTorchvision, 224}: 13,
 		{ArchVGGM, 64}: 6, {ArchVGGM, 224}: 13,
 		{ArchVGGS, 64}: 8, {ArchVGGS, 224}: 18,
 		{ArchVGG16, 64}: 8, {ArchVGG16, 224}: 14,

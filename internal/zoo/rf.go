@@ -1,9 +1,6 @@
 package zoo
 
-import (
-	"image"
-	"math"
-)
+import "github.com/icnnlab/icnnlab/sdk/parts"
 
 // RF is the receptive field of the units of one feature map, in input-image
 // pixels. It follows the standard recursion (as in Dang Ha The Hien's
@@ -38,22 +35,9 @@ func (rf RF) Next(kernel, stride, padding int) RF {
 	}
 }
 
-// Center is the centre, in image pixels, of the receptive field of the unit
-// in row i and column j of the map; x is horizontal (from j), y vertical
-// (from i).
-func (rf RF) Center(i, j int) (x, y float64) {
-	return rf.Start + float64(j*rf.Jump), rf.Start + float64(i*rf.Jump)
-}
-
-// Box is the receptive field of unit (i, j) as a half-open pixel rectangle
-// [Min, Max). It is not clipped: units near the border see padding, so the
-// box may extend past the image; intersect it with the image bounds when
-// only real pixels matter.
-func (rf RF) Box(i, j int) image.Rectangle {
-	cx, cy := rf.Center(i, j)
-	half := float64(rf.Size) / 2
-	// The recursion keeps the left edge an integer (it moves by p·j per
-	// layer), so rounding only removes floating-point noise.
-	x0, y0 := int(math.Round(cx-half)), int(math.Round(cy-half))
-	return image.Rect(x0, y0, x0+rf.Size, y0+rf.Size)
+// Geometry places the units of a map with this receptive field on a
+// width×height input image (sdk/parts.Geometry: Center, Box, Upsample),
+// the one geometry the metrics and visualizers share.
+func (rf RF) Geometry(width, height int) parts.Geometry {
+	return parts.Geometry{Size: rf.Size, Jump: rf.Jump, Start: rf.Start, ImageWidth: width, ImageHeight: height}
 }

@@ -1,10 +1,11 @@
 package zoo
 
 import (
-	"image"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 func TestRFSmall64ByHand(t *testing.T) {
@@ -55,31 +56,31 @@ func TestRFTextbookVGG16(t *testing.T) {
 }
 
 func TestRFCenterAndBox(t *testing.T) {
-	rf := RF{Size: 196, Jump: 16, Start: 8}
+	rf := RF{Size: 196, Jump: 16, Start: 8}.Geometry(224, 224)
 	tests := []struct {
 		i, j int
 		x, y float64
-		box  image.Rectangle
+		box  parts.Rect
 	}{
-		{0, 0, 8, 8, image.Rect(-90, -90, 106, 106)},
-		{0, 1, 24, 8, image.Rect(-74, -90, 122, 106)},
-		{13, 2, 40, 216, image.Rect(-58, 118, 138, 314)},
+		{0, 0, 8, 8, parts.Rect{X0: -90, Y0: -90, X1: 106, Y1: 106}},
+		{0, 1, 24, 8, parts.Rect{X0: -74, Y0: -90, X1: 122, Y1: 106}},
+		{13, 2, 40, 216, parts.Rect{X0: -58, Y0: 118, X1: 138, Y1: 314}},
 	}
 	for _, tc := range tests {
 		x, y := rf.Center(tc.i, tc.j)
 		if x != tc.x || y != tc.y {
 			t.Errorf("Center(%d,%d) = (%g,%g), want (%g,%g)", tc.i, tc.j, x, y, tc.x, tc.y)
 		}
-		if got := rf.Box(tc.i, tc.j); got != tc.box {
+		if got := rf.Box(tc.i, tc.j, rf.Size); got != tc.box {
 			t.Errorf("Box(%d,%d) = %v, want %v", tc.i, tc.j, got, tc.box)
 		}
 	}
 	// An even-sized field (a 2x2 pool on the image) is centred between pixels.
-	pool := InputRF().Next(2, 2, 0)
+	pool := InputRF().Next(2, 2, 0).Geometry(4, 4)
 	if x, y := pool.Center(1, 0); x != 1 || y != 3 {
 		t.Errorf("2x2 pool Center(1,0) = (%g,%g), want (1,3)", x, y)
 	}
-	if got, want := pool.Box(1, 0), image.Rect(0, 2, 2, 4); got != want {
+	if got, want := pool.Box(1, 0, pool.Size), (parts.Rect{X0: 0, Y0: 2, X1: 2, Y1: 4}); got != want {
 		t.Errorf("2x2 pool Box(1,0) = %v, want %v", got, want)
 	}
 }
@@ -99,8 +100,8 @@ func TestRFMatchesBackwardWalk(t *testing.T) {
 						c := m.Layers[k]
 						lo, hi = lo*c.Stride-c.Padding, hi*c.Stride-c.Padding+c.Kernel-1
 					}
-					box := l.RF.Box(u, u)
-					if box.Min.X != lo || box.Max.X != hi+1 || box.Min.Y != lo || box.Max.Y != hi+1 {
+					box := l.RF.Geometry(size, size).Box(u, u, l.RF.Size)
+					if box.X0 != lo || box.X1 != hi+1 || box.Y0 != lo || box.Y1 != hi+1 {
 						t.Errorf("%s@%d %s unit %d: RF box %v, backward walk reads pixels [%d, %d]", arch, size, l.Name, u, box, lo, hi)
 					}
 				}

@@ -11,6 +11,11 @@ import (
 // Architecture names accepted by Spec.Arch.
 const (
 	ArchAlexNet = "alexnet"
+	// ArchAlexNetTorchvision is torchvision's AlexNet ("One weird trick",
+	// Krizhevsky 2014: conv channels 64, 192, 384, 256, 256), the network
+	// whose ImageNet weights torchvision ships; ArchAlexNet is the 2012
+	// paper's (96, 256, 384, 384, 256).
+	ArchAlexNetTorchvision = "alexnet-torchvision"
 	ArchVGGM    = "vgg-m"
 	ArchVGGS    = "vgg-s"
 	ArchVGG16   = "vgg-16"

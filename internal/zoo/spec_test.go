@@ -17,7 +17,7 @@ func TestSpecValidateNamesFields(t *testing.T) {
 		hint   string // part of the message listing allowed values
 	}{
 		{"good", func(*Spec) {}, nil, ""},
-		{"arch", func(s *Spec) { s.Arch = "resnet" }, []string{"arch"}, "alexnet, small64, vgg-16, vgg-m, vgg-s"},
+		{"arch", func(s *Spec) { s.Arch = "resnet" }, []string{"arch"}, "alexnet, alexnet-torchvision, small64, vgg-16, vgg-m, vgg-s"},
 		{"input size", func(s *Spec) { s.InputSize = 0 }, []string{"input_size"}, "positive"},
 		{"width zero", func(s *Spec) { s.Width = 0 }, []string{"width"}, "(0, 4]"},
 		{"width huge", func(s *Spec) { s.Width = 8 }, []string{"width"}, "(0, 4]"},
@@ -63,7 +63,7 @@ func unjoin(err error) []error {
 }
 
 func TestNames(t *testing.T) {
-	want := []string{"alexnet", "small64", "vgg-16", "vgg-m", "vgg-s"}
+	want := []string{"alexnet", "alexnet-torchvision", "small64", "vgg-16", "vgg-m", "vgg-s"}
 	if diff := cmp.Diff(want, Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}

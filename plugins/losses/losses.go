@@ -19,17 +19,18 @@ import (
 
 	"github.com/icnnlab/icnnlab/plugins/masks"
 	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
-// Graph input names shared by the loss variants.
+// Graph input names shared by the loss variants: the SDK's loss contract.
 const (
-	InputFeatures = "features"
-	InputLabels   = "labels"
+	InputFeatures = plugin.LossFeatures
+	InputLabels   = plugin.LossLabels
 	// InputMask is the mask plugin's "mask" output (authors-code only).
-	InputMask = "mask"
+	InputMask = plugin.LossMask
 	// InputEpoch is the 1-based epoch as a float32 scalar (authors-code only).
-	InputEpoch = "epoch"
+	InputEpoch = plugin.LossEpoch
 	// OutputNegMI is a monitoring output: the batch estimate of −MI(X;T)
 	// summed over filters (variants whose loss is a gradient surrogate).
 	OutputNegMI = "neg_mi"

@@ -2,17 +2,19 @@ package masks
 
 import (
 	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
-// Graph input and output names shared by every mask variant.
+// Graph input and output names shared by every mask variant: the SDK's
+// mask contract (plugin.CheckMaskGraph checks them on both sides).
 const (
-	InputFeatures = "features"
-	OutputMasked  = "masked"
-	OutputMask    = "mask"
+	InputFeatures = plugin.MaskInput
+	OutputMasked  = plugin.MaskOutput
+	OutputMask    = plugin.MaskTemplate
 	// OutputAuxLoss is a scalar the host adds to the training loss (only
 	// variants with learned parameters declare it).
-	OutputAuxLoss = "aux_loss"
+	OutputAuxLoss = plugin.MaskAuxLoss
 )
 
 // ArgMaxPositions returns, for features [B,C,H,W], the int64 flat position

@@ -9,8 +9,9 @@ import (
 )
 
 // CheckMaskGraph reports whether g meets the mask contract for req: the
-// only input is "features" [B, C, H, W] of a float dtype, and output
-// "masked" has the same shape and dtype. Both Serve (before sending) and
+// only input is "features" [B, C, H, W] of a float dtype, output "masked"
+// has the same shape and dtype, and the optional outputs are "mask" of that
+// shape and dtype too and "aux_loss" a float scalar. Both Serve (before sending) and
 // the host (after receiving) check it, so a plugin author sees a broken
 // graph in their own process first.
 func CheckMaskGraph(req MaskRequest, g *graph.Graph) error {
@@ -29,6 +30,13 @@ func CheckMaskGraph(req MaskRequest, g *graph.Graph) error {
 	if !masked.Shape().Equal(want) || masked.DType() != features.DType() {
 		return fmt.Errorf("mask graph %q: output %q is %v%v, want %v%v like input %q",
 			g.Name(), MaskOutput, masked.DType(), masked.Shape(), features.DType(), want, MaskInput)
+	}
+	if m := g.Output(MaskTemplate); m != nil && (!m.Shape().Equal(want) || m.DType() != features.DType()) {
+		return fmt.Errorf("mask graph %q: output %q is %v%v, want %v%v like input %q",
+			g.Name(), MaskTemplate, m.DType(), m.Shape(), features.DType(), want, MaskInput)
+	}
+	if aux := g.Output(MaskAuxLoss); aux != nil && (len(aux.Shape()) != 0 || !aux.DType().IsFloat()) {
+		return fmt.Errorf("mask graph %q: output %q is %v%v, want a float scalar", g.Name(), MaskAuxLoss, aux.DType(), aux.Shape())
 	}
 	return nil
 }

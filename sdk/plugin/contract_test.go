@@ -22,9 +22,20 @@ func TestCheckMaskGraph(t *testing.T) {
 			x := g.Input(MaskInput, tensor.Float32, 2, 3, 4, 5)
 			beta := g.Param("beta", graph.Constant(1), []int{1, 3, 1, 1})
 			m := g.Relu(g.Mul(x, beta))
-			g.SetOutput("mask", m)
+			g.SetOutput(MaskTemplate, m)
 			g.SetOutput(MaskOutput, g.Mul(x, m))
+			g.SetOutput(MaskAuxLoss, g.Sum(beta))
 		}, ""},
+		{"template shape", func(g *graph.Graph) {
+			x := g.Input(MaskInput, tensor.Float32, 2, 3, 4, 5)
+			g.SetOutput(MaskTemplate, g.Sum(x, 0))
+			g.SetOutput(MaskOutput, x)
+		}, `output "mask" is float32[3 4 5], want float32[2 3 4 5]`},
+		{"aux loss not a scalar", func(g *graph.Graph) {
+			x := g.Input(MaskInput, tensor.Float32, 2, 3, 4, 5)
+			g.SetOutput(MaskAuxLoss, g.Sum(x, 0))
+			g.SetOutput(MaskOutput, x)
+		}, `output "aux_loss" is float32[3 4 5], want a float scalar`},
 		{"wrong input shape", func(g *graph.Graph) {
 			g.SetOutput(MaskOutput, g.Input(MaskInput, tensor.Float32, 2, 3, 4, 4))
 		}, `input "features" has shape [2 3 4 4], want [2 3 4 5]`},

@@ -78,6 +78,14 @@ type Plugin interface {
 const (
 	MaskInput  = "features" // input [B, C, H, W]
 	MaskOutput = "masked"   // output, same shape and dtype as the input
+
+	// MaskTemplate is the optional output [B, C, H, W], same dtype as the
+	// input: the template each map was multiplied by. The host feeds it to
+	// a loss that asks for LossMask.
+	MaskTemplate = "mask"
+	// MaskAuxLoss is the optional float scalar output [] the host adds to
+	// the training loss (variants with learned parameters declare it).
+	MaskAuxLoss = "aux_loss"
 )
 
 // MaskRequest asks for the mask subgraph of one layer.
@@ -89,7 +97,8 @@ type MaskRequest struct {
 
 // Mask plugins return a subgraph with input "features" [B, C, H, W] and
 // output "masked" of the same shape. They may declare params, states with
-// update rules, and extra outputs (e.g. "mask").
+// update rules, the optional outputs "mask" (MaskTemplate) and "aux_loss"
+// (MaskAuxLoss), and further outputs the host ignores.
 type Mask interface {
 	Plugin
 	BuildMask(ctx context.Context, req MaskRequest) (*graph.Graph, error)
@@ -102,9 +111,9 @@ const (
 	LossOutput   = "loss"     // float scalar, set with Graph.SetLoss
 
 	// LossMask is the optional input [B, C, H, W] through which the host
-	// feeds the layer's mask plugin output "mask" (the template each map
-	// was multiplied by), for losses defined on the masked maps.
-	LossMask = "mask"
+	// feeds the layer's mask plugin output MaskTemplate (the template each
+	// map was multiplied by), for losses defined on the masked maps.
+	LossMask = MaskTemplate
 	// LossEpoch is the optional float scalar input [] holding the 1-based
 	// training epoch, for losses that carry their own schedule.
 	LossEpoch = "epoch"

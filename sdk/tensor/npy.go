@@ -451,7 +451,8 @@ func LoadNPY(path string) (*Tensor, error) {
 	return t, nil
 }
 
-// SaveNPY writes a .npy file atomically (a temporary file renamed into place).
+// SaveNPY writes a .npy file atomically (a synced temporary file renamed
+// into place).
 func SaveNPY(path string, t *Tensor) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -468,6 +469,13 @@ func SaveNPY(path string, t *Tensor) (err error) {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	// Synced before the rename, so a crash cannot leave the new name
+	// pointing at data still in the page cache. (The host's
+	// internal/atomicfile does the same and more; the SDK may not import
+	// the host.)
+	if err = f.Sync(); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	if err = f.Close(); err != nil {

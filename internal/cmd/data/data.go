@@ -4,16 +4,17 @@ package data
 import (
 	"fmt"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
-	"github.com/icnnlab/icnnlab/internal/runstore"
 )
 
 // WorldFlags are the synthetic world's knobs, shared by both verbs.
@@ -194,7 +195,7 @@ func inspectRun(opts *InspectOptions) error {
 			return fmt.Errorf("inspect: %w", err)
 		}
 	}
-	err = runstore.WriteAtomic(opts.Out, func(f *os.File) error { return png.Encode(f, sheet) })
+	err = atomicfile.Write(opts.Out, func(w io.Writer) error { return png.Encode(w, sheet) })
 	if err != nil {
 		return err
 	}

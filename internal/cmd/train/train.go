@@ -46,7 +46,7 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 		Use:   "train [flags]",
 		Short: "Train a model on the synthetic part world and evaluate it",
 		Long: cmdutil.Dedent(`
-			Train a zoo network (alexnet, vgg-m, vgg-s, vgg-16, small64) on a
+			Train a zoo network (alexnet, alexnet-torchvision, vgg-m, vgg-s, vgg-16, small64) on a
 			dataset task and evaluate its test accuracy. Settings come from the
 			defaults, then --config (YAML or JSON, unknown fields are errors), then
 			flags. An invalid setting fails before any work, naming the field and

@@ -32,7 +32,7 @@ import (
 	// The gorgonia backend, and the reference masks, losses and the
 	// visualizers as built-ins, as in the icnnlab binary.
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
-	_ "github.com/icnnlab/icnnlab/plugins/builtin"
+	_ "github.com/icnnlab/icnnlab/plugins/reference"
 )
 
 // TestMain makes this test binary serve the built-in plugins when the

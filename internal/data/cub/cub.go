@@ -22,7 +22,7 @@ import (
 	"strings"
 
 	"github.com/icnnlab/icnnlab/internal/data/partset"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // Landmarks are CUB's landmarks for the location-instability metric.
@@ -312,8 +312,8 @@ func Load(root string) (*Dataset, error) {
 // Landmarks computes an image's head, back and tail landmarks in image
 // coordinates: head is the mean of the visible HeadParts, back and tail the
 // parts of those names; a landmark without visible points is not visible.
-func (d *Dataset) Landmarks(im *Image) []annotations.Landmark {
-	var out []annotations.Landmark
+func (d *Dataset) Landmarks(im *Image) []parts.Landmark {
+	var out []parts.Landmark
 	for _, name := range Landmarks {
 		members := []string{name}
 		if name == "head" {
@@ -326,9 +326,9 @@ func (d *Dataset) Landmarks(im *Image) []annotations.Landmark {
 			}
 		}
 		if n > 0 {
-			out = append(out, annotations.Landmark{Name: name, X: sx / n, Y: sy / n, Visible: true})
+			out = append(out, parts.Landmark{Name: name, X: sx / n, Y: sy / n, Visible: true})
 		} else {
-			out = append(out, annotations.Landmark{Name: name})
+			out = append(out, parts.Landmark{Name: name})
 		}
 	}
 	return out

@@ -15,7 +15,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/internal/data"
 	"github.com/icnnlab/icnnlab/internal/data/partset"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 var partNames = []string{"back", "beak", "belly", "breast", "crown", "forehead", "left eye", "left leg", "left wing", "nape", "right eye", "right leg", "right wing", "tail", "throat"}
@@ -102,7 +102,7 @@ func TestLoadTablesAndLandmarks(t *testing.T) {
 		t.Errorf("image 3 = %+v", im)
 	}
 	// head = mean of the visible crown and beak; back as given; tail not visible.
-	want := []annotations.Landmark{{Name: "head", X: 12, Y: 5, Visible: true}, {Name: "back", X: 8, Y: 10, Visible: true}, {Name: "tail"}}
+	want := []parts.Landmark{{Name: "head", X: 12, Y: 5, Visible: true}, {Name: "back", X: 8, Y: 10, Visible: true}, {Name: "tail"}}
 	if diff := cmp.Diff(want, d.Landmarks(&d.Images[0])); diff != "" {
 		t.Errorf("landmarks (-want +got):\n%s", diff)
 	}
@@ -130,7 +130,7 @@ func TestCollectionsAndTasks(t *testing.T) {
 	birds, _ := d.Collection("train", true)
 	neg := &partset.Collection{Source: "other", Split: "train", Categories: []string{"cat"}, Groups: []string{"background", "x"}, Objects: []partset.Object{
 		{Key: "c", Category: 0, Open: func() (*partset.Annotation, error) {
-			return &partset.Annotation{Image: image.NewRGBA(image.Rect(0, 0, 8, 8)), Landmarks: []annotations.Landmark{{Name: "eye", X: 1, Y: 1, Visible: true}}}, nil
+			return &partset.Annotation{Image: image.NewRGBA(image.Rect(0, 0, 8, 8)), Landmarks: []parts.Landmark{{Name: "eye", X: 1, Y: 1, Visible: true}}}, nil
 		}},
 	}}
 	single, err := partset.SingleCategory(birds, "bird", []*partset.Collection{neg}, 4, 1, 32)
@@ -154,7 +154,7 @@ func TestCollectionsAndTasks(t *testing.T) {
 		first = 2
 	}
 	got, _ := set.Images[first].Landmark("head")
-	if want := (annotations.Landmark{Name: "head", X: 20, Y: 8, Visible: true}); got != want {
+	if want := (parts.Landmark{Name: "head", X: 20, Y: 8, Visible: true}); got != want {
 		t.Errorf("image 1's head in the crop %+v, want %+v", got, want)
 	}
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/data"
 	"github.com/icnnlab/icnnlab/internal/data/idx"
 	"github.com/icnnlab/icnnlab/internal/data/partset"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // DefaultDir is where Debian's dataset-fashion-mnist installs the files.
@@ -269,7 +269,7 @@ func (t *Task) Example(i int) (data.Example, error) {
 
 // Annotations always fails with partset.ErrNoPartAnnotations: Fashion-MNIST
 // has no part labels, so the part metrics are "not applicable".
-func (t *Task) Annotations([]int) (*annotations.Set, error) {
+func (t *Task) Annotations([]int) (*parts.Set, error) {
 	return nil, partset.ErrNoPartAnnotations
 }
 

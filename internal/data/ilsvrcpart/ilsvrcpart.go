@@ -27,7 +27,7 @@ import (
 	"strings"
 
 	"github.com/icnnlab/icnnlab/internal/data/partset"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // Landmarks are the landmarks of the location-instability metric.
@@ -174,8 +174,8 @@ func dimension(s string) (int, error) {
 }
 
 // Landmarks are the object's head and front-leg landmarks in image coordinates.
-func (o *Object) Landmarks() []annotations.Landmark {
-	var out []annotations.Landmark
+func (o *Object) Landmarks() []parts.Landmark {
+	var out []parts.Landmark
 	for _, name := range Landmarks {
 		var sx, sy, n float64
 		for _, p := range o.Parts {
@@ -185,9 +185,9 @@ func (o *Object) Landmarks() []annotations.Landmark {
 			}
 		}
 		if n > 0 {
-			out = append(out, annotations.Landmark{Name: name, X: sx / n, Y: sy / n, Visible: true})
+			out = append(out, parts.Landmark{Name: name, X: sx / n, Y: sy / n, Visible: true})
 		} else {
-			out = append(out, annotations.Landmark{Name: name})
+			out = append(out, parts.Landmark{Name: name})
 		}
 	}
 	return out

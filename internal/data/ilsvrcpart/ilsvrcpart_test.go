@@ -14,7 +14,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/internal/data"
 	"github.com/icnnlab/icnnlab/internal/data/partset"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 const dogXML = `<?xml version="1.0"?>
@@ -48,7 +48,7 @@ func TestParseAnnotation(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	// Head centre (4, 3); front legs (7, 10.5) and (11, 10.5) average to (9, 10.5).
-	wantLm := []annotations.Landmark{{Name: "head", X: 4, Y: 3, Visible: true}, {Name: "frontleg", X: 9, Y: 10.5, Visible: true}}
+	wantLm := []parts.Landmark{{Name: "head", X: 4, Y: 3, Visible: true}, {Name: "frontleg", X: 9, Y: 10.5, Visible: true}}
 	if diff := cmp.Diff(wantLm, a.Objects[0].Landmarks()); diff != "" {
 		t.Errorf("landmarks (-want +got):\n%s", diff)
 	}

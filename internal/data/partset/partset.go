@@ -3,7 +3,7 @@
 // paper's single- and multi-category tasks over it (objects cropped by
 // their box and warped to the input size), and the part ground truth of
 // every example at the network's input resolution, in the form the
-// metrics take (plugins/metrics/annotations).
+// metrics take (sdk/parts).
 package partset
 
 import (
@@ -20,7 +20,7 @@ import (
 	"slices"
 
 	"github.com/icnnlab/icnnlab/internal/data"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // ErrNoPartAnnotations is returned by Annotations of datasets that have no
@@ -33,7 +33,7 @@ type Annotated interface {
 	data.Dataset
 	// Annotations is the ground truth of examples idx, in that order, at
 	// the input resolution; ErrNoPartAnnotations if the dataset has none.
-	Annotations(idx []int) (*annotations.Set, error)
+	Annotations(idx []int) (*parts.Set, error)
 }
 
 // Object is one annotated object of a collection; Open loads it lazily.
@@ -54,7 +54,7 @@ type Annotation struct {
 	// Image.Bounds(), 0 background), nil when the dataset has landmarks only.
 	Groups []uint8
 	// Landmarks are in continuous image coordinates relative to Bounds().Min.
-	Landmarks []annotations.Landmark
+	Landmarks []parts.Landmark
 }
 
 // Collection is the objects of one split of a dataset.
@@ -302,8 +302,8 @@ func (t *Task) Example(i int) (data.Example, error) {
 // groups and landmarks are those of the first example's collection;
 // examples from a collection with other groups or landmarks (negatives
 // taken from another dataset) carry neither a mask nor landmarks.
-func (t *Task) Annotations(idx []int) (*annotations.Set, error) {
-	set := &annotations.Set{Categories: slices.Clone(t.categories)}
+func (t *Task) Annotations(idx []int) (*parts.Set, error) {
+	set := &parts.Set{Categories: slices.Clone(t.categories)}
 	for n, i := range idx {
 		a, c, o, err := t.open(i)
 		if err != nil {
@@ -331,10 +331,10 @@ func (t *Task) Annotations(idx []int) (*annotations.Set, error) {
 }
 
 // CropAnnotation maps an object's ground truth into its size×size crop.
-func CropAnnotation(a *Annotation, size int) (*annotations.Image, error) {
+func CropAnnotation(a *Annotation, size int) (*parts.Image, error) {
 	b := a.Image.Bounds()
 	r := CropRegion(a)
-	im := &annotations.Image{Width: size, Height: size}
+	im := &parts.Image{Width: size, Height: size}
 	if a.Groups != nil {
 		if len(a.Groups) != b.Dx()*b.Dy() {
 			return nil, fmt.Errorf("group mask has %d pixels, image is %d×%d", len(a.Groups), b.Dx(), b.Dy())
@@ -343,7 +343,7 @@ func CropAnnotation(a *Annotation, size int) (*annotations.Image, error) {
 	}
 	sx, sy := float64(size)/(r.X1-r.X0), float64(size)/(r.Y1-r.Y0)
 	for _, l := range a.Landmarks {
-		m := annotations.Landmark{Name: l.Name, X: (l.X - r.X0) * sx, Y: (l.Y - r.Y0) * sy, Visible: l.Visible}
+		m := parts.Landmark{Name: l.Name, X: (l.X - r.X0) * sx, Y: (l.Y - r.Y0) * sy, Visible: l.Visible}
 		if m.X < 0 || m.Y < 0 || m.X >= float64(size) || m.Y >= float64(size) {
 			m.Visible = false
 			m.X, m.Y = min(max(m.X, 0), float64(size)), min(max(m.Y, 0), float64(size))

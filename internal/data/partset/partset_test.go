@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 func TestResampleBilinearIdentityAndLinear(t *testing.T) {
@@ -87,7 +87,7 @@ func TestCropAnnotationMapsLandmarksAndHidesOutside(t *testing.T) {
 		Image:  image.NewGray(image.Rect(0, 0, 10, 10)),
 		Box:    image.Rect(2, 2, 6, 6),
 		Groups: make([]uint8, 100),
-		Landmarks: []annotations.Landmark{
+		Landmarks: []parts.Landmark{
 			{Name: "in", X: 3, Y: 5, Visible: true},
 			{Name: "out", X: 8, Y: 1, Visible: true},
 		},
@@ -97,7 +97,7 @@ func TestCropAnnotationMapsLandmarksAndHidesOutside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]annotations.Landmark{{Name: "in", X: 2, Y: 6, Visible: true}, {Name: "out", X: 8, Y: 0}}, im.Landmarks); diff != "" {
+	if diff := cmp.Diff([]parts.Landmark{{Name: "in", X: 2, Y: 6, Visible: true}, {Name: "out", X: 8, Y: 0}}, im.Landmarks); diff != "" {
 		t.Errorf("landmarks (-want +got):\n%s", diff)
 	}
 	if areas := im.GroupAreas(); areas[1] != 4 || im.GroupMask[0] != 1 || im.GroupMask[2] != 0 {

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 )
 
 // Annotation is one image's entry in annotations.json.
@@ -87,59 +90,39 @@ func WriteDataset(dir string, cfg Config, n int) error {
 	if err != nil {
 		return fmt.Errorf("write dataset: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "annotations.json"), js, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, "annotations.json"), js); err != nil {
 		return fmt.Errorf("write dataset: %w", err)
 	}
 	return writeCSV(filepath.Join(dir, "annotations.csv"), file.Images)
 }
 
 func writePNG(path string, img image.Image) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // writeCSV writes one row per image: files, category, box, then x, y and
 // visibility (0/1) of each landmark.
 func writeCSV(path string, rows []Annotation) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	w := csv.NewWriter(f)
-	header := []string{"file", "mask", "labels", "index", "category", "category_name", "x0", "y0", "x1", "y1"}
-	for _, name := range LandmarkNames {
-		header = append(header, name+"_x", name+"_y", name+"_visible")
-	}
-	_ = w.Write(header)
-	for _, a := range rows {
-		rec := []string{a.File, a.Mask, a.Labels, strconv.Itoa(a.Index), strconv.Itoa(a.Category), a.CategoryName,
-			strconv.Itoa(a.Box[0]), strconv.Itoa(a.Box[1]), strconv.Itoa(a.Box[2]), strconv.Itoa(a.Box[3])}
-		for _, lm := range a.Landmarks {
-			v := "0"
-			if lm.Visible {
-				v = "1"
-			}
-			rec = append(rec, strconv.FormatFloat(lm.X, 'f', 2, 64), strconv.FormatFloat(lm.Y, 'f', 2, 64), v)
+	return atomicfile.Write(path, func(out io.Writer) error {
+		w := csv.NewWriter(out)
+		header := []string{"file", "mask", "labels", "index", "category", "category_name", "x0", "y0", "x1", "y1"}
+		for _, name := range LandmarkNames {
+			header = append(header, name+"_x", name+"_y", name+"_visible")
 		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+		_ = w.Write(header)
+		for _, a := range rows {
+			rec := []string{a.File, a.Mask, a.Labels, strconv.Itoa(a.Index), strconv.Itoa(a.Category), a.CategoryName,
+				strconv.Itoa(a.Box[0]), strconv.Itoa(a.Box[1]), strconv.Itoa(a.Box[2]), strconv.Itoa(a.Box[3])}
+			for _, lm := range a.Landmarks {
+				v := "0"
+				if lm.Visible {
+					v = "1"
+				}
+				rec = append(rec, strconv.FormatFloat(lm.X, 'f', 2, 64), strconv.FormatFloat(lm.Y, 'f', 2, 64), v)
+			}
+			_ = w.Write(rec)
+		}
+		w.Flush()
+		return w.Error()
+	})
 }

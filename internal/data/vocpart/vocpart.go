@@ -20,7 +20,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/internal/data/matv5"
 	"github.com/icnnlab/icnnlab/internal/data/partset"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // Categories are the 20 VOC classes, in VOC order.
@@ -183,7 +183,7 @@ func decodeAnnotation(f *matv5.File, path string) (*Annotation, error) {
 // Groups is object o's part-group mask (row-major, 0 background) and its
 // landmarks (centroids of the head group, the neck part and the torso
 // part). Only the six animals have a part mapping; other names are errors.
-func (o *Object) Groups(width, height int) ([]uint8, []annotations.Landmark, error) {
+func (o *Object) Groups(width, height int) ([]uint8, []parts.Landmark, error) {
 	groups := make([]uint8, width*height)
 	var sx, sy, n [3]float64 // head, neck, torso
 	for _, p := range o.Parts {
@@ -212,12 +212,12 @@ func (o *Object) Groups(width, height int) ([]uint8, []annotations.Landmark, err
 			}
 		}
 	}
-	var lms []annotations.Landmark
+	var lms []parts.Landmark
 	for k, name := range Landmarks {
 		if n[k] > 0 {
-			lms = append(lms, annotations.Landmark{Name: name, X: sx[k] / n[k], Y: sy[k] / n[k], Visible: true})
+			lms = append(lms, parts.Landmark{Name: name, X: sx[k] / n[k], Y: sy[k] / n[k], Visible: true})
 		} else {
-			lms = append(lms, annotations.Landmark{Name: name})
+			lms = append(lms, parts.Landmark{Name: name})
 		}
 	}
 	return groups, lms, nil

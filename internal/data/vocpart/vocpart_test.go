@@ -17,7 +17,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/data/matv5"
 	"github.com/icnnlab/icnnlab/internal/data/matv5/mattest"
 	"github.com/icnnlab/icnnlab/internal/data/partset"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 const W, H = 12, 10
@@ -158,7 +158,7 @@ func TestLoadAndAnnotations(t *testing.T) {
 	if got := cat.GroupAreas(); !cmp.Equal(want[:], got[:5]) {
 		t.Errorf("group areas %v, want %v", got[:5], want)
 	}
-	wantLm := []annotations.Landmark{{Name: "head", X: 2.6, Y: 1.8, Visible: true}, {Name: "neck", X: 6, Y: 5, Visible: true}, {Name: "torso", X: 10, Y: 9, Visible: true}}
+	wantLm := []parts.Landmark{{Name: "head", X: 2.6, Y: 1.8, Visible: true}, {Name: "neck", X: 6, Y: 5, Visible: true}, {Name: "torso", X: 10, Y: 9, Visible: true}}
 	// head centroid: the head (4 px centred (3,2)) and the ear (1 px at (4.5,1.5)) = (3.3, 1.9) → ((3.3-2)·2, (1.9-1)·2); the torso centre (7, 5.5) → (10, 9).
 	if diff := cmp.Diff(wantLm, cat.Landmarks, cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })); diff != "" {
 		t.Errorf("landmarks (-want +got):\n%s", diff)

@@ -10,9 +10,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/icnnlab/icnnlab/internal/data/synth"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
-	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
-	"github.com/icnnlab/icnnlab/plugins/metrics/synthadapter"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
@@ -22,25 +20,25 @@ const ImageSize = 64
 // Geometries of small64 at 64 px (internal/zoo): conv2 (32×32 map) for
 // part interpretability, conv_interp (8×8) for location instability.
 var (
-	Conv2      = featmap.Geometry{Size: 8, Jump: 2, Start: 1, ImageWidth: ImageSize, ImageHeight: ImageSize}
-	ConvInterp = featmap.Geometry{Size: 54, Jump: 8, Start: 4, ImageWidth: ImageSize, ImageHeight: ImageSize}
+	Conv2      = parts.Geometry{Size: 8, Jump: 2, Start: 1, ImageWidth: ImageSize, ImageHeight: ImageSize}
+	ConvInterp = parts.Geometry{Size: 54, Jump: 8, Start: 4, ImageWidth: ImageSize, ImageHeight: ImageSize}
 )
 
 // World returns n box-cropped objects of the default synthetic world
 // (6 categories, seed 7) and their annotations.
-func World(n int) ([]*synth.Sample, *annotations.Set) {
+func World(n int) ([]*synth.Sample, *parts.Set) {
 	cfg := synth.NewConfig(ImageSize, 6, 0.5, 7)
 	ss := make([]*synth.Sample, n)
 	for i := range ss {
 		ss[i] = synth.CropToBox(synth.Generate(cfg, i), ImageSize)
 	}
-	return ss, synthadapter.FromSamples(ss)
+	return ss, synth.Annotations(ss)
 }
 
 // PartActivations are [N, 3, 32, 32] activations at Conv2: filter 0 is the
 // share of head pixels of each unit's 2×2 cell, filter 1 that of torso
 // pixels, filter 2 uniform noise.
-func PartActivations(ss []*synth.Sample, set *annotations.Set) *tensor.Tensor {
+func PartActivations(ss []*synth.Sample, set *parts.Set) *tensor.Tensor {
 	const side = ImageSize / 2
 	head, torso := uint8(set.GroupID("head")), uint8(set.GroupID("torso"))
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -1,7 +1,7 @@
 // Package adapt turns the reference mask and loss graph builders
-// (plugins/masks/*, plugins/losses/*) into sdk/plugin implementations and
-// registers them as built-ins, so that every reference variant is reached
-// the same way as a third-party plugin: through pluginhost, out of process.
+// (plugins/masks/*, plugins/losses/*) into sdk/plugin implementations, which
+// plugins/reference registers, so that every reference variant is reached the
+// same way as a third-party plugin: through the host, out of process.
 package adapt
 
 import (
@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/plugins/losses"
 	"github.com/icnnlab/icnnlab/plugins/masks"
 	"github.com/icnnlab/icnnlab/sdk/graph"
@@ -146,10 +145,4 @@ func info(kind plugin.Kind, name, description string, specs []masks.ParamSpec) p
 		panic(fmt.Sprintf("reference plugin %s/%s: %v", kind.Plural(), name, err))
 	}
 	return i
-}
-
-// Register makes p a built-in plugin of this binary.
-func Register(p plugin.Plugin) {
-	i := p.Info()
-	pluginhost.RegisterBuiltin(string(i.Kind), i.Name, func() any { return p })
 }

@@ -13,5 +13,3 @@ const Description = "The filter-loss gradient rule of the authors' MATLAB code, 
 func Plugin() plugin.Loss {
 	return adapt.NewLoss(Name, Description, Schema(), adapt.LossBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

@@ -13,5 +13,3 @@ const Description = "Ablation: only the inter-category entropy term of eq. 5, H(
 func Plugin() plugin.Loss {
 	return adapt.NewLoss(Name, Description, Schema(), adapt.LossBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

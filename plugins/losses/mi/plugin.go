@@ -13,5 +13,3 @@ const Description = "The paper's filter loss: exact −MI(X;T) of eq. 1 between 
 func Plugin() plugin.Loss {
 	return adapt.NewLoss(Name, Description, Schema(), adapt.LossBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

@@ -13,5 +13,3 @@ const Description = "The paper's single-template gradient approximation of the f
 func Plugin() plugin.Loss {
 	return adapt.NewLoss(Name, Description, Schema(), adapt.LossBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

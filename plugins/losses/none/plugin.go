@@ -13,5 +13,3 @@ const Description = "Ablation: no filter loss (0, still connected to the feature
 func Plugin() plugin.Loss {
 	return adapt.NewLoss(Name, Description, Schema(), adapt.LossBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

@@ -13,5 +13,3 @@ const Description = "The mask as the authors' MATLAB code computes it: mu is the
 func Plugin() plugin.Mask {
 	return adapt.NewMask(Name, Description, Schema(), adapt.MaskBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

@@ -13,5 +13,3 @@ const Description = "The paper's templates with the Euclidean distance (the thes
 func Plugin() plugin.Mask {
 	return adapt.NewMask(Name, Description, Schema(), adapt.MaskBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

@@ -13,5 +13,3 @@ const Description = "Ablation: a Gaussian template amp·exp(−d²/(2σ²)) cent
 func Plugin() plugin.Mask {
 	return adapt.NewMask(Name, Description, Schema(), adapt.MaskBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

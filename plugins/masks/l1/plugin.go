@@ -13,5 +13,3 @@ const Description = "The paper's mask (Zhang, Wu, Zhu, CVPR 2018, §3.1): the po
 func Plugin() plugin.Mask {
 	return adapt.NewMask(Name, Description, Schema(), adapt.MaskBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

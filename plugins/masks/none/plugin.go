@@ -13,5 +13,3 @@ const Description = "Ablation: no mask, masked = features (mask is all ones)."
 func Plugin() plugin.Mask {
 	return adapt.NewMask(Name, Description, Schema(), adapt.MaskBuilder(Parse, Build))
 }
-
-func init() { adapt.Register(Plugin()) }

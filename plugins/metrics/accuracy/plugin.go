@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/plugins/metrics/wire"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
@@ -24,10 +23,6 @@ type metricPlugin struct{}
 
 // Plugin returns accuracy as a metric plugin.
 func Plugin() plugin.Metric { return metricPlugin{} }
-
-func init() {
-	pluginhost.RegisterBuiltin(string(plugin.KindMetric), wire.Accuracy, func() any { return Plugin() })
-}
 
 // Info implements plugin.Plugin.
 func (metricPlugin) Info() plugin.Info {

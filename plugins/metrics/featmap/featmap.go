@@ -1,63 +1,16 @@
 // Package featmap holds what every interpretability metric needs to read one
-// layer's activations: the feature maps themselves ([N,C,H,W] float32, after
-// ReLU and mask) and the receptive-field geometry that places each unit on
-// the input image. It mirrors internal/zoo's RF on purpose instead of
-// importing it, so the metrics stay usable from a plugin that sees only the
-// sdk.
+// layer's activations ([N,C,H,W] float32, after ReLU and mask); the
+// receptive-field geometry that places each unit on the input image is
+// sdk/parts.Geometry.
 package featmap
 
 import (
 	"fmt"
 	"math"
 
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
-
-// Geometry places the units of one feature map on the input image.
-//
-// Coordinates are continuous image pixels: pixel column x covers [x, x+1),
-// so the centre of pixel (x, y) is (x+0.5, y+0.5). The unit in row i and
-// column j of the map has its receptive field centred at
-//
-//	(Start + j·Jump, Start + i·Jump)   (x, y)
-//
-// and its receptive field is the Size×Size square around that centre. This
-// is exactly internal/zoo.RF (Size, Jump, Start) plus the image size:
-// Geometry{Size: rf.Size, Jump: rf.Jump, Start: rf.Start, ImageWidth: S,
-// ImageHeight: S} for an S×S input.
-type Geometry struct {
-	Size        int     // side of the square receptive field, in pixels
-	Jump        int     // pixels between neighbouring units (cumulative stride)
-	Start       float64 // centre of unit (0,0)'s receptive field, along x and along y
-	ImageWidth  int     // w: input image width in pixels
-	ImageHeight int     // h: input image height in pixels
-}
-
-// Validate checks that the geometry can place units on an image.
-func (g Geometry) Validate() error {
-	switch {
-	case g.Size < 1:
-		return fmt.Errorf("geometry: receptive-field size %d < 1", g.Size)
-	case g.Jump < 1:
-		return fmt.Errorf("geometry: jump %d < 1", g.Jump)
-	case g.ImageWidth < 1 || g.ImageHeight < 1:
-		return fmt.Errorf("geometry: image size %d×%d is empty", g.ImageWidth, g.ImageHeight)
-	case math.IsNaN(g.Start) || math.IsInf(g.Start, 0):
-		return fmt.Errorf("geometry: start %v is not finite", g.Start)
-	}
-	return nil
-}
-
-// Center is the centre of unit (i, j)'s receptive field in image pixels;
-// x comes from the column j, y from the row i.
-func (g Geometry) Center(i, j int) (x, y float64) {
-	return g.Start + float64(j*g.Jump), g.Start + float64(i*g.Jump)
-}
-
-// Diagonal is sqrt(w² + h²), the normaliser of location instability.
-func (g Geometry) Diagonal() float64 {
-	return math.Hypot(float64(g.ImageWidth), float64(g.ImageHeight))
-}
 
 // Maps is one layer's activations: N images, C filters, H×W units each,
 // row-major (C order) float32 as produced by the backends.
@@ -107,18 +60,7 @@ func (m *Maps) Map(n, f int) []float32 {
 // CheckCovers reports an error when the units' receptive-field centres do
 // not lie on the image described by g: then the geometry belongs to another
 // layer or input size, and every metric would silently measure nonsense.
-func (m *Maps) CheckCovers(g Geometry) error {
-	if err := g.Validate(); err != nil {
-		return err
-	}
-	x0, y0 := g.Center(0, 0)
-	x1, y1 := g.Center(m.H-1, m.W-1)
-	if x0 < 0 || y0 < 0 || x1 > float64(g.ImageWidth) || y1 > float64(g.ImageHeight) {
-		return fmt.Errorf("geometry (start %v, jump %d) puts the %d×%d map's unit centres at x∈[%v,%v], y∈[%v,%v], outside the %d×%d image",
-			g.Start, g.Jump, m.H, m.W, x0, x1, y0, y1, g.ImageWidth, g.ImageHeight)
-	}
-	return nil
-}
+func (m *Maps) CheckCovers(g parts.Geometry) error { return g.CheckCovers(m.H, m.W) }
 
 // ArgMax is the first (row-major) unit with the largest activation of one
 // map, and that activation.

@@ -5,25 +5,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
-
-func TestCenterMatchesZooConvention(t *testing.T) {
-	// VGG-16 conv5_3 at 224 px (internal/zoo: Size 196, Jump 16, Start 8).
-	g := Geometry{Size: 196, Jump: 16, Start: 8, ImageWidth: 224, ImageHeight: 224}
-	tests := []struct {
-		i, j   int
-		wx, wy float64
-	}{
-		{0, 0, 8, 8}, {0, 1, 24, 8}, {2, 0, 8, 40}, {13, 13, 216, 216},
-	}
-	for _, tc := range tests {
-		x, y := g.Center(tc.i, tc.j)
-		if x != tc.wx || y != tc.wy {
-			t.Errorf("Center(%d,%d) = (%v,%v), want (%v,%v)", tc.i, tc.j, x, y, tc.wx, tc.wy)
-		}
-	}
-}
 
 func TestFromTensorErrors(t *testing.T) {
 	tests := []struct {
@@ -73,10 +57,10 @@ func TestMapAndArgMax(t *testing.T) {
 
 func TestCheckCovers(t *testing.T) {
 	m, _ := New(1, 1, 8, 8, make([]float32, 64))
-	if err := m.CheckCovers(Geometry{Size: 54, Jump: 8, Start: 4, ImageWidth: 64, ImageHeight: 64}); err != nil {
+	if err := m.CheckCovers(parts.Geometry{Size: 54, Jump: 8, Start: 4, ImageWidth: 64, ImageHeight: 64}); err != nil {
 		t.Errorf("small64 inserted conv: %v", err)
 	}
-	if err := m.CheckCovers(Geometry{Size: 54, Jump: 8, Start: 4, ImageWidth: 32, ImageHeight: 32}); err == nil {
+	if err := m.CheckCovers(parts.Geometry{Size: 54, Jump: 8, Start: 4, ImageWidth: 32, ImageHeight: 32}); err == nil {
 		t.Errorf("an 8×8 map with jump 8 on a 32-px image passed")
 	}
 }

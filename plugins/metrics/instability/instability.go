@@ -12,8 +12,8 @@ import (
 	"math"
 	"slices"
 
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // DefaultTopImages is the paper's number of images per filter and landmark.
@@ -88,7 +88,7 @@ type peak struct {
 // Evaluate computes the location instability of every filter of m.
 // set.Images[n] annotates image n of m; landmarks are in input-image
 // pixels (g.ImageWidth × g.ImageHeight).
-func Evaluate(m *featmap.Maps, g featmap.Geometry, set *annotations.Set, opt Options) (*Result, error) {
+func Evaluate(m *featmap.Maps, g parts.Geometry, set *parts.Set, opt Options) (*Result, error) {
 	if err := m.CheckCovers(g); err != nil {
 		return nil, fmt.Errorf("location instability: %w", err)
 	}
@@ -172,7 +172,7 @@ func Evaluate(m *featmap.Maps, g featmap.Geometry, set *annotations.Set, opt Opt
 var errNoneDefined = fmt.Errorf("location instability: no filter has at least two images showing each landmark")
 
 type evaluator struct {
-	set  *annotations.Set
+	set  *parts.Set
 	opt  Options
 	diag float64
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // An 80×60 image (diagonal exactly 100) under a 6×8 map with jump 10:
@@ -17,7 +17,7 @@ const (
 	mapH, mapW = 6, 8
 )
 
-var geom = featmap.Geometry{Size: 30, Jump: 10, Start: 5, ImageWidth: imgW, ImageHeight: imgH}
+var geom = parts.Geometry{Size: 30, Jump: 10, Start: 5, ImageWidth: imgW, ImageHeight: imgH}
 
 // shot is one image of the tests: where the filter peaks, how strongly,
 // and the landmarks.
@@ -25,21 +25,21 @@ type shot struct {
 	i, j      int
 	value     float32
 	category  int
-	landmarks []annotations.Landmark
+	landmarks []parts.Landmark
 }
 
 // at places a landmark at offset (dx, dy) from the peak's RF centre.
-func at(name string, i, j int, dx, dy float64) annotations.Landmark {
+func at(name string, i, j int, dx, dy float64) parts.Landmark {
 	x, y := geom.Center(i, j)
-	return annotations.Landmark{Name: name, X: x + dx, Y: y + dy, Visible: true}
+	return parts.Landmark{Name: name, X: x + dx, Y: y + dy, Visible: true}
 }
 
 // build makes one-filter activations (a single peak per map over a weak
 // uniform floor) and the annotation set.
-func build(t *testing.T, categories []string, shots []shot) (*featmap.Maps, *annotations.Set) {
+func build(t *testing.T, categories []string, shots []shot) (*featmap.Maps, *parts.Set) {
 	t.Helper()
 	var data []float32
-	set := &annotations.Set{Categories: categories, Groups: []string{"background", "head"}, Landmarks: []string{"head", "tail"}}
+	set := &parts.Set{Categories: categories, Groups: []string{"background", "head"}, Landmarks: []string{"head", "tail"}}
 	for _, s := range shots {
 		m := make([]float32, mapH*mapW)
 		for u := range m {
@@ -47,7 +47,7 @@ func build(t *testing.T, categories []string, shots []shot) (*featmap.Maps, *ann
 		}
 		m[s.i*mapW+s.j] = s.value
 		data = append(data, m...)
-		set.Images = append(set.Images, annotations.Image{Width: imgW, Height: imgH, Category: s.category, Landmarks: s.landmarks})
+		set.Images = append(set.Images, parts.Image{Width: imgW, Height: imgH, Category: s.category, Landmarks: s.landmarks})
 	}
 	fm, err := featmap.New(len(shots), 1, mapH, mapW, data)
 	if err != nil {
@@ -57,8 +57,8 @@ func build(t *testing.T, categories []string, shots []shot) (*featmap.Maps, *ann
 }
 
 func TestDeviation(t *testing.T) {
-	wild := func(i, j int) annotations.Landmark { return at("head", i, j, 60, 30) }
-	steady := func(i, j int) annotations.Landmark { return at("head", i, j, 6, 8) } // d = 0.1
+	wild := func(i, j int) parts.Landmark { return at("head", i, j, 60, 30) }
+	steady := func(i, j int) parts.Landmark { return at("head", i, j, 6, 8) } // d = 0.1
 	tests := []struct {
 		name   string
 		shots  []shot
@@ -69,10 +69,10 @@ func TestDeviation(t *testing.T) {
 		{
 			name: "fixed offset from the peak: zero instability",
 			shots: []shot{
-				{i: 0, j: 0, value: 1, landmarks: []annotations.Landmark{steady(0, 0)}},
-				{i: 3, j: 5, value: 2, landmarks: []annotations.Landmark{steady(3, 5)}},
-				{i: 5, j: 7, value: 3, landmarks: []annotations.Landmark{steady(5, 7)}},
-				{i: 2, j: 1, value: 4, landmarks: []annotations.Landmark{steady(2, 1)}},
+				{i: 0, j: 0, value: 1, landmarks: []parts.Landmark{steady(0, 0)}},
+				{i: 3, j: 5, value: 2, landmarks: []parts.Landmark{steady(3, 5)}},
+				{i: 5, j: 7, value: 3, landmarks: []parts.Landmark{steady(5, 7)}},
+				{i: 2, j: 1, value: 4, landmarks: []parts.Landmark{steady(2, 1)}},
 			},
 			want: 0, images: 4,
 		},
@@ -80,18 +80,18 @@ func TestDeviation(t *testing.T) {
 			// d = 0 and d = 50/100: mean 0.25, sample variance 0.125.
 			name: "two-point spread",
 			shots: []shot{
-				{i: 1, j: 1, value: 1, landmarks: []annotations.Landmark{at("head", 1, 1, 0, 0)}},
-				{i: 2, j: 2, value: 1, landmarks: []annotations.Landmark{at("head", 2, 2, 30, 40)}},
+				{i: 1, j: 1, value: 1, landmarks: []parts.Landmark{at("head", 1, 1, 0, 0)}},
+				{i: 2, j: 2, value: 1, landmarks: []parts.Landmark{at("head", 2, 2, 30, 40)}},
 			},
 			want: math.Sqrt(0.125), images: 2,
 		},
 		{
 			name: "the weakest image falls out of the top 3",
 			shots: []shot{
-				{i: 1, j: 1, value: 5, landmarks: []annotations.Landmark{steady(1, 1)}},
-				{i: 2, j: 3, value: 0.5, landmarks: []annotations.Landmark{wild(2, 3)}},
-				{i: 3, j: 2, value: 4, landmarks: []annotations.Landmark{steady(3, 2)}},
-				{i: 4, j: 4, value: 6, landmarks: []annotations.Landmark{steady(4, 4)}},
+				{i: 1, j: 1, value: 5, landmarks: []parts.Landmark{steady(1, 1)}},
+				{i: 2, j: 3, value: 0.5, landmarks: []parts.Landmark{wild(2, 3)}},
+				{i: 3, j: 2, value: 4, landmarks: []parts.Landmark{steady(3, 2)}},
+				{i: 4, j: 4, value: 6, landmarks: []parts.Landmark{steady(4, 4)}},
 			},
 			top: 3, want: 0, images: 3,
 		},
@@ -100,20 +100,20 @@ func TestDeviation(t *testing.T) {
 			// strongest steady ones (d = 0.1).
 			name: "the strongest image enters the top 3",
 			shots: []shot{
-				{i: 1, j: 1, value: 5, landmarks: []annotations.Landmark{steady(1, 1)}},
-				{i: 2, j: 3, value: 9, landmarks: []annotations.Landmark{wild(2, 3)}},
-				{i: 3, j: 2, value: 4, landmarks: []annotations.Landmark{steady(3, 2)}},
-				{i: 4, j: 4, value: 1, landmarks: []annotations.Landmark{steady(4, 4)}},
+				{i: 1, j: 1, value: 5, landmarks: []parts.Landmark{steady(1, 1)}},
+				{i: 2, j: 3, value: 9, landmarks: []parts.Landmark{wild(2, 3)}},
+				{i: 3, j: 2, value: 4, landmarks: []parts.Landmark{steady(3, 2)}},
+				{i: 4, j: 4, value: 1, landmarks: []parts.Landmark{steady(4, 4)}},
 			},
 			top: 3, want: sampleStd(math.Hypot(60, 30)/100, 0.1, 0.1), images: 3,
 		},
 		{
 			name: "images without the landmark or with it hidden are excluded",
 			shots: []shot{
-				{i: 1, j: 1, value: 1, landmarks: []annotations.Landmark{steady(1, 1)}},
-				{i: 2, j: 3, value: 9, landmarks: []annotations.Landmark{{Name: "head", X: 79, Y: 59, Visible: false}}},
-				{i: 3, j: 4, value: 9, landmarks: []annotations.Landmark{at("tail", 3, 4, 50, 0)}},
-				{i: 4, j: 4, value: 1, landmarks: []annotations.Landmark{steady(4, 4)}},
+				{i: 1, j: 1, value: 1, landmarks: []parts.Landmark{steady(1, 1)}},
+				{i: 2, j: 3, value: 9, landmarks: []parts.Landmark{{Name: "head", X: 79, Y: 59, Visible: false}}},
+				{i: 3, j: 4, value: 9, landmarks: []parts.Landmark{at("tail", 3, 4, 50, 0)}},
+				{i: 4, j: 4, value: 1, landmarks: []parts.Landmark{steady(4, 4)}},
 			},
 			want: 0, images: 2,
 		},
@@ -154,9 +154,9 @@ func TestDefaultTopHundred(t *testing.T) {
 	var shots []shot
 	for n := range 100 {
 		i, j := n%mapH, (n/mapH)%mapW
-		shots = append(shots, shot{i: i, j: j, value: float32(2 + n), landmarks: []annotations.Landmark{at("head", i, j, -3, 4)}})
+		shots = append(shots, shot{i: i, j: j, value: float32(2 + n), landmarks: []parts.Landmark{at("head", i, j, -3, 4)}})
 	}
-	shots = append(shots, shot{i: 0, j: 0, value: 1.5, landmarks: []annotations.Landmark{at("head", 0, 0, 70, 50)}})
+	shots = append(shots, shot{i: 0, j: 0, value: 1.5, landmarks: []parts.Landmark{at("head", 0, 0, 70, 50)}})
 	m, set := build(t, []string{"bird"}, shots)
 	res, err := Evaluate(m, geom, set, Options{Landmarks: []string{"head"}})
 	if err != nil {
@@ -171,14 +171,14 @@ func TestMeanOverLandmarksAndFilters(t *testing.T) {
 	// Two filters on the same two images. Filter 0 peaks at fixed offsets
 	// from both landmarks; filter 1 peaks at (0,0) in both images while
 	// the head moves by 50 px (d 0 → 0.5) and the tail stays.
-	lm := [][]annotations.Landmark{
+	lm := [][]parts.Landmark{
 		{at("head", 0, 0, 0, 0), at("tail", 0, 0, 10, 0)},
 		{at("head", 0, 0, 30, 40), at("tail", 0, 0, 10, 0)},
 	}
 	data := make([]float32, 2*2*mapH*mapW)
-	set := &annotations.Set{Categories: []string{"bird"}, Groups: []string{"background", "head"}, Landmarks: []string{"head", "tail"}}
+	set := &parts.Set{Categories: []string{"bird"}, Groups: []string{"background", "head"}, Landmarks: []string{"head", "tail"}}
 	for n := range 2 {
-		set.Images = append(set.Images, annotations.Image{Width: imgW, Height: imgH, Landmarks: lm[n]})
+		set.Images = append(set.Images, parts.Image{Width: imgW, Height: imgH, Landmarks: lm[n]})
 		data[(n*2+1)*mapH*mapW] = 1 // filter 1 at unit (0,0)
 	}
 	// Filter 0 peaks at unit (0,0) in image 0 and at unit (4,3) in image
@@ -211,8 +211,8 @@ func TestMeanOverLandmarksAndFilters(t *testing.T) {
 func TestUndefinedFilters(t *testing.T) {
 	// The tail appears in one image only: D for the tail needs two.
 	shots := []shot{
-		{i: 1, j: 1, value: 1, landmarks: []annotations.Landmark{at("head", 1, 1, 0, 0), at("tail", 1, 1, 0, 0)}},
-		{i: 2, j: 2, value: 1, landmarks: []annotations.Landmark{at("head", 2, 2, 0, 0)}},
+		{i: 1, j: 1, value: 1, landmarks: []parts.Landmark{at("head", 1, 1, 0, 0), at("tail", 1, 1, 0, 0)}},
+		{i: 2, j: 2, value: 1, landmarks: []parts.Landmark{at("head", 2, 2, 0, 0)}},
 	}
 	m, set := build(t, []string{"bird"}, shots)
 	_, err := Evaluate(m, geom, set, Options{})
@@ -230,12 +230,12 @@ func TestMultiCategory(t *testing.T) {
 	// head, D = 0. Category 1 (dog, Part = head, tail): the head jumps,
 	// D_head = √0.125, D_tail = 0; its mean is √0.125 / 2. Dog images
 	// activate the filter more, so the authors' assigned category is dog.
-	steady := func(i, j int) []annotations.Landmark { return []annotations.Landmark{at("head", i, j, 3, 4)} }
+	steady := func(i, j int) []parts.Landmark { return []parts.Landmark{at("head", i, j, 3, 4)} }
 	shots := []shot{
 		{i: 1, j: 1, value: 1, category: 0, landmarks: steady(1, 1)},
 		{i: 4, j: 6, value: 1, category: 0, landmarks: steady(4, 6)},
-		{i: 2, j: 2, value: 7, category: 1, landmarks: []annotations.Landmark{at("head", 2, 2, 0, 0), at("tail", 2, 2, 5, 5)}},
-		{i: 2, j: 2, value: 7, category: 1, landmarks: []annotations.Landmark{at("head", 2, 2, 30, 40), at("tail", 2, 2, 5, 5)}},
+		{i: 2, j: 2, value: 7, category: 1, landmarks: []parts.Landmark{at("head", 2, 2, 0, 0), at("tail", 2, 2, 5, 5)}},
+		{i: 2, j: 2, value: 7, category: 1, landmarks: []parts.Landmark{at("head", 2, 2, 30, 40), at("tail", 2, 2, 5, 5)}},
 	}
 	m, set := build(t, []string{"cat", "dog"}, shots)
 	opt := Options{MultiCategory: true, CategoryLandmarks: map[string][]string{"cat": {"head"}, "dog": {"head", "tail"}}}
@@ -257,19 +257,19 @@ func TestMultiCategory(t *testing.T) {
 
 func TestEvaluateErrors(t *testing.T) {
 	m, set := build(t, []string{"bird"}, []shot{
-		{i: 0, j: 0, value: 1, landmarks: []annotations.Landmark{at("head", 0, 0, 0, 0)}},
-		{i: 0, j: 0, value: 1, landmarks: []annotations.Landmark{at("head", 0, 0, 0, 0)}},
+		{i: 0, j: 0, value: 1, landmarks: []parts.Landmark{at("head", 0, 0, 0, 0)}},
+		{i: 0, j: 0, value: 1, landmarks: []parts.Landmark{at("head", 0, 0, 0, 0)}},
 	})
 	tests := []struct {
 		name string
 		opt  Options
-		g    featmap.Geometry
+		g    parts.Geometry
 		want string
 	}{
 		{"landmark", Options{Landmarks: []string{"wing"}}, geom, `landmark "wing"`},
 		{"top", Options{TopImages: 1}, geom, "top images 1"},
 		{"category", Options{Category: "cow", Landmarks: []string{"head"}}, geom, `no image of category "cow"`},
-		{"size", Options{}, featmap.Geometry{Size: 30, Jump: 10, Start: 5, ImageWidth: 90, ImageHeight: 60}, "image 0: annotation is 80×60"},
+		{"size", Options{}, parts.Geometry{Size: 30, Jump: 10, Start: 5, ImageWidth: 90, ImageHeight: 60}, "image 0: annotation is 80×60"},
 		{"multi landmarks", Options{MultiCategory: true, CategoryLandmarks: map[string][]string{"bird": {"beak"}}}, geom, `landmark "beak"`},
 		{"multi category", Options{MultiCategory: true, CategoryLandmarks: map[string][]string{"owl": {"head"}}}, geom, `unknown category "owl"`},
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/wire"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
@@ -23,10 +22,6 @@ type metricPlugin struct{}
 
 // Plugin returns location instability as a metric plugin.
 func Plugin() plugin.Metric { return metricPlugin{} }
-
-func init() {
-	pluginhost.RegisterBuiltin(string(plugin.KindMetric), wire.LocationInstability, func() any { return Plugin() })
-}
 
 // Info implements plugin.Plugin.
 func (metricPlugin) Info() plugin.Info {

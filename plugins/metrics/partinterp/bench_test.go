@@ -4,8 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // BenchmarkVGG16Conv5 evaluates 64 filters of a VGG-16-sized top layer
@@ -22,15 +22,15 @@ func BenchmarkVGG16Conv5(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set := &annotations.Set{Categories: []string{"bird"}, Groups: []string{"background", "head", "torso", "legs", "tail"}}
+	set := &parts.Set{Categories: []string{"bird"}, Groups: []string{"background", "head", "torso", "legs", "tail"}}
 	for range n {
 		mask := make([]uint8, size*size)
 		for i := range mask {
 			mask[i] = uint8((i / size / 45) % 5)
 		}
-		set.Images = append(set.Images, annotations.Image{Width: size, Height: size, GroupMask: mask})
+		set.Images = append(set.Images, parts.Image{Width: size, Height: size, GroupMask: mask})
 	}
-	g := featmap.Geometry{Size: 196, Jump: 16, Start: 8, ImageWidth: size, ImageHeight: size}
+	g := parts.Geometry{Size: 196, Jump: 16, Start: 8, ImageWidth: size, ImageHeight: size}
 	for _, region := range []string{RegionUpsample, RegionBox, RegionRound} {
 		b.Run(region, func(b *testing.B) {
 			for b.Loop() {

@@ -12,8 +12,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // The ways of turning above-threshold units into an image region S_f^I.
@@ -118,7 +118,7 @@ type Result struct {
 // Evaluate computes the part interpretability of every filter of m.
 // set.Images[n] annotates image n of m, at the network's input resolution
 // (g.ImageWidth × g.ImageHeight).
-func Evaluate(m *featmap.Maps, g featmap.Geometry, set *annotations.Set, opt Options) (*Result, error) {
+func Evaluate(m *featmap.Maps, g parts.Geometry, set *parts.Set, opt Options) (*Result, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
@@ -177,7 +177,7 @@ func Evaluate(m *featmap.Maps, g featmap.Geometry, set *annotations.Set, opt Opt
 	return res, nil
 }
 
-func checkInputs(m *featmap.Maps, g featmap.Geometry, set *annotations.Set) error {
+func checkInputs(m *featmap.Maps, g parts.Geometry, set *parts.Set) error {
 	if err := m.CheckCovers(g); err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func checkInputs(m *featmap.Maps, g featmap.Geometry, set *annotations.Set) erro
 
 // evaluationImages returns, per filter, the indices of the images it is
 // evaluated on, and in multi-category mode each filter's category.
-func evaluationImages(m *featmap.Maps, set *annotations.Set, opt Options) (func(f int) []int, []int, error) {
+func evaluationImages(m *featmap.Maps, set *parts.Set, opt Options) (func(f int) []int, []int, error) {
 	all := make([]int, m.N)
 	for n := range all {
 		all[n] = n
@@ -236,8 +236,8 @@ func evaluationImages(m *featmap.Maps, set *annotations.Set, opt Options) (func(
 
 type evaluator struct {
 	m     *featmap.Maps
-	g     featmap.Geometry
-	set   *annotations.Set
+	g     parts.Geometry
+	set   *parts.Set
 	opt   Options
 	areas [][256]int
 }

@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // identity is a geometry whose units are the image pixels, so that the
 // up-sampled map is the map itself.
-func identity(size int) featmap.Geometry {
-	return featmap.Geometry{Size: 1, Jump: 1, Start: 0.5, ImageWidth: size, ImageHeight: size}
+func identity(size int) parts.Geometry {
+	return parts.Geometry{Size: 1, Jump: 1, Start: 0.5, ImageWidth: size, ImageHeight: size}
 }
 
 // rect is a w×h mask with id inside the half-open rectangle [x0,x1)×[y0,y1).
@@ -49,8 +49,8 @@ func indicator(mask []uint8, id uint8) []float32 {
 	return out
 }
 
-func testSet(categories []string, images ...annotations.Image) *annotations.Set {
-	return &annotations.Set{Categories: categories, Groups: []string{"background", "head", "torso"}, Images: images}
+func testSet(categories []string, images ...parts.Image) *parts.Set {
+	return &parts.Set{Categories: categories, Groups: []string{"background", "head", "torso"}, Images: images}
 }
 
 // stack builds [N,C,H,W] from maps[n][c].
@@ -106,7 +106,7 @@ func TestTopThreshold(t *testing.T) {
 }
 
 // paintRegion returns S_f^I of one map as a w×h 0/1 mask.
-func paintRegion(opt Options, g featmap.Geometry, x []float32, h, w int) []uint8 {
+func paintRegion(opt Options, g parts.Geometry, x []float32, h, w int) []uint8 {
 	e := evaluator{g: g, opt: opt, m: &featmap.Maps{H: h, W: w}}
 	if e.opt.RegionSize == 0 {
 		e.opt.RegionSize = g.Size
@@ -124,7 +124,7 @@ func paintRegion(opt Options, g featmap.Geometry, x []float32, h, w int) []uint8
 
 func TestRegions(t *testing.T) {
 	// A 4×4 map on a 16-px image: unit centres at 2, 6, 10, 14.
-	g := featmap.Geometry{Size: 4, Jump: 4, Start: 2, ImageWidth: 16, ImageHeight: 16}
+	g := parts.Geometry{Size: 4, Jump: 4, Start: 2, ImageWidth: 16, ImageHeight: 16}
 	block := make([]float32, 16) // units (1..2, 1..2) on
 	for _, u := range []int{5, 6, 9, 10} {
 		block[u] = 1
@@ -135,7 +135,7 @@ func TestRegions(t *testing.T) {
 	tests := []struct {
 		name string
 		opt  Options
-		g    featmap.Geometry
+		g    parts.Geometry
 		x    []float32
 		want []uint8
 	}{
@@ -200,11 +200,11 @@ func TestPartFilterScoresOneBackgroundFilterZero(t *testing.T) {
 	// background, filter 2 on half the head and half the background.
 	head := [][]uint8{rect(s, s, 1, 1, 3, 3, 1), rect(s, s, 4, 2, 7, 5, 1)}
 	torso := [][]uint8{rect(s, s, 3, 3, 7, 7, 2), rect(s, s, 0, 5, 4, 8, 2)}
-	var images []annotations.Image
+	var images []parts.Image
 	var maps [][][]float32
 	for n := range 2 {
 		mask := overlay(head[n], torso[n])
-		images = append(images, annotations.Image{Width: s, Height: s, GroupMask: mask})
+		images = append(images, parts.Image{Width: s, Height: s, GroupMask: mask})
 		maps = append(maps, [][]float32{indicator(mask, 1), indicator(mask, 0), nil})
 	}
 	// Filter 2: 1 on the head's first row and on a same-size background
@@ -244,7 +244,7 @@ func TestIoUMustExceedThreshold(t *testing.T) {
 	mask := overlay(rect(s, s, 0, 0, 1, 1, 1), rect(s, s, 1, 0, 3, 1, 2))
 	x := indicator(rect(s, s, 0, 0, 5, 1, 1), 1)
 	res, err := Evaluate(stack(t, s, s, [][][]float32{{x}}), identity(s),
-		testSet([]string{"bird"}, annotations.Image{Width: s, Height: s, GroupMask: mask}), Options{})
+		testSet([]string{"bird"}, parts.Image{Width: s, Height: s, GroupMask: mask}), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestIoUMustExceedThreshold(t *testing.T) {
 func TestPartScoreAveragesOverImagesContainingThePart(t *testing.T) {
 	const s = 8
 	head := rect(s, s, 0, 0, 2, 2, 1)
-	images := []annotations.Image{
+	images := []parts.Image{
 		{Width: s, Height: s, GroupMask: head},                      // hit
 		{Width: s, Height: s, GroupMask: rect(s, s, 4, 4, 6, 6, 1)}, // miss: filter fires at the corner
 		{Width: s, Height: s, GroupMask: make([]uint8, s*s)},        // no head: excluded
@@ -296,9 +296,9 @@ func TestMultiCategoryEvaluatesOnAssignedCategory(t *testing.T) {
 		{scale(onTorso, 0.1), scale(onTorso, 9)},
 		{scale(onTorso, 0.1), scale(onTorso, 9)},
 	}
-	var images []annotations.Image
+	var images []parts.Image
 	for n := range 4 {
-		images = append(images, annotations.Image{Width: s, Height: s, Category: n / 2, GroupMask: mask})
+		images = append(images, parts.Image{Width: s, Height: s, Category: n / 2, GroupMask: mask})
 	}
 	res, err := Evaluate(stack(t, s, s, maps), identity(s), testSet([]string{"cat", "dog"}, images...), Options{MultiCategory: true})
 	if err != nil {
@@ -333,23 +333,23 @@ func TestMultiCategoryEvaluatesOnAssignedCategory(t *testing.T) {
 
 func TestEvaluateErrors(t *testing.T) {
 	const s = 4
-	okImage := annotations.Image{Width: s, Height: s, GroupMask: make([]uint8, s*s)}
+	okImage := parts.Image{Width: s, Height: s, GroupMask: make([]uint8, s*s)}
 	maps := [][][]float32{{make([]float32, s*s)}}
 	tests := []struct {
 		name string
-		set  *annotations.Set
-		g    featmap.Geometry
+		set  *parts.Set
+		g    parts.Geometry
 		opt  Options
 		want string
 	}{
 		{"image count", testSet([]string{"a"}, okImage, okImage), identity(s), Options{}, "2 annotated images for 1"},
-		{"image size", testSet([]string{"a"}, annotations.Image{Width: 5, Height: 5, GroupMask: make([]uint8, 25)}), identity(s), Options{}, "image 0: annotation is 5×5"},
-		{"no mask", testSet([]string{"a"}, annotations.Image{Width: s, Height: s}), identity(s), Options{}, "image 0 (category a, evaluated for filter 0): no part-group mask"},
-		{"target image without mask", testSet([]string{"a", "b"}, annotations.Image{Width: s, Height: s, Category: 1}), identity(s), Options{Category: "b"}, "image 0 (category b, evaluated for filter 0): no part-group mask"},
+		{"image size", testSet([]string{"a"}, parts.Image{Width: 5, Height: 5, GroupMask: make([]uint8, 25)}), identity(s), Options{}, "image 0: annotation is 5×5"},
+		{"no mask", testSet([]string{"a"}, parts.Image{Width: s, Height: s}), identity(s), Options{}, "image 0 (category a, evaluated for filter 0): no part-group mask"},
+		{"target image without mask", testSet([]string{"a", "b"}, parts.Image{Width: s, Height: s, Category: 1}), identity(s), Options{Category: "b"}, "image 0 (category b, evaluated for filter 0): no part-group mask"},
 		{"region", testSet([]string{"a"}, okImage), identity(s), Options{Region: "blob"}, `region "blob"`},
 		{"fraction", testSet([]string{"a"}, okImage), identity(s), Options{TopFraction: 2}, "top fraction"},
 		{"category", testSet([]string{"a"}, okImage), identity(s), Options{Category: "zebra"}, `category "zebra"`},
-		{"geometry", testSet([]string{"a"}, okImage), featmap.Geometry{Size: 1, Jump: 4, Start: 0.5, ImageWidth: s, ImageHeight: s}, Options{}, "outside the 4×4 image"},
+		{"geometry", testSet([]string{"a"}, okImage), parts.Geometry{Size: 1, Jump: 4, Start: 0.5, ImageWidth: s, ImageHeight: s}, Options{}, "outside the 4×4 image"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -368,8 +368,8 @@ func TestImagesOutsideTheEvaluationNeedNoMask(t *testing.T) {
 	const s = 4
 	head := rect(s, s, 0, 0, 2, 2, 1)
 	set := testSet([]string{"bird", "chair"},
-		annotations.Image{Width: s, Height: s, Category: 0, GroupMask: head},
-		annotations.Image{Width: s, Height: s, Category: 1})
+		parts.Image{Width: s, Height: s, Category: 0, GroupMask: head},
+		parts.Image{Width: s, Height: s, Category: 1})
 	maps := [][][]float32{{indicator(head, 1)}, {make([]float32, s*s)}}
 	res, err := Evaluate(stack(t, s, s, maps), identity(s), set, Options{Category: "bird", TopFraction: 0.25})
 	if err != nil {
@@ -383,7 +383,7 @@ func TestImagesOutsideTheEvaluationNeedNoMask(t *testing.T) {
 func TestMeanIsFinite(t *testing.T) {
 	const s = 4
 	res, err := Evaluate(stack(t, s, s, [][][]float32{{make([]float32, s*s)}}), identity(s),
-		testSet([]string{"a"}, annotations.Image{Width: s, Height: s, GroupMask: make([]uint8, s*s)}), Options{})
+		testSet([]string{"a"}, parts.Image{Width: s, Height: s, GroupMask: make([]uint8, s*s)}), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package partinterp
 import (
 	"math"
 
-	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // painter is a reusable image-sized bitmap for one region S_f^I. It tracks
@@ -24,23 +24,20 @@ func (p *painter) grow(x0, y0, x1, y1 int) {
 	p.x1, p.y1 = max(p.x1, x1), max(p.y1, y1)
 }
 
-// box paints the size×size square centred at (cx, cy), placed like
-// internal/zoo's RF.Box (left edge rounded), clipped to the image.
+// box paints the size×size square centred at (cx, cy), placed as
+// parts.BoxAround places it, clipped to the image.
 func (p *painter) box(cx, cy float64, size int) {
-	half := float64(size) / 2
-	x0, y0 := int(math.Round(cx-half)), int(math.Round(cy-half))
-	x1, y1 := min(x0+size, p.w), min(y0+size, p.h)
-	x0, y0 = max(x0, 0), max(y0, 0)
-	if x0 >= x1 || y0 >= y1 {
+	r := parts.BoxAround(cx, cy, size).Clip(p.w, p.h)
+	if r.Empty() {
 		return
 	}
-	for y := y0; y < y1; y++ {
+	for y := r.Y0; y < r.Y1; y++ {
 		row := p.on[y*p.w : (y+1)*p.w]
-		for x := x0; x < x1; x++ {
+		for x := r.X0; x < r.X1; x++ {
 			row[x] = true
 		}
 	}
-	p.grow(x0, y0, x1, y1)
+	p.grow(r.X0, r.Y0, r.X1, r.Y1)
 }
 
 // disc paints the pixels whose centres lie within radius r of (cx, cy).
@@ -82,19 +79,10 @@ func (p *painter) count(mask []uint8, inter *[256]int) int {
 	return area
 }
 
-// unitCoord maps the centre of pixel index px to the fractional unit index
-// along one axis (unit c has its centre at start + c·jump), clamped to the
-// map: beyond the outermost unit centres the map is extended by its edge
-// values, as bilinear up-sampling with edge replication does.
-func unitCoord(px int, start float64, jump, units int) float64 {
-	u := (float64(px) + 0.5 - start) / float64(jump)
-	return min(max(u, 0), float64(units-1))
-}
-
 // paintUpsampled paints the pixels whose bilinearly up-sampled activation
-// is on: the map is interpolated between unit centres (featmap.Geometry),
+// is on: the map is interpolated between unit centres (parts.Geometry.At),
 // then thresholded at t, as Network Dissection does.
-func paintUpsampled(p *painter, g featmap.Geometry, x []float32, h, w int, t float32) {
+func paintUpsampled(p *painter, g parts.Geometry, x []float32, h, w int, t float32) {
 	imin, imax, jmin, jmax := h, -1, w, -1
 	for u, v := range x {
 		if On(v, t) {
@@ -113,24 +101,8 @@ func paintUpsampled(p *painter, g featmap.Geometry, x []float32, h, w int, t flo
 	tt := float64(t)
 	painted := false
 	for py := py0; py < py1; py++ {
-		v := unitCoord(py, g.Start, g.Jump, h)
-		i0 := int(v)
-		i1 := min(i0+1, h-1)
-		b := v - float64(i0)
 		for px := px0; px < px1; px++ {
-			u := unitCoord(px, g.Start, g.Jump, w)
-			j0 := int(u)
-			j1 := min(j0+1, w-1)
-			a := u - float64(j0)
-			// Written as base + fraction·difference, the interpolation is
-			// exact when the corners are equal, so a plateau at exactly
-			// the threshold stays on.
-			x00, x01 := float64(x[i0*w+j0]), float64(x[i0*w+j1])
-			x10, x11 := float64(x[i1*w+j0]), float64(x[i1*w+j1])
-			top := x00 + a*(x01-x00)
-			bottom := x10 + a*(x11-x10)
-			val := top + b*(bottom-top)
-			if val >= tt && val > 0 {
+			if val := g.At(x, h, w, px, py); val >= tt && val > 0 {
 				p.on[py*p.w+px] = true
 				painted = true
 			}

@@ -15,8 +15,8 @@
 //	  "category_names": ["bird"]
 //	}
 //
-// "geometry" is featmap.Geometry. "annotations" is the annotation file
-// object that annotations.Marshal writes, embedded as JSON (RLE masks only:
+// "geometry" is parts.Geometry. "annotations" is the annotation file
+// object that parts.Marshal writes, embedded as JSON (RLE masks only:
 // there is no directory for PNG masks). "task" is "single" or "multi";
 // "category_names" are, for "single", the target category (at most one:
 // evaluate on its images only; none: on every image) and, for "multi", the
@@ -37,8 +37,8 @@ import (
 	"io"
 	"slices"
 
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 )
 
@@ -59,8 +59,8 @@ const (
 // Meta is the decoded Meta of a part-interpretability or
 // location-instability request.
 type Meta struct {
-	Geometry    featmap.Geometry
-	Annotations *annotations.Set
+	Geometry    parts.Geometry
+	Annotations *parts.Set
 	// Task is plugin.TaskSingle or plugin.TaskMulti.
 	Task string
 	// Categories are the category_names (see the package doc).
@@ -68,19 +68,11 @@ type Meta struct {
 }
 
 type metaJSON struct {
-	Geometry      *geometryJSON   `json:"geometry"`
+	Geometry      *parts.Geometry `json:"geometry"`
 	Annotations   json.RawMessage `json:"annotations"`
 	Task          string          `json:"task"`
 	Categories    *int            `json:"categories"`
 	CategoryNames []string        `json:"category_names"`
-}
-
-type geometryJSON struct {
-	Size        int     `json:"size"`
-	Jump        int     `json:"jump"`
-	Start       float64 `json:"start"`
-	ImageWidth  int     `json:"image_width"`
-	ImageHeight int     `json:"image_height"`
 }
 
 // EncodeMeta checks m and writes it as Meta JSON.
@@ -88,7 +80,7 @@ func EncodeMeta(m Meta) (json.RawMessage, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	ann, err := annotations.Marshal(m.Annotations)
+	ann, err := parts.Marshal(m.Annotations)
 	if err != nil {
 		return nil, fmt.Errorf("meta: annotations: %w", err)
 	}
@@ -99,7 +91,7 @@ func EncodeMeta(m Meta) (json.RawMessage, error) {
 	}
 	g := m.Geometry
 	out, err := json.Marshal(metaJSON{
-		Geometry:      &geometryJSON{Size: g.Size, Jump: g.Jump, Start: g.Start, ImageWidth: g.ImageWidth, ImageHeight: g.ImageHeight},
+		Geometry:      &g,
 		Annotations:   ann,
 		Task:          m.Task,
 		Categories:    &n,
@@ -126,7 +118,7 @@ func DecodeMeta(data json.RawMessage) (*Meta, error) {
 	if len(bytes.TrimSpace(w.Annotations)) == 0 || string(bytes.TrimSpace(w.Annotations)) == "null" {
 		return nil, errors.New(`meta: "annotations" is missing`)
 	}
-	set, err := annotations.Parse(w.Annotations, nil)
+	set, err := parts.Parse(w.Annotations, nil)
 	if err != nil {
 		return nil, fmt.Errorf(`meta: "annotations": %w`, err)
 	}
@@ -136,9 +128,8 @@ func DecodeMeta(data json.RawMessage) (*Meta, error) {
 	if *w.Categories != len(w.CategoryNames) {
 		return nil, fmt.Errorf(`meta: "categories" is %d but "category_names" has %d names`, *w.Categories, len(w.CategoryNames))
 	}
-	g := w.Geometry
 	m := &Meta{
-		Geometry:    featmap.Geometry{Size: g.Size, Jump: g.Jump, Start: g.Start, ImageWidth: g.ImageWidth, ImageHeight: g.ImageHeight},
+		Geometry:    *w.Geometry,
 		Annotations: set,
 		Task:        w.Task,
 		Categories:  w.CategoryNames,
@@ -184,7 +175,7 @@ func (m Meta) check() error {
 // category names, only the images of those categories (copied out of
 // maps); otherwise maps and the annotations as they are. For the single
 // task the caller restricts to TargetCategory itself.
-func (m *Meta) Evaluation(maps *featmap.Maps) (*featmap.Maps, *annotations.Set, error) {
+func (m *Meta) Evaluation(maps *featmap.Maps) (*featmap.Maps, *parts.Set, error) {
 	set := m.Annotations
 	if len(set.Images) != maps.N {
 		return nil, nil, fmt.Errorf("%d annotated images for %d activation maps (%q is [%d,%d,%d,%d])",
@@ -197,7 +188,7 @@ func (m *Meta) Evaluation(maps *featmap.Maps) (*featmap.Maps, *annotations.Set, 
 	for _, c := range m.Categories {
 		keep[slices.Index(set.Categories, c)] = true
 	}
-	sub := &annotations.Set{Categories: set.Categories, Groups: set.Groups, Landmarks: set.Landmarks}
+	sub := &parts.Set{Categories: set.Categories, Groups: set.Groups, Landmarks: set.Landmarks}
 	per := maps.C * maps.H * maps.W
 	var data []float32
 	for n, im := range set.Images {

@@ -8,28 +8,28 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
-func testSet() *annotations.Set {
+func testSet() *parts.Set {
 	mask := make([]uint8, 4*4)
 	mask[5] = 1
-	return &annotations.Set{
+	return &parts.Set{
 		Categories: []string{"bird", "cat"},
 		Groups:     []string{"background", "head"},
 		Landmarks:  []string{"head"},
-		Images: []annotations.Image{
-			{Width: 4, Height: 4, Category: 0, GroupMask: mask, Landmarks: []annotations.Landmark{{Name: "head", X: 1.5, Y: 1.5, Visible: true}}},
+		Images: []parts.Image{
+			{Width: 4, Height: 4, Category: 0, GroupMask: mask, Landmarks: []parts.Landmark{{Name: "head", X: 1.5, Y: 1.5, Visible: true}}},
 			{Width: 4, Height: 4, Category: 1, GroupMask: make([]uint8, 16)},
 			{Width: 4, Height: 4, Category: 0},
 		},
 	}
 }
 
-var testGeom = featmap.Geometry{Size: 3, Jump: 2, Start: 1, ImageWidth: 4, ImageHeight: 4}
+var testGeom = parts.Geometry{Size: 3, Jump: 2, Start: 1, ImageWidth: 4, ImageHeight: 4}
 
 func TestMetaRoundTrip(t *testing.T) {
 	for _, m := range []Meta{
@@ -71,7 +71,7 @@ func TestMetaLayout(t *testing.T) {
 			t.Errorf("%s = %s, want %s", k, got[k], v)
 		}
 	}
-	if _, err := annotations.Parse(got["annotations"], nil); err != nil {
+	if _, err := parts.Parse(got["annotations"], nil); err != nil {
 		t.Errorf("annotations is not an annotation file: %v", err)
 	}
 }

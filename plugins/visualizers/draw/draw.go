@@ -15,6 +15,7 @@ import (
 	"math"
 
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // RGB converts item n of a float32 [N,3,S,S] image tensor in [0, 1] to an
@@ -44,36 +45,6 @@ func unit(v float32) uint8 {
 		return 255
 	}
 	return uint8(math.Round(float64(v) * 255))
-}
-
-// Upsample spreads an h×w activation map over a width×height image the way
-// Zhou et al. (2015) and Network Dissection do: bilinear interpolation
-// between the units' receptive-field centres (unit (i, j) sits at
-// (Start + j·Jump, Start + i·Jump)), constant beyond the outermost centres.
-// The result is row-major height×width, one value per pixel centre.
-func Upsample(m []float32, h, w int, g vizwire.Geometry) []float32 {
-	out := make([]float32, g.ImageWidth*g.ImageHeight)
-	coord := func(p float64, n int) (int, int, float64) {
-		u := (p - g.Start) / float64(g.Jump)
-		if u <= 0 {
-			return 0, 0, 0
-		}
-		if u >= float64(n-1) {
-			return n - 1, n - 1, 0
-		}
-		i := int(u)
-		return i, i + 1, u - float64(i)
-	}
-	for y := range g.ImageHeight {
-		i0, i1, fy := coord(float64(y)+0.5, h)
-		for x := range g.ImageWidth {
-			j0, j1, fx := coord(float64(x)+0.5, w)
-			top := float64(m[i0*w+j0])*(1-fx) + float64(m[i0*w+j1])*fx
-			bot := float64(m[i1*w+j0])*(1-fx) + float64(m[i1*w+j1])*fx
-			out[y*g.ImageWidth+x] = float32(top*(1-fy) + bot*fy)
-		}
-	}
-	return out
 }
 
 // Threshold marks the values at or above t (and above 0: a silent unit
@@ -240,13 +211,9 @@ func PNG(img image.Image) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// RFBox is unit (i, j)'s receptive-field square in image pixels.
-func RFBox(g vizwire.Geometry, i, j int) image.Rectangle { return UnitBox(g, i, j, g.Size) }
-
 // UnitBox is the side×side square centred on unit (i, j)'s receptive
-// field, in image pixels.
-func UnitBox(g vizwire.Geometry, i, j, side int) image.Rectangle {
-	cx, cy := g.Start+float64(j*g.Jump), g.Start+float64(i*g.Jump)
-	half := float64(side) / 2
-	return image.Rect(int(math.Floor(cx-half)), int(math.Floor(cy-half)), int(math.Floor(cx-half))+side, int(math.Floor(cy-half))+side)
+// field (parts.Geometry.Box), in image pixels: where a mined patch is cut.
+func UnitBox(g parts.Geometry, i, j, side int) image.Rectangle {
+	r := g.Box(i, j, side)
+	return image.Rect(r.X0, r.Y0, r.X1, r.Y1)
 }

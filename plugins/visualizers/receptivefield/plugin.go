@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 )
@@ -58,10 +57,6 @@ type visualizer struct{}
 
 // Plugin returns the receptive-field visualizer.
 func Plugin() plugin.Visualizer { return visualizer{} }
-
-func init() {
-	pluginhost.RegisterBuiltin(string(plugin.KindVisualizer), vizwire.ReceptiveField, func() any { return Plugin() })
-}
 
 // Info implements plugin.Plugin.
 func (visualizer) Info() plugin.Info {

@@ -119,7 +119,7 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 		fs.TopImages, fs.Peaks = TopImages(a, f, topK)
 		regions := make([][]bool, len(fs.TopImages))
 		for k, n := range fs.TopImages {
-			regions[k] = draw.Threshold(draw.Upsample(a.At(n, f), a.H, a.W, g), fs.Threshold)
+			regions[k] = draw.Threshold(g.Upsample(a.At(n, f), a.H, a.W), fs.Threshold)
 		}
 		if in.Parts != nil {
 			counts := make([]float64, len(in.Meta.Groups))

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // Hand-made layer on 16-px images with a 4×4 map (jump 4): filter 0 fires
@@ -15,7 +16,7 @@ import (
 // bottom-right one group 2 ("legs"), the rest background.
 func TestRenderCoverage(t *testing.T) {
 	const n, c, h, w, s = 3, 2, 4, 4, 16
-	g := vizwire.Geometry{Size: 6, Jump: 4, Start: 2, ImageWidth: s, ImageHeight: s}
+	g := parts.Geometry{Size: 6, Jump: 4, Start: 2, ImageWidth: s, ImageHeight: s}
 	a := vizwire.Maps{N: n, C: c, H: h, W: w, Data: make([]float32, n*c*h*w)}
 	for img := range n {
 		a.At(img, 0)[0] = float32(1 + img)
@@ -69,7 +70,7 @@ func TestRenderCoverage(t *testing.T) {
 func TestRenderRejectsBadFilter(t *testing.T) {
 	a := vizwire.Maps{N: 1, C: 2, H: 2, W: 2, Data: make([]float32, 8)}
 	images := vizwire.Maps{N: 1, C: 3, H: 8, W: 8, Data: make([]float32, 192)}
-	g := vizwire.Geometry{Size: 4, Jump: 4, Start: 2, ImageWidth: 8, ImageHeight: 8}
+	g := parts.Geometry{Size: 4, Jump: 4, Start: 2, ImageWidth: 8, ImageHeight: 8}
 	if _, _, err := Render(Input{Meta: vizwire.Meta{Layer: "x", Geometry: g}, Activations: a, Images: images}, Options{Filters: []int{2}, TopImages: 1, TopFraction: 0.5}); err == nil {
 		t.Error("filter 2 of 2 accepted")
 	}

@@ -12,6 +12,7 @@ import (
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
 	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 func TestBuildDecoderShapes(t *testing.T) {
@@ -80,17 +81,17 @@ func TestTrainBeatsMeanImage(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		side      int
-		geometry  vizwire.Geometry
+		geometry  parts.Geometry
 		resampled bool
 	}{
 		{name: "4x4 features", side: 4},
-		{name: "3x3 features resampled", side: 3, geometry: vizwire.Geometry{Size: 8, Jump: 5, Start: 3, ImageWidth: 16, ImageHeight: 16}, resampled: true},
+		{name: "3x3 features resampled", side: 3, geometry: parts.Geometry{Size: 8, Jump: 5, Start: 3, ImageWidth: 16, ImageHeight: 16}, resampled: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { trainBeatsMeanImage(t, tc.side, tc.geometry, tc.resampled) })
 	}
 }
 
-func trainBeatsMeanImage(t *testing.T, side int, geom vizwire.Geometry, resampled bool) {
+func trainBeatsMeanImage(t *testing.T, side int, geom parts.Geometry, resampled bool) {
 	b, err := backends.New("gorgonia")
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestInputSide(t *testing.T) {
 // at 64 px (6×6 units 8 px apart, the first centred at 9.5) onto 8×8
 // units centred at 4 + 8j.
 func TestResampleFollowsReceptiveFields(t *testing.T) {
-	g := vizwire.Geometry{Size: 75, Jump: 8, Start: 9.5, ImageWidth: 64, ImageHeight: 64}
+	g := parts.Geometry{Size: 75, Jump: 8, Start: 9.5, ImageWidth: 64, ImageHeight: 64}
 	m := vizwire.Maps{N: 1, C: 2, H: 6, W: 6, Data: make([]float32, 2*36)}
 	m.Data[1*6+2] = 1   // channel 0: unit (1, 2), centred at x 25.5, y 17.5
 	for i := range 36 { // channel 1: constant
@@ -204,7 +205,7 @@ func TestResampleFollowsReceptiveFields(t *testing.T) {
 			t.Fatalf("constant channel resampled to %v at %d", v, i)
 		}
 	}
-	if _, err := Resample(m, vizwire.Geometry{}, 8); err == nil || !strings.Contains(err.Error(), "needs the receptive-field geometry") {
+	if _, err := Resample(m, parts.Geometry{}, 8); err == nil || !strings.Contains(err.Error(), "needs the receptive-field geometry") {
 		t.Errorf("Resample without geometry: %v", err)
 	}
 }

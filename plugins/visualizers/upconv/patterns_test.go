@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 func TestKMeans(t *testing.T) {
@@ -88,12 +89,12 @@ func TestMinePatternsHandMade(t *testing.T) {
 
 func TestPatchSide(t *testing.T) {
 	for _, tc := range []struct {
-		g    vizwire.Geometry
+		g    parts.Geometry
 		want int
 	}{
-		{vizwire.Geometry{Size: 75, Jump: 8, ImageWidth: 64, ImageHeight: 64}, 32}, // VGG-M conv5: capped at half the image
-		{vizwire.Geometry{Size: 18, Jump: 4, ImageWidth: 64, ImageHeight: 64}, 18}, // a mid layer: its receptive field
-		{vizwire.Geometry{Size: 38, Jump: 8, ImageWidth: 64, ImageHeight: 48}, 24},
+		{parts.Geometry{Size: 75, Jump: 8, ImageWidth: 64, ImageHeight: 64}, 32}, // VGG-M conv5: capped at half the image
+		{parts.Geometry{Size: 18, Jump: 4, ImageWidth: 64, ImageHeight: 64}, 18}, // a mid layer: its receptive field
+		{parts.Geometry{Size: 38, Jump: 8, ImageWidth: 64, ImageHeight: 48}, 24},
 	} {
 		if got := PatchSide(tc.g); got != tc.want {
 			t.Errorf("PatchSide(%+v) = %d, want %d", tc.g, got, tc.want)

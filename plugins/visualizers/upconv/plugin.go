@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/icnnlab/icnnlab/backends"
-	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 )
@@ -90,10 +89,6 @@ type visualizer struct{}
 
 // Plugin returns the up-convolution visualizer.
 func Plugin() plugin.Visualizer { return visualizer{} }
-
-func init() {
-	pluginhost.RegisterBuiltin(string(plugin.KindVisualizer), vizwire.Upconv, func() any { return Plugin() })
-}
 
 // Info implements plugin.Plugin.
 func (visualizer) Info() plugin.Info {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/plugins/visualizers/draw"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // Dir is the directory (under the visualization's output) the plugin
@@ -211,7 +212,7 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 // make every patch the whole image; the effective one is much smaller
 // (Luo et al. 2016), and a patch of half the image shows what is at the
 // peak.
-func PatchSide(g vizwire.Geometry) int {
+func PatchSide(g parts.Geometry) int {
 	side := g.Size
 	if half := min(g.ImageWidth, g.ImageHeight) / 2; half > 0 && side > half {
 		side = half

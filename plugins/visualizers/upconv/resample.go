@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 // InputSide is the side of the map the decoder graph takes for h×w
@@ -47,9 +48,9 @@ func Log2Ratio(side, imageSize int) int {
 // new unit (i, j) sits at image position ((j+½)·S/side, (i+½)·S/side) and
 // takes the bilinear interpolation of the old units between their
 // receptive-field centres (Start + j·Jump), constant beyond the outermost
-// ones, as draw.Upsample spreads a map onto the pixels. Features thus stay
+// ones, as parts.Geometry.Upsample spreads a map onto the pixels. Features thus stay
 // where their receptive fields are on the image.
-func Resample(m vizwire.Maps, g vizwire.Geometry, side int) (vizwire.Maps, error) {
+func Resample(m vizwire.Maps, g parts.Geometry, side int) (vizwire.Maps, error) {
 	if g.Jump < 1 || g.ImageWidth < 1 || g.ImageHeight < 1 {
 		return vizwire.Maps{}, fmt.Errorf("upconv: resampling %dx%d features to %dx%d needs the receptive-field geometry (jump %d, image %dx%d)",
 			m.H, m.W, side, side, g.Jump, g.ImageWidth, g.ImageHeight)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
@@ -22,7 +23,7 @@ type TrainOptions struct {
 	Seed         uint64
 	// Geometry is the layer's receptive-field geometry; it places the
 	// features when they must be resampled (InputSide).
-	Geometry vizwire.Geometry
+	Geometry parts.Geometry
 }
 
 // Decoder is a trained decoder for one layer's features.
@@ -32,7 +33,7 @@ type Decoder struct {
 	// FeatureHeight × FeatureWidth is the layer's map; the graph takes
 	// spec.Height × spec.Width, resampled along geometry when they differ.
 	FeatureHeight, FeatureWidth int
-	geometry                    vizwire.Geometry
+	geometry                    parts.Geometry
 	// FeatureScale multiplies features before they enter the graph: the
 	// inverse RMS of the training features, so that the decoder sees unit
 	// scale whatever the layer's magnitude.

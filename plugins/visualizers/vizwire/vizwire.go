@@ -30,6 +30,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
@@ -54,22 +55,11 @@ const (
 // that the report reads.
 const SummaryFile = "summary.json"
 
-// Geometry places the units of the activation maps on the images, as
-// zoo.RF plus the image size: unit (i, j) has its receptive field centred at
-// (Start + j·Jump, Start + i·Jump) in continuous pixel coordinates.
-type Geometry struct {
-	Size        int     `json:"size"`
-	Jump        int     `json:"jump"`
-	Start       float64 `json:"start"`
-	ImageWidth  int     `json:"image_width"`
-	ImageHeight int     `json:"image_height"`
-}
-
 // Meta is the decoded Meta of a visualizer request.
 type Meta struct {
-	Run      string   `json:"run"`
-	Layer    string   `json:"layer"`
-	Geometry Geometry `json:"geometry"`
+	Run      string         `json:"run"`
+	Layer    string         `json:"layer"`
+	Geometry parts.Geometry `json:"geometry"`
 	// Groups names the values of the "parts" tensor; 0 is the background.
 	Groups []string `json:"groups,omitempty"`
 	// Backend and Device are where plugins that train (upconv) compile

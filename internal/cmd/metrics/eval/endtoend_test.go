@@ -17,15 +17,15 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/root"
 	"github.com/icnnlab/icnnlab/internal/metricsrun/metricstest"
 	"github.com/icnnlab/icnnlab/plugins/metrics/accuracy"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/instability"
 	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 
 	// The metrics (and the reference masks and losses) as built-ins, as in
 	// the icnnlab binary.
-	_ "github.com/icnnlab/icnnlab/plugins/builtin"
+	_ "github.com/icnnlab/icnnlab/plugins/reference"
 )
 
 // TestMain makes this test binary behave like icnnlab when the plugin host
@@ -63,7 +63,7 @@ func padFilters(t *testing.T, acts *tensor.Tensor, channels int) *tensor.Tensor 
 
 type files struct {
 	dir, annotations, parts, landmarks string
-	set                                *annotations.Set
+	set                                *parts.Set
 	partActs, landmarkActs             *tensor.Tensor
 }
 
@@ -71,7 +71,7 @@ func writeFiles(t *testing.T) files {
 	t.Helper()
 	ss, set := metricstest.World(16)
 	fs := files{dir: t.TempDir(), set: set}
-	data, err := annotations.Marshal(set)
+	data, err := parts.Marshal(set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestEndToEndErrors(t *testing.T) {
 	short := filepath.Join(fs.dir, "short.json")
 	shortSet := *fs.set
 	shortSet.Images = fs.set.Images[:5]
-	data, err := annotations.Marshal(&shortSet)
+	data, err := parts.Marshal(&shortSet)
 	if err != nil {
 		t.Fatal(err)
 	}

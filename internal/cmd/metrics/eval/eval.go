@@ -20,9 +20,8 @@ import (
 	"github.com/icnnlab/icnnlab/internal/metricsrun"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/zoo"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
-	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/wire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
@@ -204,7 +203,7 @@ type Output struct {
 	Layer       string          `json:"layer,omitempty"`
 	ImageSize   int             `json:"image_size,omitempty"`
 	Width       float64         `json:"width,omitempty"`
-	Geometry    *Geometry       `json:"geometry,omitempty"`
+	Geometry    *parts.Geometry `json:"geometry,omitempty"`
 	Task        string          `json:"task,omitempty"`
 	Categories  []string        `json:"categories,omitempty"`
 	Logits      string          `json:"logits,omitempty"`
@@ -213,15 +212,6 @@ type Output struct {
 	// Result is the metric package's result (partinterp.Result,
 	// instability.Result or accuracy.Result).
 	Result any `json:"result"`
-}
-
-// Geometry is featmap.Geometry as plugins/metrics/wire writes it.
-type Geometry struct {
-	Size        int     `json:"size"`
-	Jump        int     `json:"jump"`
-	Start       float64 `json:"start"`
-	ImageWidth  int     `json:"image_width"`
-	ImageHeight int     `json:"image_height"`
 }
 
 func evalRun(ctx context.Context, opts *EvalOptions) error {
@@ -240,7 +230,7 @@ func evalRun(ctx context.Context, opts *EvalOptions) error {
 		}
 		out.Activations, out.Annotations, out.Arch, out.Layer = opts.Activations, opts.Annotations, opts.Arch, opts.Layer
 		g := in.geom
-		out.Geometry = &Geometry{Size: g.Size, Jump: g.Jump, Start: g.Start, ImageWidth: g.ImageWidth, ImageHeight: g.ImageHeight}
+		out.Geometry = &g
 		out.ImageSize, out.Width, out.Task, out.Categories = opts.ImageSize, opts.Width, opts.Task, opts.Categories
 	} else {
 		if logits, labels, err = readAccuracyInputs(opts); err != nil {
@@ -286,8 +276,8 @@ func evalRun(ctx context.Context, opts *EvalOptions) error {
 // layerInputs are the checked inputs of a layer metric.
 type layerInputs struct {
 	acts     *tensor.Tensor
-	set      *annotations.Set
-	geom     featmap.Geometry
+	set      *parts.Set
+	geom     parts.Geometry
 	layer    zoo.LayerInfo
 	describe string // "conv_interp of small64 at 64 px, width 0.125"
 }
@@ -305,7 +295,7 @@ func readLayerInputs(opts *EvalOptions) (layerInputs, error) {
 	if err != nil {
 		return in, fmt.Errorf("--annotations: %w", err)
 	}
-	set, err := annotations.Parse(data, os.DirFS(filepath.Dir(opts.Annotations)))
+	set, err := parts.Parse(data, os.DirFS(filepath.Dir(opts.Annotations)))
 	if err != nil {
 		return in, fmt.Errorf("--annotations %s: %w", opts.Annotations, err)
 	}
@@ -333,7 +323,7 @@ func readLayerInputs(opts *EvalOptions) (layerInputs, error) {
 		return in, fmt.Errorf("--activations %s: shape %v, but %s has %d channels of %d×%d (check --arch, --layer, --image-size and --width)",
 			opts.Activations, s, describe, layer.Channels, layer.Size, layer.Size)
 	}
-	geom := featmap.Geometry{Size: layer.RF.Size, Jump: layer.RF.Jump, Start: layer.RF.Start, ImageWidth: opts.ImageSize, ImageHeight: opts.ImageSize}
+	geom := layer.RF.Geometry(opts.ImageSize, opts.ImageSize)
 	return layerInputs{acts: acts, set: set, geom: geom, layer: layer, describe: describe}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"regexp"
 
 	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/sdk/graph"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
@@ -170,13 +171,9 @@ func evalRun(ctx context.Context, o *EvalOptions) error {
 	if sum.Loss != nil {
 		fmt.Fprintf(o.IO.Out, "loss %.6g\n", *sum.Loss)
 	}
-	data, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", SummaryFile, err)
-	}
 	path := filepath.Join(o.OutDir, SummaryFile)
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := atomicfile.WriteJSON(path, sum); err != nil {
+		return err
 	}
 	fmt.Fprintf(o.IO.Out, "wrote %s\n", path)
 	return nil

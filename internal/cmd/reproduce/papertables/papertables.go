@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
@@ -372,5 +373,5 @@ func renderReport(ctx context.Context, runs []string, dir, mode string, b backen
 	if _, err := visualize.Visualize(ctx, vo); err != nil {
 		return err
 	}
-	return os.WriteFile(marker, []byte(mode), 0o644)
+	return atomicfile.WriteFile(marker, []byte(mode))
 }

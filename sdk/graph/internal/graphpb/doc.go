@@ -2,5 +2,5 @@
 // format (sdk/graph/proto/icnnlab/graph/v1/graph.proto); use graph.Marshal
 // and graph.Unmarshal instead of these types.
 //
-// Regenerate (protoc-gen-go v1.36.12) with `go generate ./sdk/graph`.
+// Regenerate (protoc-gen-go v1.36.12) with `cd sdk && go generate ./graph`.
 package graphpb

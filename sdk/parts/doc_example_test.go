@@ -1,4 +1,4 @@
-package annotations
+package parts
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 
 // TestDocExampleParses keeps the example in docs/metrics.md valid.
 func TestDocExampleParses(t *testing.T) {
-	doc, err := os.ReadFile("../../../docs/metrics.md")
+	doc, err := os.ReadFile("../../docs/metrics.md")
 	if err != nil {
 		t.Fatal(err)
 	}

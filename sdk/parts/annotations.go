@@ -1,9 +1,15 @@
-// Package annotations is the ground truth the interpretability metrics
-// compare filters with: per image, a part-group mask at the network's input
-// resolution and a list of landmarks. It also defines the JSON annotation
-// file that `icnnlab metrics eval --annotations` reads (see
+// Package parts is what a plugin needs to place a filter's units on the
+// image and compare them with an object's parts: the receptive-field
+// Geometry that maps a unit of a feature map to image pixels, and the
+// ground-truth annotations (per image, a part-group mask at the network's
+// input resolution and a list of landmarks). It also defines the JSON
+// annotation file that `icnnlab metrics eval --annotations` reads (see
 // docs/metrics.md, "Annotation file").
-package annotations
+//
+// The host (data loaders, the synthetic world, the metric and visualizer
+// runners) and the reference plugins share these types, so the two sides
+// place a unit on the image the same way.
+package parts
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package synthadapter
+package synth_test
 
 import (
 	"math"
@@ -7,10 +7,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
-	"github.com/icnnlab/icnnlab/plugins/metrics/annotations"
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/instability"
 	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 )
 
 const (
@@ -30,9 +30,9 @@ func samples(t *testing.T) []*synth.Sample {
 	return out
 }
 
-func TestFromSamples(t *testing.T) {
+func TestAnnotations(t *testing.T) {
 	ss := samples(t)
-	set := FromSamples(ss)
+	set := synth.Annotations(ss)
 	if err := set.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +46,11 @@ func TestFromSamples(t *testing.T) {
 		}
 	}
 	// The annotation file carries the same set.
-	data, err := annotations.Marshal(set)
+	data, err := parts.Marshal(set)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := annotations.Parse(data, nil)
+	back, err := parts.Parse(data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func stackFilters(t *testing.T, n, h, w int, filters ...func(img int) []float32)
 
 func TestPartInterpretabilityOracleVersusNoise(t *testing.T) {
 	ss := samples(t)
-	set := FromSamples(ss)
+	set := synth.Annotations(ss)
 	head := uint8(set.GroupID("head"))
 	// small64's conv2: receptive field 8 px, jump 2, first centre at 1,
 	// so unit (i, j) sits on the 2×2 pixel cell [2j, 2j+2) × [2i, 2i+2).
-	g := featmap.Geometry{Size: 8, Jump: 2, Start: 1, ImageWidth: imageSize, ImageHeight: imageSize}
+	g := parts.Geometry{Size: 8, Jump: 2, Start: 1, ImageWidth: imageSize, ImageHeight: imageSize}
 	const side = imageSize / 2
 	oracle := func(img int) []float32 { // share of head pixels per cell
 		m := make([]float32, side*side)
@@ -123,9 +123,9 @@ func TestPartInterpretabilityOracleVersusNoise(t *testing.T) {
 
 func TestLocationInstabilityOracleVersusRandom(t *testing.T) {
 	ss := samples(t)
-	set := FromSamples(ss)
+	set := synth.Annotations(ss)
 	// small64's interpretable top layer: 8×8 map, jump 8, first centre at 4.
-	g := featmap.Geometry{Size: 54, Jump: 8, Start: 4, ImageWidth: imageSize, ImageHeight: imageSize}
+	g := parts.Geometry{Size: 54, Jump: 8, Start: 4, ImageWidth: imageSize, ImageHeight: imageSize}
 	const side = 8
 	headAt := func(img int) (float64, float64) {
 		l := ss[img].Landmarks[synth.LandmarkHead]

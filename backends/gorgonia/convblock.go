@@ -1,0 +1,376 @@
+package gorgonia
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"unsafe"
+
+	G "gorgonia.org/gorgonia"
+	gt "gorgonia.org/tensor"
+)
+
+// A convolution block is Conv2D followed by what usually comes after it in
+// a CNN: a per-channel bias, ReLU, and 2x2 stride-2 max-pooling. Lowering
+// fuses such chains (see fuse.go) into one convBlock node, so that each
+// image's convolution output is biased, rectified and pooled while it is
+// still in cache, and the full-size pre-pooling activation is never
+// written to memory at all. Pooling records its argmax, and the backward
+// pass routes the gradient through the recorded argmax and the ReLU in one
+// scatter instead of rescanning the activations.
+//
+// The arithmetic is the unfused one, rounding included: the bias is added
+// to the finished convolution sum, ReLU keeps v > 0 (NaN becomes 0, as the
+// relu kernel does), and pooling takes the first maximum of the rectified
+// values, so results match the unfused ops bit for bit.
+
+// blockOps says which ops a convBlock has fused after its convolution.
+type blockOps struct {
+	bias, relu, pool bool
+	// xGrad is false when no gradient needs to flow to the block's input
+	// (the network's image batch), which saves a full backward convolution.
+	xGrad bool
+}
+
+// convBlockKernel is (x, w[, b]) -> pool(relu(conv(x, w) + b)).
+type convBlockKernel struct {
+	g   convGeom
+	ops blockOps
+	st  *blockState
+}
+
+// blockState is what a block's forward pass leaves for its backward pass,
+// and per-worker scratch. It is shared by the forward and gradient kernels
+// of one block and never part of a hash: the gradient kernel reads the
+// forward output too, so gorgonia always orders it after the forward pass.
+type blockState struct {
+	mu      sync.Mutex
+	argmax  []int32 // per pooled element: index of the winner in its channel plane
+	scratch []any   // per worker: a []T kept across runs
+}
+
+// scratchFor returns worker w's scratch buffer of n elements of T, kept
+// from earlier runs when it is large enough.
+func scratchFor[T float](st *blockState, w, n int) []T {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for len(st.scratch) <= w {
+		st.scratch = append(st.scratch, nil)
+	}
+	if s, ok := st.scratch[w].([]T); ok && len(s) >= n {
+		return s[:n]
+	}
+	s := make([]T, n)
+	st.scratch[w] = s
+	return s
+}
+
+func (k convBlockKernel) poolShape() (ph, pw int) { return k.g.oh / 2, k.g.ow / 2 }
+
+// outShape is the block's result shape.
+func (k convBlockKernel) outShape() []int {
+	if k.ops.pool {
+		ph, pw := k.poolShape()
+		return []int{k.g.n, k.g.o, ph, pw}
+	}
+	return k.g.yShape()
+}
+
+func (k convBlockKernel) name() string { return "conv2d_block" }
+
+func (k convBlockKernel) writeAttrs(w io.Writer) {
+	a := attrWriter{w}
+	a.ints("geom", k.g.ints()...)
+	a.ints("ops", b2i(k.ops.bias), b2i(k.ops.relu), b2i(k.ops.pool), b2i(k.ops.xGrad))
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (k convBlockKernel) overwrites() bool { return true }
+
+func (k convBlockKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
+	switch out.Dtype() {
+	case gt.Float32:
+		runConvBlock(ctx, k, valuesOf[float32](in), dataOf[float32](out))
+	case gt.Float64:
+		runConvBlock(ctx, k, valuesOf[float64](in), dataOf[float64](out))
+	default:
+		return fmt.Errorf("dtype %v is not a float", out.Dtype())
+	}
+	return nil
+}
+
+func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T) {
+	g := k.g
+	x, w := in[0], in[1]
+	var bias []T
+	if k.ops.bias {
+		bias = in[2]
+	}
+	cg, og := g.c/g.groups, g.o/g.groups
+	rows, ohw := g.colRows(), g.oh*g.ow
+	xImg := g.c * g.h * g.w
+	ph, pw := k.poolShape()
+	outImg := g.o * ohw
+	if k.ops.pool {
+		outImg = g.o * ph * pw
+		if len(k.st.argmax) != len(out) {
+			k.st.argmax = make([]int32, len(out))
+		}
+	}
+	workers := min(ctx.threads, g.n)
+	// Scratch is taken before the workers start, so no worker allocates.
+	cols := make([][]T, workers)
+	ys := make([][]T, workers)
+	// Pooling blocks convolve each image into scratch and pool from there.
+	yLen := 0
+	if k.ops.pool {
+		yLen = g.o * ohw
+	} else {
+		ys = nil
+	}
+	for wk := range workers {
+		buf := scratchFor[T](k.st, wk, rows*ohw+yLen)
+		cols[wk] = buf[:rows*ohw]
+		if ys != nil {
+			ys[wk] = buf[rows*ohw:]
+		}
+	}
+	parallelWorkers(workers, g.n, func(wk, n int) {
+		col := cols[wk]
+		y := out[n*outImg:][:outImg]
+		if ys != nil {
+			y = ys[wk]
+		}
+		for gi := range g.groups {
+			im2col(g, x[n*xImg+gi*cg*g.h*g.w:], cg, col)
+			gemm(false, false, og, ohw, rows, w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
+		}
+		if !k.ops.pool {
+			biasRelu(y, bias, ohw, k.ops.relu)
+			return
+		}
+		for c := range g.o {
+			var b T
+			if bias != nil {
+				b = bias[c]
+			}
+			at := n*outImg + c*ph*pw
+			pool2x2Rectified(y[c*ohw:(c+1)*ohw], g.ow, b, k.ops.relu, out[at:at+ph*pw], k.st.argmax[at:at+ph*pw])
+		}
+	})
+}
+
+// biasRelu adds bias[c] to each channel plane of y (planes of size hw) and
+// rectifies when relu is set.
+func biasRelu[T float](y, bias []T, hw int, relu bool) {
+	for c := range len(y) / hw {
+		row := y[c*hw : (c+1)*hw]
+		if bias != nil {
+			b := bias[c]
+			for i := range row {
+				row[i] += b
+			}
+		}
+		if relu {
+			reluInPlace(row)
+		}
+	}
+}
+
+// rectify is v where v > 0 and 0 elsewhere (NaN included), computed with
+// a bit mask instead of a branch.
+func rectify[T float](v T) T { return keepIf(v, v > 0) }
+
+// keepIf is v when keep is set and +0 otherwise, without a branch.
+func keepIf[T float](v T, keep bool) T {
+	k := b2i(keep)
+	if unsafe.Sizeof(v) == 4 {
+		b := *(*uint32)(unsafe.Pointer(&v)) & -uint32(k)
+		return *(*T)(unsafe.Pointer(&b))
+	}
+	b := *(*uint64)(unsafe.Pointer(&v)) & -uint64(k)
+	return *(*T)(unsafe.Pointer(&b))
+}
+
+// reluInPlace keeps v > 0 and writes 0 elsewhere (NaN included) without a
+// data-dependent branch, which random-signed activations would mispredict.
+func reluInPlace[T float](row []T) {
+	for i, v := range row {
+		row[i] = rectify(v)
+	}
+}
+
+// pool2x2Rectified pools one channel plane z (width w, even height and
+// width) of a convolution output, after adding b and rectifying when relu
+// is set, into y, recording the first maximum of each window in arg.
+func pool2x2Rectified[T float](z []T, w int, b T, relu bool, y []T, arg []int32) {
+	pw := w / 2
+	for oy := range len(y) / pw {
+		r0 := z[2*oy*w : (2*oy+1)*w]
+		r1 := z[(2*oy+1)*w : (2*oy+2)*w]
+		base := int32(2 * oy * w)
+		yr := y[oy*pw : (oy+1)*pw]
+		ar := arg[oy*pw : (oy+1)*pw]
+		for ox := range yr {
+			c := 2 * ox
+			v0, v1, v2, v3 := r0[c]+b, r0[c+1]+b, r1[c]+b, r1[c+1]+b
+			if relu {
+				v0, v1, v2, v3 = rectify(v0), rectify(v1), rectify(v2), rectify(v3)
+			}
+			// The first maximum wins; a NaN wins over numbers (as in maxPool2x2Plane).
+			best, at := v0, int32(c)
+			if v1 > best || (v1 != v1 && best == best) {
+				best, at = v1, int32(c+1)
+			}
+			if v2 > best || (v2 != v2 && best == best) {
+				best, at = v2, int32(w+c)
+			}
+			if v3 > best || (v3 != v3 && best == best) {
+				best, at = v3, int32(w+c+1)
+			}
+			yr[ox], ar[ox] = best, base+at
+		}
+	}
+}
+
+func (k convBlockKernel) diffWRT(n int) []bool {
+	d := allTrue(n)
+	d[0] = k.ops.xGrad
+	return d
+}
+
+// symDiff: with dz the gradient at the convolution's output (the incoming
+// gradient routed back through pooling and ReLU), dx and dw are the usual
+// convolution gradients of dz and db is dz summed over images and pixels.
+func (k convBlockKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	x, w := inputs[0], inputs[1]
+	dt := x.Dtype()
+	dz := grad
+	if k.ops.pool || k.ops.relu {
+		var err error
+		if dz, err = applyKernel(ctx, convBlockGradKernel{g: k.g, ops: k.ops, st: k.st}, dt, k.g.yShape(), output, grad); err != nil {
+			return nil, err
+		}
+	}
+	grads := make(G.Nodes, len(inputs))
+	var err error
+	if k.ops.xGrad {
+		if grads[0], err = applyKernel(ctx, convKernel{role: convGradInput, g: k.g}, dt, k.g.xShape(), w, dz); err != nil {
+			return nil, err
+		}
+	}
+	if grads[1], err = applyKernel(ctx, convKernel{role: convGradWeight, g: k.g}, dt, k.g.wShape(), x, dz); err != nil {
+		return nil, err
+	}
+	if k.ops.bias {
+		b := inputs[2]
+		if grads[2], err = applyKernel(ctx, channelSumKernel{n: k.g.n, c: k.g.o, hw: k.g.oh * k.g.ow}, dt, nodeShape(b), dz); err != nil {
+			return nil, err
+		}
+	}
+	return grads, nil
+}
+
+// convBlockGradKernel is (y, dy) -> dz: the gradient at the convolution's
+// output (after the bias) from the gradient dy at the block's output y.
+type convBlockGradKernel struct {
+	noGradient
+	g   convGeom
+	ops blockOps
+	st  *blockState
+}
+
+func (k convBlockGradKernel) name() string { return "conv2d_block_grad" }
+func (k convBlockGradKernel) writeAttrs(w io.Writer) {
+	convBlockKernel{g: k.g, ops: k.ops}.writeAttrs(w)
+}
+
+// Pooling's gradient is a scatter into zeros; the ReLU-only form writes
+// every element.
+func (k convBlockGradKernel) overwrites() bool { return !k.ops.pool }
+
+func (k convBlockGradKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
+	switch out.Dtype() {
+	case gt.Float32:
+		blockGrad(ctx, k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](out))
+	case gt.Float64:
+		blockGrad(ctx, k, dataOf[float64](in[0]), dataOf[float64](in[1]), dataOf[float64](out))
+	default:
+		return fmt.Errorf("dtype %v is not a float", out.Dtype())
+	}
+	return nil
+}
+
+func blockGrad[T float](ctx *runContext, k convBlockGradKernel, y, dy, dz []T) {
+	g := k.g
+	ohw := g.oh * g.ow
+	if !k.ops.pool {
+		// ReLU only: y > 0 exactly where the pre-activation was > 0.
+		parallelFor(ctx.threads, g.n, func(n int) {
+			lo, hi := n*g.o*ohw, (n+1)*g.o*ohw
+			for i, v := range y[lo:hi] {
+				dz[lo+i] = keepIf(dy[lo+i], v > 0)
+			}
+		})
+		return
+	}
+	ph, pw := g.oh/2, g.ow/2
+	arg := k.st.argmax
+	parallelFor(ctx.threads, g.n, func(n int) {
+		for c := range g.o {
+			plane := dz[(n*g.o+c)*ohw:][:ohw]
+			at := (n*g.o + c) * ph * pw
+			for j, v := range y[at : at+ph*pw] {
+				// Windows do not overlap, so each winner is written once.
+				if !k.ops.relu || v > 0 {
+					plane[arg[at+j]] = dy[at+j]
+				}
+			}
+		}
+	})
+}
+
+// channelSumKernel sums x [N,C,HW] over N and HW into C values (the bias
+// gradient), accumulating in float64 in sumInto's fixed order.
+type channelSumKernel struct {
+	noGradient
+	n, c, hw int
+}
+
+func (k channelSumKernel) name() string           { return "channel_sum" }
+func (k channelSumKernel) writeAttrs(w io.Writer) { attrWriter{w}.ints("nchw", k.n, k.c, k.hw) }
+func (k channelSumKernel) overwrites() bool       { return true }
+
+func (k channelSumKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
+	switch out.Dtype() {
+	case gt.Float32:
+		channelSum(ctx, k, dataOf[float32](in[0]), dataOf[float32](out))
+	case gt.Float64:
+		channelSum(ctx, k, dataOf[float64](in[0]), dataOf[float64](out))
+	default:
+		return fmt.Errorf("dtype %v is not a float", out.Dtype())
+	}
+	return nil
+}
+
+func channelSum[T float](ctx *runContext, k channelSumKernel, x, out []T) {
+	parallelFor(ctx.threads, k.c, func(c int) {
+		s := 0.0
+		for n := range k.n {
+			// One sequential sum per row, added to the total, is sumInto's
+			// order: the fused bias gradient equals the unfused one bit for bit.
+			r := 0.0
+			for _, v := range x[(n*k.c+c)*k.hw:][:k.hw] {
+				r += float64(v)
+			}
+			s += r
+		}
+		out[c] = T(s)
+	})
+}

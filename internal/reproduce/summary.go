@@ -40,7 +40,7 @@ func Summary(resultsDir string) (string, error) {
 		path := filepath.Join(resultsDir, name, JSONFile)
 		r, err := ReadReport(path)
 		if os.IsNotExist(err) {
-			fmt.Fprintf(&b, "### Scale %s\n\nNo committed results (reproductions/results/%s/ is missing).\n\n", name, name)
+			fmt.Fprintf(&b, "### Scale %s\n\nNo committed results from the current protocol (reproductions/results/%s/ holds no report; see docs/investigations/protocol.md).\n\n", name, name)
 			continue
 		}
 		if err != nil {

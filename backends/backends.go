@@ -108,7 +108,22 @@ type CompileOptions struct {
 	Optimizer Optimizer
 	// Threads caps CPU threads (0 = backend default).
 	Threads int
+	// Autocast runs forward passes in mixed precision: "" (off, float32),
+	// "bf16" or "fp16", as torch.autocast does. Backends without it refuse
+	// anything but "".
+	Autocast string
+	// ChannelsLast keeps 4-D parameters and inputs in channels-last (NHWC)
+	// memory, as PyTorch's memory_format=torch.channels_last; values and
+	// shapes are unchanged. Backends without it refuse it.
+	ChannelsLast bool
 }
+
+// Autocast modes of CompileOptions.Autocast.
+const (
+	AutocastOff  = ""
+	AutocastBF16 = "bf16"
+	AutocastFP16 = "fp16"
+)
 
 // Executable is a compiled graph. It owns parameters, state and optimizer
 // slots. It is not safe for concurrent use.

@@ -51,6 +51,12 @@ func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.E
 	if opts.Device != "" && opts.Device != "cpu" {
 		return nil, fmt.Errorf("compile graph %q: device %q: the gorgonia backend runs on \"cpu\" only", g.Name(), opts.Device)
 	}
+	if opts.Autocast != backends.AutocastOff {
+		return nil, fmt.Errorf("compile graph %q: autocast %q: the gorgonia backend computes in the graph's own dtypes only", g.Name(), opts.Autocast)
+	}
+	if opts.ChannelsLast {
+		return nil, fmt.Errorf("compile graph %q: channels-last: the gorgonia backend keeps NCHW tensors only", g.Name())
+	}
 	opt := opts.Optimizer.WithDefaults()
 	if err := opt.Validate(); err != nil {
 		return nil, fmt.Errorf("compile graph %q: %w", g.Name(), err)

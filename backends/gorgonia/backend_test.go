@@ -330,3 +330,11 @@ func TestReadWriteRoundTrip(t *testing.T) {
 		t.Errorf("loss (-want +got):\n%s", diff)
 	}
 }
+
+func TestCompileRefusesLibtorchOnlyOptions(t *testing.T) {
+	for _, opts := range []backends.CompileOptions{{Autocast: backends.AutocastBF16}, {ChannelsLast: true}} {
+		if _, err := (Backend{}).Compile(linearLossGraph(), opts); err == nil {
+			t.Errorf("compile with %+v: no error, want a refusal", opts)
+		}
+	}
+}

@@ -48,6 +48,7 @@ const (
 type convKernel struct {
 	role convRole
 	g    convGeom
+	st   *scratch // im2col buffers and partial weight gradients; nil: allocate per run
 }
 
 func (k convKernel) name() string {
@@ -76,20 +77,28 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	rows, ohw := g.colRows(), g.oh*g.ow
 	xImg, yImg := g.c*g.h*g.w, g.o*ohw
 	parts := chunks(g.n, convChunks)
-	var partial [][]T
-	if k.role == convGradWeight {
-		partial = make([][]T, len(parts))
+	st := k.st
+	if st == nil {
+		st = &scratch{}
 	}
-	parallelFor(ctx.threads, len(parts), func(p int) {
-		col := make([]T, rows*ohw)
-		var dw []T
-		if k.role == convGradWeight {
-			dw = out
-			if p > 0 {
-				dw = make([]T, len(out))
-				partial[p] = dw
-			}
+	workers := min(ctx.threads, len(parts))
+	cols := make([][]T, workers)
+	for wk := range cols {
+		cols[wk] = scratchFor[T](st, wk, rows*ohw)
+	}
+	partial := make([][]T, len(parts))
+	if k.role == convGradWeight {
+		// Chunk 0 accumulates into out; the others into their own buffer,
+		// summed in chunk order afterwards.
+		partial[0] = out
+		for p := 1; p < len(parts); p++ {
+			partial[p] = partialFor[T](st, p, len(out))
+			clear(partial[p])
 		}
+	}
+	parallelWorkers(workers, len(parts), func(wk, p int) {
+		col := cols[wk]
+		dw := partial[p]
 		for n := parts[p][0]; n < parts[p][1]; n++ {
 			for gi := range g.groups {
 				xOff := n*xImg + gi*cg*g.h*g.w
@@ -112,9 +121,11 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 			}
 		}
 	})
-	for _, pw := range partial[min(1, len(partial)):] {
-		for i, v := range pw {
-			out[i] += v
+	if k.role == convGradWeight {
+		for _, pw := range partial[1:] {
+			for i, v := range pw {
+				out[i] += v
+			}
 		}
 	}
 }
@@ -216,7 +227,7 @@ func (k convKernel) diffWRT(n int) []bool { return allTrue(n) }
 func (k convKernel) symDiff(ctx *runContext, inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	a, b := inputs[0], inputs[1]
 	mk := func(role convRole, shape []int, dt gt.Dtype, x, y *G.Node) (*G.Node, error) {
-		return applyKernel(ctx, convKernel{role: role, g: k.g}, dt, shape, x, y)
+		return applyKernel(ctx, convKernel{role: role, g: k.g, st: &scratch{}}, dt, shape, x, y)
 	}
 	var da, db *G.Node
 	var err error

@@ -3,6 +3,7 @@ package gorgonia
 import (
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"unsafe"
 
@@ -40,29 +41,49 @@ type convBlockKernel struct {
 }
 
 // blockState is what a block's forward pass leaves for its backward pass,
-// and per-worker scratch. It is shared by the forward and gradient kernels
-// of one block and never part of a hash: the gradient kernel reads the
-// forward output too, so gorgonia always orders it after the forward pass.
+// and scratch kept across runs. It is shared by the forward and gradient
+// kernels of one block and never part of a hash: the gradient kernel reads
+// the forward output too, so gorgonia always orders it after the forward
+// pass.
 type blockState struct {
-	mu      sync.Mutex
-	argmax  []int32 // per pooled element: index of the winner in its channel plane
-	scratch []any   // per worker: a []T kept across runs
+	argmax []int32 // per pooled element: index of the winner in its channel plane
+	scratch
 }
 
-// scratchFor returns worker w's scratch buffer of n elements of T, kept
-// from earlier runs when it is large enough.
-func scratchFor[T float](st *blockState, w, n int) []T {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for len(st.scratch) <= w {
-		st.scratch = append(st.scratch, nil)
+// scratch holds per-worker and per-chunk buffers of one kernel, kept across
+// runs so that a step allocates nothing. Each kernel node runs once at a
+// time, and buffers are handed out before its workers start.
+type scratch struct {
+	mu       sync.Mutex
+	workers  []any // per worker: a []T
+	partials []any // per chunk of a reduction: a []T
+}
+
+// scratchFor returns worker w's scratch buffer of n elements of T (not
+// cleared).
+func scratchFor[T float](s *scratch, w, n int) []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return grow[T](&s.workers, w, n)
+}
+
+// partialFor returns chunk c's buffer of n elements of T (not cleared).
+func partialFor[T float](s *scratch, c, n int) []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return grow[T](&s.partials, c, n)
+}
+
+func grow[T float](slots *[]any, i, n int) []T {
+	for len(*slots) <= i {
+		*slots = append(*slots, nil)
 	}
-	if s, ok := st.scratch[w].([]T); ok && len(s) >= n {
-		return s[:n]
+	if b, ok := (*slots)[i].([]T); ok && len(b) >= n {
+		return b[:n]
 	}
-	s := make([]T, n)
-	st.scratch[w] = s
-	return s
+	b := make([]T, n)
+	(*slots)[i] = b
+	return b
 }
 
 func (k convBlockKernel) poolShape() (ph, pw int) { return k.g.oh / 2, k.g.ow / 2 }
@@ -135,7 +156,7 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 		ys = nil
 	}
 	for wk := range workers {
-		buf := scratchFor[T](k.st, wk, rows*ohw+yLen)
+		buf := scratchFor[T](&k.st.scratch, wk, rows*ohw+yLen)
 		cols[wk] = buf[:rows*ohw]
 		if ys != nil {
 			ys[wk] = buf[rows*ohw:]
@@ -161,6 +182,10 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 				b = bias[c]
 			}
 			at := n*outImg + c*ph*pw
+			if rz, ok := any(y).([]float32); ok && k.ops.relu {
+				pool2x2Relu32(rz[c*ohw:(c+1)*ohw], g.ow, float32(b), any(out).([]float32)[at:at+ph*pw], k.st.argmax[at:at+ph*pw])
+				continue
+			}
 			pool2x2Rectified(y[c*ohw:(c+1)*ohw], g.ow, b, k.ops.relu, out[at:at+ph*pw], k.st.argmax[at:at+ph*pw])
 		}
 	})
@@ -239,6 +264,41 @@ func pool2x2Rectified[T float](z []T, w int, b T, relu bool, y []T, arg []int32)
 	}
 }
 
+// pool2x2Relu32 is pool2x2Rectified with ReLU for float32, without
+// data-dependent branches: rectified values are +0 or positive numbers
+// (never NaN or -0), whose bit patterns order like the values, so the
+// first-maximum scan runs on integers and compiles to conditional moves.
+// Random-signed activations made the branches of the general version
+// mispredict about every other window.
+func pool2x2Relu32(z []float32, w int, b float32, y []float32, arg []int32) {
+	pw := w / 2
+	for oy := range len(y) / pw {
+		r0 := z[2*oy*w : (2*oy+1)*w]
+		r1 := z[(2*oy+1)*w : (2*oy+2)*w]
+		base := int32(2 * oy * w)
+		yr := y[oy*pw : (oy+1)*pw]
+		ar := arg[oy*pw : (oy+1)*pw]
+		for ox := range yr {
+			c := 2 * ox
+			v0 := math.Float32bits(rectify(r0[c] + b))
+			v1 := math.Float32bits(rectify(r0[c+1] + b))
+			v2 := math.Float32bits(rectify(r1[c] + b))
+			v3 := math.Float32bits(rectify(r1[c+1] + b))
+			best, at := v0, int32(c)
+			if v1 > best {
+				best, at = v1, int32(c+1)
+			}
+			if v2 > best {
+				best, at = v2, int32(w+c)
+			}
+			if v3 > best {
+				best, at = v3, int32(w+c+1)
+			}
+			yr[ox], ar[ox] = math.Float32frombits(best), base+at
+		}
+	}
+}
+
 func (k convBlockKernel) diffWRT(n int) []bool {
 	d := allTrue(n)
 	d[0] = k.ops.xGrad
@@ -261,11 +321,11 @@ func (k convBlockKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *
 	grads := make(G.Nodes, len(inputs))
 	var err error
 	if k.ops.xGrad {
-		if grads[0], err = applyKernel(ctx, convKernel{role: convGradInput, g: k.g}, dt, k.g.xShape(), w, dz); err != nil {
+		if grads[0], err = applyKernel(ctx, convKernel{role: convGradInput, g: k.g, st: &scratch{}}, dt, k.g.xShape(), w, dz); err != nil {
 			return nil, err
 		}
 	}
-	if grads[1], err = applyKernel(ctx, convKernel{role: convGradWeight, g: k.g}, dt, k.g.wShape(), x, dz); err != nil {
+	if grads[1], err = applyKernel(ctx, convKernel{role: convGradWeight, g: k.g, st: &scratch{}}, dt, k.g.wShape(), x, dz); err != nil {
 		return nil, err
 	}
 	if k.ops.bias {

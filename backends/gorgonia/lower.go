@@ -262,14 +262,14 @@ func (p *program) lower(ctx *runContext, mode backends.Mode, n *graph.Node) (*G.
 		x, w := inShape(0), inShape(1)
 		geom := convGeom{n: x[0], c: x[1], h: x[2], w: x[3], o: w[0], kh: w[2], kw: w[3], oh: shape[2], ow: shape[3],
 			sh: a.Stride[0], sw: a.Stride[1], ph: a.Padding[0], pw: a.Padding[1], dh: a.Dilation[0], dw: a.Dilation[1], groups: a.Groups}
-		return apply(convKernel{role: convForward, g: geom}, in...)
+		return apply(convKernel{role: convForward, g: geom, st: &scratch{}}, in...)
 	case graph.OpConvTranspose2D:
 		// ConvTranspose2D(x, w) is the input gradient of the convolution
 		// that maps its output shape to x's shape with weights w [C,O,KH,KW].
 		x, w := inShape(0), inShape(1)
 		geom := convGeom{n: x[0], c: w[1], h: shape[2], w: shape[3], o: w[0], kh: w[2], kw: w[3], oh: x[2], ow: x[3],
 			sh: a.Stride[0], sw: a.Stride[1], ph: a.Padding[0], pw: a.Padding[1], dh: a.Dilation[0], dw: a.Dilation[1], groups: 1}
-		return apply(convKernel{role: convGradInput, g: geom}, in[1], in[0])
+		return apply(convKernel{role: convGradInput, g: geom, st: &scratch{}}, in[1], in[0])
 	case graph.OpMaxPool2D, graph.OpAvgPool2D:
 		x := inShape(0)
 		geom := poolGeom{n: x[0], c: x[1], h: x[2], w: x[3], kh: a.Kernel[0], kw: a.Kernel[1], sh: a.Stride[0], sw: a.Stride[1],

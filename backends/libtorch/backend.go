@@ -97,21 +97,33 @@ func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.E
 			return nil, &backends.UnsupportedOpError{Backend: Name, Node: n}
 		}
 	}
+	half, ok := map[string]int{backends.AutocastOff: 0, backends.AutocastBF16: 1, backends.AutocastFP16: 2}[opts.Autocast]
+	if !ok {
+		return nil, fmt.Errorf("compile graph %q: autocast %q is not one of \"\", %q, %q", g.Name(), opts.Autocast, backends.AutocastBF16, backends.AutocastFP16)
+	}
 	threads := threadsOrDefault(opts.Threads)
+	var threadErr error
+	thread := newOSThread(func() { threadErr = setNumThreads(threads) })
+	if threadErr != nil {
+		thread.close()
+		return nil, fmt.Errorf("compile graph %q: set %d threads: %w", g.Name(), threads, threadErr)
+	}
 	e := &executable{
-		g:           g,
-		device:      device,
-		seed:        opts.Seed,
-		thread:      newOSThread(func() { setNumThreads(threads) }),
-		folds:       planBiasFolds(g),
-		folded:      map[int]bool{},
-		columnMajor: map[string]bool{},
-		opt:         opt,
-		lr:          opt.LearningRate,
-		params:      map[string]handle{},
-		states:      map[string]handle{},
-		slots:       map[string]handle{},
-		consts:      map[int]handle{},
+		g:            g,
+		device:       device,
+		seed:         opts.Seed,
+		autocast:     half,
+		channelsLast: opts.ChannelsLast,
+		thread:       thread,
+		folds:        planBiasFolds(g),
+		folded:       map[int]bool{},
+		columnMajor:  map[string]bool{},
+		opt:          opt,
+		lr:           opt.LearningRate,
+		params:       map[string]handle{},
+		states:       map[string]handle{},
+		slots:        map[string]handle{},
+		consts:       map[int]handle{},
 	}
 	for _, f := range e.folds {
 		e.folded[f.inner.ID()] = true
@@ -179,7 +191,7 @@ func (e *executable) upload(params, states map[string]*tensor.Tensor) error {
 	}
 	for _, n := range e.g.Nodes() {
 		if n.Op() == graph.OpConst {
-			h, err := fromHost(n.Attrs().Value, e.device)
+			h, err := e.fromHost(n.Attrs().Value)
 			if err != nil {
 				return fmt.Errorf("constant %v: %w", n, err)
 			}
@@ -192,7 +204,7 @@ func (e *executable) upload(params, states map[string]*tensor.Tensor) error {
 // toDevice uploads t as the parameter, state or optimizer slot called
 // name, in the layout chosen for it; parameters become autograd leaves.
 func (e *executable) toDevice(name string, t *tensor.Tensor, param bool) (handle, error) {
-	h, err := fromHost(t, e.device)
+	h, err := e.fromHost(t)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +223,26 @@ func (e *executable) toDevice(name string, t *tensor.Tensor, param bool) (handle
 		}
 	}
 	return h, nil
+}
+
+// fromHost uploads t to the executable's device, in channels-last memory
+// when the executable keeps 4-D tensors so.
+func (e *executable) fromHost(t *tensor.Tensor) (handle, error) {
+	h, err := fromHost(t, e.device)
+	if err != nil || !e.channelsLast || t.Rank() != 4 {
+		return h, err
+	}
+	c, err := channelsLast(h)
+	free(h)
+	return c, err
+}
+
+// deviceType is the autocast device type of the executable's device.
+func (e *executable) deviceType() string {
+	if strings.HasPrefix(e.device, "cuda") {
+		return "cuda"
+	}
+	return "cpu"
 }
 
 // Optimizer slots are named "opt/<slot>/<param>" in snapshots, as in the gorgonia backend.

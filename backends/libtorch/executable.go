@@ -20,9 +20,13 @@ type executable struct {
 	g      *graph.Graph
 	device string
 	seed   uint64
-	thread *osThread        // runs every shim call, with the intra-op thread count set once
-	folds  map[int]biasFold // by add node id
-	folded map[int]bool     // the inner ops of folds, not evaluated on their own
+	// autocast is the forward passes' autocast mode (icnn_set_autocast:
+	// 0 off, 1 bfloat16, 2 float16); channelsLast keeps 4-D tensors NHWC.
+	autocast     int
+	channelsLast bool
+	thread       *osThread        // runs every shim call, with the intra-op thread count set once
+	folds        map[int]biasFold // by add node id
+	folded       map[int]bool     // the inner ops of folds, not evaluated on their own
 	// columnMajor names the parameters (see columnMajorParams) and their
 	// optimizer slots stored column-major.
 	columnMajor map[string]bool
@@ -109,6 +113,14 @@ func (e *executable) forward(mode backends.Mode, roots []*graph.Node, inputs map
 	}
 	nodes := e.g.Nodes()
 	p := &pass{vals: make([]handle, len(nodes))}
+	if e.autocast != 0 {
+		// Off again after the pass, before any weight changes: that also
+		// drops autocast's cache of cast weights, as leaving torch.autocast() does.
+		if err := setAutocast(e.deviceType(), e.autocast); err != nil {
+			return nil, fmt.Errorf("graph %q: autocast: %w", e.g.Name(), err)
+		}
+		defer setAutocast(e.deviceType(), 0)
+	}
 	for _, n := range nodes {
 		if !needed[n.ID()] || e.folded[n.ID()] {
 			continue
@@ -127,7 +139,7 @@ func (e *executable) eval(p *pass, mode backends.Mode, n *graph.Node, inputs map
 	a := n.Attrs()
 	switch n.Op() {
 	case graph.OpInput:
-		h, err := fromHost(inputs[a.Name], e.device)
+		h, err := e.fromHost(inputs[a.Name])
 		if err != nil {
 			return nil, err
 		}
@@ -352,8 +364,21 @@ func (e *executable) trainStep(inputs map[string]*tensor.Tensor, outputs []strin
 		return nil, err
 	}
 	defer p.release()
-	out, err := p.fetchAll(outputs, nodes)
-	if err != nil {
+	// On a GPU, outputs are read back after the update, so that the step
+	// waits for the device once, at its end; they are copied first because
+	// an output may be (a view of) a parameter that the update changes.
+	var out map[string]*tensor.Tensor
+	var outCopies []handle
+	if e.deviceType() == "cuda" {
+		defer func() { freeAll(outCopies) }()
+		for _, n := range nodes {
+			c, err := clone(p.vals[n.ID()])
+			if err != nil {
+				return nil, fmt.Errorf("output %v: %w", n, err)
+			}
+			outCopies = append(outCopies, c)
+		}
+	} else if out, err = p.fetchAll(outputs, nodes); err != nil {
 		return nil, err
 	}
 	// Copy the new states before the update: a state may be set to a parameter.
@@ -387,6 +412,21 @@ func (e *executable) trainStep(inputs map[string]*tensor.Tensor, outputs []strin
 		e.states[name] = newStates[i]
 	}
 	e.step++
+	if outCopies != nil {
+		out = make(map[string]*tensor.Tensor, len(nodes))
+		for i, n := range nodes {
+			if out[outputs[i]], err = toHost(outCopies[i], n.DType(), n.Shape()); err != nil {
+				return nil, fmt.Errorf("output %q: %w", outputs[i], err)
+			}
+		}
+	}
+	// The step's work is finished when it returns, so that a timed step is
+	// never charged with the previous one's queued kernels.
+	if e.deviceType() == "cuda" {
+		if err := synchronize(e.device); err != nil {
+			return nil, fmt.Errorf("graph %q: wait for %s: %w", e.g.Name(), e.device, err)
+		}
+	}
 	return out, nil
 }
 

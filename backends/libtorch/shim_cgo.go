@@ -16,11 +16,15 @@ typedef struct {
 	const char *(*torch_version)(void);
 	const char *(*last_error)(void);
 	int (*cuda_device_count)(void);
-	void (*set_num_threads)(int);
+	int (*set_num_threads)(int);
 	int (*get_num_threads)(void);
 	int (*set_grad_enabled)(int);
 	int (*synchronize)(const char *);
-	void (*set_allow_tf32)(int);
+	int (*set_allow_tf32)(int);
+	int (*set_matmul_tf32)(int);
+	int (*set_cudnn_benchmark)(int);
+	int (*set_autocast)(const char *, int);
+	icnn_tensor (*channels_last)(icnn_tensor);
 	int (*retain_freed_memory)(void);
 	icnn_tensor (*from_host)(int, const int64_t *, int, const void *, const char *);
 	int (*to_host)(icnn_tensor, int, void *, int64_t);
@@ -46,7 +50,8 @@ static char *icnn_load(const char *path) {
 	if (api.name == NULL) return strdup("missing symbol icnn_" #name);
 	ICNN_SYM(abi_version) ICNN_SYM(torch_version) ICNN_SYM(last_error) ICNN_SYM(cuda_device_count)
 	ICNN_SYM(set_num_threads) ICNN_SYM(get_num_threads) ICNN_SYM(set_grad_enabled) ICNN_SYM(synchronize)
-	ICNN_SYM(set_allow_tf32) ICNN_SYM(retain_freed_memory)
+	ICNN_SYM(set_allow_tf32) ICNN_SYM(set_matmul_tf32) ICNN_SYM(set_cudnn_benchmark) ICNN_SYM(set_autocast)
+	ICNN_SYM(channels_last) ICNN_SYM(retain_freed_memory)
 	ICNN_SYM(from_host) ICNN_SYM(to_host) ICNN_SYM(free) ICNN_SYM(shape) ICNN_SYM(clone)
 	ICNN_SYM(column_major)
 	ICNN_SYM(set_requires_grad) ICNN_SYM(op) ICNN_SYM(op_name) ICNN_SYM(grad) ICNN_SYM(sgd_update)
@@ -62,10 +67,18 @@ static char *icnn_err(void) { return strdup(api.last_error()); }
 static int w_abi_version(void) { return api.abi_version(); }
 static const char *w_torch_version(void) { return api.torch_version(); }
 static int w_cuda_device_count(void) { return api.cuda_device_count(); }
-static void w_set_num_threads(int n) { api.set_num_threads(n); }
+static char *w_set_num_threads(int n) { return api.set_num_threads(n) == 0 ? NULL : icnn_err(); }
 static int w_get_num_threads(void) { return api.get_num_threads(); }
 static int w_set_grad_enabled(int on) { return api.set_grad_enabled(on); }
-static void w_set_allow_tf32(int on) { api.set_allow_tf32(on); }
+static char *w_set_allow_tf32(int on) { return api.set_allow_tf32(on) == 0 ? NULL : icnn_err(); }
+static char *w_set_matmul_tf32(int on) { return api.set_matmul_tf32(on) == 0 ? NULL : icnn_err(); }
+static char *w_set_cudnn_benchmark(int on) { return api.set_cudnn_benchmark(on) == 0 ? NULL : icnn_err(); }
+static char *w_set_autocast(const char *dev, int half) { return api.set_autocast(dev, half) == 0 ? NULL : icnn_err(); }
+static icnn_tensor w_channels_last(icnn_tensor t, char **err) {
+	icnn_tensor r = api.channels_last(t);
+	if (r == NULL) *err = icnn_err();
+	return r;
+}
 static int w_retain_freed_memory(void) { return api.retain_freed_memory(); }
 static const char *w_op_name(int op) { return api.op_name(op); }
 static void w_free(icnn_tensor t) { api.free(t); }
@@ -124,12 +137,18 @@ import (
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
-// TF32Env set to 1 lets cuDNN convolutions use TF32 (PyTorch's default on
-// recent GPUs); by default they run in exact float32.
+// TF32Env set to 1 lets cuDNN convolutions and cuBLAS matrix products use
+// TF32 (torch.backends.cudnn.allow_tf32 and
+// torch.backends.cuda.matmul.allow_tf32); by default both run in exact
+// float32.
 const TF32Env = "ICNNLAB_LIBTORCH_TF32"
 
+// CuDNNBenchmarkEnv set to 1 has cuDNN time its convolution algorithms for
+// each new input shape and keep the fastest (torch.backends.cudnn.benchmark).
+const CuDNNBenchmarkEnv = "ICNNLAB_LIBTORCH_CUDNN_BENCHMARK"
+
 // abiVersion must equal ICNN_ABI_VERSION in csrc/icnn_torch.h.
-const abiVersion = 2
+const abiVersion = 3
 
 // handle is one libtorch tensor owned by the Go side; release it with free.
 type handle = C.icnn_tensor
@@ -162,8 +181,18 @@ func load() error {
 			loadErr = fmt.Errorf("the libtorch shim %s speaks ABI %d, this icnnlab wants %d: rebuild it with: icnnlab backend build libtorch", path, v, abiVersion)
 			return
 		}
-		// TF32 convolutions round inputs to 10-bit mantissas: off unless asked.
-		C.w_set_allow_tf32(cBool(os.Getenv(TF32Env) == "1"))
+		// TF32 rounds inputs to 10-bit mantissas: off unless asked.
+		tf32 := cBool(os.Getenv(TF32Env) == "1")
+		for what, msg := range map[string]*C.char{
+			"cuDNN TF32":      C.w_set_allow_tf32(tf32),
+			"matmul TF32":     C.w_set_matmul_tf32(tf32),
+			"cuDNN benchmark": C.w_set_cudnn_benchmark(cBool(os.Getenv(CuDNNBenchmarkEnv) == "1")),
+		} {
+			if err := errorOf(msg); err != nil {
+				loadErr = fmt.Errorf("the libtorch shim %s: set %s: %w", path, what, err)
+				return
+			}
+		}
 		// Before any tensor exists: freed activations stay in the process
 		// for the next step (see icnn_retain_freed_memory).
 		retainsFreedMemory = C.w_retain_freed_memory() != 0
@@ -186,8 +215,31 @@ func errorOf(msg *C.char) error {
 	return errors.New(takeError(msg))
 }
 
+// setAutocast switches autocast for the ops that follow on this OS thread:
+// half 0 is off (dropping autocast's cache of cast weights), 1 bfloat16,
+// 2 float16.
+func setAutocast(deviceType string, half int) error {
+	cdev := C.CString(deviceType)
+	defer C.free(unsafe.Pointer(cdev))
+	return errorOf(C.w_set_autocast(cdev, C.int(half)))
+}
+
+// synchronize waits for the work queued on a CUDA device (no-op on the CPU).
+func synchronize(device string) error {
+	cdev := C.CString(device)
+	defer C.free(unsafe.Pointer(cdev))
+	return errorOf(C.w_synchronize(cdev))
+}
+
+// channelsLast returns a channels-last copy of the 4-D tensor h.
+func channelsLast(h handle) (handle, error) {
+	var msg *C.char
+	r := C.w_channels_last(h, &msg)
+	return r, errorOf(msg)
+}
+
 func cudaDeviceCount() int      { return int(C.w_cuda_device_count()) }
-func setNumThreads(n int)       { C.w_set_num_threads(C.int(n)) }
+func setNumThreads(n int) error { return errorOf(C.w_set_num_threads(C.int(n))) }
 func numThreads() int           { return int(C.w_get_num_threads()) }
 func opName(op graph.Op) string { return C.GoString(C.w_op_name(C.int(op))) }
 func free(h handle)             { C.w_free(h) }

@@ -109,7 +109,9 @@ func TestInterpretableRunWithOutOfProcessPlugins(t *testing.T) {
 		}
 	}
 
-	// Again, killing the plugin processes as soon as training is under way.
+	// Again, killing the plugin processes once training is under way. The
+	// run is stopped (SIGSTOP) from its first checkpoint until its plugins
+	// are dead, so they are always killed mid-run, however fast it is.
 	killedStore := t.TempDir()
 	cmd := icnnlab(append(tinyInterpretable, "--runs", killedStore)...)
 	var stderr bytes.Buffer
@@ -117,28 +119,37 @@ func TestInterpretableRunWithOutOfProcessPlugins(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	killed := map[string]bool{}
-	deadline := time.Now().Add(2 * time.Minute)
-	for len(killed) < 2 && time.Now().Before(deadline) {
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	checkpointed := func() bool {
 		dirs, _ := filepath.Glob(filepath.Join(killedStore, "tiny-*", runstore.CheckpointFile))
-		if len(dirs) == 0 {
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		for pid, ref := range pluginChildren(t, cmd.Process.Pid) {
-			if syscall.Kill(pid, syscall.SIGKILL) == nil {
-				killed[ref] = true
-			}
-		}
-		if len(killed) < 2 {
-			time.Sleep(10 * time.Millisecond)
+		return len(dirs) > 0
+	}
+	for !checkpointed() {
+		select {
+		case err := <-exited:
+			t.Fatalf("the run ended (%v) before its first checkpoint was seen\n%s", err, stderr.String())
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop the run: %v", err)
+	}
+	killed := map[string]bool{}
+	for pid, ref := range pluginChildren(t, cmd.Process.Pid) {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Errorf("kill plugin %s (pid %d): %v", ref, pid, err)
+		}
+		killed[ref] = true
+	}
+	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatalf("continue the run: %v", err)
+	}
+	if err := <-exited; err != nil {
 		t.Fatalf("run with killed plugins failed: %v\n%s", err, stderr.String())
 	}
-	if len(killed) == 0 {
-		t.Skip("the run finished before its plugin processes could be killed")
+	if len(killed) != 2 {
+		t.Fatalf("killed plugin processes %v mid-run, want the mask and the loss", killed)
 	}
 	t.Logf("killed plugin processes %v mid-run", killed)
 	if a, b := filepath.Base(dir), filepath.Base(runDir(t, killedStore)); a != b {

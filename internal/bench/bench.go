@@ -12,9 +12,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/icnnlab/icnnlab/backends"
@@ -55,6 +57,8 @@ type Config struct {
 	// Progress, when set, is called after every step (warm-up and timed)
 	// with the number of steps done and the total.
 	Progress func(done, total int)
+	// CPUProfile, when set, receives a pprof CPU profile of the timed steps.
+	CPUProfile io.Writer
 }
 
 // Validate names the first bad field.
@@ -94,6 +98,10 @@ type Result struct {
 	// any step. Backends that allocate outside the Go heap (cgo) show up
 	// only in PeakRSSMiB.
 	GoHeapPeakMiB float64 `json:"go_heap_peak_mib"`
+	// GoAllocMiBPerStep is the Go heap allocated per timed step (all of
+	// it garbage by the next step): what the garbage collector has to
+	// reclaim. Null for PyTorch.
+	GoAllocMiBPerStep float64 `json:"go_alloc_mib_per_step"`
 	// FirstLoss and LastLoss are the training loss of the first and last
 	// step; they show the steps really trained (and stayed finite).
 	FirstLoss     float64 `json:"first_loss"`
@@ -148,9 +156,26 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 	var heapPeak uint64
 	var firstLoss, lastLoss float64
 	var mem runtime.MemStats
+	var allocBefore uint64
+	profiling := false
+	defer func() {
+		if profiling {
+			pprof.StopCPUProfile()
+		}
+	}()
 	for step := range total {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("workload %s: stopped after %d of %d steps: %w", cfg.Workload, step, total, err)
+		}
+		if step == cfg.Warmup {
+			runtime.ReadMemStats(&mem)
+			allocBefore = mem.TotalAlloc
+			if cfg.CPUProfile != nil {
+				if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+					return nil, fmt.Errorf("workload %s: start the CPU profile: %w", cfg.Workload, err)
+				}
+				profiling = true
+			}
 		}
 		start := time.Now()
 		out, err := exe.TrainStep(feeds, LossOutput)
@@ -180,6 +205,11 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 		}
 	}
 
+	if profiling {
+		pprof.StopCPUProfile()
+		profiling = false
+	}
+	allocPerStep := float64(mem.TotalAlloc-allocBefore) / float64(cfg.Steps) / (1 << 20)
 	var timed time.Duration
 	for _, d := range durations {
 		timed += d
@@ -196,6 +226,7 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 		ImagesPerSec:       float64(cfg.Batch*cfg.Steps) / timed.Seconds(),
 		MsPerStep:          summarise(durations),
 		GoHeapPeakMiB:      float64(heapPeak) / (1 << 20),
+		GoAllocMiBPerStep:  allocPerStep,
 		FirstLoss:          firstLoss,
 		LastLoss:           lastLoss,
 		Interpretable:      cfg.Interpretable,

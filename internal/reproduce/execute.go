@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -37,6 +38,9 @@ type ExecOptions struct {
 	Threads  int
 	// Sources are the opened real datasets the plan's runs use (--data).
 	Sources Sources
+	// AfterStep, when set, is called after every training step (see
+	// train.Options.AfterStep).
+	AfterStep func(step int64)
 }
 
 // dataSource is the train.DataSource of a run (nil: the synthetic world).
@@ -71,14 +75,23 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (map[string]*RunRes
 		}
 		cfg := pr.Config
 		if pr.Pretrain != "" {
-			pre, ok := results[pr.Pretrain]
-			if !ok || pre.RunKey == "" {
-				return nil, fmt.Errorf("run %s: its pretraining run %s has not run (plans list it first)", pr.Key, pr.Pretrain)
+			if pre, ok := results[pr.Pretrain]; ok && pre.RunKey != "" {
+				cfg.InitFrom = pre.RunKey
+			} else {
+				// Executed alone (a grid task): the pretraining run must
+				// already be finished in the store.
+				run, err := train.FinishedRun(PretrainConfig(p.Scale, pr.Arch), train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store})
+				if err != nil {
+					return nil, fmt.Errorf("run %s: pretraining run %s: %w", pr.Key, pr.Pretrain, err)
+				}
+				if run == nil {
+					return nil, fmt.Errorf("run %s: its pretraining run %s has not finished in %s (plans list it first; run it first)", pr.Key, pr.Pretrain, opts.Store.Root)
+				}
+				cfg.InitFrom = run.Manifest.Key
 			}
-			cfg.InitFrom = pre.RunKey
 		}
 		res, err := train.Run(ctx, cfg, train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store,
-			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src})
+			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src, AfterStep: opts.AfterStep})
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", pr.Key, err)
 		}
@@ -134,7 +147,7 @@ func EvaluatedLayer(s *train.Session) string {
 // split through the metric plugins.
 func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
 	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
-		RunDir: res.Run.Dir, RunKey: res.Run.Manifest.Key, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds,
+		RunDir: filepath.Base(res.Run.Dir), RunKey: res.Run.Manifest.Key, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds,
 		Role: pr.Role, Pretrain: pr.Config.InitFrom,
 		TrainAccuracy: res.Metrics.TrainAccuracy, TestAccuracy: res.Metrics.TestAccuracy}
 	if pr.Variant.Interpretable {

@@ -18,7 +18,9 @@ type RunResult struct {
 	Variant string `json:"variant"`
 	Column  string `json:"column"`
 	Seed    int    `json:"seed"`
-	RunDir  string `json:"run_dir"`
+	// RunDir is the run's directory relative to the run store (its name
+	// there), so that results do not depend on where the store lives.
+	RunDir string `json:"run_dir"`
 	// RunKey is the run's key in the run store.
 	RunKey string `json:"run_key,omitempty"`
 	// Role is "pretrain" for a pretraining run, "" for a table run.
@@ -231,7 +233,8 @@ type Row struct {
 	NotLearned []string `json:"not_learned,omitempty"`
 	// Region names the region rule of a sensitivity row ("": the scale's).
 	Region string `json:"region,omitempty"`
-	// Runs are the run directories behind the row, baseline seeds first
+	// Runs are the run directories behind the row relative to the run
+	// store, baseline seeds first
 	// (none for the average over columns).
 	Runs []string `json:"runs,omitempty"`
 	// Report is the row's visualizer report (report.html comparing its

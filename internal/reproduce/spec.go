@@ -138,7 +138,7 @@ type NotApplicable struct {
 
 // Paper is the paper's numbers for the table, copied from its CSV.
 type Paper struct {
-	// Source is the CSV file (in /work/shared/paper) the values come from.
+	// Source is the CSV file (in reproductions/paper) the values come from.
 	Source string       `yaml:"source"`
 	Values []PaperValue `yaml:"values"`
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
+
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
@@ -20,7 +22,7 @@ const CheckpointFile = "checkpoint.npz"
 // WriteNPZ writes named tensors as a NumPy .npz archive (a zip of .npy
 // files), atomically, so `numpy.load(path)` can read a checkpoint.
 func WriteNPZ(path string, tensors map[string]*tensor.Tensor) error {
-	return WriteAtomic(path, func(f *os.File) error { return encodeNPZ(f, tensors) })
+	return atomicfile.Write(path, func(w io.Writer) error { return encodeNPZ(w, tensors) })
 }
 
 // encodeNPZ writes tensors as a .npz archive in name order.
@@ -135,7 +137,7 @@ func (h *History) Truncate(step int64) error {
 		w.Write(rec)
 	}
 	w.Flush()
-	return WriteFileAtomic(h.path, []byte(b.String()))
+	return atomicfile.WriteFile(h.path, []byte(b.String()))
 }
 
 // Append writes one row; values are formatted with %v.

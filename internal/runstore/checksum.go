@@ -2,7 +2,6 @@ package runstore
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,8 +11,9 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
+
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 )
 
 // ChecksumFormat is the manifest format from which a run's manifest seals
@@ -116,7 +116,7 @@ func WriteSealedJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, b)
+	return atomicfile.WriteFile(path, b)
 }
 
 // ReadSealedJSON reads a file written by WriteSealedJSON into v. A file
@@ -177,11 +177,11 @@ func (r *Run) checksummed() bool { return r.Manifest.Format >= ChecksumFormat }
 func (r *Run) publish(name string, write func(io.Writer) error) (err error) {
 	path := r.Path(name)
 	if !r.checksummed() {
-		return WriteAtomic(path, func(f *os.File) error { return write(f) })
+		return atomicfile.Write(path, write)
 	}
-	var suffix [6]byte
-	rand.Read(suffix[:])
-	tmp := filepath.Join(r.Dir, "."+name+".tmp-"+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(suffix[:]))
+	// Named as atomicfile names its temporary files, so that
+	// atomicfile.RemoveStale clears what a killed writer left.
+	tmp := tempName(r.Dir, name)
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -221,7 +221,7 @@ func (r *Run) publish(name string, write func(io.Writer) error) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename into %s: %w", path, err)
 	}
-	return syncDir(r.Dir)
+	return atomicfile.SyncDir(r.Dir)
 }
 
 type countingWriter struct {
@@ -288,16 +288,5 @@ func writeManifest(dir string, m Manifest) error {
 	if err != nil {
 		return fmt.Errorf("encode manifest of %s: %w", dir, err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, ManifestFile), b)
-}
-
-// syncDir flushes a directory's entries; file systems that cannot are not an error.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	d.Sync()
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, ManifestFile), b)
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 )
 
 // hostname is os.Hostname, replaceable in tests.
@@ -310,7 +312,7 @@ func (c *Claim) Release() error {
 // path already existed.
 func createExclusive(path string, data []byte) (created bool, err error) {
 	dir := filepath.Dir(path)
-	tmp := filepath.Join(dir, "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-"+randomToken()[:12])
+	tmp := tempName(dir, filepath.Base(path))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return false, err
@@ -333,8 +335,14 @@ func createExclusive(path string, data []byte) (created bool, err error) {
 		}
 		return false, err
 	}
-	syncDir(dir)
-	return true, nil
+	return true, atomicfile.SyncDir(dir)
+}
+
+// tempName is a temporary file for name in dir, named the way atomicfile
+// names its own (".NAME.tmp-PID-HEX"), so atomicfile.RemoveStale clears the
+// leftovers of a killed writer.
+func tempName(dir, name string) string {
+	return filepath.Join(dir, "."+name+".tmp-"+strconv.Itoa(os.Getpid())+"-"+randomToken()[:12])
 }
 
 func randomToken() string {

@@ -27,6 +27,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"time"
+
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 )
 
 // EnvVar overrides the default store root.
@@ -49,6 +51,21 @@ type Identity struct {
 	Backend string          `json:"backend"`
 	Device  string          `json:"device"`
 	Plugins []PluginRef     `json:"plugins,omitempty"`
+	// Weights is the file the network started from (train --init-weights).
+	Weights *WeightsRef `json:"weights,omitempty"`
+}
+
+// WeightsRef records a weights file a run started from.
+type WeightsRef struct {
+	Path   string `json:"path"`
+	Format string `json:"format"`
+	SHA256 string `json:"sha256"`
+	// Loaded counts the file's tensors that were used; Fresh lists the
+	// network's parameters the file did not set; Notes say what else the
+	// loader did (a folded pool, a class layer left out).
+	Loaded int      `json:"loaded"`
+	Fresh  []string `json:"fresh,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
 }
 
 // PluginRef records a plugin that took part in a run.
@@ -304,7 +321,7 @@ func (r *Run) Status() (Status, error) {
 // SetStatus rewrites status.json atomically.
 func (r *Run) SetStatus(st Status) error {
 	st.Updated = time.Now().UTC()
-	return WriteJSONAtomic(r.Path(StatusFile), st)
+	return atomicfile.WriteJSON(r.Path(StatusFile), st)
 }
 
 // WriteMetrics publishes the final metrics as metrics.json, with its
@@ -328,53 +345,6 @@ func (r *Run) ReadMetrics(v any) error {
 	}
 	if err := ReadJSON(r.Path(MetricsFile), v); err != nil {
 		return &CorruptError{Path: r.Path(MetricsFile), Kind: "metrics", Detail: err.Error()}
-	}
-	return nil
-}
-
-// WriteJSONAtomic writes v as indented JSON via a temporary file and a
-// rename, so a crash never leaves a half-written file.
-func WriteJSONAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	return WriteFileAtomic(path, append(b, '\n'))
-}
-
-// WriteFileAtomic writes data to path via a synced temporary file and a rename.
-func WriteFileAtomic(path string, data []byte) error {
-	return WriteAtomic(path, func(f *os.File) error {
-		_, err := f.Write(data)
-		return err
-	})
-}
-
-// WriteAtomic creates path by calling write on a temporary file in the same
-// directory, syncing it, and renaming it into place.
-func WriteAtomic(path string, write func(*os.File) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
 	}
 	return nil
 }

@@ -36,6 +36,9 @@ type Config struct {
 	// This is the authors' protocol: fine-tune a pretrained network. The
 	// resolved run key is what the run's identity records.
 	InitFrom string `json:"init_from,omitempty" yaml:"init_from,omitempty"`
+	// InitWeights is a weights file (torch.save zip or safetensors, with
+	// torchvision names: see docs/weights.md) the network starts from.
+	InitWeights string `json:"init_weights,omitempty" yaml:"init_weights,omitempty"`
 }
 
 // ModelConfig picks a zoo architecture.

@@ -73,3 +73,33 @@ func (s *Session) initFrom(src *runstore.Run) error {
 	}
 	return nil
 }
+
+// FinishedRun returns the finished run of cfg in opts.Store without
+// training anything (nil when there is none yet): an executor that runs
+// one planned run at a time finds the pretrained network it depends on.
+func FinishedRun(cfg Config, opts Options) (*runstore.Run, error) {
+	trainSet, _, err := openDatasets(cfg, opts.Data)
+	if err != nil {
+		return nil, err
+	}
+	var plugins []runstore.PluginRef
+	if cfg.Interpretable.Enabled {
+		return nil, fmt.Errorf("finished run: only ordinary networks are looked up without building them")
+	}
+	id, err := Identity(cfg, trainSet, opts.Backend.Name(), opts.Device, plugins)
+	if err != nil {
+		return nil, err
+	}
+	key, err := id.Key()
+	if err != nil {
+		return nil, err
+	}
+	r, err := FindRun(opts.Store, key)
+	if err != nil {
+		return nil, nil
+	}
+	if st, err := r.Status(); err != nil || st.State != runstore.Done {
+		return nil, nil
+	}
+	return r, nil
+}

@@ -91,3 +91,26 @@ func TestLearningRateDecayThenFlat(t *testing.T) {
 }
 
 func round6(v float64) float64 { return float64(int64(v*1e6+0.5)) / 1e6 }
+
+// An executor that runs one planned run at a time finds a finished
+// pretraining run by its config, and nothing for a config never trained.
+func TestFinishedRun(t *testing.T) {
+	store := openStore(t)
+	opts := options(t, store)
+	cfg := tinyConfig()
+	if r, err := FinishedRun(cfg, opts); err != nil || r != nil {
+		t.Fatalf("before training: %v, %v; want none", r, err)
+	}
+	res, err := Run(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := FinishedRun(cfg, opts); err != nil || r == nil || r.Dir != res.Run.Dir {
+		t.Errorf("after training: %v, %v; want %s", r, err, res.Run.Dir)
+	}
+	other := cfg
+	other.Seed = 9
+	if r, _ := FinishedRun(other, opts); r != nil {
+		t.Errorf("another seed found %s", r.Dir)
+	}
+}

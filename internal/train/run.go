@@ -95,6 +95,8 @@ type Session struct {
 	Test   data.Dataset
 	// Plugins lists the plugins the model was built with.
 	Plugins []runstore.PluginRef
+	// Weights records the file the parameters started from (InitWeights).
+	Weights *runstore.WeightsRef
 	// topOutputs are the interpretable layers' feature outputs (λ schedule).
 	topOutputs []string
 	// lastCheckpoint is the step of the last checkpoint written or restored.
@@ -142,6 +144,12 @@ func Open(cfg Config, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("compile %s on %s: %w", cfg.Model.Arch, opts.Backend.Name(), err)
 	}
 	sess := &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet, Test: testSet}
+	if cfg.InitWeights != "" {
+		if sess.Weights, err = loadInitWeights(model, exec, cfg.InitWeights, opts.Log); err != nil {
+			exec.Close()
+			return nil, err
+		}
+	}
 	if parts != nil {
 		sess.Plugins, sess.topOutputs = parts.plugins, parts.topOutputs
 	}
@@ -189,6 +197,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	id.Weights = sess.Weights
 	name := cfg.Name
 	if name == "" {
 		name = fmt.Sprintf("%s-%s", cfg.Model.Arch, cfg.Data.Task)

@@ -16,10 +16,10 @@ const (
 	// whose ImageNet weights torchvision ships; ArchAlexNet is the 2012
 	// paper's (96, 256, 384, 384, 256).
 	ArchAlexNetTorchvision = "alexnet-torchvision"
-	ArchVGGM    = "vgg-m"
-	ArchVGGS    = "vgg-s"
-	ArchVGG16   = "vgg-16"
-	ArchSmall64 = "small64"
+	ArchVGGM               = "vgg-m"
+	ArchVGGS               = "vgg-s"
+	ArchVGG16              = "vgg-16"
+	ArchSmall64            = "small64"
 )
 
 // Loss names accepted by Spec.Loss.

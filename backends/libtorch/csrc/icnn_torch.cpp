@@ -1,11 +1,12 @@
 // icnn_torch.cpp: the implementation of icnn_torch.h over libtorch's C++
 // API. It includes only ATen and the autograd entry points (not
-// torch/torch.h) to keep the build short, and uses nothing that differs
-// between libtorch 1.13 and 2.x.
+// torch/torch.h) to keep the build short. The one API that differs between
+// libtorch 1.13 and 2.x, autocast's switches, is chosen by TORCH_VERSION.
 #include "icnn_torch.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -231,7 +232,7 @@ int icnn_cuda_device_count(void) {
   return guarded([] { return (int)torch::cuda::device_count(); }, 0);
 }
 
-void icnn_set_num_threads(int threads) {
+int icnn_set_num_threads(int threads) {
   // The count that matters is per OS thread (libtorch 1.13 on Debian uses
   // OpenMP, whose thread count is a per-thread setting), but
   // at::set_num_threads also has process-wide side effects: in 1.13 it
@@ -239,7 +240,12 @@ void icnn_set_num_threads(int threads) {
   // about a million spins, and it clears ideep's cache of convolution
   // primitives. Called once per training step, that took a core from every
   // 2-thread step. So only call it when this thread runs with another count.
-  if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+  return guarded(
+      [&] {
+        if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+        return 0;
+      },
+      -1);
 }
 int icnn_get_num_threads(void) { return at::get_num_threads(); }
 
@@ -274,7 +280,59 @@ int icnn_retain_freed_memory(void) {
 #endif
 }
 
-void icnn_set_allow_tf32(int allow) { at::globalContext().setAllowTF32CuDNN(allow != 0); }
+int icnn_set_allow_tf32(int allow) {
+  return guarded(
+      [&] {
+        at::globalContext().setAllowTF32CuDNN(allow != 0);
+        return 0;
+      },
+      -1);
+}
+
+int icnn_set_matmul_tf32(int allow) {
+  return guarded(
+      [&] {
+        at::globalContext().setAllowTF32CuBLAS(allow != 0);
+        return 0;
+      },
+      -1);
+}
+
+int icnn_set_cudnn_benchmark(int on) {
+  return guarded(
+      [&] {
+        at::globalContext().setBenchmarkCuDNN(on != 0);
+        return 0;
+      },
+      -1);
+}
+
+int icnn_set_autocast(const char *device_type, int half) {
+  return guarded(
+      [&] {
+        std::string dev(device_type);
+        need(dev == "cpu" || dev == "cuda", "autocast: device type \"" + dev + "\" is not cpu or cuda");
+        need(half >= 0 && half <= 2, "autocast: mode " + std::to_string(half) + " is not 0 (off), 1 (bfloat16) or 2 (float16)");
+        bool on = half != 0;
+        at::ScalarType type = half == 2 ? at::kHalf : at::kBFloat16;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+        at::DeviceType dt = dev == "cpu" ? at::kCPU : at::kCUDA;
+        if (on) at::autocast::set_autocast_dtype(dt, type);
+        at::autocast::set_autocast_enabled(dt, on);
+#else
+        if (dev == "cpu") {
+          if (on) at::autocast::set_autocast_cpu_dtype(type);
+          at::autocast::set_cpu_enabled(on);
+        } else {
+          if (on) at::autocast::set_autocast_gpu_dtype(type);
+          at::autocast::set_enabled(on);
+        }
+#endif
+        if (!on) at::autocast::clear_cache();
+        return 0;
+      },
+      -1);
+}
 
 int icnn_synchronize(const char *device) {
   return guarded(
@@ -292,8 +350,15 @@ icnn_tensor icnn_from_host(int dtype, const int64_t *shape, int ndim, const void
         std::vector<int64_t> sizes(shape, shape + ndim);
         auto type = scalar_type(dtype);
         at::Tensor host = at::from_blob(const_cast<void *>(data), sizes, at::TensorOptions().dtype(type));
+        at::Device dev(device);
+        if (dev.is_cuda()) {
+          // Staged through pinned memory (libtorch's caching host allocator
+          // reuses the block once the copy is done), the upload is queued on
+          // the device's stream instead of blocking the host.
+          return wrap(host.pin_memory().to(dev, type, /*non_blocking=*/true, /*copy=*/true));
+        }
         // copy=true: the result owns its memory, even on the CPU.
-        return wrap(host.to(at::Device(device), type, false, true));
+        return wrap(host.to(dev, type, false, true));
       },
       nullptr);
 }
@@ -320,6 +385,15 @@ int icnn_shape(icnn_tensor t, int64_t *shape, int max_dims) {
 
 icnn_tensor icnn_clone(icnn_tensor t) {
   return guarded([&]() -> icnn_tensor { return wrap(t->t.detach().clone()); }, nullptr);
+}
+
+icnn_tensor icnn_channels_last(icnn_tensor t) {
+  return guarded(
+      [&]() -> icnn_tensor {
+        need(t->t.dim() == 4, "channels_last: not a 4-D tensor");
+        return wrap(t->t.detach().contiguous(at::MemoryFormat::ChannelsLast));
+      },
+      nullptr);
 }
 
 icnn_tensor icnn_column_major(icnn_tensor t) {

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes meaning. */
-#define ICNN_ABI_VERSION 2
+#define ICNN_ABI_VERSION 3
 
 typedef struct icnn_tensor_s *icnn_tensor;
 
@@ -35,13 +35,28 @@ const char *icnn_torch_version(void);
 const char *icnn_last_error(void);
 /* Number of CUDA devices libtorch can use (0 without CUDA). */
 int icnn_cuda_device_count(void);
-void icnn_set_num_threads(int threads);
+int icnn_set_num_threads(int threads);
 int icnn_get_num_threads(void);
 /* Returns the previous setting. */
 int icnn_set_grad_enabled(int enabled);
 /* Lets cuDNN convolutions use TF32 on GPUs that have it (PyTorch's
  * default); the backend turns it off unless asked, for exact float32. */
-void icnn_set_allow_tf32(int allow);
+int icnn_set_allow_tf32(int allow);
+/* Lets CUDA matrix products (cuBLAS) use TF32: PyTorch's
+ * torch.backends.cuda.matmul.allow_tf32. */
+int icnn_set_matmul_tf32(int allow);
+/* cuDNN autotuning of convolution algorithms per input shape:
+ * torch.backends.cudnn.benchmark. */
+int icnn_set_cudnn_benchmark(int on);
+/* Autocast of the ops that follow on this thread, for device type "cpu" or
+ * "cuda": 0 turns it off (and drops the cast weights it cached), 1 runs
+ * eligible ops in bfloat16, 2 in float16. Autocast's cache of cast weights
+ * must be dropped whenever weights change, so callers turn it off after
+ * each forward pass, as leaving torch.autocast() does. */
+int icnn_set_autocast(const char *device_type, int half);
+/* A detached copy of the 4-D t in channels-last memory format (same shape
+ * and values; NHWC strides), as x.contiguous(memory_format=channels_last). */
+icnn_tensor icnn_channels_last(icnn_tensor t);
 /* Has glibc's malloc keep freed memory for reuse instead of returning it
  * to the kernel (process-wide; skipped when the environment already tunes
  * malloc). Returns 1 when applied. */
@@ -49,7 +64,9 @@ int icnn_retain_freed_memory(void);
 /* Waits for queued work on a CUDA device (no-op on the CPU). */
 int icnn_synchronize(const char *device);
 
-/* Copies a dense row-major host buffer of the given dtype onto device. */
+/* Copies a dense row-major host buffer of the given dtype onto device. For
+ * a CUDA device the copy goes through pinned memory and does not wait for
+ * the GPU (later work on the device is ordered after it). */
 icnn_tensor icnn_from_host(int dtype, const int64_t *shape, int ndim, const void *data, const char *device);
 /* Copies t (converted to dtype) into a host buffer of exactly nbytes. */
 int icnn_to_host(icnn_tensor t, int dtype, void *data, int64_t nbytes);

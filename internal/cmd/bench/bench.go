@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -39,6 +40,7 @@ type BenchOptions struct {
 	Device        string
 	Interpretable string // auto, true or false
 	JSON          bool
+	CPUProfile    string // file for a pprof CPU profile of the timed steps
 	PluginFlags   pluginhost.Flags
 }
 
@@ -80,6 +82,9 @@ func NewCmdBench(f *cmdutil.Factory, runF func(*BenchOptions) error) *cobra.Comm
 			# one thread, 50 timed steps, machine-readable output
 			$ icnnlab bench --workload small64 --threads 1 --steps 50 --json
 
+			# profile the timed steps (go tool pprof -top icnnlab cpu.prof)
+			$ icnnlab bench --workload small64 --threads 1 --cpuprofile cpu.prof
+
 			# pick the backend for this run
 			$ icnnlab bench --backend gorgonia --batch 16
 			$ ICNNLAB_BACKEND=gorgonia icnnlab bench
@@ -106,6 +111,7 @@ func NewCmdBench(f *cmdutil.Factory, runF func(*BenchOptions) error) *cobra.Comm
 	fl.StringVar(&opts.Device, "device", "", "backend device, e.g. cpu or cuda:0 (default: the backend's)")
 	fl.StringVar(&opts.Interpretable, "interpretable", InterpretableAuto, "time the interpretable variant: auto, true or false")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	fl.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the timed steps to this file")
 	opts.PluginFlags.Register(fl)
 	return cmd
 }
@@ -168,6 +174,14 @@ func benchRun(ctx context.Context, opts *BenchOptions) error {
 		defer host.Close()
 		cfg.Plugins = host
 	}
+	if opts.CPUProfile != "" {
+		f, err := os.Create(opts.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		cfg.CPUProfile = f
+	}
 	var bar *progressbar.ProgressBar
 	if opts.IO.IsStderrTTY() {
 		bar = progressbar.NewOptions(opts.Warmup+opts.Steps,
@@ -207,7 +221,7 @@ func writeSummary(w io.Writer, r *bench.Result) error {
 	if r.PeakRSSMiB != nil {
 		rss = fmt.Sprintf("%.0f MiB", *r.PeakRSSMiB)
 	}
-	fmt.Fprintf(tw, "peak RSS\t%s (Go heap peak %.0f MiB)\n", rss, r.GoHeapPeakMiB)
+	fmt.Fprintf(tw, "peak RSS\t%s (Go heap peak %.0f MiB, %.1f MiB allocated per step)\n", rss, r.GoHeapPeakMiB, r.GoAllocMiBPerStep)
 	fmt.Fprintf(tw, "loss\t%.4f (first step) -> %.4f (last step)\n", r.FirstLoss, r.LastLoss)
 	fmt.Fprintf(tw, "interpretable\t%t: %s\n", r.Interpretable, r.Note)
 	return tw.Flush()

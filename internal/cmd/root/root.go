@@ -15,6 +15,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	dataCmd "github.com/icnnlab/icnnlab/internal/cmd/data"
 	evalCmd "github.com/icnnlab/icnnlab/internal/cmd/eval"
+	gridCmd "github.com/icnnlab/icnnlab/internal/cmd/grid"
 	metricsCmd "github.com/icnnlab/icnnlab/internal/cmd/metrics"
 	pluginCmd "github.com/icnnlab/icnnlab/internal/cmd/plugin"
 	pluginsCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins"
@@ -47,7 +48,8 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 			numbers. The pieces are commands of their own: the data (data), runs
 			in a reproducible run store (train, eval), the mask, loss, metric and
 			visualizer plugins that run out of process (plugins, metrics,
-			visualize), the backends (backend, bench) and the build (version).
+			visualize), the backends (backend, bench), a reproduction handed to
+			a Slurm cluster as a job array (grid) and the build (version).
 		`),
 		Example: cmdutil.Examples(`
 			$ icnnlab reproduce paper-tables --quick
@@ -80,6 +82,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(visualizeCmd.NewCmdVisualize(f, nil))
 	cmd.AddCommand(metricsCmd.NewCmdMetrics(f))
 	cmd.AddCommand(reproduceCmd.NewCmdReproduce(f))
+	cmd.AddCommand(gridCmd.NewCmdGrid(f))
 	cmd.AddCommand(backendCmd.NewCmdBackend(f))
 	return cmd
 }

@@ -73,6 +73,13 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 			checksum of the subgraphs they returned are recorded in the run's
 			manifest; the run key follows the subgraphs, so rebuilding icnnlab
 			or a plugin without changing what it returns reuses finished runs.
+
+			--init-weights starts the network from a weights file instead of a
+			random initialisation: torchvision's ImageNet alexnet (use --arch
+			alexnet-torchvision) or vgg16 (--arch vgg-16) saved by torch.save or as
+			safetensors, or a file icnnlab export wrote. The class layer is left
+			at its initialisation when its size differs; the file's SHA-256 is
+			recorded in the manifest. See docs/weights.md.
 		`),
 		Example: cmdutil.Examples(`
 			# a narrow VGG-M, single-category "bird", the defaults
@@ -96,6 +103,9 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 			# fine-tune: conv layers from a pretrained run, fresh head
 			$ icnnlab train --arch vgg-m --task multi --world-seed 1001 --name pretrain
 			$ icnnlab train --interpretable --init-from pretrain-1a2b3c4d5e6f
+
+			# fine-tune torchvision's ImageNet VGG-16 (see docs/weights.md)
+			$ icnnlab train --arch vgg-16 --width 1 --image-size 224 --init-weights vgg16.safetensors
 
 			# continue a run that was killed
 			$ icnnlab train --resume runs/vgg-m-single-1a2b3c4d5e6f
@@ -153,6 +163,7 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 	fl.Float64("weight-decay", d.Optimizer.WeightDecay, "weight decay")
 	fl.Uint64("seed", d.Seed, "seed of initialisation, shuffling and dropout")
 	fl.Int("checkpoint-every", d.CheckpointEvery, "steps between checkpoints (0: every epoch)")
+	fl.String("init-weights", d.InitWeights, "start from a weights file: torch.save zip or safetensors with torchvision names (docs/weights.md)")
 	fl.Bool("interpretable", d.Interpretable.Enabled, "train the interpretable CNN: masks and a filter loss on the top conv-layers")
 	fl.String("mask", d.Interpretable.Mask, "mask plugin (see icnnlab plugins list)")
 	fl.String("mask-params", "", "mask plugin parameters as JSON (see icnnlab plugins info mask/NAME)")
@@ -234,6 +245,7 @@ func resolveConfig(fl *pflag.FlagSet, opts *TrainOptions) error {
 	set("weight-decay", func() { c.Optimizer.WeightDecay = num("weight-decay") })
 	set("seed", func() { v, e := fl.GetUint64("seed"); err = e; c.Seed = v })
 	set("checkpoint-every", func() { c.CheckpointEvery = integer("checkpoint-every") })
+	set("init-weights", func() { c.InitWeights = str("init-weights") })
 	set("interpretable", func() { v, e := fl.GetBool("interpretable"); err = e; c.Interpretable.Enabled = v })
 	set("mask", func() { c.Interpretable.Mask = str("mask") })
 	set("filter-loss", func() { c.Interpretable.Loss = str("filter-loss") })

@@ -48,7 +48,7 @@ func NewCmdInfo(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Info
 		`),
 		Example: cmdutil.Examples(`
 			$ icnnlab plugins info masks/l1
-			$ icnnlab plugins info loss/neg-mi --json
+			$ icnnlab plugins info loss/mi --json
 		`),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {

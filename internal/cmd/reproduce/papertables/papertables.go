@@ -16,7 +16,9 @@ import (
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
+	"github.com/icnnlab/icnnlab/internal/cmd/grid/engine"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/grid"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/reproduce"
 	"github.com/icnnlab/icnnlab/internal/runstore"
@@ -49,12 +51,18 @@ type PaperTablesOptions struct {
 	// "quick" (receptive fields and patterns), "full" (with the up-conv
 	// decoder), or "none".
 	Reports string
+	// Engine runs the runs: local (this process) or slurm (a grid).
+	Engine engine.Flags
 }
 
-// dataFlag is --data: NAME[=PATH] entries, comma-separated or repeated.
-type dataFlag struct{ m *map[string]string }
+// DataFlag is --data: NAME[=PATH] entries, comma-separated or repeated
+// (shared with `icnnlab grid submit`).
+type DataFlag struct{ m *map[string]string }
 
-func (f dataFlag) String() string {
+// NewDataFlag returns a --data flag value that fills m.
+func NewDataFlag(m *map[string]string) DataFlag { return DataFlag{m} }
+
+func (f DataFlag) String() string {
 	if f.m == nil || len(*f.m) == 0 {
 		return ""
 	}
@@ -65,9 +73,9 @@ func (f dataFlag) String() string {
 	return strings.Join(parts, ",")
 }
 
-func (f dataFlag) Type() string { return "NAME[=PATH]" }
+func (f DataFlag) Type() string { return "NAME[=PATH]" }
 
-func (f dataFlag) Set(v string) error {
+func (f DataFlag) Set(v string) error {
 	if *f.m == nil {
 		*f.m = map[string]string{}
 	}
@@ -144,6 +152,9 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			to a visualizer report (icnnlab visualize) that sets its baseline
 			and treatment runs side by side: receptive-field overlays, the
 			part-coverage map and per-filter cards, in reports/ under --out.
+			--engine slurm hands the runs to Slurm as one job array (a grid, see
+			icnnlab grid and docs/cluster.md), waits for them and writes the
+			same tables; --runs must then be on a file system the nodes share.
 			--reports quick (the default) leaves out the up-conv decoder, full
 			includes it, none makes no reports. A report that fails is named
 			and the tables are written without its link.
@@ -167,6 +178,9 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			# the Fashion-MNIST accuracy table (Debian's files; about 20 minutes)
 			$ icnnlab reproduce paper-tables --data fashion-mnist
 
+			# every table at the paper's setting as a Slurm job array on GPU nodes
+			$ icnnlab --backend libtorch reproduce paper-tables --scale full --device cuda --engine slurm --gres gpu:1 --time 8:00:00 --runs /shared/runs
+
 			# Tables 1, 2, 4, 6 and 7 on Pascal VOC Part, 5 and 7 on CUB-200-2011
 			$ icnnlab reproduce paper-tables --data voc-part=/data/VOCPart,cub200=/data/CUB_200_2011
 		`),
@@ -186,6 +200,9 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			opts.DifficultySet = cmd.Flags().Changed("difficulty")
 			if opts.DifficultySet && (opts.Difficulty < 0 || opts.Difficulty > 1) {
 				return cmdutil.FlagErrorf("--difficulty: %g is not in [0, 1]", opts.Difficulty)
+			}
+			if err := opts.Engine.Validate(); err != nil {
+				return err
 			}
 			if !slices.Contains([]string{"quick", "full", "none"}, opts.Reports) {
 				return cmdutil.FlagErrorf("--reports: %q is not one of quick, full, none", opts.Reports)
@@ -208,7 +225,8 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the backend's)")
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads (0: all)")
 	fl.StringVar(&opts.Reports, "reports", "quick", "visualizer report per table row: quick (no decoder), full, none")
-	fl.Var(dataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
+	fl.Var(DataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
+	opts.Engine.Register(fl, string(grid.EngineLocal))
 	opts.PluginFlags.Register(fl)
 	return cmd
 }
@@ -317,18 +335,34 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	if opts.IO.IsStderrTTY() {
 		eo.Progress = errOut
 	}
-	results, err := reproduce.Execute(ctx, plan, eo)
-	if err != nil {
-		return err
-	}
-	report, err := reproduce.BuildReport(plan, results)
-	if err != nil {
-		return err
+	var report *reproduce.Report
+	if opts.Engine.Engine == string(grid.EngineLocal) {
+		results, err := reproduce.Execute(ctx, plan, eo)
+		if err != nil {
+			return err
+		}
+		if report, err = reproduce.BuildReport(plan, results); err != nil {
+			return err
+		}
+	} else {
+		// The same runs as a grid on the engine (docs/cluster.md).
+		req := grid.Request{Scale: scale.Name, Tables: ids, Seeds: opts.Seeds, Data: data}
+		if len(data) == 0 {
+			req.Data = nil
+		}
+		report, err = engine.Reproduce(ctx, opts.IO, b, &opts.PluginFlags, req, opts.RunsDir, opts.Device, opts.Threads, opts.Engine)
+		if err != nil {
+			return err
+		}
 	}
 	failed := 0
 	if opts.Reports != "none" {
 		err := report.LinkReports(opts.Out, func(runs []string, dir string) error {
-			if err := renderReport(ctx, runs, dir, opts.Reports, b, opts.Device, host); err != nil {
+			paths := make([]string, len(runs))
+			for i, r := range runs {
+				paths[i] = filepath.Join(store.Root, r) // results name runs relative to the store
+			}
+			if err := renderReport(ctx, paths, dir, opts.Reports, b, opts.Device, host); err != nil {
 				failed++
 				fmt.Fprintf(errOut, "warning: %v\n", err)
 				return nil // the tables are written without this link

@@ -1,0 +1,123 @@
+package gorgonia
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	gt "gorgonia.org/tensor"
+)
+
+// Per-kernel benchmarks on small64's layer shapes at batch 32, one thread
+// unless the name says otherwise. Run with -benchmem: the steady state
+// allocates nothing per call.
+
+// small64Convs are small64's three pooled convolution blocks and its
+// unpooled 8x8 one.
+var small64Convs = []struct {
+	name string
+	g    convGeom
+	pool bool
+}{
+	{"conv1", convGeomSame(32, 3, 64, 32), true},
+	{"conv2", convGeomSame(32, 32, 32, 64), true},
+	{"conv3", convGeomSame(32, 64, 16, 128), true},
+	{"conv4", convGeomSame(32, 128, 8, 128), false},
+}
+
+// convGeomSame is a 3x3, stride 1, pad 1 convolution of n images c x hw x hw into o channels.
+func convGeomSame(n, c, hw, o int) convGeom {
+	return convGeom{n: n, c: c, h: hw, w: hw, o: o, kh: 3, kw: 3, oh: hw, ow: hw, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, groups: 1}
+}
+
+func randomValue(rng *rand.Rand, shape ...int) G.Value {
+	v := newValue(gt.Float32, shape)
+	data := dataOf[float32](v)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+func BenchmarkConvBlockForward(b *testing.B) {
+	for _, c := range small64Convs {
+		b.Run(c.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			k := convBlockKernel{g: c.g, ops: blockOps{bias: true, relu: true, pool: c.pool}, st: &blockState{}}
+			in := []G.Value{randomValue(rng, c.g.xShape()...), randomValue(rng, c.g.wShape()...), randomValue(rng, c.g.o)}
+			out := newValue(gt.Float32, k.outShape())
+			ctx := &runContext{threads: 1}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := k.forward(ctx, in, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkConvBlockGrad(b *testing.B) {
+	for _, c := range small64Convs {
+		b.Run(c.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			fwd := convBlockKernel{g: c.g, ops: blockOps{bias: true, relu: true, pool: c.pool}, st: &blockState{}}
+			in := []G.Value{randomValue(rng, c.g.xShape()...), randomValue(rng, c.g.wShape()...), randomValue(rng, c.g.o)}
+			y := newValue(gt.Float32, fwd.outShape())
+			ctx := &runContext{threads: 1}
+			if err := fwd.forward(ctx, in, y); err != nil {
+				b.Fatal(err)
+			}
+			k := convBlockGradKernel{g: c.g, ops: fwd.ops, st: fwd.st}
+			dy := randomValue(rng, fwd.outShape()...)
+			dz := newValue(gt.Float32, c.g.yShape())
+			b.ReportAllocs()
+			for b.Loop() {
+				clearValue(dz)
+				if err := k.forward(ctx, []G.Value{y, dy}, dz); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkConvGradients(b *testing.B) {
+	for _, c := range small64Convs {
+		for _, role := range []convRole{convGradInput, convGradWeight} {
+			k := convKernel{role: role, g: c.g}
+			b.Run(c.name+"/"+k.name(), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				var in []G.Value
+				out := newValue(gt.Float32, c.g.wShape())
+				if role == convGradInput {
+					in = []G.Value{randomValue(rng, c.g.wShape()...), randomValue(rng, c.g.yShape()...)}
+					out = newValue(gt.Float32, c.g.xShape())
+				} else {
+					in = []G.Value{randomValue(rng, c.g.xShape()...), randomValue(rng, c.g.yShape()...)}
+				}
+				ctx := &runContext{threads: 1}
+				b.ReportAllocs()
+				for b.Loop() {
+					clearValue(out)
+					if err := k.forward(ctx, in, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkChannelSum(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	k := channelSumKernel{n: 32, c: 32, hw: 64 * 64}
+	x, out := randomValue(rng, 32, 32, 64*64), newValue(gt.Float32, []int{32})
+	ctx := &runContext{threads: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := k.forward(ctx, []G.Value{x}, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

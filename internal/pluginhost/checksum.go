@@ -19,7 +19,8 @@ import (
 // the name, binary mode, is accepted too).
 const SumsFile = "SHA256SUMS"
 
-// ReadSums parses dir's SHA256SUMS into file name → hash.
+// ReadSums parses dir's SHA256SUMS into file name → hash. Two lines for
+// the same file are an error.
 func ReadSums(dir string) (map[string][]byte, error) {
 	path := filepath.Join(dir, SumsFile)
 	data, err := os.ReadFile(path)
@@ -27,6 +28,7 @@ func ReadSums(dir string) (map[string][]byte, error) {
 		return nil, err
 	}
 	sums := map[string][]byte{}
+	lineOf := map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimRight(sc.Text(), "\r")
@@ -42,7 +44,14 @@ func ReadSums(dir string) (map[string][]byte, error) {
 		if name == "" {
 			return nil, fmt.Errorf("%s:%d: no file name after the hash", path, line)
 		}
-		sums[filepath.Base(name)] = sum
+		base := filepath.Base(name)
+		if first, dup := lineOf[base]; dup {
+			// A second line would otherwise silently win (or lose): after
+			// a rebuild the line is replaced, never appended.
+			return nil, fmt.Errorf("%s:%d: a second line for %s (the first is line %d); keep one: delete both and run: cd %s && sha256sum %s >> %s",
+				path, line, base, first, dir, base, SumsFile)
+		}
+		sums[base], lineOf[base] = sum, line
 	}
 	return sums, sc.Err()
 }

@@ -106,7 +106,7 @@ func (inst *instance) classify(parent, cctx context.Context, method string, err 
 		}
 		// A hung plugin would also hang a graceful shutdown: kill it.
 		inst.terminate()
-		return inst.newError(method, ErrTimeout, fmt.Sprintf("no answer within %v, so it was stopped (hung? raise the plugin call timeout if it is merely slow)", timeout), nil)
+		return inst.newError(method, ErrTimeout, fmt.Sprintf("no answer within %v, so it was stopped (hung? if it is merely slow, raise --plugin-timeout, now %v)", timeout, timeout), nil)
 	case inst.waitExited(2 * time.Second):
 		// Kill on an exited process only waits for go-plugin's stderr
 		// reader to finish, so the tail below holds the last words.

@@ -95,6 +95,9 @@ func (h *Host) Resolve(ref plugin.Ref) (Candidate, error) {
 	}
 	switch len(found) {
 	case 0:
+		if path, ok := notExecutable(h.opts.Dir, ref); ok {
+			return Candidate{}, fmt.Errorf("plugin %s: %s is not executable; make it so with: chmod +x %s", ref, path, path)
+		}
 		return Candidate{}, fmt.Errorf("no plugin %s: not built in, and no executable %s%s-%s in plugin directory %q",
 			ref, BinaryPrefix, ref.Kind, ref.Name, h.opts.Dir)
 	case 1:
@@ -336,7 +339,7 @@ func (inst *instance) connect(ctx context.Context, timeout time.Duration) error 
 		return inst.fail("GetInfo", "sent an invalid description", err)
 	}
 	if info.Kind != inst.cand.Ref.Kind || info.Name != inst.cand.Ref.Name {
-		return inst.fail("GetInfo", fmt.Sprintf("says it is %s/%s", info.Kind.Plural(), info.Name), nil)
+		return inst.fail("GetInfo", nameMismatch(inst.cand, info), nil)
 	}
 	inst.info = info
 	return nil

@@ -149,8 +149,8 @@ func TestFailuresNameThePluginAndHostSurvives(t *testing.T) {
 		want   []string
 	}{
 		{"masks/crash", ErrCrashed, []string{"plugin process exited", "crash-test: exiting on purpose"}},
-		{"masks/panic", ErrFailed, []string{"panic in BuildMask: boom"}},
-		{"masks/hang", ErrTimeout, []string{"no answer within 500ms"}},
+		{"masks/panic", ErrFailed, []string{"panic in BuildMask: boom\n    at main.main.func", "testplugin/main.go:"}}, // the file and line that panicked
+		{"masks/hang", ErrTimeout, []string{"no answer within 500ms", "if it is merely slow, raise --plugin-timeout, now 500ms"}},
 		{"masks/malformed", ErrMalformed, []string{"graph does not decode"}},
 		{"masks/wrongshape", ErrMalformed, []string{`output "masked" is float32[2 3 4], want float32[2 3 4 5]`}},
 	}
@@ -181,6 +181,16 @@ func TestFailuresNameThePluginAndHostSurvives(t *testing.T) {
 		_, err := h.Mask(ctx, ref(t, "masks/impostor"))
 		if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "says it is masks/someone-else") {
 			t.Errorf("error %v, want a start error saying who it claims to be", err)
+		}
+		// Both ways out: rename the file, or change the name in Info.
+		for _, fix := range []string{
+			"rename icnnlab-plugin-mask-impostor to icnnlab-plugin-mask-someone-else",
+			"cd " + dir + " && sha256sum icnnlab-plugin-mask-someone-else >> SHA256SUMS",
+			`or set Info().Name to "impostor" (and Kind to mask) and rebuild it`,
+		} {
+			if err == nil || !strings.Contains(err.Error(), fix) {
+				t.Errorf("error %v does not name the fix %q", err, fix)
+			}
 		}
 	})
 	t.Run("wrong kind", func(t *testing.T) {
@@ -358,6 +368,11 @@ func TestResolve(t *testing.T) {
 	if _, err := h.Resolve(ref(t, "masks/nothere")); err == nil || !strings.Contains(err.Error(), "icnnlab-plugin-mask-nothere") {
 		t.Errorf("missing plugin: error %v", err)
 	}
+	// A plugin file without the execute bit is named as such, with the fix.
+	notExec := filepath.Join(dir, BinaryPrefix+"mask-notexec")
+	if _, err := h.Resolve(ref(t, "masks/notexec")); err == nil || err.Error() != "plugin masks/notexec: "+notExec+" is not executable; make it so with: chmod +x "+notExec {
+		t.Errorf("non-executable plugin: error %v", err)
+	}
 }
 
 func TestReadSums(t *testing.T) {
@@ -374,6 +389,8 @@ func TestReadSums(t *testing.T) {
 		{name: "short hash", file: "abcd  x\n", wantErr: "SHA256SUMS:1: want"},
 		{name: "no name", file: sum + "  \n", wantErr: "SHA256SUMS:1: no file name"},
 		{name: "not hex", file: strings.Repeat("zz", 32) + "  x\n", wantErr: "SHA256SUMS:1"},
+		{name: "second line for a file", file: sum + "  icnnlab-plugin-mask-a\n" + sum + "  icnnlab-plugin-loss-b\n" + strings.Repeat("cd", 32) + " *icnnlab-plugin-mask-a\n",
+			wantErr: "SHA256SUMS:3: a second line for icnnlab-plugin-mask-a (the first is line 1); keep one: delete both and run: cd "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

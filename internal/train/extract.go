@@ -43,6 +43,30 @@ func (s *Session) OutputFor(layer string) (string, error) {
 	return "", fmt.Errorf("layer %q is not an output of this model (open the session with Activations)", layer)
 }
 
+// PreMaskOutputFor names the graph output holding an interpretable layer's
+// maps before its mask, the features its filter loss sees (the session
+// must be opened with Options.Activations).
+func (s *Session) PreMaskOutputFor(layer string) (string, error) {
+	if _, err := s.OutputFor(layer); err != nil {
+		return "", err
+	}
+	var interp []string
+	for _, l := range s.Model.Top {
+		interp = append(interp, l.Name)
+	}
+	if len(interp) == 0 {
+		return "", fmt.Errorf("layer %q has no mask: this run is not interpretable, so its maps are the same before and after (drop the pre-mask option)", layer)
+	}
+	out := zoo.PreMaskOutput(layer)
+	if s.Model.Graph.Output(out) == nil {
+		if l, ok := s.Model.Layer(layer); ok && !l.Interpretable {
+			return "", fmt.Errorf("layer %q has no mask (the masked layers are %v)", layer, interp)
+		}
+		return "", fmt.Errorf("layer %q: its pre-mask maps are not an output of this model (open the session with Activations)", layer)
+	}
+	return out, nil
+}
+
 // Extract runs ds (the first limit examples; all if limit <= 0) through the
 // network in evaluation mode and stacks the layer's activations into one
 // tensor [N,C,H,W], with the labels.
@@ -51,6 +75,23 @@ func (s *Session) Extract(layer string, ds data.Dataset, limit int) (*tensor.Ten
 	if err != nil {
 		return nil, nil, err
 	}
+	return s.ExtractOutput(out, ds, limit)
+}
+
+// ExtractPreMask is Extract for an interpretable layer's maps before its
+// mask (PreMaskOutputFor).
+func (s *Session) ExtractPreMask(layer string, ds data.Dataset, limit int) (*tensor.Tensor, []int, error) {
+	out, err := s.PreMaskOutputFor(layer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.ExtractOutput(out, ds, limit)
+}
+
+// ExtractOutput runs ds through the network in evaluation mode and stacks
+// one graph output [B,C,H,W] into [N,C,H,W], with the labels.
+func (s *Session) ExtractOutput(out string, ds data.Dataset, limit int) (*tensor.Tensor, []int, error) {
+	layer := out
 	n := ds.Len()
 	if limit > 0 && limit < n {
 		n = limit

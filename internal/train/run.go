@@ -14,6 +14,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/memcheck"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/zoo"
@@ -128,6 +129,9 @@ func Open(cfg Config, opts Options) (*Session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build model: %w", err)
 		}
+	}
+	if err := checkMemory(cfg, model, opts.Device); err != nil {
+		return nil, err
 	}
 	exec, err := opts.Backend.Compile(model.Graph, backends.CompileOptions{
 		Device:  opts.Device,
@@ -704,4 +708,22 @@ func exampleLosses(logits, targets []float32, c int, loss string) float64 {
 		}
 	}
 	return total
+}
+
+// checkMemory refuses, before anything is allocated, a CPU run whose
+// training step cannot fit in the memory left (internal/memcheck). A GPU's
+// memory is the backend's to judge: there the check does not apply.
+func checkMemory(cfg Config, model *zoo.Model, device string) error {
+	if device != "" && device != "cpu" {
+		return nil
+	}
+	slots := 0
+	switch {
+	case cfg.Optimizer.Kind == string(backends.Adam):
+		slots = 2
+	case cfg.Optimizer.Momentum != 0:
+		slots = 1
+	}
+	return memcheck.Check(memcheck.OfGraph(model.Graph, slots),
+		fmt.Sprintf("%s (width %g, %d px) at batch %d", cfg.Model.Arch, cfg.Model.Width, cfg.Data.ImageSize, cfg.Batch))
 }

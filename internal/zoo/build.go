@@ -134,10 +134,14 @@ func FeatureOutput(layer string) string { return "features/" + layer }
 // ActivationOutput is the output name of a layer's activations (Hooks.Activations).
 func ActivationOutput(layer string) string { return "act/" + layer }
 
+// PreMaskOutput is the output name of an interpretable layer's maps before
+// its mask (Hooks.Activations): what the filter loss sees.
+func PreMaskOutput(layer string) string { return "premask/" + layer }
+
 // Build validates spec and builds its graph with outputs "logits", "loss"
 // (unless hooks.DeferLoss), "classification_loss", "features/<layer>" for
-// the top conv and every interpretable layer, and "act/<layer>" with
-// hooks.Activations.
+// the top conv and every interpretable layer, and "act/<layer>" (and
+// "premask/<layer>" for interpretable layers) with hooks.Activations.
 func Build(spec Spec, hooks Hooks) (*Model, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -193,6 +197,9 @@ func Build(spec Spec, hooks Hooks) (*Model, error) {
 		}
 		if hooks.Activations {
 			g.SetOutput(ActivationOutput(p.name), info.Masked)
+			if info.Interpretable {
+				g.SetOutput(PreMaskOutput(p.name), info.Out)
+			}
 		}
 		m.Layers = append(m.Layers, info)
 		x = info.Masked

@@ -73,7 +73,8 @@ func ParseSchema(data []byte) (*Schema, error) {
 	return &s, nil
 }
 
-// Check reports whether the schema is well formed and its defaults obey it.
+// Check reports whether the schema is well formed and its defaults obey it,
+// listing every problem (errors.Join of *ParamError, one per line).
 func (s *Schema) Check() error {
 	if s == nil {
 		return nil
@@ -81,21 +82,23 @@ func (s *Schema) Check() error {
 	if s.Type != "object" {
 		return fmt.Errorf("parameter schema: type must be \"object\", got %q", s.Type)
 	}
+	var errs []error // every problem at once, in name order
 	for _, name := range sortedKeys(s.Properties) {
 		p := s.Properties[name]
 		if p == nil {
-			return &ParamError{Field: name, Reason: "schema: property is null"}
+			errs = append(errs, &ParamError{Field: name, Reason: "schema: property is null"})
+			continue
 		}
 		if err := p.check(); err != nil {
-			return &ParamError{Field: name, Reason: "schema: " + err.Error()}
+			errs = append(errs, &ParamError{Field: name, Reason: "schema: " + err.Error()})
 		}
 	}
 	for _, name := range s.Required {
 		if _, ok := s.Properties[name]; !ok {
-			return &ParamError{Field: name, Reason: "schema: required but not among the properties"}
+			errs = append(errs, &ParamError{Field: name, Reason: "schema: required but not among the properties"})
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (p *Property) check() error {
@@ -151,7 +154,8 @@ func (p *Property) check() error {
 // ValidateParams checks params against schema and returns them with the
 // defaults filled in, as compact JSON with sorted keys. Empty params (or
 // JSON null) mean "all defaults". A nil schema accepts only no parameters.
-// Errors are *ParamError naming the field.
+// Every bad field is reported, each as a *ParamError naming it (joined
+// with errors.Join, one per line; errors.As finds the first).
 func ValidateParams(schema *Schema, params json.RawMessage) (json.RawMessage, error) {
 	if err := schema.Check(); err != nil {
 		return nil, err
@@ -172,13 +176,16 @@ func ValidateParams(schema *Schema, params json.RawMessage) (json.RawMessage, er
 	if schema != nil {
 		props = schema.Properties
 	}
+	// Every bad parameter is reported at once, one per line, in name
+	// order: unknown names first, then missing and invalid values.
+	var errs []error
 	for _, name := range sortedKeys(given) {
 		if _, ok := props[name]; !ok {
 			known := "this plugin takes no parameters"
 			if len(props) > 0 {
 				known = "known: " + strings.Join(sortedKeys(props), ", ")
 			}
-			return nil, &ParamError{Field: name, Reason: "unknown parameter (" + known + ")"}
+			errs = append(errs, &ParamError{Field: name, Reason: "unknown parameter (" + known + ")"})
 		}
 	}
 	resolved := map[string]any{}
@@ -190,16 +197,21 @@ func ValidateParams(schema *Schema, params json.RawMessage) (json.RawMessage, er
 			case len(p.Default) > 0:
 				v, _ = decodeValue(p.Default) // checked by schema.Check
 			case schema != nil && slices.Contains(schema.Required, name):
-				return nil, &ParamError{Field: name, Reason: fmt.Sprintf("required %s parameter is missing", p.Type)}
+				errs = append(errs, &ParamError{Field: name, Reason: fmt.Sprintf("required %s parameter is missing", p.Type)})
+				continue
 			default:
 				continue
 			}
 		}
 		r, err := p.resolve(v)
 		if err != nil {
-			return nil, &ParamError{Field: name, Reason: err.Error()}
+			errs = append(errs, &ParamError{Field: name, Reason: err.Error()})
+			continue
 		}
 		resolved[name] = r
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	out, err := json.Marshal(resolved) // maps marshal with sorted keys
 	if err != nil {

@@ -89,6 +89,52 @@ func TestValidateParams(t *testing.T) {
 	}
 }
 
+// Every bad parameter is listed at once, one line each, unknown names
+// first, then the schema's properties in name order.
+func TestValidateParamsListsEveryError(t *testing.T) {
+	_, err := ValidateParams(testSchema, json.RawMessage(`{"beta": 2, "gamma": 1, "variant": "code", "zeta": 0}`))
+	want := strings.Join([]string{
+		`parameter "gamma": unknown parameter (known: beta, layer, learn, n, variant)`,
+		`parameter "zeta": unknown parameter (known: beta, layer, learn, n, variant)`,
+		`parameter "beta": 2 is above the maximum 1`,
+		`parameter "n": required integer parameter is missing`,
+		`parameter "variant": "code" is not one of "paper", "thesis"`,
+	}, "\n")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if diff := cmp.Diff(want, err.Error()); diff != "" {
+		t.Errorf("error (-want +got):\n%s", diff)
+	}
+	var pe *ParamError
+	if !errors.As(err, &pe) || pe.Field != "gamma" {
+		t.Errorf("errors.As finds %v, want the first, gamma", pe)
+	}
+}
+
+// A schema with several faults reports all of them.
+func TestSchemaCheckListsEveryError(t *testing.T) {
+	min1, max0 := 1.0, 0.0
+	s := &Schema{Type: "object", Required: []string{"missing"}, Properties: map[string]*Property{
+		"a": {Type: TypeNumber, Minimum: &min1, Maximum: &max0},
+		"b": {Type: "float"},
+		"c": {Type: TypeString, Default: json.RawMessage("3")},
+	}}
+	err := s.Check()
+	want := strings.Join([]string{
+		`parameter "a": schema: minimum 1 is above maximum 0`,
+		`parameter "b": schema: type "float" is not one of number, integer, string, boolean, array`,
+		`parameter "c": schema: default 3: want string, got number 3`,
+		`parameter "missing": schema: required but not among the properties`,
+	}, "\n")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if diff := cmp.Diff(want, err.Error()); diff != "" {
+		t.Errorf("error (-want +got):\n%s", diff)
+	}
+}
+
 func TestParseSchema(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -153,17 +154,51 @@ type base struct {
 func (b *base) GetInfo(context.Context) (protocolv1.Info, error) { return b.wire, nil }
 
 // guard runs f, turning a panic into an error so that one bad request does
-// not take the plugin process down. The stack goes to stderr, which the
-// host logs.
+// not take the plugin process down. The error names the file and line that
+// panicked and the plugin's calls that led there, since the host shows it
+// to the user; the whole stack goes to stderr, which the host logs.
 func guard(method string, f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(os.Stderr, "panic in %s: %v\n%s", method, r, debug.Stack())
-			err = fmt.Errorf("panic in %s: %v", method, r)
+			err = fmt.Errorf("panic in %s: %v%s", method, r, panicSite())
 		}
 	}()
 	return f()
 }
+
+// panicSite lists the frames from the one that panicked down to the
+// plugin's method (at most 8), as "\n    at function (file:line)" lines. Called from
+// the deferred recover, so the stack still holds the panicking frames.
+func panicSite() string {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(3, pcs) // skip Callers, panicSite and the deferred func
+	frames := runtime.CallersFrames(pcs[:n])
+	var b strings.Builder
+	inPanic := false
+	for shown := 0; shown < 8; {
+		fr, more := frames.Next()
+		switch {
+		case strings.HasPrefix(fr.Function, "runtime."):
+			// runtime.gopanic and the runtime's own helpers
+			// (runtime.panicIndex, …) sit above the culprit.
+			inPanic = true
+		case inPanic && shown > 0 && strings.HasPrefix(fr.Function, sdkPluginPackage+"."):
+			return b.String() // back in Serve's machinery
+		case inPanic:
+			fmt.Fprintf(&b, "\n    at %s (%s:%d)", fr.Function, fr.File, fr.Line)
+			shown++
+		}
+		if !more {
+			break
+		}
+	}
+	return b.String()
+}
+
+// sdkPluginPackage is this package's import path, where the stack shown
+// for a panic ends.
+const sdkPluginPackage = "github.com/icnnlab/icnnlab/sdk/plugin"
 
 type maskServer struct {
 	base

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,13 @@ func TestMaskOverGRPC(t *testing.T) {
 		if protocolv1.IsPluginError(err) != tc.plugin {
 			t.Errorf("%s: IsPluginError = %v, want %v", tc.name, !tc.plugin, tc.plugin)
 		}
+	}
+	// The panic's error names the file and line that panicked, and stops
+	// at the plugin's method.
+	_, err = c.BuildMask(ctx, protocolv1.MaskRequest{Layer: "cursed", Batch: 1})
+	site := regexp.MustCompile(`panic in BuildMask: layer cursed is cursed\n    at github.com/icnnlab/icnnlab/sdk/plugin_test.scaleMask.BuildMask \(\S+/sdk/plugin/serve_test.go:\d+\)$`)
+	if err == nil || !site.MatchString(err.Error()) {
+		t.Errorf("panic error = %v, want it to match %s", err, site)
 	}
 	// The plugin survived the panic.
 	if _, err := c.BuildMask(ctx, req); err != nil {

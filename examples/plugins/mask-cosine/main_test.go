@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/icnnlab/icnnlab/sdk/plugin"
@@ -53,25 +50,5 @@ func TestBuildMaskMeetsContract(t *testing.T) {
 	}
 	if _, err := plugin.ValidateParams(info.ParamSchema, json.RawMessage(`{"radius": 0}`)); err == nil {
 		t.Error("radius 0 accepted")
-	}
-}
-
-// TestTutorialShowsThisCode keeps docs/writing-plugins.md in step with
-// this file: the tutorial quotes everything from Info to main verbatim.
-func TestTutorialShowsThisCode(t *testing.T) {
-	src, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "writing-plugins.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := bytes.Index(src, []byte("func (cosine) Info()"))
-	if start < 0 {
-		t.Fatal("main.go has no Info method")
-	}
-	if !bytes.Contains(doc, src[start:]) {
-		t.Error("docs/writing-plugins.md does not quote main.go from Info to the end; update the tutorial's code block")
 	}
 }

@@ -26,6 +26,7 @@ type EvalOptions struct {
 	PluginFlags pluginhost.Flags
 	RunDir      string
 	Layer       string
+	PreMask     bool
 	Out         string
 	Split       string
 	Limit       int
@@ -49,10 +50,18 @@ func NewCmdEval(f *cmdutil.Factory, runF func(*EvalOptions) error) *cobra.Comman
 			.npy file (the top and interpretable layers after their masks), with
 			the labels beside it as <out>.labels.npy. The metric and visualizer
 			plugins read these files.
+
+			--pre-mask saves an interpretable layer's maps before its mask
+			instead: after the ReLU, the "features" a filter-loss plugin is fed
+			in training (docs/writing-plugins.md), for 'icnnlab plugins eval
+			loss ...'.
 		`),
 		Example: cmdutil.Examples(`
 			$ icnnlab eval runs/vgg-m-single-1a2b3c4d5e6f
 			$ icnnlab eval runs/vgg-m-single-1a2b3c4d5e6f --layer conv5 --out conv5.npy --limit 256
+
+			# what the filter loss of an interpretable run sees on conv5
+			$ icnnlab eval runs/vgg-m-single-icnn-1a2b3c4d5e6f --layer conv5 --pre-mask --out conv5-premask.npy --limit 64
 		`),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -68,6 +77,9 @@ func NewCmdEval(f *cmdutil.Factory, runF func(*EvalOptions) error) *cobra.Comman
 			if (opts.Layer == "") != (opts.Out == "") {
 				return cmdutil.FlagErrorf("--layer and --out go together")
 			}
+			if opts.PreMask && opts.Layer == "" {
+				return cmdutil.FlagErrorf("--pre-mask needs --layer and --out")
+			}
 			if opts.Split != "train" && opts.Split != "test" {
 				return cmdutil.FlagErrorf("--split: %q is not one of train, test", opts.Split)
 			}
@@ -80,6 +92,7 @@ func NewCmdEval(f *cmdutil.Factory, runF func(*EvalOptions) error) *cobra.Comman
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Layer, "layer", "", "layer whose activations to save (with --out)")
 	fl.StringVar(&opts.Out, "out", "", ".npy file for the activations (with --layer)")
+	fl.BoolVar(&opts.PreMask, "pre-mask", false, "save the layer's maps before its mask, as the filter loss sees them (interpretable layers)")
 	fl.StringVar(&opts.Split, "split", "test", "split to extract from: train or test")
 	fl.IntVar(&opts.Limit, "limit", 0, "extract at most this many examples (0: all)")
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the run's)")
@@ -135,7 +148,11 @@ func evalRun(opts *EvalOptions) error {
 		if opts.Split == "train" {
 			ds = sess.Train
 		}
-		acts, labels, err := sess.Extract(opts.Layer, ds, opts.Limit)
+		extract, what := sess.Extract, "activations"
+		if opts.PreMask {
+			extract, what = sess.ExtractPreMask, "pre-mask maps"
+		}
+		acts, labels, err := extract(opts.Layer, ds, opts.Limit)
 		if err != nil {
 			return err
 		}
@@ -150,7 +167,7 @@ func evalRun(opts *EvalOptions) error {
 		if err := tensor.SaveNPY(opts.Out+".labels.npy", lt); err != nil {
 			return err
 		}
-		fmt.Fprintf(opts.IO.ErrOut, "saved %s activations %v to %s (labels: %s.labels.npy)\n", opts.Layer, acts.Shape(), opts.Out, opts.Out)
+		fmt.Fprintf(opts.IO.ErrOut, "saved %s %s %v to %s (labels: %s.labels.npy)\n", opts.Layer, what, acts.Shape(), opts.Out, opts.Out)
 	}
 	if opts.JSON {
 		enc := json.NewEncoder(opts.IO.Out)

@@ -267,11 +267,48 @@ func resolveConfig(fl *pflag.FlagSet, opts *TrainOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkInterpretableOptions(fl, c.Interpretable); err != nil {
+		return err
+	}
 	// A multi-category task has no target; keep the identity free of it.
 	if c.Data.Task == "multi" {
 		c.Data.Target = ""
 	}
 	return nil
+}
+
+// checkInterpretableOptions refuses mask and filter-loss settings, from
+// flags or the config file, on a network that is not interpretable: they
+// would be ignored, and an ordinary network trained without a word.
+func checkInterpretableOptions(fl *pflag.FlagSet, c trainpkg.InterpretableConfig) error {
+	if c.Enabled {
+		return nil
+	}
+	d := trainpkg.DefaultInterpretable()
+	var given []string
+	for _, o := range []struct {
+		flag, field string
+		set         bool
+	}{
+		{"mask", "mask", c.Mask != d.Mask},
+		{"mask-params", "mask_params", len(c.MaskParams) > 0},
+		{"filter-loss", "loss", c.Loss != d.Loss},
+		{"filter-loss-params", "loss_params", len(c.LossParams) > 0},
+		{"lambda", "lambda", c.Lambda != d.Lambda},
+		{"lambda-schedule", "lambda_schedule", c.LambdaSchedule != d.LambdaSchedule},
+	} {
+		switch {
+		case fl.Changed(o.flag):
+			given = append(given, "--"+o.flag)
+		case o.set:
+			given = append(given, "interpretable."+o.field+" (config)")
+		}
+	}
+	if len(given) == 0 {
+		return nil
+	}
+	return cmdutil.FlagErrorf("%s configure the interpretable CNN's masks and filter loss, which this network does not have: "+
+		"add --interpretable (or interpretable.enabled: true in the config), or drop them", strings.Join(given, ", "))
 }
 
 func trainRun(ctx context.Context, opts *TrainOptions) error {

@@ -40,6 +40,11 @@ type EvalOptions struct {
 	Params   json.RawMessage
 	Layer    string
 	OutDir   string
+
+	// CheckGrad compares a loss's gradient with finite differences.
+	CheckGrad     bool
+	GradSamples   int
+	GradTolerance float64
 }
 
 // NewCmdEval builds the command; runF replaces the run step in tests.
@@ -77,6 +82,21 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 			the mask.npy written by evaluating a mask; those with their own
 			schedule read --epoch. Stateful plugins start from their initial
 			state, as at the first training step.
+
+			--check-grad (losses) compares grad.npy, the backend's
+			d loss / d features of the plugin's graph, with central finite
+			differences of the same graph computed in float64 by the reference
+			evaluator, on --grad-samples entries (the largest derivative and a
+			fixed random sample). Ops without a gradient (argmax,
+			stop-gradient) are held fixed, as back-propagation treats them, so
+			a gradient surrogate is checked against the gradient it injects.
+			The error of an entry is |plugin - fd| / max(|plugin|, |fd|,
+			1e-3 * the largest derivative in the sample). It prints each entry,
+			the maximum relative error and PASS or FAIL (exit status 1 on
+			FAIL, past --grad-tolerance), and records them in summary.json.
+			Finite differences straddle a kink: an entry where the loss
+			has one (a ReLU, abs or max exactly at the feature's value)
+			can fail with a right gradient, so read the table.
 		`),
 		Example: cmdutil.Examples(`
 			$ icnnlab plugins eval mask l1 --features conv5.npy --out out/l1
@@ -87,6 +107,10 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 			$ icnnlab plugins eval mask authors-code --features conv5.npy --out out/m
 			$ icnnlab plugins eval loss authors-code --features conv5.npy --labels labels.npy --mask out/m/mask.npy --epoch 3 --out out/l
 			$ icnnlab plugins eval mask cosine --plugin-dir ./plugins --features conv5.npy --out out/cos
+
+			# a loss of your own on the maps it sees in training, with a gradient check
+			$ icnnlab eval runs/small64-single-icnn-1a2b3c4d5e6f --layer conv4 --pre-mask --out conv4.npy --limit 16
+			$ icnnlab plugins eval loss spread --plugin-dir ./plugins --features conv4.npy --labels conv4.npy.labels.npy --check-grad --out out/spread
 		`),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := parseTarget(args)
@@ -115,6 +139,9 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 	fl.StringVar(&params, "params", "", "plugin parameters as a JSON object (see 'icnnlab plugins info KIND/NAME')")
 	fl.StringVar(&opts.Layer, "layer", "eval", "layer name passed to the plugin")
 	fl.StringVarP(&opts.OutDir, "out", "o", "", "directory for the .npy outputs and summary.json (required; created if missing)")
+	fl.BoolVar(&opts.CheckGrad, "check-grad", false, "compare a loss's gradient with float64 finite differences (PASS/FAIL)")
+	fl.IntVar(&opts.GradSamples, "grad-samples", DefaultGradSamples, "entries of the features the gradient check compares")
+	fl.Float64Var(&opts.GradTolerance, "grad-tolerance", DefaultGradTolerance, "largest relative error the gradient check passes")
 	return cmd
 }
 
@@ -151,13 +178,24 @@ func (o *EvalOptions) check(cmd *cobra.Command, params string) error {
 	if isLoss && o.Labels == "" {
 		return fmt.Errorf("--labels is required for a loss: a .npy array [B, Classes] ([B, 1] for one category)")
 	}
-	for _, name := range []string{"labels", "classes", "mask", "epoch"} {
+	for _, name := range []string{"labels", "classes", "mask", "epoch", "check-grad", "grad-samples", "grad-tolerance"} {
 		if !isLoss && cmd.Flags().Changed(name) {
 			return fmt.Errorf("--%s applies to losses only, and %s is a mask", name, o.Ref)
 		}
 	}
 	if o.Classes < 0 {
 		return fmt.Errorf("--classes must be positive, got %d", o.Classes)
+	}
+	if o.GradSamples < 1 {
+		return fmt.Errorf("--grad-samples must be at least 1, got %d", o.GradSamples)
+	}
+	if !(o.GradTolerance > 0) {
+		return fmt.Errorf("--grad-tolerance must be positive, got %g", o.GradTolerance)
+	}
+	for _, name := range []string{"grad-samples", "grad-tolerance"} {
+		if cmd.Flags().Changed(name) && !o.CheckGrad {
+			return fmt.Errorf("--%s applies with --check-grad", name)
+		}
 	}
 	if o.Epoch < 1 {
 		return fmt.Errorf("--epoch is 1-based, got %d", o.Epoch)

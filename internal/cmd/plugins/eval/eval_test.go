@@ -55,6 +55,12 @@ func TestNewCmdEvalFlags(t *testing.T) {
 		{name: "epoch on a mask", args: "mask l1 --features x.npy --epoch 2 --out o", wantErr: "--epoch applies to losses only"},
 		{name: "epoch zero", args: "loss mi --features x.npy --labels y.npy --epoch 0 --out o", wantErr: "--epoch is 1-based"},
 		{name: "bad params", args: "mask l1 --features x.npy --out o --params {beta:2}", wantErr: "--params is not valid JSON"},
+		{name: "check grad", args: "loss mi --features x.npy --labels y.npy --out o --check-grad --grad-samples 5 --grad-tolerance 0.001",
+			want: EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: "mi"}, Features: "x.npy", Labels: "y.npy", OutDir: "o", Epoch: 1, Layer: "eval",
+				CheckGrad: true, GradSamples: 5, GradTolerance: 0.001}},
+		{name: "check grad on a mask", args: "mask l1 --features x.npy --out o --check-grad", wantErr: "--check-grad applies to losses only"},
+		{name: "grad samples without the check", args: "loss mi --features x.npy --labels y.npy --out o --grad-samples 5", wantErr: "--grad-samples applies with --check-grad"},
+		{name: "zero grad samples", args: "loss mi --features x.npy --labels y.npy --out o --check-grad --grad-samples 0", wantErr: "--grad-samples must be at least 1"},
 		{name: "metric", args: "metric accuracy --features x.npy --out o", wantErr: "not metric plugins"},
 		{name: "bad kind", args: "shape l1 --features x.npy --out o", wantErr: "shape"},
 		{name: "no name", args: "mask --features x.npy --out o", wantErr: "KIND/NAME"},
@@ -79,6 +85,9 @@ func TestNewCmdEvalFlags(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.GradSamples == 0 {
+				tt.want.GradSamples, tt.want.GradTolerance = DefaultGradSamples, DefaultGradTolerance
 			}
 			if diff := cmp.Diff(&tt.want, got, cmpopts.IgnoreFields(EvalOptions{}, "IO", "NewHost", "Backend")); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
@@ -190,7 +199,7 @@ func runEval(t *testing.T, o *EvalOptions) (stdout, stderr string, err error) {
 	ios, _, out, errOut := iostreams.Test()
 	o.IO = ios
 	h := &inProcessHost{plugins: map[plugin.Ref]plugin.Plugin{}}
-	for _, p := range []plugin.Plugin{l1.Plugin(), masknone.Plugin(), mi.Plugin(), lossnone.Plugin(), lossauthors.Plugin()} {
+	for _, p := range []plugin.Plugin{l1.Plugin(), masknone.Plugin(), mi.Plugin(), lossnone.Plugin(), lossauthors.Plugin(), normLoss{}} {
 		i := p.Info()
 		h.plugins[plugin.Ref{Kind: i.Kind, Name: i.Name}] = p
 	}
@@ -290,6 +299,104 @@ func TestEvalLoss(t *testing.T) {
 	}
 	if s := readSummary(t, out); s.Loss == nil || *s.Loss != 0 || *s.Outputs[len(s.Outputs)-1].Max != 0 || *s.Outputs[len(s.Outputs)-1].Min != 0 {
 		t.Errorf("none: summary %+v", s)
+	}
+}
+
+// normLoss is Σ over maps of the Euclidean norm of each map: smooth where
+// a map has activation, with no gradient (0/0) where it is all zero.
+type normLoss struct{}
+
+func (normLoss) Info() plugin.Info {
+	return plugin.Info{Kind: plugin.KindLoss, Name: "norm", Version: "1.0.0", Description: "Σ ||x_bc||₂"}
+}
+
+func (normLoss) BuildLoss(_ context.Context, r plugin.LossRequest) (*graph.Graph, error) {
+	g := graph.New("norm")
+	x := g.Input(plugin.LossFeatures, tensor.Float32, r.Batch, r.Channels, r.Height, r.Width)
+	g.SetLoss(g.Sum(g.Sqrt(g.Sum(g.Square(x), 2, 3))))
+	return g, g.Err()
+}
+
+func TestEvalCheckGrad(t *testing.T) {
+	dir := t.TempDir()
+	x := features()
+	xPath := save(t, dir, "x.npy", x)
+	yPath := save(t, dir, "y.npy", tensor.MustFloat32(tensor.Shape{2, 1}, []float32{1, 0}))
+	// The same maps with the first one silent.
+	silent := x.Clone()
+	for i := range 4 * 5 {
+		silent.Float32s()[i] = 0
+	}
+	silentPath := save(t, dir, "silent.npy", silent)
+
+	tests := []struct {
+		name     string
+		loss     string
+		features string
+		samples  int
+		pass     bool
+	}{
+		{"mi", "mi", xPath, 32, true},
+		{"norm", "norm", xPath, 200, true}, // every entry: 120 < 200
+		{"norm on a silent map", "norm", silentPath, 200, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(dir, tt.name)
+			stdout, _, err := runEval(t, &EvalOptions{Ref: plugin.Ref{Kind: plugin.KindLoss, Name: tt.loss}, Features: tt.features, Labels: yPath,
+				OutDir: out, CheckGrad: true, GradSamples: tt.samples, GradTolerance: DefaultGradTolerance})
+			s := readSummary(t, out)
+			if s.GradCheck == nil {
+				t.Fatalf("summary has no grad_check; error %v", err)
+			}
+			if want := min(tt.samples, x.Len()); len(s.GradCheck.Entries) != want {
+				t.Errorf("%d entries checked, want %d", len(s.GradCheck.Entries), want)
+			}
+			verdict := "PASS"
+			if !tt.pass {
+				verdict = "FAIL"
+			}
+			line := fmt.Sprintf("gradient check: max relative error %.3g over %d entries (tolerance 0.01): %s\n", float64(s.GradCheck.MaxRelError), len(s.GradCheck.Entries), verdict)
+			if !strings.Contains(stdout, line) {
+				t.Errorf("stdout lacks %q:\n%s", line, stdout)
+			}
+			if s.GradCheck.Pass != tt.pass || (err == nil) != tt.pass {
+				t.Errorf("pass = %v, error %v; want pass %v", s.GradCheck.Pass, err, tt.pass)
+			}
+			if !tt.pass && !strings.Contains(fmt.Sprint(err), "gradient check of losses/norm failed") {
+				t.Errorf("error %v does not name the failed check", err)
+			}
+			if tt.pass && s.GradCheck.MaxRelError > DefaultGradTolerance/2 {
+				t.Errorf("max relative error %g on a smooth loss: float32 rounding is closer to the tolerance than it should be", s.GradCheck.MaxRelError)
+			}
+			if !tt.pass && !math.IsNaN(float64(s.GradCheck.Entries[0].Plugin)) {
+				t.Errorf("the first entry checked is %+v, want the NaN derivative of the silent map", s.GradCheck.Entries[0])
+			}
+		})
+	}
+}
+
+func TestSampleEntries(t *testing.T) {
+	g := tensor.MustFloat32(tensor.Shape{2, 5}, []float32{0, 1, -9, 2, 3, 4, 5, 6, 7, 8})
+	got := sampleEntries(g, 4)
+	if len(got) != 4 || got[0] != 2 {
+		t.Fatalf("entries %v: want 4, the largest |g| (index 2) first", got)
+	}
+	seen := map[int]bool{}
+	for _, i := range got {
+		if seen[i] || i < 0 || i >= 10 {
+			t.Fatalf("entries %v: repeated or out of range", got)
+		}
+		seen[i] = true
+	}
+	if !cmp.Equal(got, sampleEntries(g, 4)) {
+		t.Error("the sample is not reproducible")
+	}
+	if all := sampleEntries(g, 50); len(all) != 10 {
+		t.Errorf("%d entries of 10 with n = 50", len(all))
+	}
+	if diff := cmp.Diff([]int{1, 1, 2, 3}, unflatten(1*60+1*20+2*5+3, tensor.Shape{2, 3, 4, 5})); diff != "" {
+		t.Errorf("unflatten (-want +got):\n%s", diff)
 	}
 }
 

@@ -38,6 +38,8 @@ type Summary struct {
 	Loss     *float64        `json:"loss,omitempty"`  // nil for masks, or a non-finite loss
 	Inputs   []Array         `json:"inputs"`
 	Outputs  []Array         `json:"outputs"`
+	// GradCheck is set by --check-grad.
+	GradCheck *GradCheck `json:"grad_check,omitempty"`
 }
 
 // Array describes one input or output and its values. Min, Max and Mean
@@ -171,11 +173,24 @@ func evalRun(ctx context.Context, o *EvalOptions) error {
 	if sum.Loss != nil {
 		fmt.Fprintf(o.IO.Out, "loss %.6g\n", *sum.Loss)
 	}
+	if o.CheckGrad {
+		fmt.Fprintf(o.IO.ErrOut, "checking d loss / d features on %d entries against float64 finite differences\n", min(o.GradSamples, in.features.Len()))
+		gc, err := checkGradient(g, exe, feeds, results["d loss / d features"], o.GradSamples, o.GradTolerance)
+		if err != nil {
+			return err
+		}
+		gc.print(o.IO.Out)
+		sum.GradCheck = gc
+	}
 	path := filepath.Join(o.OutDir, SummaryFile)
 	if err := atomicfile.WriteJSON(path, sum); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.IO.Out, "wrote %s\n", path)
+	if sum.GradCheck != nil && !sum.GradCheck.Pass {
+		return fmt.Errorf("gradient check of %s failed: max relative error %.3g > --grad-tolerance %g (entries in %s)",
+			o.Ref, float64(sum.GradCheck.MaxRelError), o.GradTolerance, path)
+	}
 	return nil
 }
 

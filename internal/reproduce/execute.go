@@ -136,12 +136,7 @@ func (r *RunResult) summary() string {
 
 // EvaluatedLayer is the paper's "top conv-layer" of a model: the inserted
 // interpretable conv when there is one, else the top conv-layer.
-func EvaluatedLayer(s *train.Session) string {
-	if n := len(s.Model.Top); n > 0 {
-		return s.Model.Top[n-1].Name
-	}
-	return s.Model.TopConv
-}
+func EvaluatedLayer(s *train.Session) string { return s.Model.EvaluatedLayer() }
 
 // measure restores a finished run and computes its metrics on the test
 // split through the metric plugins.

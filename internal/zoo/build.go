@@ -128,6 +128,16 @@ func (m *Model) ConvParamCount() int {
 	return n
 }
 
+// EvaluatedLayer is the paper's "top conv-layer" of the model, the one its
+// metrics score: the last inserted interpretable conv when there is one,
+// else the base network's top conv-layer.
+func (m *Model) EvaluatedLayer() string {
+	if n := len(m.Top); n > 0 {
+		return m.Top[n-1].Name
+	}
+	return m.TopConv
+}
+
 // FeatureOutput is the output name of a layer's (masked) features.
 func FeatureOutput(layer string) string { return "features/" + layer }
 

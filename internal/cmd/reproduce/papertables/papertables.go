@@ -362,7 +362,7 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			for i, r := range runs {
 				paths[i] = filepath.Join(store.Root, r) // results name runs relative to the store
 			}
-			if err := renderReport(ctx, paths, dir, opts.Reports, b, opts.Device, host); err != nil {
+			if err := renderReport(ctx, paths, dir, opts.Reports, scale, b, opts.Device, host); err != nil {
 				failed++
 				fmt.Fprintf(errOut, "warning: %v\n", err)
 				return nil // the tables are written without this link
@@ -394,7 +394,7 @@ const reportModeFile = "reports-mode"
 
 // renderReport draws the visualizer report of runs into dir, unless a
 // report of the same mode is already there (finished runs do not change).
-func renderReport(ctx context.Context, runs []string, dir, mode string, b backends.Backend, device string, host *pluginhost.Host) error {
+func renderReport(ctx context.Context, runs []string, dir, mode string, scale reproduce.Scale, b backends.Backend, device string, host *pluginhost.Host) error {
 	marker := filepath.Join(dir, reportModeFile)
 	if got, err := os.ReadFile(marker); err == nil && string(got) == mode {
 		if _, err := os.Stat(filepath.Join(dir, "report.html")); err == nil {
@@ -403,6 +403,7 @@ func renderReport(ctx context.Context, runs []string, dir, mode string, b backen
 	}
 	vo := visualize.DefaultOptions()
 	vo.Runs, vo.Out, vo.Host, vo.SkipUpconv = runs, dir, host, mode == "quick"
+	vo.TopFractionFor = scale.TopFractionFor // score as the tables do
 	vo.Backend, vo.Device = b, device
 	if _, err := visualize.Visualize(ctx, vo); err != nil {
 		return err

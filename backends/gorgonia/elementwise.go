@@ -262,7 +262,7 @@ type binaryKernel struct {
 	aShape, bShape, outShape []int
 }
 
-func (k binaryKernel) name() string { return k.op.String() }
+func (k binaryKernel) name() string   { return k.op.String() }
 func (binaryKernel) overwrites() bool { return true }
 func (k binaryKernel) writeAttrs(w io.Writer) {
 	a := attrWriter{w}

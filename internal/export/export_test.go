@@ -237,7 +237,7 @@ func TestFromRunInterpretable(t *testing.T) {
 	}
 	want := map[string]string{
 		export.KeyInterp: "true", export.KeyMaskPlugin: "l1", export.KeyMaskTemplate: "l1", export.KeyMaskBeta: "4",
-		export.KeyMaskTau: "0.0078125", // 0.5 / (8·8): the top map is 8×8 at 64 px
+		export.KeyMaskTau:    "0.0078125", // 0.5 / (8·8): the top map is 8×8 at 64 px
 		export.KeyMaskLayers: "conv5_3,interp", export.KeyTopIndex: "29", export.KeyRun: filepath.Base(run.Dir),
 	}
 	for k, v := range want {

@@ -100,7 +100,8 @@ func TestBadFiles(t *testing.T) {
 		want []string // substrings of the error, besides the file name
 	}{
 		{"truncated zip", good[:len(good)/2], []string{"not a complete zip archive"}},
-		{"legacy torch.save", []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."), []string{"legacy torch.save format"}},
+		{"legacy torch.save truncated", []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."), []string{"(torch-legacy)", "protocol version at byte 15", "truncated"}},
+		{"bare pickle", []byte("\x80\x02K\x01."), []string{"a bare pickle that is not a torch.save file"}},
 		{"empty file", nil, []string{"too short for a safetensors file"}},
 		{"unknown opcode", torchZip(t, []byte("\x80\x02(i__builtin__\nobject\n."), nil), []string{"unsupported opcode INST"}},
 		{"not an opcode", torchZip(t, []byte("\x80\x02\xff."), nil), []string{"unsupported opcode 0xff, not a pickle opcode"}},
@@ -196,6 +197,22 @@ func FuzzReadSafetensors(f *testing.F) {
 	f.Add(safetensorsFile(f, map[string]any{"w": map[string]any{"dtype": "BF16", "shape": []int{2}, "data_offsets": []int{0, 4}}}, make([]byte, 4)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sd, err := weights.ReadSafetensors(bytes.NewReader(b), int64(len(b)))
+		if err == nil {
+			for _, n := range sd.Names {
+				if sd.Tensors[n] == nil {
+					t.Fatalf("tensor %q listed but missing", n)
+				}
+			}
+		}
+	})
+}
+
+func FuzzReadTorchLegacy(f *testing.F) {
+	// Shaped like torch.save({"a": tensor([1.5])}, f, _use_new_zipfile_serialization=False)
+	// writes it (the system info trimmed to little_endian).
+	f.Add([]byte("\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03.\x80\x02}q\x00(X\x10\x00\x00\x00protocol_versionq\x01M\xe9\x03X\r\x00\x00\x00little_endianq\x02\x88u.\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01X\x01\x00\x00\x00aq\x02ctorch._utils\n_rebuild_tensor_v2\nq\x03((X\x07\x00\x00\x00storageq\x04ctorch\nFloatStorage\nq\x05X\x01\x00\x00\x000q\x06X\x03\x00\x00\x00cpuq\x07K\x01Ntq\x08QK\x00K\x01\x85q\tK\x01\x85q\n\x89h\x00)Rq\x0btq\x0cRq\rs.\x80\x02]q\x00X\x01\x00\x00\x000q\x01a.\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc0?"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sd, err := weights.ReadTorchLegacy(b)
 		if err == nil {
 			for _, n := range sd.Names {
 				if sd.Tensors[n] == nil {

@@ -16,7 +16,8 @@ import (
 
 // TestReadPyTorchFiles reads a state_dict that PyTorch saved (views,
 // offsets, transposes, float16/bfloat16/float64/int64/bool, a scalar, an
-// empty tensor) in both formats and compares every value.
+// empty tensor) as torch zip, legacy torch.save and safetensors, and
+// compares every value.
 func TestReadPyTorchFiles(t *testing.T) {
 	py := weightstest.Python(t)
 	dir := t.TempDir()
@@ -30,7 +31,7 @@ func TestReadPyTorchFiles(t *testing.T) {
 	wantNames := []string{"conv.weight", "conv.bias", "transposed", "row_view", "base", "double", "half", "bf16", "count", "empty", "mask"}
 	wantDTypes := map[string]string{"conv.weight": "float32", "conv.bias": "float32", "transposed": "float32", "row_view": "float32",
 		"base": "float32", "double": "float64", "half": "float16", "bf16": "bfloat16", "count": "int64", "empty": "float32", "mask": "bool"}
-	for _, tc := range []struct{ file, format string }{{"sd.pt", weights.FormatTorch}, {"sd.safetensors", weights.FormatSafetensors}} {
+	for _, tc := range []struct{ file, format string }{{"sd.pt", weights.FormatTorch}, {"sd-legacy.pt", weights.FormatTorchLegacy}, {"sd.safetensors", weights.FormatSafetensors}} {
 		t.Run(tc.format, func(t *testing.T) {
 			f, err := weights.Read(filepath.Join(dir, tc.file))
 			if err != nil {

@@ -99,8 +99,9 @@ func (r *torchResolver) Global(module, name string) (any, error) {
 // PersistentLoad resolves ('storage', storage_type, key, location, numel).
 func (r *torchResolver) PersistentLoad(pid any) (any, error) {
 	t, ok := pid.(pickle.Tuple)
-	if !ok || len(t) != 5 {
-		return nil, fmt.Errorf("persistent id %v is not a 5-tuple ('storage', type, key, location, numel)", pickle.TypeName(pid))
+	// The legacy format adds a sixth element, view metadata, None for a whole storage.
+	if !ok || (len(t) != 5 && !(len(t) == 6 && t[5] == nil)) {
+		return nil, fmt.Errorf("persistent id %v is not ('storage', type, key, location, numel)", pickle.TypeName(pid))
 	}
 	if s, _ := t[0].(string); s != "storage" {
 		return nil, fmt.Errorf("persistent id kind %v is not 'storage'", t[0])
@@ -236,41 +237,9 @@ func ReadTorch(r io.ReaderAt, size int64) (*StateDict, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
-	top, ok := v.(*pickle.Dict)
-	if !ok {
-		return nil, fmt.Errorf("%s holds a %s, not a state_dict (a dict of tensors)", pkl.Name, pickle.TypeName(v))
-	}
-	sd := NewStateDict()
-	refs := map[string]*tensorRef{}
-	for i, k := range top.Keys {
-		name, ok := k.(string)
-		if !ok {
-			return nil, fmt.Errorf("%s: key %d is a %s, not a tensor name", pkl.Name, i, pickle.TypeName(k))
-		}
-		t, ok := top.Values[i].(*tensorRef)
-		if !ok {
-			hint := ""
-			if _, nested := top.Values[i].(*pickle.Dict); nested {
-				hint = fmt.Sprintf(" (a checkpoint that wraps the state_dict? save checkpoint[%q] on its own)", name)
-			}
-			return nil, fmt.Errorf("%s: %q is a %s, not a tensor%s", pkl.Name, name, pickle.TypeName(top.Values[i]), hint)
-		}
-		if err := t.check(); err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, err)
-		}
-		sd.Names = append(sd.Names, name)
-		refs[name] = t
-	}
-	if meta, ok := (*dictView)(top.Attrs).getDict("_metadata"); ok {
-		if icnn, ok := meta.getDict("icnnlab"); ok {
-			for i, k := range icnn.Keys {
-				ks, ok1 := k.(string)
-				vs, ok2 := icnn.Values[i].(string)
-				if ok1 && ok2 {
-					sd.Metadata[ks] = vs
-				}
-			}
-		}
+	sd, refs, err := stateDict(v, pkl.Name)
+	if err != nil {
+		return nil, err
 	}
 	// Read each storage once, in key order, then cut the views out of it.
 	storages := map[string][]byte{}
@@ -311,17 +280,67 @@ func ReadTorch(r io.ReaderAt, size int64) (*StateDict, error) {
 		}
 		storages[key] = b
 	}
+	if err := fill(sd, refs, storages); err != nil {
+		return nil, err
+	}
+	return sd, nil
+}
+
+// stateDict checks that an unpickled object is a dict of tensors and
+// returns the names in order with their views.
+func stateDict(v any, where string) (*StateDict, map[string]*tensorRef, error) {
+	top, ok := v.(*pickle.Dict)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s holds a %s, not a state_dict (a dict of tensors)", where, pickle.TypeName(v))
+	}
+	sd := NewStateDict()
+	refs := map[string]*tensorRef{}
+	for i, k := range top.Keys {
+		name, ok := k.(string)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: key %d is a %s, not a tensor name", where, i, pickle.TypeName(k))
+		}
+		t, ok := top.Values[i].(*tensorRef)
+		if !ok {
+			hint := ""
+			if _, nested := top.Values[i].(*pickle.Dict); nested {
+				hint = fmt.Sprintf(" (a checkpoint that wraps the state_dict? save checkpoint[%q] on its own)", name)
+			}
+			return nil, nil, fmt.Errorf("%s: %q is a %s, not a tensor%s", where, name, pickle.TypeName(top.Values[i]), hint)
+		}
+		if err := t.check(); err != nil {
+			return nil, nil, fmt.Errorf("tensor %q: %w", name, err)
+		}
+		sd.Names = append(sd.Names, name)
+		refs[name] = t
+	}
+	if meta, ok := (*dictView)(top.Attrs).getDict("_metadata"); ok {
+		if icnn, ok := meta.getDict("icnnlab"); ok {
+			for i, k := range icnn.Keys {
+				ks, ok1 := k.(string)
+				vs, ok2 := icnn.Values[i].(string)
+				if ok1 && ok2 {
+					sd.Metadata[ks] = vs
+				}
+			}
+		}
+	}
+	return sd, refs, nil
+}
+
+// fill cuts every tensor out of its storage's bytes.
+func fill(sd *StateDict, refs map[string]*tensorRef, storages map[string][]byte) error {
 	for _, name := range sd.Names {
 		t := refs[name]
 		b := gather(storages[t.storage.key], t)
 		v, err := t.storage.dtype.decode(b, intShape(t.size))
 		if err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, err)
+			return fmt.Errorf("tensor %q: %w", name, err)
 		}
 		sd.Tensors[name] = v
 		sd.DTypes[name] = t.storage.dtype.torch
 	}
-	return sd, nil
+	return nil
 }
 
 // getDict returns a dict-valued string key of d (nil-safe).

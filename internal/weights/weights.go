@@ -1,6 +1,7 @@
-// Package weights reads and writes network weights in the two formats
+// Package weights reads and writes network weights in the formats
 // PyTorch users have on disk: the zip container torch.save writes (a
-// pickled state_dict plus one raw storage per tensor) and safetensors.
+// pickled state_dict plus one raw storage per tensor), torch.save's legacy
+// format from before PyTorch 1.6 (read only), and safetensors.
 // It knows nothing about networks: it maps names to tensors. Mapping
 // those names onto the zoo's networks is package weights/torchvision.
 //
@@ -26,6 +27,8 @@ import (
 const (
 	FormatTorch       = "torch"
 	FormatSafetensors = "safetensors"
+	// FormatTorchLegacy is torch.save's format before PyTorch 1.6; it is read, never written.
+	FormatTorchLegacy = "torch-legacy"
 )
 
 // Formats lists the format names, for flags and messages.
@@ -84,7 +87,7 @@ func Read(path string) (*File, error) {
 		return nil, fmt.Errorf("weights %s: %w", path, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	head := make([]byte, 4)
+	head := make([]byte, 16)
 	if _, err := f.ReadAt(head, 0); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("weights %s: %w", path, err)
 	}
@@ -92,15 +95,20 @@ func Read(path string) (*File, error) {
 	switch {
 	case bytes.HasPrefix(head, []byte("PK")):
 		format = FormatTorch
+	case IsLegacyTorch(head):
+		format = FormatTorchLegacy
 	case head[0] == 0x80 && head[1] >= 2 && head[1] <= 5:
-		// A bare pickle: torch.save's format before PyTorch 1.6.
-		return nil, fmt.Errorf("weights %s: this is the legacy torch.save format (PyTorch before 1.6), which icnnlab does not read; "+
-			"re-save it once with torch.save(torch.load(old), new) or convert it to safetensors (see docs/weights.md)", path)
+		return nil, fmt.Errorf("weights %s: a bare pickle that is not a torch.save file; icnnlab reads state_dicts saved by torch.save, and safetensors", path)
 	}
 	var sd *StateDict
 	switch format {
 	case FormatTorch:
 		sd, err = ReadTorch(f, st.Size())
+	case FormatTorchLegacy:
+		var data []byte
+		if data, err = os.ReadFile(path); err == nil {
+			sd, err = ReadTorchLegacy(data)
+		}
 	default:
 		sd, err = ReadSafetensors(f, st.Size())
 	}

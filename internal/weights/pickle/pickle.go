@@ -106,6 +106,10 @@ func (d *Dict) Get(key string) (any, bool) {
 // Len is the number of items.
 func (d *Dict) Len() int { return len(d.Keys) }
 
+// BigInt is an integer too wide for int64, as its little-endian
+// two's-complement bytes.
+type BigInt []byte
+
 // Global is a class or function reference (module.name) as it appears in
 // the pickle, before the Resolver gives it a meaning.
 type Global struct{ Module, Name string }
@@ -171,11 +175,25 @@ type decoder struct {
 // Unpickle decodes one pickle from data and returns its value. Trailing
 // bytes after STOP are an error.
 func Unpickle(data []byte, res Resolver) (any, error) {
+	v, n, err := UnpickleFrom(data, res)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(data) {
+		return nil, &Error{Offset: n, Err: fmt.Errorf("%d bytes after STOP", len(data)-n)}
+	}
+	return v, nil
+}
+
+// UnpickleFrom decodes the pickle at the start of data and returns its
+// value and its length: data may hold more after it (legacy torch.save
+// files are several pickles in a row).
+func UnpickleFrom(data []byte, res Resolver) (v any, n int, err error) {
 	d := &decoder{data: data, memo: map[uint64]any{}, res: res}
 	for {
 		start := d.pos
 		if d.pos >= len(d.data) {
-			return nil, &Error{Offset: start, Err: errors.New("truncated: no STOP opcode")}
+			return nil, 0, &Error{Offset: start, Err: errors.New("truncated: no STOP opcode")}
 		}
 		op := d.data[d.pos]
 		d.pos++
@@ -183,18 +201,15 @@ func Unpickle(data []byte, res Resolver) (any, error) {
 		if err != nil {
 			var pe *Error
 			if errors.As(err, &pe) {
-				return nil, err
+				return nil, 0, err
 			}
-			return nil, &Error{Offset: start, Op: opName(op), Err: err}
+			return nil, 0, &Error{Offset: start, Op: opName(op), Err: err}
 		}
 		if done {
-			if d.pos != len(d.data) {
-				return nil, &Error{Offset: d.pos, Err: fmt.Errorf("%d bytes after STOP", len(d.data)-d.pos)}
-			}
-			return v, nil
+			return v, d.pos, nil
 		}
 		if len(d.stack) > maxStack || len(d.memo) > maxMemo {
-			return nil, &Error{Offset: start, Op: opName(op), Err: errors.New("stack or memo too large")}
+			return nil, 0, &Error{Offset: start, Op: opName(op), Err: errors.New("stack or memo too large")}
 		}
 	}
 }
@@ -358,6 +373,11 @@ func (d *decoder) step(op byte) (result any, done bool, err error) {
 		var b []byte
 		if b, err = d.read(int(min(n, math.MaxInt32))); err != nil {
 			return nil, false, err
+		}
+		if len(b) > 8 {
+			// Too wide for int64: kept as bytes (legacy torch.save's magic number is 10 bytes).
+			d.push(BigInt(append([]byte(nil), b...)))
+			break
 		}
 		var v int64
 		if v, err = decodeLong(b); err == nil {
@@ -632,6 +652,8 @@ func TypeName(v any) string {
 		return "str"
 	case []byte:
 		return "bytes"
+	case BigInt:
+		return "int"
 	case Tuple:
 		return "tuple"
 	case *List:

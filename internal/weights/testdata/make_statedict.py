@@ -1,5 +1,5 @@
 # Writes a state_dict with every layout the reader must handle, as
-# torch.save writes it (zip) and as safetensors (header built by hand, the
+# torch.save writes it (zip, and the legacy format) and as safetensors (header built by hand, the
 # safetensors package is not needed), plus the expected values as .npz.
 #
 #   python3 make_statedict.py OUT_DIR
@@ -23,6 +23,7 @@ sd["count"] = torch.tensor(42, dtype=torch.int64)
 sd["empty"] = torch.zeros(0, 3)
 sd["mask"] = torch.tensor([True, False, True])
 torch.save(sd, out + "/sd.pt")
+torch.save(sd, out + "/sd-legacy.pt", _use_new_zipfile_serialization=False)  # before PyTorch 1.6
 m = torch.nn.Linear(3, 2)
 torch.save(m.state_dict(), out + "/linear.pt")  # carries _metadata
 

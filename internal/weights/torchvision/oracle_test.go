@@ -131,7 +131,11 @@ func TestTorchvisionLogits(t *testing.T) {
 		t.Run(fmt.Sprintf("%s@%d", tc.torchArch, tc.size), func(t *testing.T) {
 			dir, x, want := oracle(t, py, tc.torchArch, tc.size, tc.batch)
 			spec := zoo.Spec{Arch: tc.arch, InputSize: tc.size, Width: 1, Classes: 1000, Loss: zoo.LossLogistic, Batch: tc.batch}
-			for _, file := range []string{"model.pt", "model.safetensors"} {
+			files := []string{"model.pt", "model.safetensors"}
+			if tc.torchArch == "alexnet" {
+				files = append(files, "model-legacy.pt")
+			}
+			for _, file := range files {
 				f, err := weights.Read(filepath.Join(dir, file))
 				if err != nil {
 					t.Fatal(err)

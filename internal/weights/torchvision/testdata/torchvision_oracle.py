@@ -1,5 +1,6 @@
 # Builds a randomly initialised torchvision network, saves its state_dict
-# as torch.save zip (model.pt) and safetensors (model.safetensors, header
+# as torch.save zip (model.pt; for alexnet also the legacy format,
+# model-legacy.pt) and safetensors (model.safetensors, header
 # built by hand), and writes an input batch and the network's logits in
 # evaluation mode (io.npz: x, logits).
 #
@@ -14,6 +15,8 @@ torch.manual_seed(0)
 model = getattr(torchvision.models, arch)().eval()
 sd = model.state_dict()
 torch.save(sd, out + "/model.pt")
+if arch == "alexnet":  # the format of older downloads, small enough to test too
+    torch.save(sd, out + "/model-legacy.pt", _use_new_zipfile_serialization=False)
 
 header, off = {}, 0
 for k, v in sd.items():

@@ -12,6 +12,22 @@ import (
 	"github.com/icnnlab/icnnlab/internal/zoo"
 )
 
+// LoadInitWeights writes the file of Config.InitWeights (if any) into the
+// session's parameters and records it in s.Weights. Run calls it before
+// training; a session opened to evaluate a run restores its checkpoint
+// instead and needs no weights file.
+func (s *Session) LoadInitWeights(log io.Writer) error {
+	if s.Config.InitWeights == "" {
+		return nil
+	}
+	ref, err := loadInitWeights(s.Model, s.Exec, s.Config.InitWeights, log)
+	if err != nil {
+		return err
+	}
+	s.Weights = ref
+	return nil
+}
+
 // loadInitWeights reads a torch.save or safetensors file, maps it onto the
 // model by torchvision's names and writes it into the compiled
 // parameters. It checks everything before writing anything; log (may be

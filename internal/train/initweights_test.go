@@ -48,6 +48,9 @@ func TestInitWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := sess.LoadInitWeights(nil); err != nil {
+		t.Fatal(err)
+	}
 	for name, want := range params {
 		got, err := sess.Exec.Read(name)
 		if err != nil {
@@ -58,6 +61,15 @@ func TestInitWeights(t *testing.T) {
 		}
 	}
 	sess.Close()
+
+	// Opening a session to evaluate a finished run does not read the file.
+	gone := cfg
+	gone.InitWeights = filepath.Join(t.TempDir(), "moved-away.pt")
+	evalSess, err := Open(gone, opts)
+	if err != nil {
+		t.Fatalf("Open needs the weights file: %v", err)
+	}
+	evalSess.Close()
 
 	res, err := Run(context.Background(), cfg, opts)
 	if err != nil {

@@ -148,12 +148,6 @@ func Open(cfg Config, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("compile %s on %s: %w", cfg.Model.Arch, opts.Backend.Name(), err)
 	}
 	sess := &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet, Test: testSet}
-	if cfg.InitWeights != "" {
-		if sess.Weights, err = loadInitWeights(model, exec, cfg.InitWeights, opts.Log); err != nil {
-			exec.Close()
-			return nil, err
-		}
-	}
 	if parts != nil {
 		sess.Plugins, sess.topOutputs = parts.plugins, parts.topOutputs
 	}
@@ -196,6 +190,11 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer sess.Close()
+	// Only a training run reads the weights file: sessions opened to
+	// evaluate a run restore its checkpoint instead.
+	if err := sess.LoadInitWeights(opts.Log); err != nil {
+		return nil, err
+	}
 
 	id, err := Identity(sess.Config, sess.Train, opts.Backend.Name(), opts.Device, sess.Plugins)
 	if err != nil {

@@ -7,6 +7,7 @@
 package partset
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -353,16 +354,37 @@ func CropAnnotation(a *Annotation, size int) (*parts.Image, error) {
 	return im, nil
 }
 
+// MaxImagePixels bounds the images a loader decodes. A PNG or JPEG header
+// may claim any size, and the decoder allocates what it claims before
+// reading a pixel: a 100-byte file can ask for gigabytes. The paper's
+// datasets stay far below this (ILSVRC's largest images are ~10 Mpx).
+const MaxImagePixels = 64 << 20
+
 // DecodeImageFile decodes a JPEG or PNG file; errors name the file.
 func DecodeImageFile(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, err := DecodeImage(data)
 	if err != nil {
 		return nil, fmt.Errorf("decode image %s: %w", path, err)
 	}
 	return img, nil
+}
+
+// DecodeImage decodes a JPEG or PNG image of at most MaxImagePixels.
+func DecodeImage(data []byte) (image.Image, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("%s of %d×%d pixels: empty", format, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return nil, fmt.Errorf("%s of %d×%d pixels: more than the %d a loader accepts", format, cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	return img, err
 }

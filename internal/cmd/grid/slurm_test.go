@@ -253,6 +253,22 @@ func TestSlurm(t *testing.T) {
 		t.Logf("two copies done in %.1f s", time.Since(s).Seconds())
 	})
 
+	t.Run("reproduce paper-tables --engine slurm", func(t *testing.T) {
+		s := time.Now()
+		out := filepath.Join(dir, "e-out")
+		stdout, _ := mustRun(t, icnnlab(c.Env, append([]string{"reproduce", "paper-tables", "--engine", "slurm", "--parallel", "2",
+			"--runs", filepath.Join(dir, "e"), "--out", out, "--reports", "none"}, gridArgs...)...))
+		if !strings.Contains(stdout, "Table 7") {
+			t.Errorf("verdicts:\n%s", stdout)
+		}
+		want, _ := os.ReadFile(filepath.Join(dir, "local-out", reproduce.CSVFile))
+		got, err := os.ReadFile(filepath.Join(out, reproduce.CSVFile))
+		if err != nil || !bytes.Equal(want, got) {
+			t.Errorf("paper-tables --engine slurm CSV differs from the local run's (%v):\n%s", err, cmp.Diff(string(want), string(got)))
+		}
+		t.Logf("reproduce paper-tables --engine slurm: submitted, waited and collected in %.1f s", time.Since(s).Seconds())
+	})
+
 	t.Run("killing a node requeues its task on the other node", func(t *testing.T) {
 		s := time.Now()
 		store := filepath.Join(dir, "c")

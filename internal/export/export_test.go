@@ -14,6 +14,7 @@ import (
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
 	"github.com/icnnlab/icnnlab/internal/export"
 	"github.com/icnnlab/icnnlab/internal/runstore"
+	"github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/internal/weights"
 	"github.com/icnnlab/icnnlab/internal/weights/torchvision"
 	"github.com/icnnlab/icnnlab/internal/weights/weightstest"
@@ -183,5 +184,68 @@ func TestDocsHoldTheModule(t *testing.T) {
 	}
 	if !strings.Contains(string(doc), "```python\n"+string(module)+"```\n") {
 		t.Error("docs/weights.md does not show internal/export/testdata/icnnlab_module.py verbatim in a ```python block")
+	}
+}
+
+// TestFromRunInterpretable exports an interpretable run from its manifest
+// and checkpoint alone (no plugins): interp is named, the mask described.
+func TestFromRunInterpretable(t *testing.T) {
+	cfg := train.Defaults()
+	cfg.Model = train.ModelConfig{Arch: zoo.ArchVGG16, Width: 0.125, Dropout: 0.5, Loss: "logistic"}
+	cfg.Data.ImageSize = 64
+	cfg.Interpretable.Enabled = true
+	cfg.Interpretable.MaskParams = json.RawMessage(`{"amplitude":"tau","beta":4}`)
+	spec := zoo.Spec{Arch: zoo.ArchVGG16, InputSize: 64, Width: 0.125, Classes: 1, Loss: zoo.LossLogistic, Dropout: 0.5, Batch: 1}
+	m, err := zoo.Build(spec, zoo.Hooks{Interpretable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := map[string]*tensor.Tensor{"step": tensor.Scalar32(10)}
+	for i, p := range m.Graph.Params() {
+		v := tensor.Zeros(tensor.Float32, p.Shape()...)
+		v.Float32s()[0] = float32(i + 1)
+		ckpt[p.Attrs().Name] = v
+		ckpt["opt/"+p.Attrs().Name] = v
+	}
+	ckpt["mask/conv5_3/beta"] = tensor.MustFloat32(tensor.Shape{2}, []float32{2, 3})
+	store, err := runstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := json.Marshal(cfg)
+	run, _, err := store.Create("vgg-16-single-icnn", runstore.Identity{Kind: "train", Config: cb}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.SaveCheckpoint(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	sd, done, err := export.FromRun(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done {
+		t.Error("a running run reported as done")
+	}
+	for _, name := range []string{"features.0.weight", "features.28.bias", "interp.weight", "interp.bias", "classifier.0.weight", "classifier.6.bias", "mask.conv5_3.beta"} {
+		if sd.Tensors[name] == nil {
+			t.Errorf("no tensor %s in %v", name, sd.Names)
+		}
+	}
+	if got := sd.Tensors["features.0.weight"].Float32s()[0]; got != ckpt["conv1_1/w"].Float32s()[0] {
+		t.Errorf("features.0.weight holds %v, the checkpoint's conv1_1/w %v", got, ckpt["conv1_1/w"].Float32s()[0])
+	}
+	want := map[string]string{
+		export.KeyInterp: "true", export.KeyMaskPlugin: "l1", export.KeyMaskTemplate: "l1", export.KeyMaskBeta: "4",
+		export.KeyMaskTau: "0.0078125", // 0.5 / (8·8): the top map is 8×8 at 64 px
+		export.KeyMaskLayers: "conv5_3,interp", export.KeyTopIndex: "29", export.KeyRun: filepath.Base(run.Dir),
+	}
+	for k, v := range want {
+		if sd.Metadata[k] != v {
+			t.Errorf("metadata %s = %q, want %q", k, sd.Metadata[k], v)
+		}
+	}
+	if !strings.Contains(sd.Metadata[export.KeyFeatures], `"name":"pool4","kind":"pool","padding":0,"dropped":true`) {
+		t.Errorf("features %s do not mark pool4 dropped", sd.Metadata[export.KeyFeatures])
 	}
 }

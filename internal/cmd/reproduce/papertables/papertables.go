@@ -4,6 +4,7 @@ package papertables
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/reproduce"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/visualize"
+	"github.com/icnnlab/icnnlab/internal/zoo"
 	"github.com/icnnlab/icnnlab/reproductions"
 )
 
@@ -35,10 +37,15 @@ type PaperTablesOptions struct {
 	Scale       string
 	Tables      []string
 	Seeds       int
-	Out         string
-	RunsDir     string
-	Device      string
-	Threads     int
+	// WorldSeed (> 0) and Difficulty (when DifficultySet) run the tables
+	// on another synthetic world (--world-seed, --difficulty).
+	WorldSeed     uint64
+	Difficulty    float64
+	DifficultySet bool
+	Out           string
+	RunsDir       string
+	Device        string
+	Threads       int
 	// Data maps real dataset names to their root directories (--data);
 	// a dataset named without a path has its default location.
 	Data map[string]string
@@ -46,8 +53,46 @@ type PaperTablesOptions struct {
 	// "quick" (receptive fields and patterns), "full" (with the up-conv
 	// decoder), or "none".
 	Reports string
+	// InitWeights maps architectures to weights files their runs start
+	// from (--init-weights ARCH=FILE; docs/weights.md).
+	InitWeights map[string]string
 	// Engine runs the runs: local (this process) or slurm (a grid).
 	Engine engine.Flags
+}
+
+// archFileFlag is --init-weights: ARCH=FILE entries, comma-separated or repeated.
+type archFileFlag struct{ m *map[string]string }
+
+func (f archFileFlag) String() string {
+	if f.m == nil || len(*f.m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, a := range slices.Sorted(maps.Keys(*f.m)) {
+		parts = append(parts, a+"="+(*f.m)[a])
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f archFileFlag) Type() string { return "ARCH=FILE" }
+
+func (f archFileFlag) Set(v string) error {
+	if *f.m == nil {
+		*f.m = map[string]string{}
+	}
+	for _, item := range strings.Split(v, ",") {
+		arch, path, ok := strings.Cut(strings.TrimSpace(item), "=")
+		switch {
+		case !ok || path == "":
+			return fmt.Errorf("%q: want ARCH=FILE, e.g. vgg-16=vgg16.safetensors", item)
+		case arch == zoo.ArchAlexNet:
+			return fmt.Errorf("alexnet: the tables' AlexNet is the 2012 paper's network, whose channel counts torchvision's AlexNet weights do not fit (they fit %s, which train --arch offers)", zoo.ArchAlexNetTorchvision)
+		case !slices.Contains(zoo.Names(), arch):
+			return fmt.Errorf("%q is not an architecture (%s)", arch, strings.Join(zoo.Names(), ", "))
+		}
+		(*f.m)[arch] = path
+	}
+	return nil
 }
 
 // DataFlag is --data: NAME[=PATH] entries, comma-separated or repeated
@@ -126,6 +171,11 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			seeds (mean ± std) and written to --out as Markdown, CSV, JSON and a
 			self-contained HTML page; the verdicts are printed.
 
+			The paper fine-tunes ImageNet-pretrained networks. --init-weights
+			ARCH=FILE starts every run of that architecture from a weights file
+			(torchvision's vgg16 for vgg-16; see docs/weights.md); it needs
+			--scale full, whose networks have the published widths.
+
 			--data NAME=PATH runs the tables the paper measured on a real
 			dataset on that dataset instead of the synthetic world, with its part
 			masks and landmarks as the metrics' ground truth: voc-part (Tables
@@ -167,6 +217,9 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			# the paper's setting on a GPU backend
 			$ icnnlab reproduce paper-tables --scale full --backend libtorch --device cuda
 
+			# the same, VGG-16 starting from torchvision's ImageNet weights
+			$ icnnlab reproduce paper-tables --scale full --backend libtorch --device cuda --init-weights vgg-16=vgg16.safetensors
+
 			# every row's report with the up-conv decoder (about a minute per row on 2 cores)
 			$ icnnlab reproduce paper-tables --quick --reports full
 
@@ -192,6 +245,10 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			if opts.Seeds < 0 {
 				return cmdutil.FlagErrorf("--seeds: %d is negative", opts.Seeds)
 			}
+			opts.DifficultySet = cmd.Flags().Changed("difficulty")
+			if opts.DifficultySet && (opts.Difficulty < 0 || opts.Difficulty > 1) {
+				return cmdutil.FlagErrorf("--difficulty: %g is not in [0, 1]", opts.Difficulty)
+			}
 			if err := opts.Engine.Validate(); err != nil {
 				return err
 			}
@@ -209,11 +266,14 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 	fl.StringVar(&opts.Scale, "scale", "default", "scale preset: quick, default, full (see reproductions/scales.yaml)")
 	fl.StringSliceVar(&opts.Tables, "tables", nil, "tables to reproduce: 1-7, ablation, thesis, fashion (default: all but fashion; with --data, those of the named datasets)")
 	fl.IntVar(&opts.Seeds, "seeds", 0, "seeds per configuration (0: each table's own count at this scale)")
+	fl.Uint64Var(&opts.WorldSeed, "world-seed", 0, "seed of the synthetic evaluation world (0: the scale's; the report records it)")
+	fl.Float64Var(&opts.Difficulty, "difficulty", 0, "difficulty of the synthetic world in [0,1] (default: the scale's)")
 	fl.StringVar(&opts.Out, "out", "paper-tables", "directory for the Markdown, CSV, JSON and HTML reports")
 	fl.StringVar(&opts.RunsDir, "runs", "", "run store directory (default $"+runstore.EnvVar+" or ./runs)")
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the backend's)")
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads (0: all)")
 	fl.StringVar(&opts.Reports, "reports", "quick", "visualizer report per table row: quick (no decoder), full, none")
+	fl.Var(archFileFlag{&opts.InitWeights}, "init-weights", "start the runs of an architecture from a weights file, as ARCH=FILE (torchvision names; needs --scale full; see docs/weights.md)")
 	fl.Var(DataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
 	opts.Engine.Register(fl, string(grid.EngineLocal))
 	opts.PluginFlags.Register(fl)
@@ -262,8 +322,16 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			}
 		}
 	}
-	plan, err := reproduce.MakePlan(specs, scale, reproduce.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data))})
+	plan, err := reproduce.MakePlan(specs, scale, reproduce.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data)),
+		WorldSeed: opts.WorldSeed, Difficulty: opts.Difficulty, DifficultySet: opts.DifficultySet})
 	if err != nil {
+		return err
+	}
+	if len(opts.InitWeights) > 0 && opts.Engine.Engine != string(grid.EngineLocal) {
+		// A grid plans its runs again in each job from grid.Request, which does not carry weights files.
+		return cmdutil.FlagErrorf("--init-weights runs with --engine %s only; a grid's jobs would start from scratch", grid.EngineLocal)
+	}
+	if err := applyInitWeights(plan, opts.InitWeights, opts.IO.ErrOut); err != nil {
 		return err
 	}
 	used := plan.Datasets()
@@ -290,7 +358,11 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	if !slices.ContainsFunc(plan.Runs, func(r *reproduce.PlannedRun) bool { return r.Dataset == "" }) {
 		budget = "" // the scale's budget is the synthetic plan's
 	}
-	fmt.Fprintf(errOut, "scale %s%s: %d distinct runs for tables %s\n", scale.Name, budget, len(plan.Runs), strings.Join(ids, ", "))
+	world := ""
+	if budget != "" {
+		world = fmt.Sprintf(" (world seed %d, difficulty %g)", plan.Scale.EvalWorldSeed(), plan.Scale.Difficulty)
+	}
+	fmt.Fprintf(errOut, "scale %s%s: %d distinct runs for tables %s%s\n", scale.Name, budget, len(plan.Runs), strings.Join(ids, ", "), world)
 	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		fmt.Fprintf(errOut, "real data: %s from %s\n", name, sources[name].Path)
 	}
@@ -393,4 +465,36 @@ func renderReport(ctx context.Context, runs []string, dir, mode string, scale re
 		return err
 	}
 	return atomicfile.WriteFile(marker, []byte(mode))
+}
+
+// applyInitWeights points the runs of each named architecture at its
+// weights file. Pretrained weights have the published widths, so the
+// scale must build full-width networks.
+func applyInitWeights(plan *reproduce.Plan, files map[string]string, log io.Writer) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if plan.Scale.Width != 1 {
+		return cmdutil.FlagErrorf("--init-weights: pretrained weights need full-width networks, and scale %s has width %g: use --scale full", plan.Scale.Name, plan.Scale.Width)
+	}
+	for arch, path := range files {
+		if _, err := os.Stat(path); err != nil {
+			return cmdutil.FlagErrorf("--init-weights %s=%s: %v", arch, path, err)
+		}
+	}
+	counts := map[string]int{}
+	for _, r := range plan.Runs {
+		if path, ok := files[r.Config.Model.Arch]; ok {
+			r.Config.InitWeights = path
+			counts[r.Config.Model.Arch]++
+		}
+	}
+	for _, arch := range slices.Sorted(maps.Keys(files)) {
+		if counts[arch] == 0 {
+			fmt.Fprintf(log, "note: --init-weights %s: no selected run uses %s\n", arch, arch)
+		} else {
+			fmt.Fprintf(log, "%d %s runs start from %s\n", counts[arch], arch, files[arch])
+		}
+	}
+	return nil
 }

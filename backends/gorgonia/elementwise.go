@@ -20,6 +20,9 @@ type unaryKernel struct {
 }
 
 func (k unaryKernel) name() string { return k.op.String() }
+
+// overwrites: every unary op writes each element.
+func (unaryKernel) overwrites() bool { return true }
 func (k unaryKernel) writeAttrs(w io.Writer) {
 	attrWriter{w}.floats("alh", k.alpha, k.lo, k.hi)
 }
@@ -58,9 +61,7 @@ func unaryForward[T float](k unaryKernel, x, y []T) error {
 		}
 	case graph.OpRelu:
 		for i, v := range x {
-			if v > 0 {
-				y[i] = v
-			}
+			y[i] = rectify(v)
 		}
 	case graph.OpSigmoid:
 		for i, v := range x {
@@ -171,9 +172,7 @@ func unaryBackward[T float](k unaryGradKernel, x, y, dy, dx []T) error {
 		}
 	case graph.OpRelu:
 		for i, g := range dy {
-			if x[i] > 0 {
-				dx[i] = g
-			}
+			dx[i] = keepIf(g, x[i] > 0)
 		}
 	case graph.OpSigmoid:
 		for i, g := range dy {
@@ -263,7 +262,8 @@ type binaryKernel struct {
 	aShape, bShape, outShape []int
 }
 
-func (k binaryKernel) name() string { return k.op.String() }
+func (k binaryKernel) name() string   { return k.op.String() }
+func (binaryKernel) overwrites() bool { return true }
 func (k binaryKernel) writeAttrs(w io.Writer) {
 	a := attrWriter{w}
 	a.ints("a", k.aShape...)
@@ -358,6 +358,9 @@ type binaryGradKernel struct {
 }
 
 func (k binaryGradKernel) name() string { return fmt.Sprintf("%s_grad%d", k.op, k.which) }
+
+// overwrites: dx is written whole, directly or by sumInto.
+func (binaryGradKernel) overwrites() bool { return true }
 func (k binaryGradKernel) writeAttrs(w io.Writer) {
 	a := attrWriter{w}
 	a.ints("which", k.which)
@@ -392,7 +395,15 @@ func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {
 		target = k.bShape
 	}
 	dy := in[len(in)-1]
-	// The local derivative times dy, in the output's shape.
+	// The local derivative times dy, in the output's shape. Where the
+	// operand was not broadcast, that is dx itself: no buffer, no copy.
+	direct := numElements(target) == len(dy)
+	newTerm := func() []T {
+		if direct {
+			return dx
+		}
+		return make([]T, len(dy))
+	}
 	var term []T
 	switch k.op {
 	case graph.OpAdd:
@@ -401,14 +412,14 @@ func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {
 		if k.which == 0 {
 			term = dy
 		} else {
-			term = make([]T, len(dy))
+			term = newTerm()
 			for i, g := range dy {
 				term[i] = -g
 			}
 		}
 	case graph.OpMul, graph.OpDiv:
 		a, b := in[0], in[1]
-		term = make([]T, len(dy))
+		term = newTerm()
 		p := newPlan(k.outShape, broadcastStrides(k.aShape, k.outShape), broadcastStrides(k.bShape, k.outShape))
 		op, which := k.op, k.which
 		p.rows(func(o, ia, ib, n, inca, incb int) {
@@ -426,6 +437,9 @@ func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {
 				}
 			}
 		})
+	}
+	if direct && len(term) > 0 && &term[0] == &dx[0] {
+		return
 	}
 	sumInto(term, k.outShape, dx, target)
 }

@@ -5,6 +5,7 @@ package libtorch
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/icnnlab/icnnlab/backends"
@@ -13,7 +14,8 @@ import (
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
-// The same small64 network, weights and batch through both backends: the
+// The same small64 network, weights and batch through both backends (the
+// libtorch one on $ICNNLAB_TEST_DEVICE, the CPU by default): the
 // loss and every parameter's gradient agree to float32 accuracy (the two
 // sum in different orders), and so does the loss after two SGD steps.
 func TestParityWithGorgoniaOnSmall64(t *testing.T) {
@@ -42,6 +44,10 @@ func TestParityWithGorgoniaOnSmall64(t *testing.T) {
 	results := map[string]map[string]*tensor.Tensor{}
 	stepped := map[string][]float64{}
 	for name, be := range map[string]backends.Backend{"gorgonia": gorgonia.Backend{}, "libtorch": torchBackend} {
+		opts := opts
+		if name == "libtorch" {
+			opts.Device = os.Getenv(deviceEnv) // CUDA in bench/gpu.sh: CPU↔CUDA parity
+		}
 		exe, err := be.Compile(m.Graph, opts)
 		if err != nil {
 			t.Fatalf("%s: compile: %v", name, err)

@@ -50,6 +50,10 @@ type Config struct {
 	Threads int
 	Device  string
 	Seed    uint64
+	// Autocast ("", "bf16", "fp16") and ChannelsLast are passed to the
+	// backend (backends.CompileOptions); only libtorch has them.
+	Autocast     string
+	ChannelsLast bool
 	// Interpretable asks for the masked filter layer and the −MI loss,
 	// built by the built-in mask and loss plugins through Plugins.
 	Interpretable bool
@@ -107,7 +111,11 @@ type Result struct {
 	FirstLoss     float64 `json:"first_loss"`
 	LastLoss      float64 `json:"last_loss"`
 	Interpretable bool    `json:"interpretable"`
-	Note          string  `json:"note"`
+	// Autocast is the mixed-precision mode ("" is float32 throughout);
+	// ChannelsLast whether 4-D tensors were kept NHWC.
+	Autocast     string `json:"autocast"`
+	ChannelsLast bool   `json:"channels_last"`
+	Note         string `json:"note"`
 }
 
 // Run times cfg.Workload on b. It stops between steps when ctx is done.
@@ -139,10 +147,12 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("workload %s: graph %q has no %q output", cfg.Workload, g.Name(), LossOutput)
 	}
 	exe, err := b.Compile(g, backends.CompileOptions{
-		Device:    cfg.Device,
-		Seed:      cfg.Seed,
-		Optimizer: Optimizer,
-		Threads:   threads,
+		Device:       cfg.Device,
+		Seed:         cfg.Seed,
+		Optimizer:    Optimizer,
+		Threads:      threads,
+		Autocast:     cfg.Autocast,
+		ChannelsLast: cfg.ChannelsLast,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("workload %s: compile on backend %s: %w", cfg.Workload, b.Name(), err)
@@ -230,6 +240,8 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 		FirstLoss:          firstLoss,
 		LastLoss:           lastLoss,
 		Interpretable:      cfg.Interpretable,
+		Autocast:           cfg.Autocast,
+		ChannelsLast:       cfg.ChannelsLast,
 		Note:               NoteOrdinary,
 	}
 	if cfg.Interpretable {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/icnnlab/icnnlab/backends"
@@ -71,12 +73,31 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (map[string]*RunRes
 		if err != nil {
 			return nil, err
 		}
-		res, err := train.Run(ctx, pr.Config, train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store,
+		cfg := pr.Config
+		if pr.Pretrain != "" {
+			if pre, ok := results[pr.Pretrain]; ok && pre.RunKey != "" {
+				cfg.InitFrom = pre.RunKey
+			} else {
+				// Executed alone (a grid task): the pretraining run must
+				// already be finished in the store.
+				run, err := train.FinishedRun(PretrainConfig(p.Scale, pr.Arch), train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store})
+				if err != nil {
+					return nil, fmt.Errorf("run %s: pretraining run %s: %w", pr.Key, pr.Pretrain, err)
+				}
+				if run == nil {
+					return nil, fmt.Errorf("run %s: its pretraining run %s has not finished in %s (plans list it first; run it first)", pr.Key, pr.Pretrain, opts.Store.Root)
+				}
+				cfg.InitFrom = run.Manifest.Key
+			}
+		}
+		res, err := train.Run(ctx, cfg, train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store,
 			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src, AfterStep: opts.AfterStep})
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", pr.Key, err)
 		}
-		rr, err := measure(ctx, p.Scale, pr, res, opts)
+		run := *pr
+		run.Config = cfg
+		rr, err := measure(ctx, p.Scale, &run, res, opts)
 		if err != nil {
 			return nil, fmt.Errorf("run %s (%s): %w", pr.Key, res.Run.Dir, err)
 		}
@@ -91,9 +112,18 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (map[string]*RunRes
 }
 
 func (r *RunResult) summary() string {
-	s := ""
-	if r.Accuracy != nil {
-		s += fmt.Sprintf("accuracy %.3f", *r.Accuracy)
+	s := fmt.Sprintf("train %.3f test %.3f", r.TrainAccuracy, r.TestAccuracy)
+	if p := r.LearnedProblem(); p != "" && r.Role == "" {
+		s += " (did not learn)"
+	}
+	if h := r.FilterLoss; h != nil && len(h.GradRatio) > 0 {
+		s += fmt.Sprintf("  filter/class grad %.2g…%.2g", h.GradRatio[0], h.GradRatio[len(h.GradRatio)-1])
+		if h.Inert {
+			s += " (inert)"
+		}
+		if h.Runaway {
+			s += " (runaway)"
+		}
 	}
 	if r.PartInterp != nil {
 		s += fmt.Sprintf("  P(%s) %.3f", r.Layer, r.PartInterp.Mean)
@@ -106,18 +136,27 @@ func (r *RunResult) summary() string {
 
 // EvaluatedLayer is the paper's "top conv-layer" of a model: the inserted
 // interpretable conv when there is one, else the top conv-layer.
-func EvaluatedLayer(s *train.Session) string {
-	if n := len(s.Model.Top); n > 0 {
-		return s.Model.Top[n-1].Name
-	}
-	return s.Model.TopConv
-}
+func EvaluatedLayer(s *train.Session) string { return s.Model.EvaluatedLayer() }
 
 // measure restores a finished run and computes its metrics on the test
 // split through the metric plugins.
 func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
 	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
-		RunDir: filepath.Base(res.Run.Dir), Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds}
+		RunDir: filepath.Base(res.Run.Dir), RunKey: res.Run.Manifest.Key, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds,
+		Role: pr.Role, Pretrain: pr.Config.InitFrom,
+		TrainAccuracy: res.Metrics.TrainAccuracy, TestAccuracy: res.Metrics.TestAccuracy}
+	if pr.Variant.Interpretable {
+		h, err := filterLossHistory(res.Run)
+		if err != nil {
+			return nil, err
+		}
+		rr.FilterLoss = h
+	}
+	if pr.Role == RolePretrain {
+		cfg := pr.Config
+		rr.Config = &cfg
+		return rr, nil
+	}
 	src, err := opts.dataSource(pr)
 	if err != nil {
 		return nil, err
@@ -133,6 +172,7 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 	cfg := sess.Config
 	rr.Config, rr.TrainImages, rr.TestImages = &cfg, sess.Train.Len(), sess.Test.Len()
 	test := sess.Test
+	rr.Chance = chance(test)
 	if len(pr.NotApplicable) > 0 {
 		// A table says these metrics do not apply: the data must agree.
 		a, ok := test.(partset.Annotated)
@@ -178,16 +218,26 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 		task = "multi"
 	}
 	if slices.Contains(pr.Metrics, PartInterpretability) {
-		params, _ := json.Marshal(map[string]any{"top_fraction": scale.TopFractionFor(info.Size, info.Size)})
-		pi, err := metricsrun.PartInterpretability(ctx, opts.Plugins, acts, set, geom, task, categories, params)
-		if err != nil {
-			return nil, err
+		for k, rule := range append([]RegionRule{scale.Region}, scale.RegionAlternatives...) {
+			params, _ := json.Marshal(scale.regionParams(rule, info.Size, info.Size))
+			pi, err := metricsrun.PartInterpretability(ctx, opts.Plugins, acts, set, geom, task, categories, params)
+			if err != nil {
+				return nil, fmt.Errorf("part interpretability, region %s: %w", rule.Name(), err)
+			}
+			m := Measure{Mean: pi.Mean}
+			for _, f := range pi.Filters {
+				m.Filters = append(m.Filters, f.Score)
+				m.BestParts = append(m.BestParts, f.BestPart)
+			}
+			if k == 0 {
+				rr.PartInterp = &m
+				continue
+			}
+			if rr.PartInterpAlt == nil {
+				rr.PartInterpAlt = map[string]Measure{}
+			}
+			rr.PartInterpAlt[rule.Name()] = m
 		}
-		m := Measure{Mean: pi.Mean}
-		for _, f := range pi.Filters {
-			m.Filters = append(m.Filters, f.Score)
-		}
-		rr.PartInterp = &m
 	}
 	for _, lms := range pr.LandmarkSets {
 		params, _ := json.Marshal(map[string]any{"landmarks": lms})
@@ -207,6 +257,49 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 		rr.Instability[LandmarkKey(lms)] = m
 	}
 	return rr, nil
+}
+
+// chance is the test accuracy of always answering the most frequent
+// class (from the labels when the dataset gives them cheaply, else 1/k).
+func chance(ds data.Dataset) float64 {
+	k := max(2, ds.Classes())
+	labelled, ok := ds.(interface{ Label(int) int })
+	if !ok || ds.Len() == 0 {
+		return 1 / float64(k)
+	}
+	counts := map[int]int{}
+	best := 0
+	for i := range ds.Len() {
+		counts[labelled.Label(i)]++
+		best = max(best, counts[labelled.Label(i)])
+	}
+	return float64(best) / float64(ds.Len())
+}
+
+// filterLossHistory reads the per-epoch filter-loss columns of a run.
+func filterLossHistory(run *runstore.Run) (*FilterLossHistory, error) {
+	rows, err := run.History().Read()
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", run.Dir, err)
+	}
+	h := &FilterLossHistory{}
+	num := func(row map[string]string, col string) float64 {
+		v, err := strconv.ParseFloat(row[col], 64)
+		if err != nil {
+			return math.NaN()
+		}
+		return v
+	}
+	for _, row := range rows {
+		h.MeanMax = append(h.MeanMax, num(row, "mean_max"))
+		h.Lambda = append(h.Lambda, num(row, "lambda"))
+		h.Loss = append(h.Loss, num(row, "filter_loss"))
+		if _, ok := row["grad_ratio"]; ok {
+			h.GradRatio = append(h.GradRatio, num(row, "grad_ratio"))
+		}
+	}
+	h.flag()
+	return h, nil
 }
 
 // testAnnotations is the part ground truth of every test example, in

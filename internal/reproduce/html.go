@@ -12,7 +12,7 @@ const htmlStyle = `body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;font-size:.85em;margin:.8em 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 th{background:#f3f3f3}td.l,th.l{text-align:left}.no{color:#b00020;font-weight:bold}.yes{color:#1b7a1b}
-.verdict{padding:.6em 1em;border-left:5px solid #888;background:#f7f7f7}.holds{border-color:#1b7a1b}.partly{border-color:#c98a00}.does-not-hold{border-color:#b00020}
+.verdict{padding:.6em 1em;border-left:5px solid #888;background:#f7f7f7}.holds{border-color:#1b7a1b}.not-shown{border-color:#c98a00}.contradicted{border-color:#b00020}.not-measurable{border-color:#555}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 svg text{font-size:11px;fill:#333}.small{font-size:.85em;color:#555}`
 
@@ -57,20 +57,20 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			fmt.Fprintf(&b, "<br>Runs. %s", esc(s))
 		}
 		b.WriteString("</p>\n")
-		b.WriteString("<table><tr><th class=l>metric</th><th class=l>network</th><th class=l>column</th><th class=l>baseline</th><th>ours</th><th class=l>treatment</th><th>ours</th><th>paper baseline</th><th>paper treatment</th><th class=l>claim</th><th class=l>agrees</th><th class=l>runs</th></tr>\n")
+		b.WriteString("<table><tr><th class=l>metric</th><th class=l>network</th><th class=l>column</th><th class=l>baseline</th><th>ours</th><th class=l>treatment</th><th>ours</th><th>difference [95 % interval]</th><th>paper baseline</th><th>paper treatment</th><th class=l>claim</th><th class=l>outcome</th><th class=l>runs</th></tr>\n")
 		for _, row := range t.Rows {
-			ag := strings.ReplaceAll(agreeCell(row), "**", "")
+			ag := strings.ReplaceAll(outcomeCell(row), "**", "")
 			cls := "yes"
-			if !row.Agrees {
+			if row.Outcome != RowHolds {
 				cls = "no"
 			}
 			runs := ""
 			if row.Report != "" {
 				runs = fmt.Sprintf("<a href=\"%s\">report</a>", esc(row.Report))
 			}
-			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td class=l>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td><td class=\"l %s\">%s</td><td class=l>%s</td></tr>\n",
+			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td class=l>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td><td class=\"l %s\">%s</td><td class=l>%s</td></tr>\n",
 				esc(string(row.Metric)), esc(PaperNetwork(row.Arch)), esc(columnCell(row)), esc(row.Baseline), esc(cell(row.Metric, row.Base)),
-				esc(row.Treatment), esc(cell(row.Metric, row.Treat)), esc(paperCellOf(row, row.PaperBase)), esc(paperCellOf(row, row.PaperTreat)),
+				esc(row.Treatment), esc(cell(row.Metric, row.Treat)), esc(diffCell(row)), esc(paperCellOf(row, row.PaperBase)), esc(paperCellOf(row, row.PaperTreat)),
 				esc(row.Claimed()), cls, esc(ag), runs)
 		}
 		b.WriteString("</table>\n")

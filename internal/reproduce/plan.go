@@ -1,6 +1,7 @@
 package reproduce
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -29,6 +30,49 @@ type PlannedRun struct {
 	// NotApplicable are metrics a table declares not applicable on the
 	// run's data; measuring checks that the data has no part annotations.
 	NotApplicable []Metric
+	// Role is RolePretrain for a pretraining run, "" for a table run.
+	Role string
+	// Pretrain is the key of the planned pretraining run whose conv layers
+	// initialise this run ("": from scratch). The executor sets
+	// Config.InitFrom to that run's run-store key once it is trained.
+	Pretrain string
+}
+
+// RolePretrain marks a pretraining run.
+const RolePretrain = "pretrain"
+
+// PretrainKey names the pretraining run of an architecture.
+func PretrainKey(arch string) string { return "pretrain/" + arch }
+
+// PretrainConfig is the ordinary network trained on the disjoint
+// multi-category world that stands in for ImageNet.
+func PretrainConfig(scale Scale, arch string) train.Config {
+	p := scale.Pretrain
+	c := train.Defaults()
+	c.Name = "pretrain-" + arch
+	c.Model.Arch = arch
+	c.Model.Width = scale.Width
+	c.Model.MinTopMap = scale.MinTopMap
+	c.Model.Dropout = p.Dropout
+	c.Model.Loss = "softmax"
+	c.Data.Task = "multi"
+	c.Data.Target = ""
+	c.Data.Categories = p.Categories
+	c.Data.ImageSize = scale.ImageSize
+	c.Data.Difficulty = scale.Difficulty
+	c.Data.Train = p.Train
+	c.Data.Test = p.Test
+	c.Data.Seed = p.WorldSeed
+	c.Epochs = p.Epochs
+	c.Batch = scale.Batch
+	c.Seed = uint64(p.Seed)
+	c.Optimizer.LR = p.LR
+	c.Optimizer.FinalLR = p.FinalLR
+	if p.Optimizer != "" {
+		c.Optimizer.Kind = p.Optimizer
+	}
+	c.Interpretable = train.DefaultInterpretable()
+	return c
 }
 
 // TableSource is the data one table runs on and its columns there.
@@ -67,6 +111,11 @@ type PlanOptions struct {
 	// Datasets are the real datasets given (--data): the tables measured
 	// on them run there instead of on the synthetic world.
 	Datasets []string
+	// WorldSeed > 0 and Difficulty ≥ 0 (when DifficultySet) override the
+	// scale's evaluation world.
+	WorldSeed     uint64
+	Difficulty    float64
+	DifficultySet bool
 }
 
 // RunKey names a run within a scale; dataset "" is the synthetic world.
@@ -113,7 +162,17 @@ func (s *Spec) Sources(sr ScaleRuns, given []string) (sources []TableSource, ok 
 
 // MakePlan lists every run the specs need at scale, each once.
 func MakePlan(specs []*Spec, scale Scale, opts PlanOptions) (*Plan, error) {
+	if opts.WorldSeed > 0 {
+		scale.WorldSeed = opts.WorldSeed
+	}
+	if opts.DifficultySet {
+		scale.Difficulty = opts.Difficulty
+	}
+	if err := scale.Validate(); err != nil {
+		return nil, fmt.Errorf("scale %s: %w", scale.Name, err)
+	}
 	p := &Plan{Scale: scale}
+	pretrained := map[string]bool{}
 	byKey := map[string]*PlannedRun{}
 	for _, s := range specs {
 		sr, ok := s.Scales[scale.Name]
@@ -157,6 +216,16 @@ func MakePlan(specs []*Spec, scale Scale, opts PlanOptions) (*Plan, error) {
 							r, ok := byKey[key]
 							if !ok {
 								r = &PlannedRun{Key: key, Dataset: src.Dataset, Arch: arch, Variant: v, Column: col, Seed: seed, Config: cfg}
+								if scale.Pretrain != nil && src.Dataset == "" {
+									r.Pretrain = PretrainKey(arch)
+									if !pretrained[arch] {
+										pretrained[arch] = true
+										pre := &PlannedRun{Key: r.Pretrain, Arch: arch, Column: ColumnMultiSoftmax, Seed: scale.Pretrain.Seed,
+											Config: PretrainConfig(scale, arch), Role: RolePretrain}
+										byKey[pre.Key] = pre
+										p.Runs = append(p.Runs, pre)
+									}
+								}
 								byKey[key] = r
 								p.Runs = append(p.Runs, r)
 							} else if !reflect.DeepEqual(r.Config, cfg) {
@@ -215,6 +284,8 @@ func RunConfig(scale Scale, arch string, v Variant, column string, seed int) tra
 	c.Model.Width = scale.Width
 	c.Data.ImageSize = scale.ImageSize
 	c.Data.Difficulty = scale.Difficulty
+	c.Data.Seed = scale.EvalWorldSeed()
+	c.Model.MinTopMap = scale.MinTopMap
 	c.Data.Test = scale.Test
 	c.Epochs = scale.Epochs
 	c.Batch = scale.Batch
@@ -232,7 +303,21 @@ func RunConfig(scale Scale, arch string, v Variant, column string, seed int) tra
 		c.Data.Train = scale.SingleTrain
 		c.Model.Loss = "logistic"
 	}
+	if f := scale.FineTune; f != nil && scale.Pretrain != nil {
+		c.Optimizer.LR, c.Optimizer.FinalLR = f.LR, f.FinalLR
+		c.Optimizer.DecayEpochs, c.Optimizer.TopLRMult = f.DecayEpochs, f.TopLRMult
+		c.Model.Dropout = f.Dropout
+	}
 	v.apply(&c)
+	if fl := scale.FilterLoss; fl != nil && v.Interpretable && slices.Contains(MIFamily, v.Loss) {
+		if fl.Lambda > 0 {
+			c.Interpretable.Lambda = fl.Lambda
+		}
+		if len(fl.MIParams) > 0 {
+			// Plain YAML values (strings, numbers, bools) always marshal.
+			c.Interpretable.LossParams, _ = json.Marshal(fl.MIParams)
+		}
+	}
 	return c
 }
 
@@ -246,6 +331,11 @@ func runConfig(scale Scale, info *DatasetInfo, st *RunSettings, arch string, v V
 	c := RunConfig(scale, arch, v, column, seed)
 	limit := len(synth.CategoryNames)
 	if info != nil {
+		// Real data trains from scratch, with the training defaults'
+		// optimiser and geometry (the pretraining world is synthetic).
+		d := train.Defaults()
+		c.Optimizer, c.Model.MinTopMap, c.Data.Seed, c.Model.Dropout = d.Optimizer, 0, d.Data.Seed, d.Model.Dropout
+		v.apply(&c) // the paper's λ and loss parameters, not the scale's
 		limit = len(info.Categories)
 		c.Data.Source = info.Name
 		if IsMulti(column) {

@@ -58,7 +58,7 @@ func TestQuickPlanSharesRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"vgg-m/ordinary/bird/seed1", "vgg-m/l1+mi/bird/seed1",
+		"pretrain/vgg-m", "vgg-m/ordinary/bird/seed1", "vgg-m/l1+mi/bird/seed1",
 		"vgg-m/ordinary/multi-softmax/seed1", "vgg-m/l1+mi/multi-softmax/seed1",
 	}
 	if diff := cmp.Diff(want, planKeys(p)); diff != "" {
@@ -67,7 +67,12 @@ func TestQuickPlanSharesRuns(t *testing.T) {
 	if diff := cmp.Diff([]string{"ablation", "thesis"}, p.Skipped); diff != "" {
 		t.Errorf("tables without quick runs (-want +got):\n%s", diff)
 	}
-	bird := p.Runs[0]
+	for _, r := range p.Runs[1:] {
+		if r.Pretrain != "pretrain/vgg-m" {
+			t.Errorf("run %s starts from %q, want the pretraining run", r.Key, r.Pretrain)
+		}
+	}
+	bird := p.Runs[1]
 	if diff := cmp.Diff([]Metric{PartInterpretability, LocationInstability, Accuracy}, bird.Metrics); diff != "" {
 		t.Errorf("bird run metrics (-want +got):\n%s", diff)
 	}
@@ -86,15 +91,35 @@ func TestPlanSeedsOverrideAndDefaultRunIsTrainDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(p.Runs); got != 2*2*3 {
-		t.Errorf("table 7 quick with 3 seeds: %d runs, want 12", got)
+	if got := len(p.Runs); got != 1+2*2*3 {
+		t.Errorf("table 7 quick with 3 seeds: %d runs, want 13 (one pretraining run)", got)
 	}
-	// Seed 1 of the ordinary bird run is exactly `icnnlab train`'s default
-	// run, so the run store shares it.
-	got := p.Runs[0].Config
-	got.Interpretable.MaskParams, got.Interpretable.LossParams = nil, nil
-	if diff := cmp.Diff(trainDefaults(), got); diff != "" {
-		t.Errorf("quick ordinary bird seed 1 config differs from train.Defaults() (-want +got):\n%s", diff)
+	// The pretraining world is disjoint from the evaluation world, and the
+	// table runs fine-tune with the authors' schedule.
+	pre, bird := p.Runs[0].Config, p.Runs[1].Config
+	if pre.Data.Seed == bird.Data.Seed || pre.Data.Task != "multi" || pre.Interpretable.Enabled {
+		t.Errorf("pretraining config %+v: want an ordinary multi-category network on another world than %d", pre.Data, bird.Data.Seed)
+	}
+	if bird.Optimizer.DecayEpochs == 0 || bird.Optimizer.TopLRMult <= 1 {
+		t.Errorf("fine-tuning optimizer %+v: want a decay then flat, and a higher rate on the top conv", bird.Optimizer)
+	}
+}
+
+func TestWorldSeedAndDifficultyOverrideTheScale(t *testing.T) {
+	specs, scales := loadEmbedded(t)
+	sel, err := SelectSpecs(specs, []string{"1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := MakePlan(sel, scales["quick"], PlanOptions{WorldSeed: 7, Difficulty: 0.3, DifficultySet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Runs[1].Config.Data; c.Seed != 7 || c.Difficulty != 0.3 || p.Scale.WorldSeed != 7 {
+		t.Errorf("data %+v, scale world seed %d: want world seed 7, difficulty 0.3", c, p.Scale.WorldSeed)
+	}
+	if _, err := MakePlan(sel, scales["quick"], PlanOptions{WorldSeed: scales["quick"].Pretrain.WorldSeed}); err == nil || !strings.Contains(err.Error(), "disjoint") {
+		t.Errorf("evaluating on the pretraining world: error %v, want one saying it must be disjoint", err)
 	}
 }
 
@@ -118,10 +143,10 @@ func TestPlanRejectsCategoryOutsideWorld(t *testing.T) {
 
 func trainDefaults() train.Config { return train.Defaults() }
 
-// The default scale's budget rests on its run count: 8 single-category runs
-// (VGG-M and AlexNet, bird, 2 seeds), 4 multi-category (VGG-M, logistic and
-// softmax) and 5 ablation variants beyond l1+mi (euclidean+mi is also the
-// thesis comparison).
+// The default scale's budget rests on its run count: one pretraining run
+// and 12 single-category runs (VGG-M, bird and cat, ordinary and
+// interpretable, 3 seeds); the multi-category tables and the ablations run
+// at the full scale only.
 func TestDefaultPlanRunCount(t *testing.T) {
 	specs, scales := loadEmbedded(t)
 	specs, err := SelectTables(specs, nil, nil)
@@ -132,11 +157,11 @@ func TestDefaultPlanRunCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(p.Runs); got != 17 {
-		t.Errorf("default plan has %d runs, want 17:\n%s", got, strings.Join(planKeys(p), "\n"))
+	if got := len(p.Runs); got != 13 {
+		t.Errorf("default plan has %d runs, want 13:\n%s", got, strings.Join(planKeys(p), "\n"))
 	}
-	if len(p.Skipped) != 0 {
-		t.Errorf("default plan skips %v, want every table", p.Skipped)
+	if diff := cmp.Diff([]string{"2", "6", "ablation", "thesis"}, p.Skipped); diff != "" {
+		t.Errorf("default plan skips (-want +got):\n%s", diff)
 	}
 }
 

@@ -82,7 +82,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"table", "metric", "network", "column", "paper_column", "baseline", "treatment",
 		"baseline_mean", "baseline_std", "treatment_mean", "treatment_std", "seeds",
-		"paper_baseline", "paper_treatment", "claim", "agrees", "beyond_spread", "dataset", "note"})
+		"paper_baseline", "paper_treatment", "claim", "agrees", "difference", "ci95_low", "ci95_high", "outcome", "dataset", "note"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 	opt := func(v *float64) string {
 		if v == nil {
@@ -92,13 +92,17 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	}
 	for _, t := range r.Tables {
 		for _, row := range t.Rows {
+			ciLow, ciHigh := "", ""
+			if row.CI != nil {
+				ciLow, ciHigh = f(row.CI[0]), f(row.CI[1])
+			}
 			cw.Write([]string{t.ID, string(row.Metric), PaperNetwork(row.Arch), row.Column, row.PaperColumn, row.Baseline, row.Treatment,
 				f(row.Base.Mean), f(row.Base.Std), f(row.Treat.Mean), f(row.Treat.Std), strconv.Itoa(row.Treat.N),
-				opt(row.PaperBase), opt(row.PaperTreat), row.Claimed(), strconv.FormatBool(row.Agrees), strconv.FormatBool(row.Clear), row.Dataset, csvNote(row)})
+				opt(row.PaperBase), opt(row.PaperTreat), row.Claimed(), strconv.FormatBool(row.Agrees), f(row.Diff.Mean), ciLow, ciHigh, row.Outcome, row.Dataset, csvNote(row)})
 		}
 		if na := t.NotApplicable; na != nil {
 			for _, m := range na.Metrics {
-				cw.Write([]string{t.ID, string(m), "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+				cw.Write([]string{t.ID, string(m), "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
 					strings.Join(t.Datasets, " "), "not applicable: " + na.Reason})
 			}
 		}
@@ -145,17 +149,29 @@ func paperCellOf(r Row, v *float64) string {
 	return c
 }
 
-func agreeCell(r Row) string {
-	switch {
-	case r.Agrees && r.Clear:
-		return "yes (beyond spread)"
-	case r.Agrees:
-		return "yes"
-	case r.Clear:
-		return "**no** (beyond spread)"
-	default:
-		return "**no**"
+// diffCell is the paired difference with its 95 % interval.
+func diffCell(r Row) string {
+	scale, format, unit := 1.0, "%+.3f", ""
+	if r.Metric == Accuracy {
+		scale, format, unit = 100, "%+.2f", " pts"
 	}
+	d := fmt.Sprintf(format, scale*r.Diff.Mean)
+	if r.CI != nil {
+		d += fmt.Sprintf(" ["+format+", "+format+"]", scale*r.CI[0], scale*r.CI[1])
+	}
+	return d + unit
+}
+
+func outcomeCell(r Row) string {
+	switch r.Outcome {
+	case RowHolds:
+		return "holds"
+	case RowContradicted:
+		return "**contradicted**"
+	case RowNotMeasurable:
+		return "not measurable: the network did not learn"
+	}
+	return r.Outcome
 }
 
 func columnCell(r Row) string {
@@ -245,13 +261,27 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "Scale %s; each table gives its runs' data and sizes.", r.Scale.Name)
 	}
-	if r.Scale.TopFraction == 0 && (r.synthetic() || r.measures(PartInterpretability)) {
-		fmt.Fprintf(&b, " Part interpretability keeps the top 0.005·196/(H·W) of each filter's units (deviation from the paper's 0.005, chosen for small maps).")
+	if r.synthetic() {
+		fmt.Fprintf(&b, " World seed %d, difficulty %g.", r.Scale.EvalWorldSeed(), r.Scale.Difficulty)
+		if p := r.Scale.Pretrain; p != nil {
+			fmt.Fprintf(&b, " Every network is fine-tuned from an ordinary network pretrained on a disjoint world (seed %d, %d categories, %d samples, %d epochs), conv layers copied, head fresh.",
+				p.WorldSeed, p.Categories, p.Train, p.Epochs)
+		}
+		if r.Scale.MinTopMap > 0 {
+			fmt.Fprintf(&b, " Pools are dropped until the top conv map is at least %d×%d.", r.Scale.MinTopMap, r.Scale.MinTopMap)
+		}
+	}
+	if r.measures(PartInterpretability) {
+		fmt.Fprintf(&b, " Part interpretability region: %s", r.Scale.Region.Name())
+		if r.Scale.TopFraction == 0 && r.Scale.Region.TopFraction == 0 {
+			fmt.Fprintf(&b, ", keeping the top 0.005·196/(H·W) of each filter's units (the paper's 0.005 rescaled to the map size)")
+		}
+		b.WriteString(".")
 	}
 	if r.WallSeconds > 0 {
 		fmt.Fprintf(&b, " Wall time %s (%d runs).", formatDuration(r.WallSeconds), len(r.Runs))
 	}
-	b.WriteString("\n\nValues are mean ± sample std over seeds; accuracy in %. \"beyond spread\": the difference exceeds the sum of the two stds.\n")
+	b.WriteString("\n\nValues are mean ± sample std over seeds; accuracy in %. \"difference\" is treatment − baseline paired by seed, with its 95 % interval (Student's t) from 2 seeds on. A row holds when the interval lies on the claimed side (for accuracy: above −tolerance), is contradicted when it lies on the other, and is not shown otherwise; it is not measurable when a network did not learn (train accuracy below 90 %, or test accuracy within 10 points of chance).\n")
 	for _, t := range r.Tables {
 		fmt.Fprintf(&b, "\n## %s\n\n", t.Title)
 		if t.StandsInFor != "" {
@@ -268,13 +298,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		for _, s := range t.Setup {
 			fmt.Fprintf(&b, "Runs. %s\n\n", s)
 		}
-		b.WriteString("| metric | network | column | baseline | ours | treatment | ours | paper baseline | paper treatment | claim | agrees |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| metric | network | column | baseline | ours | treatment | ours | difference [95 % interval] | paper baseline | paper treatment | claim | outcome |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, row := range t.Rows {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				row.Metric, PaperNetwork(row.Arch), columnCell(row), row.Baseline, cell(row.Metric, row.Base),
-				row.Treatment, cell(row.Metric, row.Treat), paperCellOf(row, row.PaperBase), paperCellOf(row, row.PaperTreat),
-				row.Claimed(), agreeCell(row))
+				row.Treatment, cell(row.Metric, row.Treat), diffCell(row), paperCellOf(row, row.PaperBase), paperCellOf(row, row.PaperTreat),
+				row.Claimed(), outcomeCell(row))
 		}
 		b.WriteString("\n")
 		if na := t.NotApplicableText(); na != "" {
@@ -284,12 +314,84 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 		fmt.Fprintf(&b, "\n**Verdict:** %s\n", t.Verdict.Text)
+		writePartSpread(&b, t)
+		writeSensitivity(&b, r.Scale, t)
 	}
+	writeRuns(&b, r.Runs)
 	if len(r.Skipped) > 0 {
 		fmt.Fprintf(&b, "\nNot planned at this scale: %s.\n", strings.Join(r.Skipped, ", "))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePartSpread shows how the filters' best parts spread over the parts,
+// so that a collapse onto one part is visible beside P.
+func writePartSpread(b *strings.Builder, t *TableResult) {
+	if len(t.PartSpread) == 0 {
+		return
+	}
+	b.WriteString("\nPart diversity (each filter's best part, seeds pooled; a collapse is 90 % or more of the filters on one part):\n\n")
+	b.WriteString("| network | column | variant | filters | distinct best parts | most frequent | share | collapse |\n|---|---|---|---|---|---|---|---|\n")
+	for _, p := range t.PartSpread {
+		collapse := "no"
+		if p.Collapsed() {
+			collapse = "**yes**"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %s | %.0f %% | %s |\n", PaperNetwork(p.Arch), p.Column, p.Variant, p.Filters, p.Distinct, p.TopPart, 100*p.TopShare, collapse)
+	}
+}
+
+// writeSensitivity repeats the part-interpretability comparison under the
+// alternative region rules.
+func writeSensitivity(b *strings.Builder, sc Scale, t *TableResult) {
+	if len(t.Sensitivity) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nRegion-rule sensitivity (the table above uses %s):\n\n", sc.Region.Name())
+	b.WriteString("| region rule | network | column | baseline | treatment | difference [95 % interval] | outcome |\n|---|---|---|---|---|---|---|\n")
+	for _, row := range t.Sensitivity {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Region, PaperNetwork(row.Arch), row.Column,
+			cell(row.Metric, row.Base), cell(row.Metric, row.Treat), diffCell(row), outcomeCell(row))
+	}
+}
+
+// writeRuns lists every run: whether its network learned, the pretrained
+// network it started from, and how its filter loss behaved.
+func writeRuns(b *strings.Builder, runs []*RunResult) {
+	if len(runs) == 0 {
+		return
+	}
+	b.WriteString("\n## Runs\n\nTrain accuracy is the last epoch's (training mode); chance is the most frequent test class. ")
+	fmt.Fprintf(b, "The filter/classification gradient ratio is |λ·∇filter loss| / |∇classification loss| on the interpretable layers' weights at the start of the first and last epoch; inert: below %g in every epoch; runaway: above %g, or the mean max activation grew more than %g-fold.\n\n", InertGradRatio, float64(RunawayGradRatio), float64(RunawayGrowth))
+	b.WriteString("| run | train acc | test acc | chance | learned | pretrained from | train s | grad ratio first → last | filter loss |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range runs {
+		learned := "yes"
+		if r.Role == RolePretrain {
+			learned = "(pretraining)"
+		} else if p := r.LearnedProblem(); p != "" {
+			learned = "**no**"
+		}
+		pre, ratio, flags := "—", "—", "—"
+		if r.Pretrain != "" {
+			pre = r.Pretrain
+		}
+		if h := r.FilterLoss; h != nil && len(h.GradRatio) > 0 {
+			ratio = fmt.Sprintf("%.2g → %.2g", h.GradRatio[0], h.GradRatio[len(h.GradRatio)-1])
+			flags = "live"
+			switch {
+			case h.Runaway:
+				flags = "**runaway**"
+			case h.Inert:
+				flags = "**inert**"
+			}
+		}
+		chance := "—"
+		if r.Chance > 0 {
+			chance = fmt.Sprintf("%.1f", 100*r.Chance)
+		}
+		fmt.Fprintf(b, "| %s | %.1f | %.1f | %s | %s | %s | %.0f | %s | %s |\n", r.Key, 100*r.TrainAccuracy, 100*r.TestAccuracy, chance, learned, pre, r.TrainSeconds, ratio, flags)
+	}
 }
 
 // WriteVerdicts writes one plain-text verdict per table.

@@ -3,6 +3,7 @@ package reproduce
 import (
 	"bytes"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,12 @@ func ptr(v float64) *float64 { return &v }
 // fixtureResults are real RunResult values, as Execute returns them, for a
 // two-seed plan of Table 1 (vgg-m, bird and cat) and Table 7 (bird).
 func fixtureReport(t *testing.T) *Report {
+	t.Helper()
+	return fixtureReportWith(t, nil)
+}
+
+// fixtureReportWith lets a test change the results before the report is built.
+func fixtureReportWith(t *testing.T, change func(map[string]*RunResult)) *Report {
 	t.Helper()
 	spec, err := ParseSpec([]byte(`
 id: "1"
@@ -63,7 +70,11 @@ scales:
 		}
 		results[pr.Key] = &RunResult{Key: pr.Key, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
 			RunDir: "runs/" + strings.ReplaceAll(pr.Key, "/", "-"), Layer: "conv5", Accuracy: ptr(v.acc),
+			TrainAccuracy: 0.99, TestAccuracy: v.acc, Chance: 0.5,
 			PartInterp: &Measure{Mean: v.p, Filters: []float64{v.p - 0.1, v.p, v.p + 0.1}}}
+	}
+	if change != nil {
+		change(results)
 	}
 	r, err := BuildReport(p, results)
 	if err != nil {
@@ -107,33 +118,82 @@ func TestReportGoldenFiles(t *testing.T) {
 	}
 }
 
+func TestNetworksThatDidNotLearnAreNotMeasurable(t *testing.T) {
+	r := fixtureReportWith(t, func(results map[string]*RunResult) {
+		results["vgg-m/l1+mi/cat/seed2"].TrainAccuracy = 0.7
+		results["vgg-m/ordinary/bird/seed1"].TestAccuracy = 0.55
+	})
+	var got []string
+	for _, row := range r.Tables[0].Rows {
+		got = append(got, string(row.Metric)+"/"+row.Column+": "+row.Outcome)
+	}
+	want := []string{
+		"part-interpretability/bird: not measurable", "part-interpretability/cat: not measurable", "part-interpretability/avg: not measurable",
+		"accuracy/bird: not measurable", "accuracy/cat: not measurable", "accuracy/avg: not measurable",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	v := r.Tables[0].Verdict
+	if v.Outcome != NotMeasurable || !strings.Contains(v.Text, "did not learn") || !strings.Contains(v.Text, "train accuracy 70.0 %") {
+		t.Errorf("verdict %+v, want not measurable naming the run", v)
+	}
+}
+
+func TestIntervalOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		d       Direction
+		lo, hi  float64
+		outcome string
+	}{
+		{Higher, 0.1, 0.3, RowHolds}, {Higher, -0.1, 0.3, RowNotShown}, {Higher, -0.3, -0.1, RowContradicted},
+		{Lower, -0.3, -0.1, RowHolds}, {Lower, -0.1, 0.1, RowNotShown}, {Lower, 0.1, 0.2, RowContradicted},
+		{Preserved, -0.02, 0.01, RowHolds}, {Preserved, -0.05, 0.01, RowNotShown}, {Preserved, -0.09, -0.04, RowContradicted},
+		{Similar, -0.02, 0.02, RowHolds}, {Similar, -0.02, 0.05, RowNotShown}, {Similar, 0.04, 0.08, RowContradicted},
+	} {
+		if got := intervalOutcome(tc.d, 0.03, tc.lo, tc.hi); got != tc.outcome {
+			t.Errorf("%s [%g, %g] tolerance 0.03: %s, want %s", tc.d, tc.lo, tc.hi, got, tc.outcome)
+		}
+	}
+}
+
 func TestTableAggregationAndVerdict(t *testing.T) {
 	r := fixtureReport(t)
 	tab := r.Tables[0]
 	type row struct {
-		Metric        Metric
-		Column        string
-		Base, Treat   float64
-		Agrees, Clear bool
+		Metric      Metric
+		Column      string
+		Base, Treat float64
+		Agrees      bool
+		Diff        float64
+		CI          [2]float64
+		Outcome     string
 	}
 	var got []row
 	for _, x := range tab.Rows {
-		got = append(got, row{x.Metric, x.Column, round3(x.Base.Mean), round3(x.Treat.Mean), x.Agrees, x.Clear})
+		if x.CI == nil {
+			t.Fatalf("row %s/%s: no interval with 2 seeds", x.Metric, x.Column)
+		}
+		got = append(got, row{x.Metric, x.Column, round3(x.Base.Mean), round3(x.Treat.Mean), x.Agrees,
+			round3(x.Diff.Mean), [2]float64{round3(x.CI[0]), round3(x.CI[1])}, x.Outcome})
 	}
+	// Paired differences by hand: t(0.975, 1 df) = 12.706, interval
+	// mean ± 12.706·std/√2. bird P: 0.30 and 0.30 (std 0); cat P: −0.02,
+	// −0.04 … see the values in fixtureReport.
 	want := []row{
-		{PartInterpretability, "bird", 0.32, 0.62, true, true},
-		{PartInterpretability, "cat", 0.41, 0.37, false, true},
-		{PartInterpretability, "avg", 0.365, 0.495, true, true},
-		{Accuracy, "bird", 0.93, 0.88, false, true},
-		{Accuracy, "cat", 0.9, 0.81, false, true},
-		{Accuracy, "avg", 0.915, 0.845, false, true},
+		{PartInterpretability, "bird", 0.32, 0.62, true, 0.3, [2]float64{0.3, 0.3}, RowHolds},
+		{PartInterpretability, "cat", 0.41, 0.37, false, -0.04, [2]float64{-0.294, 0.214}, RowNotShown},
+		{PartInterpretability, "avg", 0.365, 0.495, true, 0.13, [2]float64{0.003, 0.257}, RowHolds},
+		{Accuracy, "bird", 0.93, 0.88, false, -0.05, [2]float64{-0.431, 0.331}, RowNotShown},
+		{Accuracy, "cat", 0.9, 0.81, false, -0.09, [2]float64{-0.217, 0.037}, RowNotShown},
+		{Accuracy, "avg", 0.915, 0.845, false, -0.07, [2]float64{-0.197, 0.057}, RowNotShown},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
-	// The averages are not counted twice: 1 of the 4 per-column rows agree.
-	if tab.Verdict.Outcome != PartlyHolds || tab.Verdict.Agree != 1 || tab.Verdict.Total != 4 {
-		t.Errorf("verdict %+v, want partly, 1 of 4", tab.Verdict)
+	// The averages are not counted twice: 1 of the 4 per-column rows holds.
+	if tab.Verdict.Outcome != NotShown || tab.Verdict.Agree != 1 || tab.Verdict.Total != 4 {
+		t.Errorf("verdict %+v, want not shown, 1 of 4", tab.Verdict)
 	}
 	if p := tab.Rows[0].PaperTreat; p == nil || *p != 0.821 {
 		t.Errorf("paper value of the interpretable bird row = %v, want 0.821", p)
@@ -151,39 +211,45 @@ func TestTableAggregationAndVerdict(t *testing.T) {
 	}
 }
 
-func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 func TestJudge(t *testing.T) {
-	st := func(mean, std float64, n int) Stat { return Stat{Mean: mean, Std: std, N: n} }
+	vals := func(v ...float64) Stat { return NewStat(v) }
 	tests := []struct {
-		name          string
-		row           Row
-		agrees, clear bool
+		name    string
+		row     Row
+		agrees  bool
+		outcome string
 	}{
-		{"higher, clear", Row{Direction: Higher, Base: st(0.3, 0.01, 2), Treat: st(0.5, 0.02, 2)}, true, true},
-		{"higher, within noise", Row{Direction: Higher, Base: st(0.3, 0.1, 2), Treat: st(0.35, 0.1, 2)}, true, false},
-		{"higher, one seed is never clear", Row{Direction: Higher, Base: st(0.3, 0, 1), Treat: st(0.9, 0, 1)}, true, false},
-		{"higher, equal is no", Row{Direction: Higher, Base: st(0.3, 0, 1), Treat: st(0.3, 0, 1)}, false, false},
-		{"lower", Row{Direction: Lower, Base: st(0.15, 0, 1), Treat: st(0.09, 0, 1)}, true, false},
-		{"lower, wrong way", Row{Direction: Lower, Base: st(0.09, 0.001, 2), Treat: st(0.15, 0.001, 2)}, false, true},
-		{"preserved within tolerance", Row{Direction: Preserved, Tolerance: 0.03, Base: st(0.93, 0, 1), Treat: st(0.905, 0, 1)}, true, false},
-		{"preserved, too large a drop", Row{Direction: Preserved, Tolerance: 0.03, Base: st(0.93, 0, 1), Treat: st(0.89, 0, 1)}, false, false},
-		{"similar", Row{Direction: Similar, Tolerance: 0.05, Base: st(0.5, 0, 1), Treat: st(0.46, 0, 1)}, true, false},
-		{"not similar", Row{Direction: Similar, Tolerance: 0.05, Base: st(0.5, 0, 1), Treat: st(0.56, 0, 1)}, false, false},
+		{"higher, interval above 0", Row{Direction: Higher, Base: vals(0.3, 0.31, 0.29), Treat: vals(0.5, 0.52, 0.49)}, true, RowHolds},
+		{"higher, within noise", Row{Direction: Higher, Base: vals(0.3, 0.4), Treat: vals(0.35, 0.3)}, false, RowNotShown},
+		{"higher, one seed gives no interval", Row{Direction: Higher, Base: vals(0.3), Treat: vals(0.9)}, true, RowNotShown},
+		{"higher, equal is no", Row{Direction: Higher, Base: vals(0.3), Treat: vals(0.3)}, false, RowNotShown},
+		{"lower", Row{Direction: Lower, Base: vals(0.15, 0.16, 0.15), Treat: vals(0.09, 0.1, 0.1)}, true, RowHolds},
+		{"lower, wrong way", Row{Direction: Lower, Base: vals(0.09, 0.1, 0.09), Treat: vals(0.15, 0.16, 0.15)}, false, RowContradicted},
+		{"preserved within tolerance", Row{Direction: Preserved, Tolerance: 0.03, Base: vals(0.93, 0.93, 0.94), Treat: vals(0.92, 0.925, 0.93)}, true, RowHolds},
+		{"preserved, too large a drop", Row{Direction: Preserved, Tolerance: 0.03, Base: vals(0.93, 0.94, 0.93), Treat: vals(0.85, 0.86, 0.86)}, false, RowContradicted},
+		{"similar", Row{Direction: Similar, Tolerance: 0.05, Base: vals(0.5, 0.5), Treat: vals(0.49, 0.49)}, true, RowHolds},
+		{"not similar, one seed", Row{Direction: Similar, Tolerance: 0.05, Base: vals(0.5), Treat: vals(0.56)}, false, RowNotShown},
+		{"did not learn", Row{Direction: Higher, Base: vals(0.3, 0.31, 0.29), Treat: vals(0.5, 0.52, 0.49), NotLearned: []string{"x"}}, true, RowNotMeasurable},
 	}
 	for _, tt := range tests {
 		r := tt.row
 		r.Judge()
-		if r.Agrees != tt.agrees || r.Clear != tt.clear {
-			t.Errorf("%s: agrees %v clear %v, want %v %v", tt.name, r.Agrees, r.Clear, tt.agrees, tt.clear)
+		if r.Agrees != tt.agrees || r.Outcome != tt.outcome {
+			t.Errorf("%s: agrees %v outcome %s, want %v %s", tt.name, r.Agrees, r.Outcome, tt.agrees, tt.outcome)
 		}
 	}
 }
 
 func TestVerdictOutcomes(t *testing.T) {
-	yes := Row{Metric: PartInterpretability, Arch: "vgg-m", Column: "bird", Agrees: true, Treat: Stat{N: 1}}
+	yes := Row{Metric: PartInterpretability, Arch: "vgg-m", Column: "bird", Agrees: true, Outcome: RowHolds, Diff: Stat{N: 3}}
 	no := yes
-	no.Agrees = false
+	no.Agrees, no.Outcome = false, RowContradicted
+	unclear := yes
+	unclear.Outcome = RowNotShown
+	dead := yes
+	dead.Outcome, dead.NotLearned = RowNotMeasurable, []string{"vgg-m/ordinary/bird/seed1: train accuracy 60.0 % < 90 %"}
 	avgNo := no
 	avgNo.Column = "avg"
 	for _, tt := range []struct {
@@ -191,16 +257,21 @@ func TestVerdictOutcomes(t *testing.T) {
 		want string
 	}{
 		{[]Row{yes, yes, avgNo}, Holds},
-		{[]Row{no, no}, DoesNotHold},
-		{[]Row{yes, no}, PartlyHolds},
+		{[]Row{no, yes}, Contradicted},
+		{[]Row{yes, unclear}, NotShown},
+		{[]Row{dead}, NotMeasurable},
+		{[]Row{yes, dead}, Holds},
 		{nil, NotMeasured},
 	} {
 		if got := judgeTable(tt.rows).Outcome; got != tt.want {
 			t.Errorf("judgeTable(%d rows) = %s, want %s", len(tt.rows), got, tt.want)
 		}
 	}
-	if v := judgeTable([]Row{no}); !strings.Contains(v.Text, "does not hold") || !strings.Contains(v.Text, "vgg-m/bird") {
-		t.Errorf("verdict text %q should say it does not hold and name vgg-m/bird", v.Text)
+	if v := judgeTable([]Row{no}); !strings.Contains(v.Text, "Contradicted") || !strings.Contains(v.Text, "vgg-m/bird") {
+		t.Errorf("verdict text %q should say it is contradicted and name vgg-m/bird", v.Text)
+	}
+	if v := judgeTable([]Row{yes, dead}); !strings.Contains(v.Text, "did not learn") {
+		t.Errorf("verdict text %q should name the network that did not learn", v.Text)
 	}
 }
 
@@ -222,14 +293,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	}
 }
 
-func TestVerdictWithinNoiseSaysSo(t *testing.T) {
-	r := Row{Metric: PartInterpretability, Arch: "vgg-m", Column: "bird", Direction: Higher,
-		Base: Stat{Mean: 0.02, Std: 0.01, N: 2}, Treat: Stat{Mean: 0.08, Std: 0.06, N: 2}}
-	r.Judge()
-	v := judgeTable([]Row{r})
-	if v.Outcome != Holds || !strings.Contains(v.Text, "evidence is weak") {
-		t.Errorf("verdict %+v: want holds, with a warning that the difference is within the seed spread", v)
-	}
+func TestClaimHasNoPipe(t *testing.T) {
 	s := Row{Metric: Accuracy, Direction: Similar, Tolerance: 0.03, Baseline: "a", Treatment: "b"}
 	if c := s.Claimed(); strings.Contains(c, "|") {
 		t.Errorf("claim %q contains a pipe, which breaks Markdown tables", c)

@@ -21,6 +21,10 @@ type RunResult struct {
 	// RunDir is the run's directory relative to the run store (its name
 	// there), so that results do not depend on where the store lives.
 	RunDir string `json:"run_dir"`
+	// RunKey is the run's key in the run store.
+	RunKey string `json:"run_key,omitempty"`
+	// Role is "pretrain" for a pretraining run, "" for a table run.
+	Role   string `json:"role,omitempty"`
 	Reused bool   `json:"reused"`
 	// TrainSeconds is the run's own training time (also when reused).
 	TrainSeconds float64 `json:"train_seconds"`
@@ -29,12 +33,86 @@ type RunResult struct {
 	TestImages  int `json:"test_images,omitempty"`
 	// Config is the run's training config (plugin parameters resolved).
 	Config *train.Config `json:"config,omitempty"`
+	// Pretrain is the run key of the pretrained network whose conv layers
+	// initialised this one ("" when trained from scratch).
+	Pretrain string `json:"pretrain,omitempty"`
+	// TrainAccuracy (last epoch, in training mode) and TestAccuracy
+	// (evaluation mode) are the run's own figures; Chance is the test
+	// accuracy of always answering the most frequent class.
+	TrainAccuracy float64 `json:"train_accuracy"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+	Chance        float64 `json:"chance"`
+	// FilterLoss describes the interpretable layers' filter loss over the
+	// epochs (nil for ordinary networks).
+	FilterLoss *FilterLossHistory `json:"filter_loss,omitempty"`
 	// Layer is the evaluated layer: the network's top conv-layer, which for
 	// the interpretable CNN is the inserted interpretable conv.
-	Layer       string             `json:"layer"`
-	Accuracy    *float64           `json:"accuracy,omitempty"`
-	PartInterp  *FilterMeasure     `json:"part_interpretability,omitempty"`
-	Instability map[string]Measure `json:"location_instability,omitempty"`
+	Layer      string         `json:"layer"`
+	Accuracy   *float64       `json:"accuracy,omitempty"`
+	PartInterp *FilterMeasure `json:"part_interpretability,omitempty"`
+	// PartInterpAlt is part interpretability under the scale's alternative
+	// region rules, by rule name (the sensitivity table).
+	PartInterpAlt map[string]Measure `json:"part_interpretability_alternatives,omitempty"`
+	Instability   map[string]Measure `json:"location_instability,omitempty"`
+}
+
+// Learning thresholds: a network learned when its training accuracy is at
+// least MinTrainAccuracy and its test accuracy beats chance by more than
+// MinAboveChance.
+const (
+	MinTrainAccuracy = 0.90
+	MinAboveChance   = 0.10
+)
+
+// LearnedProblem says why the run's network did not learn ("" when it did).
+func (r *RunResult) LearnedProblem() string {
+	switch {
+	case r.TrainAccuracy < MinTrainAccuracy:
+		return fmt.Sprintf("%s: train accuracy %.1f %% < %.0f %%", r.Key, 100*r.TrainAccuracy, 100*MinTrainAccuracy)
+	case r.TestAccuracy <= r.Chance+MinAboveChance:
+		return fmt.Sprintf("%s: test accuracy %.1f %% within %.0f points of chance (%.1f %%)", r.Key, 100*r.TestAccuracy, 100*MinAboveChance, 100*r.Chance)
+	}
+	return ""
+}
+
+// FilterLossHistory is what the run's history says about its filter loss,
+// per epoch, with flags for a loss that did nothing or ran away.
+type FilterLossHistory struct {
+	MeanMax   []float64 `json:"mean_max"`
+	Lambda    []float64 `json:"lambda"`
+	Loss      []float64 `json:"loss"`
+	GradRatio []float64 `json:"grad_ratio"`
+	// Inert: the gradient ratio stayed below InertGradRatio in every epoch.
+	// Runaway: the ratio exceeded RunawayGradRatio in some epoch, or the
+	// mean max activation grew more than RunawayGrowth-fold.
+	Inert   bool `json:"inert"`
+	Runaway bool `json:"runaway"`
+}
+
+// Filter-loss flags.
+const (
+	InertGradRatio   = 1e-3
+	RunawayGradRatio = 100
+	RunawayGrowth    = 100
+)
+
+// flag sets Inert and Runaway from the per-epoch values.
+func (h *FilterLossHistory) flag() {
+	if len(h.GradRatio) == 0 {
+		return
+	}
+	h.Inert = true
+	for _, g := range h.GradRatio {
+		if g >= InertGradRatio {
+			h.Inert = false
+		}
+		if g > RunawayGradRatio || math.IsInf(g, 0) || math.IsNaN(g) {
+			h.Runaway = true
+		}
+	}
+	if first, last := h.MeanMax[0], h.MeanMax[len(h.MeanMax)-1]; first > 0 && last > RunawayGrowth*first {
+		h.Runaway = true
+	}
 }
 
 // FilterMeasure is a layer score with its per-filter values.
@@ -45,6 +123,29 @@ type FilterMeasure = Measure
 type Measure struct {
 	Mean    float64   `json:"mean"`
 	Filters []float64 `json:"filters"`
+	// BestParts is each filter's best part (part interpretability only;
+	// "" where a filter hit no part).
+	BestParts []string `json:"best_parts,omitempty"`
+}
+
+// PartDiversity counts the filters per best part, and the share of the
+// most frequent part among the filters that hit one: a collapse of every
+// filter onto one part shows as a share near 1.
+func (m Measure) PartDiversity() (counts map[string]int, distinct int, topShare float64) {
+	counts = map[string]int{}
+	n, top := 0, 0
+	for _, p := range m.BestParts {
+		if p == "" {
+			continue
+		}
+		counts[p]++
+		n++
+		top = max(top, counts[p])
+	}
+	if n == 0 {
+		return counts, 0, 0
+	}
+	return counts, len(counts), float64(top) / float64(n)
 }
 
 // LandmarkKey names a landmark set.
@@ -120,9 +221,18 @@ type Row struct {
 	Tolerance    float64   `json:"tolerance,omitempty"`
 	// Agrees: our means go the way the paper claims.
 	Agrees bool `json:"agrees"`
-	// Clear: the difference exceeds the seeds' spread (Base.Std + Treat.Std);
-	// never with one seed.
-	Clear bool `json:"clear"`
+	// Diff is treatment − baseline paired by seed; CI its 95 % interval
+	// (Student's t over the seeds; absent with one seed).
+	Diff Stat        `json:"paired_difference"`
+	CI   *[2]float64 `json:"ci95,omitempty"`
+	// Outcome is the row's verdict: holds (the interval lies where the
+	// paper claims), contradicted (it lies on the other side), not shown
+	// (it straddles the line, or one seed gives no interval) or not
+	// measurable (a network did not learn; NotLearned says which).
+	Outcome    string   `json:"outcome"`
+	NotLearned []string `json:"not_learned,omitempty"`
+	// Region names the region rule of a sensitivity row ("": the scale's).
+	Region string `json:"region,omitempty"`
 	// Runs are the run directories behind the row relative to the run
 	// store, baseline seeds first
 	// (none for the average over columns).
@@ -132,15 +242,42 @@ type Row struct {
 	Report string `json:"report,omitempty"`
 }
 
-// Diff is treatment minus baseline.
-func (r Row) Diff() float64 { return r.Treat.Mean - r.Base.Mean }
+// MeanDiff is treatment minus baseline.
+func (r Row) MeanDiff() float64 { return r.Treat.Mean - r.Base.Mean }
 
 // IsAverage marks the row averaged over the columns.
 func (r Row) IsAverage() bool { return r.Column == "avg" }
 
-// Judge sets Agrees and Clear.
+// Row outcomes.
+const (
+	RowHolds         = "holds"
+	RowNotShown      = "not shown"
+	RowContradicted  = "contradicted"
+	RowNotMeasurable = "not measurable"
+)
+
+// tCritical975 is Student's t 0.975 quantile for 1..30 degrees of freedom.
+var tCritical975 = []float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+	2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+	2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
+
+// CI95 is the 95 % interval of the mean of s (nil for fewer than 2 values).
+func CI95(s Stat) *[2]float64 {
+	if s.N < 2 {
+		return nil
+	}
+	t := 1.96
+	if df := s.N - 1; df <= len(tCritical975) {
+		t = tCritical975[df-1]
+	}
+	h := t * s.Std / math.Sqrt(float64(s.N))
+	return &[2]float64{s.Mean - h, s.Mean + h}
+}
+
+// Judge sets Agrees, the paired difference, its interval and the outcome.
+// bv and tv are paired by seed.
 func (r *Row) Judge() {
-	d := r.Diff()
+	d := r.MeanDiff()
 	switch r.Direction {
 	case Higher:
 		r.Agrees = d > 0
@@ -151,8 +288,57 @@ func (r *Row) Judge() {
 	case Similar:
 		r.Agrees = math.Abs(d) <= r.Tolerance
 	}
-	spread := r.Base.Std + r.Treat.Std
-	r.Clear = r.Base.N > 1 && r.Treat.N > 1 && math.Abs(d) > spread
+	n := min(len(r.Base.Values), len(r.Treat.Values))
+	diffs := make([]float64, n)
+	for i := range diffs {
+		diffs[i] = r.Treat.Values[i] - r.Base.Values[i]
+	}
+	r.Diff = NewStat(diffs)
+	r.CI = CI95(r.Diff)
+	switch {
+	case len(r.NotLearned) > 0:
+		r.Outcome = RowNotMeasurable
+	case r.CI == nil:
+		r.Outcome = RowNotShown
+	default:
+		r.Outcome = intervalOutcome(r.Direction, r.Tolerance, r.CI[0], r.CI[1])
+	}
+}
+
+// intervalOutcome reads an interval [lo, hi] of treatment − baseline
+// against the claimed direction.
+func intervalOutcome(d Direction, tol, lo, hi float64) string {
+	switch d {
+	case Higher:
+		if lo > 0 {
+			return RowHolds
+		}
+		if hi < 0 {
+			return RowContradicted
+		}
+	case Lower:
+		if hi < 0 {
+			return RowHolds
+		}
+		if lo > 0 {
+			return RowContradicted
+		}
+	case Preserved:
+		if lo >= -tol {
+			return RowHolds
+		}
+		if hi < -tol {
+			return RowContradicted
+		}
+	case Similar:
+		if lo >= -tol && hi <= tol {
+			return RowHolds
+		}
+		if lo > tol || hi < -tol {
+			return RowContradicted
+		}
+	}
+	return RowNotShown
 }
 
 // Claimed is the direction in words, e.g. "interpretable > ordinary".
@@ -188,7 +374,8 @@ type Distribution struct {
 
 // Verdict is a table's conclusion.
 type Verdict struct {
-	// Outcome is holds, partly or does-not-hold.
+	// Outcome is holds, not-shown, contradicted, not-measurable (no
+	// network learned) or not-measured.
 	Outcome string `json:"outcome"`
 	Agree   int    `json:"agree"`
 	Total   int    `json:"total"`
@@ -197,10 +384,11 @@ type Verdict struct {
 
 // Verdict outcomes.
 const (
-	Holds       = "holds"
-	PartlyHolds = "partly"
-	DoesNotHold = "does-not-hold"
-	NotMeasured = "not-measured"
+	Holds         = "holds"
+	NotShown      = "not-shown"
+	Contradicted  = "contradicted"
+	NotMeasurable = "not-measurable"
+	NotMeasured   = "not-measured"
 )
 
 // TableResult is one reproduced table.
@@ -223,6 +411,11 @@ type TableResult struct {
 	Setup []string `json:"setup,omitempty"`
 	// NotApplicable are the metrics the table's data cannot give, in words.
 	NotApplicable *NotApplicable `json:"not_applicable,omitempty"`
+	// Sensitivity are the part-interpretability rows under the scale's
+	// alternative region rules (Row.Region names the rule).
+	Sensitivity []Row `json:"region_sensitivity,omitempty"`
+	// PartSpread is how each variant's filters spread over the parts.
+	PartSpread []PartSpread `json:"part_spread,omitempty"`
 }
 
 // NotApplicableText says in words which metrics do not apply and why.
@@ -281,29 +474,33 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 	for _, m := range s.Metrics {
 		for _, src := range sources {
 			for _, arch := range tp.Runs.Archs {
-				// collect gathers one variant's values on a column, by seed.
-				collect := func(v Variant, col string) ([]float64, []float64, []string, error) {
+				// collect gathers one variant's values on a column, by seed,
+				// and says which of its networks did not learn.
+				collect := func(v Variant, col string) ([]float64, []float64, []string, []string, error) {
 					var vals, filters []float64
-					var dirs []string
+					var dirs, notLearned []string
 					for seed := 1; seed <= tp.Seeds; seed++ {
 						key := RunKey(src.Dataset, arch, v, col, seed)
 						r, ok := results[key]
 						if !ok {
-							return nil, nil, nil, fmt.Errorf("table %s: run %s has no result", s.ID, key)
+							return nil, nil, nil, nil, fmt.Errorf("table %s: run %s has no result", s.ID, key)
 						}
 						meas, ok := r.Value(m, src.Landmarks)
 						if !ok {
-							return nil, nil, nil, fmt.Errorf("table %s: run %s did not measure %s", s.ID, key, m)
+							return nil, nil, nil, nil, fmt.Errorf("table %s: run %s did not measure %s", s.ID, key, m)
 						}
 						vals = append(vals, meas.Mean)
 						if r.RunDir != "" {
 							dirs = append(dirs, r.RunDir)
 						}
+						if p := r.LearnedProblem(); p != "" {
+							notLearned = append(notLearned, p)
+						}
 						if seed == 1 {
 							filters = meas.Filters
 						}
 					}
-					return vals, filters, dirs, nil
+					return vals, filters, dirs, notLearned, nil
 				}
 				for _, tname := range tp.Runs.Variants {
 					treat, err := ParseVariant(tname)
@@ -312,12 +509,13 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 					}
 					baseAvg := make([]float64, tp.Seeds)
 					treatAvg := make([]float64, tp.Seeds)
+					var avgNotLearned []string
 					for _, col := range src.Columns {
-						bv, bf, bdirs, err := collect(base, col)
+						bv, bf, bdirs, bnl, err := collect(base, col)
 						if err != nil {
 							return nil, err
 						}
-						tv, tf, tdirs, err := collect(treat, col)
+						tv, tf, tdirs, tnl, err := collect(treat, col)
 						if err != nil {
 							return nil, err
 						}
@@ -325,7 +523,9 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 							baseAvg[i] += bv[i] / float64(len(src.Columns))
 							treatAvg[i] += tv[i] / float64(len(src.Columns))
 						}
-						row := s.row(m, src.Dataset, arch, col, base, treat, bv, tv)
+						notLearned := append(bnl, tnl...)
+						avgNotLearned = append(avgNotLearned, notLearned...)
+						row := s.row(m, src.Dataset, arch, col, base, treat, bv, tv, notLearned)
 						row.Runs = append(bdirs, tdirs...)
 						t.Rows = append(t.Rows, row)
 						if m != Accuracy {
@@ -340,14 +540,130 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 						}
 					}
 					if len(src.Columns) > 1 {
-						t.Rows = append(t.Rows, s.row(m, src.Dataset, arch, "avg", base, treat, baseAvg, treatAvg))
+						t.Rows = append(t.Rows, s.row(m, src.Dataset, arch, "avg", base, treat, baseAvg, treatAvg, avgNotLearned))
 					}
 				}
 			}
 		}
 	}
 	t.Verdict = judgeTable(t.Rows)
+	if err := t.addRegionSensitivity(tp, scale, results); err != nil {
+		return nil, err
+	}
+	t.addPartDiversity(tp, results)
 	return t, nil
+}
+
+// addRegionSensitivity repeats the part-interpretability rows under each
+// of the scale's alternative region rules.
+func (t *TableResult) addRegionSensitivity(tp TablePlan, scale Scale, results map[string]*RunResult) error {
+	s := tp.Spec
+	if !slices.Contains(s.Metrics, PartInterpretability) || len(scale.RegionAlternatives) == 0 {
+		return nil
+	}
+	base, err := ParseVariant(s.Baseline)
+	if err != nil {
+		return err
+	}
+	for _, src := range tp.Sources {
+		if src.Dataset != "" {
+			continue
+		}
+		for _, rule := range scale.RegionAlternatives {
+			name := rule.Name()
+			for _, arch := range tp.Runs.Archs {
+				for _, tname := range tp.Runs.Variants {
+					treat, err := ParseVariant(tname)
+					if err != nil {
+						return err
+					}
+					for _, col := range src.Columns {
+						var bv, tv []float64
+						var notLearned []string
+						for seed := 1; seed <= tp.Seeds; seed++ {
+							for _, side := range []struct {
+								v    Variant
+								vals *[]float64
+							}{{base, &bv}, {treat, &tv}} {
+								r, ok := results[RunKey("", arch, side.v, col, seed)]
+								if !ok {
+									return fmt.Errorf("table %s: run %s has no result", s.ID, RunKey("", arch, side.v, col, seed))
+								}
+								m, ok := r.PartInterpAlt[name]
+								if !ok {
+									return fmt.Errorf("table %s: run %s did not measure region %s", s.ID, r.Key, name)
+								}
+								*side.vals = append(*side.vals, m.Mean)
+								if p := r.LearnedProblem(); p != "" {
+									notLearned = append(notLearned, p)
+								}
+							}
+						}
+						row := s.row(PartInterpretability, "", arch, col, base, treat, bv, tv, notLearned)
+						row.Region = name
+						t.Sensitivity = append(t.Sensitivity, row)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// PartSpread is how the filters of one variant's runs (all seeds pooled)
+// spread their best parts over the parts.
+type PartSpread struct {
+	Arch    string         `json:"arch"`
+	Column  string         `json:"column"`
+	Variant string         `json:"variant"`
+	Filters int            `json:"filters"`
+	Counts  map[string]int `json:"counts"`
+	// Distinct is the number of parts that are some filter's best part;
+	// TopPart and TopShare the most frequent one and its share.
+	Distinct int     `json:"distinct"`
+	TopPart  string  `json:"top_part"`
+	TopShare float64 `json:"top_share"`
+}
+
+// Collapsed reports whether nearly every filter chose one part.
+func (p PartSpread) Collapsed() bool { return p.Distinct <= 1 || p.TopShare >= CollapseShare }
+
+// CollapseShare is the share of filters on one part that counts as a collapse.
+const CollapseShare = 0.9
+
+func (t *TableResult) addPartDiversity(tp TablePlan, results map[string]*RunResult) {
+	s := tp.Spec
+	if !slices.Contains(s.Metrics, PartInterpretability) {
+		return
+	}
+	variants := append([]string{s.Baseline}, tp.Runs.Variants...)
+	for _, src := range tp.Sources {
+		for _, arch := range tp.Runs.Archs {
+			for _, col := range src.Columns {
+				for _, vname := range variants {
+					v, err := ParseVariant(vname)
+					if err != nil {
+						continue
+					}
+					var pooled Measure
+					for seed := 1; seed <= tp.Seeds; seed++ {
+						if r, ok := results[RunKey(src.Dataset, arch, v, col, seed)]; ok && r.PartInterp != nil {
+							pooled.BestParts = append(pooled.BestParts, r.PartInterp.BestParts...)
+						}
+					}
+					counts, distinct, share := pooled.PartDiversity()
+					top := ""
+					for _, p := range sortedKeys(counts) {
+						if top == "" || counts[p] > counts[top] {
+							top = p
+						}
+					}
+					t.PartSpread = append(t.PartSpread, PartSpread{Arch: arch, Column: col, Variant: v.Label(), Filters: len(pooled.BestParts),
+						Counts: counts, Distinct: distinct, TopPart: top, TopShare: share})
+				}
+			}
+		}
+	}
 }
 
 func plural(n int, word string) string {
@@ -391,10 +707,10 @@ func (t *TableResult) hasDistribution(m Metric, arch, col, variant string) bool 
 	})
 }
 
-func (s *Spec) row(m Metric, dataset, arch, col string, base, treat Variant, bv, tv []float64) Row {
+func (s *Spec) row(m Metric, dataset, arch, col string, base, treat Variant, bv, tv []float64, notLearned []string) Row {
 	r := Row{Metric: m, Dataset: dataset, Arch: arch, Column: col, PaperColumn: s.PaperColumnOn(dataset, col),
 		Baseline: base.Label(), Treatment: treat.Label(),
-		Base: NewStat(bv), Treat: NewStat(tv), Direction: s.DirectionOf(m), Tolerance: s.Tolerance[m]}
+		Base: NewStat(bv), Treat: NewStat(tv), Direction: s.DirectionOf(m), Tolerance: s.Tolerance[m], NotLearned: notLearned}
 	if n := s.PaperNetworkOf(arch); n != PaperNetwork(arch) {
 		r.PaperNetwork = n
 	}
@@ -408,9 +724,10 @@ func (s *Spec) row(m Metric, dataset, arch, col string, base, treat Variant, bv,
 	return r
 }
 
-// judgeTable counts the per-column rows (the averages when a table has only
-// those) and words the verdict: which way the comparisons went, by how
-// much on average, and how that compares with the paper's differences.
+// judgeTable words a table's verdict from its per-column rows (the
+// averages when a table has only those): holds when every measurable row
+// holds, contradicted when some row is contradicted, not shown otherwise;
+// not measurable when no row is measurable because a network did not learn.
 func judgeTable(rows []Row) Verdict {
 	var counted []Row
 	for _, r := range rows {
@@ -422,47 +739,53 @@ func judgeTable(rows []Row) Verdict {
 		return Verdict{Outcome: NotMeasured, Text: "nothing was measured"}
 	}
 	v := Verdict{Total: len(counted)}
-	var disagree, sizes []string
-	clear := 0
+	var measurable []Row
+	var notLearned, contradicted, notShown []string
 	for _, r := range counted {
-		if r.Agrees {
+		name := fmt.Sprintf("%s %s/%s", r.Metric, r.Arch, r.Column)
+		switch r.Outcome {
+		case RowNotMeasurable:
+			notLearned = append(notLearned, r.NotLearned...)
+			continue
+		case RowHolds:
 			v.Agree++
-			if r.Clear {
-				clear++
-			}
-		} else {
-			disagree = append(disagree, fmt.Sprintf("%s %s/%s (%s %s vs %s %s)", r.Metric, r.Arch, r.Column,
-				r.Baseline, formatValue(r.Metric, r.Base.Mean), shortLabel(r.Treatment), formatValue(r.Metric, r.Treat.Mean)))
+		case RowContradicted:
+			contradicted = append(contradicted, name)
+		default:
+			notShown = append(notShown, name)
 		}
+		measurable = append(measurable, r)
 	}
-	for _, m := range metricsOf(counted) {
-		sizes = append(sizes, differenceSummary(m, counted))
+	if len(measurable) == 0 {
+		v.Outcome = NotMeasurable
+		v.Text = fmt.Sprintf("Not measurable: the network did not learn (%s).", strings.Join(notLearned, "; "))
+		return v
 	}
-	seeds := counted[0].Treat.N
-	noise := fmt.Sprintf("%d beyond the spread over %d seeds", clear, seeds)
-	if seeds < 2 {
-		noise = "one seed, so no spread to judge noise by"
+	var sizes []string
+	for _, m := range metricsOf(measurable) {
+		sizes = append(sizes, differenceSummary(m, measurable))
 	}
-	comparisons := fmt.Sprintf("%d comparisons", v.Total)
-	if v.Total == 1 {
-		comparisons = "the one comparison"
-	}
+	seeds := measurable[0].Diff.N
+	of := fmt.Sprintf("%d of %d measurable comparisons", v.Agree, len(measurable))
 	switch {
-	case v.Agree == v.Total:
+	case len(contradicted) > 0:
+		v.Outcome = Contradicted
+		v.Text = fmt.Sprintf("Contradicted: the 95 %% interval of the paired difference lies against the claim for %s; %s hold; %s.",
+			strings.Join(contradicted, ", "), of, strings.Join(sizes, "; "))
+	case v.Agree == len(measurable):
 		v.Outcome = Holds
-		v.Text = fmt.Sprintf("The paper's claim holds on this data at this scale, because %s went the claimed way (%s); %s.",
-			comparisons, noise, strings.Join(sizes, "; "))
-		if seeds > 1 && clear == 0 {
-			v.Text += " The evidence is weak: no difference exceeds the spread over seeds."
-		}
-	case v.Agree == 0:
-		v.Outcome = DoesNotHold
-		v.Text = fmt.Sprintf("The paper's claim does not hold on this data at this scale, because %s went against it: %s; %s.",
-			comparisons, strings.Join(disagree, "; "), strings.Join(sizes, "; "))
+		v.Text = fmt.Sprintf("The paper's claim holds on this data at this scale: in %s the 95 %% interval of the paired difference over %s lies on the claimed side; %s.",
+			of, plural(seeds, "seed"), strings.Join(sizes, "; "))
 	default:
-		v.Outcome = PartlyHolds
-		v.Text = fmt.Sprintf("The paper's claim holds only partly on this data at this scale: %d of %s went the claimed way (%s); against it: %s; %s.",
-			v.Agree, comparisons, noise, strings.Join(disagree, "; "), strings.Join(sizes, "; "))
+		v.Outcome = NotShown
+		why := fmt.Sprintf("the 95 %% interval over %s reaches across the claim's boundary (0, or the tolerance) for %s", plural(seeds, "seed"), strings.Join(notShown, ", "))
+		if seeds < 2 {
+			why = "one seed gives no interval"
+		}
+		v.Text = fmt.Sprintf("Not shown: %s; %s hold; %s.", why, of, strings.Join(sizes, "; "))
+	}
+	if len(notLearned) > 0 {
+		v.Text += fmt.Sprintf(" Not measurable, because the network did not learn: %s.", strings.Join(notLearned, "; "))
 	}
 	return v
 }
@@ -476,7 +799,7 @@ func differenceSummary(m Metric, rows []Row) string {
 		if r.Metric != m {
 			continue
 		}
-		ours += r.Diff()
+		ours += r.MeanDiff()
 		n++
 		if r.PaperBase != nil && r.PaperTreat != nil {
 			d := *r.PaperTreat - *r.PaperBase

@@ -37,6 +37,123 @@ type Scale struct {
 	TopFraction float64 `yaml:"top_fraction"`
 	// Budget is the expected wall time, in words, for the help and reports.
 	Budget string `yaml:"budget"`
+	// WorldSeed selects the evaluation world (0: 1, the training default);
+	// --world-seed overrides it.
+	WorldSeed uint64 `yaml:"world_seed,omitempty"`
+	// MinTopMap is the smallest side of the top conv map (0: the zoo's 6).
+	MinTopMap int `yaml:"min_top_map,omitempty"`
+	// Pretrain, when set, trains one ordinary network per architecture on
+	// a disjoint multi-category world first; every table run then starts
+	// from its conv layers (the authors fine-tune ImageNet networks).
+	Pretrain *Pretrain `yaml:"pretrain,omitempty"`
+	// FineTune is the optimiser of the table runs when they start from a
+	// pretrained network.
+	FineTune *FineTune `yaml:"fine_tune,omitempty"`
+	// Region is the rule that turns a filter's top units into an image
+	// region for part interpretability (zero: the metric's default,
+	// up-sampled maps); RegionAlternatives are measured beside it for the
+	// sensitivity table.
+	Region             RegionRule   `yaml:"region,omitempty"`
+	RegionAlternatives []RegionRule `yaml:"region_alternatives,omitempty"`
+	// FilterLoss sets λ and the parameters of the −MI family of losses
+	// (mi, spatial-entropy, inter-category) for every variant that uses one.
+	FilterLoss *FilterLoss `yaml:"filter_loss,omitempty"`
+}
+
+// RegionRule is a part-interpretability region: the metric's region
+// (upsample, box, round), the box side or disc diameter in pixels (0: the
+// receptive field's size) and the top fraction (0: the scale's).
+type RegionRule struct {
+	Rule        string  `yaml:"rule" json:"rule"`
+	Size        int     `yaml:"size,omitempty" json:"size,omitempty"`
+	TopFraction float64 `yaml:"top_fraction,omitempty" json:"top_fraction,omitempty"`
+}
+
+// Name labels the rule in reports, e.g. "round 36 px".
+func (r RegionRule) Name() string {
+	rule := r.Rule
+	if rule == "" {
+		rule = "upsample"
+	}
+	switch {
+	case rule == "upsample":
+	case r.Size > 0:
+		rule += fmt.Sprintf(" %d px", r.Size)
+	default:
+		rule += " (receptive field)"
+	}
+	if r.TopFraction > 0 {
+		rule += fmt.Sprintf(", top %g", r.TopFraction)
+	}
+	return rule
+}
+
+// params are the metric plugin's parameters under the rule for an h×w map.
+func (s Scale) regionParams(r RegionRule, h, w int) map[string]any {
+	top := r.TopFraction
+	if top == 0 {
+		top = s.TopFractionFor(h, w)
+	}
+	p := map[string]any{"top_fraction": top}
+	if r.Rule != "" {
+		p["region"] = r.Rule
+	}
+	if r.Size > 0 {
+		p["region_size"] = r.Size
+	}
+	return p
+}
+
+// FilterLoss is a scale's setting of the −MI losses.
+type FilterLoss struct {
+	// Lambda is the base weight of the paper's λ schedule (0: 1).
+	Lambda float64 `yaml:"lambda"`
+	// MIParams are the loss plugin's parameters, e.g. normalize: batch-max.
+	MIParams map[string]any `yaml:"mi_params"`
+}
+
+// MIFamily lists the losses that take MIParams.
+var MIFamily = []string{"mi", "spatial-entropy", "inter-category"}
+
+// Pretrain is the stand-in for ImageNet pretraining.
+type Pretrain struct {
+	// WorldSeed draws the pretraining world; it must differ from every
+	// evaluation world's seed.
+	WorldSeed  uint64 `yaml:"world_seed"`
+	Categories int    `yaml:"categories"`
+	Train      int    `yaml:"train"`
+	Test       int    `yaml:"test"`
+	Epochs     int    `yaml:"epochs"`
+	// Optimizer is sgd (default) or adam.
+	Optimizer string  `yaml:"optimizer,omitempty"`
+	LR        float64 `yaml:"lr"`
+	FinalLR   float64 `yaml:"final_lr"`
+	Dropout   float64 `yaml:"dropout"`
+	// Seed initialises the pretrained network; one pretrained network
+	// serves every seed of the table runs, as one ImageNet network served
+	// all of the paper's runs.
+	Seed int `yaml:"seed"`
+}
+
+// FineTune is the authors' fine-tuning schedule: a log decay from LR to
+// FinalLR over DecayEpochs, then flat, with TopLRMult on the top conv-layer
+// and the inserted conv.
+type FineTune struct {
+	// Dropout is the fine-tuned networks' dropout rate after the hidden FC
+	// layers (at 1/8 width, 0.5 keeps them near chance for epochs).
+	Dropout     float64 `yaml:"dropout"`
+	LR          float64 `yaml:"lr"`
+	FinalLR     float64 `yaml:"final_lr"`
+	DecayEpochs int     `yaml:"decay_epochs"`
+	TopLRMult   float64 `yaml:"top_lr_mult"`
+}
+
+// EvalWorldSeed is the evaluation world's seed.
+func (s Scale) EvalWorldSeed() uint64 {
+	if s.WorldSeed == 0 {
+		return 1
+	}
+	return s.WorldSeed
 }
 
 // LoadScales reads scales.yaml.
@@ -87,6 +204,38 @@ func (s Scale) Validate() error {
 		return fmt.Errorf("batch: %d, want >= 1", s.Batch)
 	case s.TopFraction < 0 || s.TopFraction > 1:
 		return fmt.Errorf("top_fraction: %g, want in [0,1] (0: auto)", s.TopFraction)
+	case s.MinTopMap < 0:
+		return fmt.Errorf("min_top_map: %d, want >= 0 (0: the zoo's)", s.MinTopMap)
+	}
+	if p := s.Pretrain; p != nil {
+		switch {
+		case p.WorldSeed == s.EvalWorldSeed():
+			return fmt.Errorf("pretrain.world_seed: %d is the evaluation world's seed; pretraining must use a disjoint world", p.WorldSeed)
+		case p.Categories < 2 || p.Categories > 6:
+			return fmt.Errorf("pretrain.categories: %d, want 2..6", p.Categories)
+		case p.Train < 1 || p.Test < 1 || p.Epochs < 1:
+			return fmt.Errorf("pretrain.train, test, epochs: want >= 1, got %d, %d, %d", p.Train, p.Test, p.Epochs)
+		case !(p.LR > 0) || !(p.FinalLR > 0):
+			return fmt.Errorf("pretrain.lr, final_lr: want > 0, got %g, %g", p.LR, p.FinalLR)
+		case p.Optimizer != "" && p.Optimizer != "sgd" && p.Optimizer != "adam":
+			return fmt.Errorf("pretrain.optimizer: %q, want sgd or adam", p.Optimizer)
+		case p.Dropout < 0 || p.Dropout >= 1:
+			return fmt.Errorf("pretrain.dropout: %g, want in [0,1)", p.Dropout)
+		case p.Seed < 1:
+			return fmt.Errorf("pretrain.seed: %d, want >= 1", p.Seed)
+		}
+	}
+	if f := s.FineTune; f != nil {
+		switch {
+		case s.Pretrain == nil:
+			return fmt.Errorf("fine_tune: needs pretrain")
+		case !(f.LR > 0) || !(f.FinalLR > 0):
+			return fmt.Errorf("fine_tune.lr, final_lr: want > 0, got %g, %g", f.LR, f.FinalLR)
+		case f.Dropout < 0 || f.Dropout >= 1:
+			return fmt.Errorf("fine_tune.dropout: %g, want in [0,1)", f.Dropout)
+		case f.DecayEpochs < 0 || f.TopLRMult < 0:
+			return fmt.Errorf("fine_tune.decay_epochs, top_lr_mult: want >= 0, got %d, %g", f.DecayEpochs, f.TopLRMult)
+		}
 	}
 	return nil
 }

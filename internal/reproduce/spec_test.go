@@ -98,15 +98,19 @@ func TestParseVariant(t *testing.T) {
 	}
 }
 
-// The authors' injected-gradient loss gets a constant λ = 1; the others
-// keep the paper's schedule.
+// The authors' injected-gradient loss gets a constant λ = 1; the −MI
+// losses keep the paper's schedule with the scale's base λ and parameters.
 func TestVariantConfig(t *testing.T) {
 	_, scales := loadEmbedded(t)
-	for _, tt := range []struct{ variant, schedule string }{{"authors-code+authors-code", "constant"}, {"l1+mi", "paper"}} {
+	for _, tt := range []struct {
+		variant, schedule string
+		lambda            float64
+		params            string
+	}{{"authors-code+authors-code", "constant", 1, ""}, {"l1+mi", "paper", 0.005, `{"normalize":"batch-max"}`}} {
 		v, _ := ParseVariant(tt.variant)
 		c := RunConfig(scales["quick"], "vgg-m", v, "bird", 1)
-		if !c.Interpretable.Enabled || c.Interpretable.LambdaSchedule != tt.schedule || c.Interpretable.Lambda != 1 {
-			t.Errorf("%s: interpretable config %+v, want enabled, λ 1, schedule %s", tt.variant, c.Interpretable, tt.schedule)
+		if !c.Interpretable.Enabled || c.Interpretable.LambdaSchedule != tt.schedule || c.Interpretable.Lambda != tt.lambda || string(c.Interpretable.LossParams) != tt.params {
+			t.Errorf("%s: interpretable config %+v, want enabled, λ %g, schedule %s, params %s", tt.variant, c.Interpretable, tt.lambda, tt.schedule, tt.params)
 		}
 	}
 }

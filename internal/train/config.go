@@ -30,6 +30,12 @@ type Config struct {
 	CheckpointEvery int `json:"checkpoint_every" yaml:"checkpoint_every"`
 	// Interpretable adds the paper's masks and filter loss (plugins).
 	Interpretable InterpretableConfig `json:"interpretable" yaml:"interpretable"`
+	// InitFrom names a finished icnnlab run (its key, its directory name in
+	// the run store, or its directory) whose conv layers initialise this
+	// network; the fully connected head and any inserted conv start fresh.
+	// This is the authors' protocol: fine-tune a pretrained network. The
+	// resolved run key is what the run's identity records.
+	InitFrom string `json:"init_from,omitempty" yaml:"init_from,omitempty"`
 	// InitWeights is a weights file (torch.save zip or safetensors, with
 	// torchvision names: see docs/weights.md) the network starts from.
 	InitWeights string `json:"init_weights,omitempty" yaml:"init_weights,omitempty"`
@@ -42,6 +48,9 @@ type ModelConfig struct {
 	Dropout float64 `json:"dropout" yaml:"dropout"`
 	// Loss is the classification loss: logistic (single- and multi-category) or softmax (multi only).
 	Loss string `json:"loss" yaml:"loss"`
+	// MinTopMap is the smallest side of the top conv map: pools are dropped
+	// until the map is at least this wide (0: the zoo's default, 6).
+	MinTopMap int `json:"min_top_map,omitempty" yaml:"min_top_map,omitempty"`
 }
 
 // DataConfig picks a dataset and task.
@@ -66,6 +75,14 @@ type OptimizerConfig struct {
 	Schedule    string  `json:"schedule" yaml:"schedule"` // constant, linear, log, cosine
 	Momentum    float64 `json:"momentum" yaml:"momentum"`
 	WeightDecay float64 `json:"weight_decay" yaml:"weight_decay"`
+	// DecayEpochs, when positive, ends the schedule's decay after that many
+	// epochs; the rate then stays at FinalLR (the authors' fine-tuning:
+	// log decay, then flat).
+	DecayEpochs int `json:"decay_epochs,omitempty" yaml:"decay_epochs,omitempty"`
+	// TopLRMult, when positive, multiplies the learning rate of the top
+	// conv-layer and of the inserted interpretable conv (the authors train
+	// the layers they add or mask faster than the pretrained ones below).
+	TopLRMult float64 `json:"top_lr_mult,omitempty" yaml:"top_lr_mult,omitempty"`
 }
 
 // Defaults is a narrow VGG-M (width 1/8) on the 64-px synthetic world,
@@ -162,6 +179,12 @@ func (c Config) Validate(archNames []string, categoryNames []string) error {
 		return &FieldError{"optimizer.momentum", fmt.Sprintf("%g is not in [0, 1)", c.Optimizer.Momentum)}
 	case c.Optimizer.WeightDecay < 0:
 		return &FieldError{"optimizer.weight_decay", fmt.Sprintf("%g is negative", c.Optimizer.WeightDecay)}
+	case c.Optimizer.DecayEpochs < 0:
+		return &FieldError{"optimizer.decay_epochs", fmt.Sprintf("%d is negative", c.Optimizer.DecayEpochs)}
+	case c.Optimizer.TopLRMult < 0:
+		return &FieldError{"optimizer.top_lr_mult", fmt.Sprintf("%g is negative", c.Optimizer.TopLRMult)}
+	case c.Model.MinTopMap < 0:
+		return &FieldError{"model.min_top_map", fmt.Sprintf("%d is negative", c.Model.MinTopMap)}
 	case c.CheckpointEvery < 0:
 		return &FieldError{"checkpoint_every", fmt.Sprintf("%d is negative", c.CheckpointEvery)}
 	}

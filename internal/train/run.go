@@ -113,17 +113,19 @@ func Open(cfg Config, opts Options) (*Session, error) {
 	spec := zoo.Spec{
 		Arch: cfg.Model.Arch, InputSize: cfg.Data.ImageSize, Width: cfg.Model.Width,
 		Classes: trainSet.Classes(), Loss: cfg.Model.Loss, Dropout: cfg.Model.Dropout, Batch: cfg.Batch,
+		MinTopMap: cfg.Model.MinTopMap,
 	}
+	hooks := zoo.Hooks{Activations: opts.Activations, TopLRMult: cfg.Optimizer.TopLRMult}
 	var model *zoo.Model
 	var parts *interpretableParts
 	if cfg.Interpretable.Enabled {
-		model, parts, err = buildInterpretable(context.Background(), spec, cfg.Interpretable, cfg.Data.Task, opts.Plugins, zoo.Hooks{Activations: opts.Activations})
+		model, parts, err = buildInterpretable(context.Background(), spec, cfg.Interpretable, cfg.Data.Task, opts.Plugins, hooks)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Interpretable.MaskParams, cfg.Interpretable.LossParams = parts.maskParams, parts.lossParams
 	} else {
-		model, err = zoo.Build(spec, zoo.Hooks{Activations: opts.Activations})
+		model, err = zoo.Build(spec, hooks)
 		if err != nil {
 			return nil, fmt.Errorf("build model: %w", err)
 		}
@@ -180,6 +182,15 @@ func (s *Session) StepsPerEpoch() int64 { return int64(s.Train.Len() / s.Config.
 // Run trains cfg to completion (or reuses/resumes an earlier run) and
 // evaluates on the test split.
 func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
+	var initRun *runstore.Run
+	if cfg.InitFrom != "" {
+		var err error
+		if initRun, err = FindRun(opts.Store, cfg.InitFrom); err != nil {
+			return nil, fmt.Errorf("init_from: %w", err)
+		}
+		// The identity records the key, never a path of this machine.
+		cfg.InitFrom = initRun.Manifest.Key
+	}
 	sess, err := Open(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -228,6 +239,11 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 			warn(opts, "%v; evaluating the run again", err)
 		}
 	}
+	if initRun != nil {
+		if err := sess.initFrom(initRun); err != nil {
+			return nil, err
+		}
+	}
 	return sess.resumeAndTrain(ctx, run, opts, res, existed && !opts.Force)
 }
 
@@ -250,8 +266,11 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 	// + λ·filter (+ any mask's auxiliary term); mean_max is the epoch's mean
 	// max activation of the interpretable layers, from which the paper's
 	// schedule sets the next epoch's λ.
+	// grad_ratio is |λ·∇filter| / |∇classification| over the interpretable
+	// layers' weights on a fixed probe batch at the epoch's start: below
+	// 1e-3 the filter loss is inert, far above 1 it dominates.
 	history := run.History("step", "epoch", "lr", "lambda", "train_loss", "train_accuracy", "images_per_sec",
-		"classification_loss", "filter_loss", "mean_max")
+		"classification_loss", "filter_loss", "mean_max", "grad_ratio")
 	if mayResume {
 		ckpt, err := run.LoadCheckpoint()
 		switch {
@@ -329,7 +348,7 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 		if err != nil {
 			return fail(step, err)
 		}
-		lr := cfg.Optimizer.LearningRate(step, total)
+		lr := cfg.Optimizer.LearningRateAt(step, total, perEpoch)
 		s.Exec.SetLearningRate(lr)
 		outputs := append([]string{"loss", "logits", "classification_loss"}, s.topOutputs...)
 		if s.Model.Graph.Output(FilterLossOutput) != nil {
@@ -374,7 +393,7 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 				meanMax = ls.MaxSum / ls.MaxCount
 			}
 			if err := history.Append(done, epoch+1, lr, ls.Lambda, ls.EpochLoss/ls.EpochSeen, ls.EpochCorrect/ls.EpochSeen, ips,
-				ls.EpochClassLoss/ls.EpochSeen, ls.EpochFilterLoss/ls.EpochSeen, meanMax); err != nil {
+				ls.EpochClassLoss/ls.EpochSeen, ls.EpochFilterLoss/ls.EpochSeen, meanMax, ls.GradRatio); err != nil {
 				return fail(done, err)
 			}
 			if opts.Log != nil {
@@ -432,11 +451,13 @@ type loopState struct {
 	Lambda, MaxSum, MaxCount float64
 	// EpochClassLoss and EpochFilterLoss split EpochLoss (sums over images).
 	EpochClassLoss, EpochFilterLoss float64
+	// GradRatio is the epoch's filter/classification gradient ratio.
+	GradRatio float64
 }
 
 func (l loopState) tensor() *tensor.Tensor {
-	t, _ := tensor.FromFloat64(tensor.Shape{8}, []float64{l.EpochLoss, l.EpochCorrect, l.EpochSeen, l.Lambda, l.MaxSum, l.MaxCount,
-		l.EpochClassLoss, l.EpochFilterLoss})
+	t, _ := tensor.FromFloat64(tensor.Shape{9}, []float64{l.EpochLoss, l.EpochCorrect, l.EpochSeen, l.Lambda, l.MaxSum, l.MaxCount,
+		l.EpochClassLoss, l.EpochFilterLoss, l.GradRatio})
 	return t
 }
 
@@ -446,11 +467,15 @@ func splitLoopState(ckpt map[string]*tensor.Tensor) (loopState, map[string]*tens
 	rest := make(map[string]*tensor.Tensor, len(ckpt))
 	for k, v := range ckpt {
 		if k == loopStateKey {
-			// Checkpoints written before the loss split hold 6 values.
-			if f := v.Float64s(); len(f) == 6 || len(f) == 8 {
+			// Checkpoints written before the loss split hold 6 values,
+			// before the gradient ratio 8.
+			if f := v.Float64s(); len(f) == 6 || len(f) == 8 || len(f) == 9 {
 				l = loopState{EpochLoss: f[0], EpochCorrect: f[1], EpochSeen: f[2], Lambda: f[3], MaxSum: f[4], MaxCount: f[5]}
-				if len(f) == 8 {
+				if len(f) >= 8 {
 					l.EpochClassLoss, l.EpochFilterLoss = f[6], f[7]
+				}
+				if len(f) == 9 {
+					l.GradRatio = f[8]
 				}
 			}
 			continue
@@ -500,7 +525,54 @@ func (s *Session) startEpoch(l *loopState, epoch int) error {
 		return fmt.Errorf("λ for epoch %d: %w", epoch+1, err)
 	}
 	l.Lambda = lambda
+	if l.GradRatio, err = s.gradRatio(lambda, epoch+1); err != nil {
+		return fmt.Errorf("gradient ratio for epoch %d: %w", epoch+1, err)
+	}
 	return nil
+}
+
+// gradRatio measures |λ·∇filter loss| / |∇classification loss| with
+// respect to the interpretable layers' weights on the first training
+// batch, in evaluation mode: the gradient with λ = 0 is the
+// classification's alone, the difference to the one with λ the filter
+// loss's share.
+func (s *Session) gradRatio(lambda float64, epoch int) (float64, error) {
+	if lambda == 0 || len(s.Model.Top) == 0 {
+		return 0, nil
+	}
+	idx := make([]int, s.Config.Batch)
+	for i := range idx {
+		idx[i] = i
+	}
+	images, targets, _, err := data.Batch(s.Train, idx)
+	if err != nil {
+		return 0, err
+	}
+	var wrt []string
+	for _, l := range s.Model.Top {
+		wrt = append(wrt, l.Name+"/w")
+	}
+	class, err := s.Exec.Gradients(backends.Eval, s.feeds(images, targets, 0, epoch), wrt...)
+	if err != nil {
+		return 0, err
+	}
+	total, err := s.Exec.Gradients(backends.Eval, s.feeds(images, targets, lambda, epoch), wrt...)
+	if err != nil {
+		return 0, err
+	}
+	var classSq, filterSq float64
+	for _, name := range wrt {
+		c, t := class[name].Float32s(), total[name].Float32s()
+		for i := range c {
+			classSq += float64(c[i]) * float64(c[i])
+			d := float64(t[i]) - float64(c[i])
+			filterSq += d * d
+		}
+	}
+	if classSq == 0 {
+		return math.Inf(1), nil
+	}
+	return math.Sqrt(filterSq / classSq), nil
 }
 
 func (s *Session) checkpoint(run *runstore.Run, step int64, l loopState) error {

@@ -6,7 +6,21 @@ import "math"
 // "log" interpolates geometrically from LR to FinalLR, as the authors'
 // MatConvNet setup does (logspace(-4, -5) over the epochs); "linear"
 // interpolates arithmetically; "cosine" anneals from LR to FinalLR.
+//
+// With DecayEpochs > 0 the decay spans the first DecayEpochs epochs
+// (perEpoch steps each) and the rate stays at FinalLR afterwards.
 func (o OptimizerConfig) LearningRate(step, total int64) float64 {
+	return o.LearningRateAt(step, total, 0)
+}
+
+// LearningRateAt is LearningRate with the epoch length, for DecayEpochs.
+func (o OptimizerConfig) LearningRateAt(step, total, perEpoch int64) float64 {
+	if o.DecayEpochs > 0 && perEpoch > 0 {
+		total = min(total, int64(o.DecayEpochs)*perEpoch)
+		if step >= total && o.Schedule != "constant" && o.Schedule != "" {
+			return o.FinalLR
+		}
+	}
 	if total <= 1 || o.Schedule == "constant" || o.Schedule == "" {
 		return o.LR
 	}

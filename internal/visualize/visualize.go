@@ -29,10 +29,10 @@ import (
 	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/internal/data"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/metricsrun"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
-	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/instability"
 	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
 	"github.com/icnnlab/icnnlab/plugins/visualizers/receptivefield"
@@ -67,8 +67,9 @@ func DefaultOptions() Options {
 type Options struct {
 	Runs []string
 	Out  string
-	// Layer to visualize; empty: the network's top conv-layer (masked in
-	// interpretable runs).
+	// Layer to visualize; empty: the layer the tables score
+	// (zoo.Model.EvaluatedLayer: the inserted interpretable conv, masked,
+	// in interpretable runs; the top conv-layer otherwise).
 	Layer string
 	// Images shown (and held out for the decoder) from the test split;
 	// TrainImages train the decoder; both are spread evenly over the split.
@@ -90,6 +91,9 @@ type Options struct {
 	// Params of the receptive-field and upconv plugins ("filters" is set
 	// here and must not be given).
 	ReceptiveFieldParams, UpconvParams json.RawMessage
+	// TopFractionFor gives part interpretability's top_fraction for an
+	// h×w map (reproduce passes its scale's); nil: the plugin's default.
+	TopFractionFor func(h, w int) float64
 	// SkipUpconv leaves the decoder out (it is the slow part).
 	SkipUpconv bool
 	Log        io.Writer
@@ -205,7 +209,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	if err := sess.Restore(run); err != nil {
 		return nil, err
 	}
-	layer := cmp.Or(opt.Layer, sess.Model.TopConv)
+	layer := cmp.Or(opt.Layer, sess.Model.EvaluatedLayer())
 	info, ok := sess.Model.Layer(layer)
 	if !ok {
 		var names []string
@@ -233,15 +237,28 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	sec.Layer = LayerFacts{Name: layer, Channels: s[1], Height: s[2], Width: s[3], RFSize: geom.Size, RFJump: geom.Jump,
 		RFStart: geom.Start, Images: s[0], PartInterpretability: "n/a", LocationInstability: "n/a"}
 
-	pi, inst := partMetrics(test, geom, cfg, sec)
+	// The metrics score the whole test split through the metric plugins,
+	// as the tables do, so that a filter's numbers here are the tables'.
+	scored := test
+	if len(test.samples) < sess.Test.Len() {
+		if scored, err = extract(sess, layer, sess.Test, 0); err != nil {
+			return nil, fmt.Errorf("test split: %w", err)
+		}
+	}
+	pi, inst := partMetrics(ctx, opt, scored, geom, sess.Test.ClassNames(), cfg, sec)
 	filters := chooseFilters(pi, meanPeaks(test.acts), opt.Filters)
+	files := map[string][]byte{}
+	if pi != nil {
+		if files[ScoresFile], err = json.MarshalIndent(pi, "", "  "); err != nil {
+			return nil, fmt.Errorf("%s: %w", ScoresFile, err)
+		}
+	}
 
 	meta, err := vizwire.Meta{Run: sec.Name, Layer: layer, Geometry: geom, Groups: groupNames(), Backend: b.Name(),
 		Device: device, Seed: cfg.Seed}.Encode()
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{}
 	rfParams, err := withFilters(opt.ReceptiveFieldParams, filters)
 	if err != nil {
 		return nil, fmt.Errorf("receptive-field parameters: %w", err)
@@ -403,29 +420,31 @@ func groupNames() []string {
 	return out
 }
 
+// ScoresFile is the part-interpretability result of a run's layer (the
+// metric plugin's JSON, partinterp.Result), written in the run's directory
+// of the report.
+const ScoresFile = "part-interpretability.json"
+
 // partMetrics computes part interpretability and location instability for
-// the cards; a failure becomes a note, not an error, since the pictures
-// do not depend on them.
-func partMetrics(ex *extracted, geom parts.Geometry, cfg train.Config, sec *RunSection) (*partinterp.Result, *instability.Result) {
-	maps, err := featmap.FromTensor(ex.acts)
-	if err != nil {
-		sec.Notes = append(sec.Notes, "part metrics unavailable: "+err.Error())
-		return nil, nil
-	}
-	g := geom
+// the cards through the metric plugins (internal/metricsrun), with the
+// task and categories the tables use; a failure becomes a note, not an
+// error, since the pictures do not depend on them.
+func partMetrics(ctx context.Context, opt Options, ex *extracted, geom parts.Geometry, classes []string, cfg train.Config, sec *RunSection) (*partinterp.Result, *instability.Result) {
 	set := synth.Annotations(ex.samples)
-	category, multi := "", cfg.Data.Task == plugin.TaskMulti
-	if !multi {
-		category = cfg.Data.Target
+	task := cmp.Or(cfg.Data.Task, plugin.TaskSingle)
+	var piParams json.RawMessage
+	if opt.TopFractionFor != nil {
+		s := ex.acts.Shape()
+		piParams, _ = json.Marshal(map[string]any{"top_fraction": opt.TopFractionFor(s[2], s[3])})
 	}
-	pi, err := partinterp.Evaluate(maps, g, set, partinterp.Options{Category: category, MultiCategory: multi})
+	pi, err := metricsrun.PartInterpretability(ctx, opt.Host, ex.acts, set, geom, task, classes, piParams)
 	if err != nil {
 		sec.Notes = append(sec.Notes, "part interpretability unavailable: "+err.Error())
 		pi = nil
 	} else {
 		sec.Layer.PartInterpretability = fmt.Sprintf("%.3f", pi.Mean)
 	}
-	inst, err := instability.Evaluate(maps, g, set, instability.Options{Category: category, MultiCategory: multi, TopImages: min(100, maps.N)})
+	inst, err := metricsrun.LocationInstability(ctx, opt.Host, ex.acts, set, geom, task, classes, nil)
 	if err != nil {
 		sec.Notes = append(sec.Notes, "location instability unavailable: "+err.Error())
 		inst = nil

@@ -219,7 +219,7 @@ type plannedLayer struct {
 
 // plan resolves channel counts, map sizes and receptive fields for spec,
 // dropping pools (in dropRank order) until the top conv map is at least
-// MinTopMap wide. withInserted adds the interpretable conv after the top.
+// spec.MinTopMap (default MinTopMap) wide. withInserted adds the interpretable conv after the top.
 // It returns the body+inserted+head layers in order and the dropped pools.
 func plan(spec Spec, withInserted bool) (layers []plannedLayer, topIndex int, dropped []string, err error) {
 	a, ok := archs[spec.Arch]
@@ -282,8 +282,8 @@ func resolve(spec Spec, a archDef, drop int, withInserted bool) ([]plannedLayer,
 		}
 	}
 	topIndex := len(out) - 1
-	if size < MinTopMap {
-		return nil, 0, fmt.Sprintf("the top conv map would be %dx%d (needs at least %dx%d)", size, size, MinTopMap, MinTopMap)
+	if m := spec.minTopMap(); size < m {
+		return nil, 0, fmt.Sprintf("the top conv map would be %dx%d (needs at least %dx%d)", size, size, m, m)
 	}
 	if withInserted {
 		// The paper's new layer: M filters where M is the top's channel count.

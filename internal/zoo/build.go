@@ -44,6 +44,10 @@ type Hooks struct {
 	// Activations outputs every conv and pool layer's result as
 	// "act/<layer>" so evaluation can read any layer.
 	Activations bool
+	// TopLRMult, when positive, multiplies the learning rate of the top
+	// conv-layer's and the inserted conv's weights and biases (the authors
+	// fine-tune those faster than the pretrained layers below).
+	TopLRMult float64
 }
 
 // LayerInfo describes one conv or pool layer of a built model.
@@ -124,6 +128,16 @@ func (m *Model) ConvParamCount() int {
 	return n
 }
 
+// EvaluatedLayer is the paper's "top conv-layer" of the model, the one its
+// metrics score: the last inserted interpretable conv when there is one,
+// else the base network's top conv-layer.
+func (m *Model) EvaluatedLayer() string {
+	if n := len(m.Top); n > 0 {
+		return m.Top[n-1].Name
+	}
+	return m.TopConv
+}
+
 // FeatureOutput is the output name of a layer's (masked) features.
 func FeatureOutput(layer string) string { return "features/" + layer }
 
@@ -162,9 +176,9 @@ func Build(spec Spec, hooks Hooks) (*Model, error) {
 		}
 		switch p.kind {
 		case KindConv:
-			info.Out = g.Relu(g.Conv2DLayer(p.name, x, p.channels, p.kernel, graph.ConvOptions{
+			info.Out = g.Relu(convLayer(g, p.name, x, p.channels, p.kernel, graph.ConvOptions{
 				Stride: [2]int{p.stride, p.stride}, Padding: [2]int{p.padding, p.padding},
-			}))
+			}, topLRMult(hooks, i == topIndex || p.inserted)))
 			info.Params = p.channels*p.inChannels*p.kernel*p.kernel + p.channels
 		case KindPool:
 			info.Out = g.MaxPool2D(x, graph.PoolOptions{
@@ -229,6 +243,24 @@ func Build(spec Spec, hooks Hooks) (*Model, error) {
 		return nil, fmt.Errorf("build %s: %w", spec.Arch, err)
 	}
 	return m, nil
+}
+
+func topLRMult(h Hooks, top bool) float64 {
+	if top && h.TopLRMult > 0 {
+		return h.TopLRMult
+	}
+	return 1
+}
+
+// convLayer is graph.Conv2DLayer (He-normal weights, zero bias without
+// weight decay) with a learning-rate multiplier on both.
+func convLayer(g *graph.Graph, name string, x *graph.Node, out, kernel int, o graph.ConvOptions, lrMult float64) *graph.Node {
+	if lrMult == 1 {
+		return g.Conv2DLayer(name, x, out, kernel, o)
+	}
+	w := g.Param(name+"/w", graph.HeNormal(), []int{out, x.Shape()[1], kernel, kernel}, graph.LRMult(lrMult))
+	b := g.Param(name+"/b", graph.Zeros(), []int{out}, graph.DecayMult(0), graph.LRMult(lrMult))
+	return g.Add(g.Conv2D(x, w, o), g.Reshape(b, 1, out, 1, 1))
 }
 
 // applyMask runs the mask hook for one layer and checks what it returned.

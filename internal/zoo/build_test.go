@@ -330,3 +330,49 @@ func TestWorkloads(t *testing.T) {
 		t.Errorf("unknown workload: %v", err)
 	}
 }
+
+// The reproduction's default geometry: at 112 px with MinTopMap 12, VGG-M
+// and AlexNet drop pool2 and interpret 12×12 and 13×13 maps; the receptive
+// field of VGG-M's inserted conv covers 91 of the 112 px (the paper's
+// VGG-M at 224 px: 171 of 224).
+func TestMinTopMapGeometry(t *testing.T) {
+	for _, tc := range []struct {
+		arch    string
+		top     int
+		dropped []string
+		rf      int
+	}{
+		{ArchVGGM, 12, []string{"pool2"}, 91},
+		{ArchAlexNet, 13, []string{"pool2"}, 115},
+	} {
+		s := spec(tc.arch, 112, 0.125)
+		s.MinTopMap = 12
+		m := mustBuild(t, s, Hooks{Interpretable: true})
+		top, _ := m.Layer(m.TopConv)
+		inserted := m.Top[len(m.Top)-1]
+		if top.Size != tc.top || inserted.Size != tc.top || !slices.Equal(m.DroppedPools, tc.dropped) || inserted.RF.Size != tc.rf {
+			t.Errorf("%s@112, min top map 12: top %d, inserted %d (RF %d px), dropped %v; want %d, RF %d px, dropped %v",
+				tc.arch, top.Size, inserted.Size, inserted.RF.Size, m.DroppedPools, tc.top, tc.rf, tc.dropped)
+		}
+	}
+	bad := spec(ArchVGGM, 112, 0.125)
+	bad.MinTopMap = 40
+	if _, err := Build(bad, Hooks{}); err == nil || !strings.Contains(err.Error(), "needs at least 40x40") {
+		t.Errorf("min top map 40 at 112 px: error %v, want one naming the 40x40 minimum", err)
+	}
+}
+
+// TopLRMult raises the learning rate of the top conv-layer and the
+// inserted conv only.
+func TestTopLRMult(t *testing.T) {
+	m := mustBuild(t, spec(ArchVGGM, 64, 0.125), Hooks{Interpretable: true, TopLRMult: 10})
+	got := map[string]float64{}
+	for _, p := range m.Graph.Params() {
+		got[p.Attrs().Name] = p.Attrs().LRMult
+	}
+	for name, want := range map[string]float64{"conv5/w": 10, "conv5/b": 10, InsertedConv + "/w": 10, "conv4/w": 1, "conv1/b": 1, "fc8/w": 1} {
+		if got[name] != want {
+			t.Errorf("%s: LR multiplier %g, want %g", name, got[name], want)
+		}
+	}
+}

@@ -56,8 +56,11 @@ func TestAutodiffMatchesFiniteDifferences(t *testing.T) {
 	base.Tau = 0.5
 	running := base
 	running.ZEstimate = losses.ZRunning
+	scaleFree := base
+	scaleFree.Normalize, scaleFree.NormalizedMax = losses.NormalizeBatchMax, 2
 	builds := map[string]func() (*graph.Graph, error){
 		"mi batch":        func() (*graph.Graph, error) { return mi.Build(base, s) },
+		"mi batch-max":    func() (*graph.Graph, error) { return mi.Build(scaleFree, s) },
 		"mi running":      func() (*graph.Graph, error) { return mi.Build(running, s) },
 		"spatial-entropy": func() (*graph.Graph, error) { return spatialentropy.Build(base, s) },
 		"inter-category":  func() (*graph.Graph, error) { return intercategory.Build(base, s) },

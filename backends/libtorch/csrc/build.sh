@@ -10,9 +10,12 @@
 # libtorch is looked for, in order:
 #   1. LIBTORCH=/path   a directory with include/ and lib/ (an unpacked
 #                       libtorch zip or a PyTorch package directory);
-#   2. Debian's libtorch-dev (/usr/include/torch, /usr/lib/<multiarch>);
-#   3. the torch package of $PYTHON, python3 or /usr/bin/python3
-#      (torch/include and torch/lib, with CUDA when that build has it).
+#   2. the torch package of $PYTHON, python3 or /usr/bin/python3 when it
+#      was built with CUDA (torch/include and torch/lib), so that a GPU
+#      machine that also has Debian's CPU-only libtorch-dev gets CUDA;
+#   3. Debian's libtorch-dev (/usr/include/torch, /usr/lib/<multiarch>);
+#   4. the torch package of those pythons without CUDA.
+# It says which it used, its version and whether it has CUDA.
 #
 # The default output is $ICNNLAB_LIBTORCH_SHIM when set, otherwise
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/icnnlab/libtorch/<torch version>-<source hash>/libicnnlab_torch.so
@@ -45,24 +48,35 @@ find_libtorch() {
 		inc="$LIBTORCH/include" lib="$LIBTORCH/lib" origin="LIBTORCH=$LIBTORCH"
 		return
 	fi
+	python_torch cuda && return
 	local multiarch
 	multiarch="$("$cxx" -print-multiarch 2>/dev/null || true)"
 	if [[ -d /usr/include/torch/csrc/api/include && -n "$multiarch" && -e "/usr/lib/$multiarch/libtorch.so" ]]; then
 		inc=/usr/include lib="/usr/lib/$multiarch" origin="Debian libtorch-dev"
 		return
 	fi
-	local py dir
+	python_torch any && return
+	fail "no libtorch found: install Debian's libtorch-dev (apt-get install libtorch-dev), install PyTorch for python3, or set LIBTORCH=/path/to/libtorch (a directory with include/ and lib/)"
+}
+
+# python_torch cuda|any: the first python whose torch package has headers
+# and libraries (with "cuda": only one built with CUDA).
+python_torch() {
+	local want="$1" py dir cuda_version
 	for py in ${PYTHON:-} python3 /usr/bin/python3; do
 		command -v "$py" >/dev/null 2>&1 || continue
 		dir="$("$py" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)" || continue
-		if [[ -d "$dir/include/torch/csrc/api/include" && -e "$dir/lib/libtorch.so" ]]; then
-			inc="$dir/include" lib="$dir/lib"
-			origin="PyTorch $("$py" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null) from $py"
-			python_abi="$("$py" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null || true)"
-			return
+		[[ -d "$dir/include/torch/csrc/api/include" && -e "$dir/lib/libtorch.so" ]] || continue
+		cuda_version="$("$py" -c 'import torch; print(torch.version.cuda or "")' 2>/dev/null || true)"
+		if [[ "$want" == cuda && ( -z "$cuda_version" || ! -e "$dir/lib/libtorch_cuda.so" ) ]]; then
+			continue
 		fi
+		inc="$dir/include" lib="$dir/lib"
+		origin="PyTorch $("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null) (CUDA ${cuda_version:-none}) from $py"
+		python_abi="$("$py" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null || true)"
+		return 0
 	done
-	fail "no libtorch found: install Debian's libtorch-dev (apt-get install libtorch-dev), install PyTorch for python3, or set LIBTORCH=/path/to/libtorch (a directory with include/ and lib/)"
+	return 1
 }
 
 torch_version() {

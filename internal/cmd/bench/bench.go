@@ -41,6 +41,8 @@ type BenchOptions struct {
 	Interpretable string // auto, true or false
 	JSON          bool
 	CPUProfile    string // file for a pprof CPU profile of the timed steps
+	Autocast      string // "", bf16 or fp16
+	ChannelsLast  bool
 	PluginFlags   pluginhost.Flags
 }
 
@@ -85,6 +87,9 @@ func NewCmdBench(f *cmdutil.Factory, runF func(*BenchOptions) error) *cobra.Comm
 			# profile the timed steps (go tool pprof -top icnnlab cpu.prof)
 			$ icnnlab bench --workload small64 --threads 1 --cpuprofile cpu.prof
 
+			# the libtorch backend on a GPU, bf16 autocast, channels-last
+			$ icnnlab bench --backend libtorch --device cuda --workload vgg16-224 --autocast bf16 --channels-last
+
 			# pick the backend for this run
 			$ icnnlab bench --backend gorgonia --batch 16
 			$ ICNNLAB_BACKEND=gorgonia icnnlab bench
@@ -111,6 +116,8 @@ func NewCmdBench(f *cmdutil.Factory, runF func(*BenchOptions) error) *cobra.Comm
 	fl.StringVar(&opts.Device, "device", "", "backend device, e.g. cpu or cuda:0 (default: the backend's)")
 	fl.StringVar(&opts.Interpretable, "interpretable", InterpretableAuto, "time the interpretable variant: auto, true or false")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	fl.StringVar(&opts.Autocast, "autocast", "", "mixed precision of the forward pass: bf16 or fp16 (libtorch only; default float32)")
+	fl.BoolVar(&opts.ChannelsLast, "channels-last", false, "keep 4-D tensors in channels-last (NHWC) memory (libtorch only)")
 	fl.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the timed steps to this file")
 	opts.PluginFlags.Register(fl)
 	return cmd
@@ -120,6 +127,11 @@ func NewCmdBench(f *cmdutil.Factory, runF func(*BenchOptions) error) *cobra.Comm
 func validate(opts *BenchOptions) error {
 	if !containsString(bench.Names(), opts.Workload) {
 		return cmdutil.FlagErrorf("--workload: %q is not one of %s", opts.Workload, strings.Join(bench.Names(), ", "))
+	}
+	switch opts.Autocast {
+	case "", "bf16", "fp16":
+	default:
+		return cmdutil.FlagErrorf("--autocast: %q is not one of bf16, fp16", opts.Autocast)
 	}
 	switch opts.Interpretable {
 	case InterpretableAuto, InterpretableOn, InterpretableOff:
@@ -165,6 +177,8 @@ func benchRun(ctx context.Context, opts *BenchOptions) error {
 		Device:        opts.Device,
 		Seed:          bench.DefaultSeed,
 		Interpretable: opts.Interpretable != InterpretableOff,
+		Autocast:      opts.Autocast,
+		ChannelsLast:  opts.ChannelsLast,
 	}
 	if cfg.Interpretable {
 		host, err := opts.PluginFlags.NewHost(opts.IO.ErrOut)
@@ -224,5 +238,8 @@ func writeSummary(w io.Writer, r *bench.Result) error {
 	fmt.Fprintf(tw, "peak RSS\t%s (Go heap peak %.0f MiB, %.1f MiB allocated per step)\n", rss, r.GoHeapPeakMiB, r.GoAllocMiBPerStep)
 	fmt.Fprintf(tw, "loss\t%.4f (first step) -> %.4f (last step)\n", r.FirstLoss, r.LastLoss)
 	fmt.Fprintf(tw, "interpretable\t%t: %s\n", r.Interpretable, r.Note)
+	if r.Autocast != "" || r.ChannelsLast {
+		fmt.Fprintf(tw, "precision\tautocast %q, channels-last %t\n", r.Autocast, r.ChannelsLast)
+	}
 	return tw.Flush()
 }

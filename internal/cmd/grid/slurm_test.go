@@ -19,7 +19,7 @@ import (
 
 	// The real CLI's backend and built-in plugins.
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
-	_ "github.com/icnnlab/icnnlab/plugins/builtin"
+	_ "github.com/icnnlab/icnnlab/plugins/reference"
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/root"

@@ -100,6 +100,10 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 			# a mask plugin of your own (see docs/writing-plugins.md)
 			$ icnnlab train --interpretable --mask cosine --mask-params '{"radius":0.5}' --plugin-dir ./myplugins
 
+			# fine-tune: conv layers from a pretrained run, fresh head
+			$ icnnlab train --arch vgg-m --task multi --world-seed 1001 --name pretrain
+			$ icnnlab train --interpretable --init-from pretrain-1a2b3c4d5e6f
+
 			# fine-tune torchvision's ImageNet VGG-16 (see docs/weights.md)
 			$ icnnlab train --arch vgg-16 --width 1 --image-size 224 --init-weights vgg16.safetensors
 
@@ -141,14 +145,20 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 	fl.String("target", d.Data.Target, "target category of a single-category task")
 	fl.Int("categories", d.Data.Categories, "number of categories of the synthetic world (2..6)")
 	fl.Int("image-size", d.Data.ImageSize, "image side in pixels")
+	fl.Uint64("world-seed", d.Data.Seed, "seed of the synthetic world (another seed draws another world)")
+	fl.Int("min-top-map", d.Model.MinTopMap, "smallest side of the top conv map; pools are dropped until it is reached (0: the zoo's 6)")
+	fl.String("init-from", d.InitFrom, "initialise the conv layers from this finished run (key, directory name in the run store, or directory): fine-tuning")
 	fl.Float64("difficulty", d.Data.Difficulty, "synthetic world difficulty in [0,1]")
 	fl.Int("train-samples", d.Data.Train, "world samples in the training range")
 	fl.Int("test-samples", d.Data.Test, "world samples in the test range")
 	fl.Int("epochs", d.Epochs, "training epochs")
 	fl.Int("batch", d.Batch, "batch size")
+	fl.String("optimizer", d.Optimizer.Kind, "optimizer: sgd or adam")
 	fl.Float64("lr", d.Optimizer.LR, "initial learning rate")
 	fl.Float64("final-lr", d.Optimizer.FinalLR, "final learning rate (schedules other than constant)")
 	fl.String("schedule", d.Optimizer.Schedule, "learning-rate schedule: constant, linear, log, cosine")
+	fl.Int("decay-epochs", d.Optimizer.DecayEpochs, "end the schedule's decay after this many epochs, then keep the final rate (0: decay over all epochs)")
+	fl.Float64("top-lr-mult", d.Optimizer.TopLRMult, "learning-rate multiplier of the top conv-layer and the inserted conv (0: 1)")
 	fl.Float64("momentum", d.Optimizer.Momentum, "SGD momentum")
 	fl.Float64("weight-decay", d.Optimizer.WeightDecay, "weight decay")
 	fl.Uint64("seed", d.Seed, "seed of initialisation, shuffling and dropout")
@@ -217,14 +227,20 @@ func resolveConfig(fl *pflag.FlagSet, opts *TrainOptions) error {
 	set("target", func() { c.Data.Target = str("target") })
 	set("categories", func() { c.Data.Categories = integer("categories") })
 	set("image-size", func() { c.Data.ImageSize = integer("image-size") })
+	set("world-seed", func() { v, e := fl.GetUint64("world-seed"); err = e; c.Data.Seed = v })
+	set("min-top-map", func() { c.Model.MinTopMap = integer("min-top-map") })
+	set("init-from", func() { c.InitFrom = str("init-from") })
 	set("difficulty", func() { c.Data.Difficulty = num("difficulty") })
 	set("train-samples", func() { c.Data.Train = integer("train-samples") })
 	set("test-samples", func() { c.Data.Test = integer("test-samples") })
 	set("epochs", func() { c.Epochs = integer("epochs") })
 	set("batch", func() { c.Batch = integer("batch") })
+	set("optimizer", func() { c.Optimizer.Kind = str("optimizer") })
 	set("lr", func() { c.Optimizer.LR = num("lr") })
 	set("final-lr", func() { c.Optimizer.FinalLR = num("final-lr") })
 	set("schedule", func() { c.Optimizer.Schedule = str("schedule") })
+	set("decay-epochs", func() { c.Optimizer.DecayEpochs = integer("decay-epochs") })
+	set("top-lr-mult", func() { c.Optimizer.TopLRMult = num("top-lr-mult") })
 	set("momentum", func() { c.Optimizer.Momentum = num("momentum") })
 	set("weight-decay", func() { c.Optimizer.WeightDecay = num("weight-decay") })
 	set("seed", func() { v, e := fl.GetUint64("seed"); err = e; c.Seed = v })

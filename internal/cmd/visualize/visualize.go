@@ -107,7 +107,7 @@ func NewCmdVisualize(f *cmdutil.Factory, runF func(*VisualizeOptions) error) *co
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Out, "out", "viz", "output directory for the PNGs and report.html")
-	fl.StringVar(&opts.Layer, "layer", "", "layer to visualize (default: the top conv-layer)")
+	fl.StringVar(&opts.Layer, "layer", "", "layer to visualize (default: the layer the metrics score, the interpretable conv of an interpretable run)")
 	fl.IntVar(&opts.Images, "images", viz.DefaultImages, "test images shown and held out for the decoder (0: all)")
 	fl.IntVar(&opts.TrainImages, "train-images", viz.DefaultTrainImages, "training images for the decoder (0: all)")
 	fl.IntVar(&opts.Filters, "filters", viz.DefaultFilters, "filters that get a card (the most part-interpretable)")

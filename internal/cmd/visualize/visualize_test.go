@@ -31,7 +31,13 @@ import (
 
 	// The gorgonia backend, and the reference masks, losses and the
 	// visualizers as built-ins, as in the icnnlab binary.
+	"github.com/icnnlab/icnnlab/backends"
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
+	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/metricsrun"
+	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/train"
+	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
 	_ "github.com/icnnlab/icnnlab/plugins/reference"
 )
 
@@ -262,7 +268,7 @@ func TestVisualizeEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		"<title>icnnlab visualization: " + name + "</title>",
 		"interpretable (mask l1, loss mi) small64, multi, seed 1",
-		"<h3>Layer conv4</h3>",
+		"<h3>Layer conv_interp</h3>",
 		"24 test images (held out from the decoder), 32 training images for the decoder",
 		"3 Adam steps, backend gorgonia",
 		`<svg xmlns="http://www.w3.org/2000/svg" class="coverage"`,
@@ -322,9 +328,72 @@ func TestVisualizeEndToEnd(t *testing.T) {
 	if !strings.Contains(page, fmt.Sprintf("%.4f on 24 images", up.HeldOut.MSE)) {
 		t.Errorf("the report does not show the summary's held-out MSE %.4f", up.HeldOut.MSE)
 	}
+	// The report scores through the metric plugins on the whole test split
+	// as the tables do (reproduce's measure): the same P_f for every filter.
+	var reported partinterp.Result
+	if err := runstore.ReadJSON(filepath.Join(out, name, viz.ScoresFile), &reported); err != nil {
+		t.Fatal(err)
+	}
+	tables := tablesPartInterpretability(t, run)
+	if diff := cmp.Diff(tables, &reported); diff != "" {
+		t.Errorf("the report's part interpretability differs from the tables' (-tables +report):\n%s", diff)
+	}
+	if !strings.Contains(page, fmt.Sprintf("<td>%.3f</td>", tables.Mean)) {
+		t.Errorf("the report does not show the tables' mean P_f %.3f", tables.Mean)
+	}
 	// A finished run is read, never written.
 	var st runstore.Status
 	if err := runstore.ReadJSON(filepath.Join(run, "status.json"), &st); err != nil || st.State != runstore.Done {
 		t.Errorf("run status after visualize: %+v, %v", st, err)
 	}
+}
+
+// tablesPartInterpretability measures a run's part interpretability the
+// way reproduce's tables do: the evaluated layer on the whole test split,
+// through the out-of-process metric plugin, with the plugin's default
+// parameters (visualize's without a scale).
+func tablesPartInterpretability(t *testing.T, dir string) *partinterp.Result {
+	t.Helper()
+	run, err := runstore.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg train.Config
+	if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := backends.New(run.Manifest.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := pluginhost.New(pluginhost.Options{})
+	defer host.Close()
+	sess, err := train.Open(cfg, train.Options{Backend: b, Plugins: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := sess.Restore(run); err != nil {
+		t.Fatal(err)
+	}
+	layer := reproduce.EvaluatedLayer(sess)
+	info, _ := sess.Model.Layer(layer)
+	acts, _, err := sess.Extract(layer, sess.Test, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := sess.Test.(*synth.Task)
+	samples := make([]*synth.Sample, task.Len())
+	for i := range samples {
+		if samples[i], err = task.Sample(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := sess.Test.ImageSize()
+	res, err := metricsrun.PartInterpretability(context.Background(), host, acts, synth.Annotations(samples),
+		info.RF.Geometry(size, size), cfg.Data.Task, sess.Test.ClassNames(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

@@ -125,6 +125,64 @@ func TestNegMIMatchesEquation1(t *testing.T) {
 	}
 }
 
+// The scale-free variant is eq. 1 on each filter's maps divided by the
+// batch mean of their maxima and multiplied by normalized_max (default
+// H·W), so multiplying every activation by a constant changes nothing.
+func TestBatchMaxNormalisation(t *testing.T) {
+	s := losses.LossShape{Batch: 4, Channels: 3, H: 3, W: 4, Classes: 1, Task: losses.TaskSingle}
+	p := mi.Defaults()
+	p.Normalize = losses.NormalizeBatchMax
+	g, err := mi.Build(p, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomFeatures(11, s, 3)
+	labels := tensor.Zeros(tensor.Float32, s.Batch, s.Classes)
+	got := evalLoss(t, g, map[string]*tensor.Tensor{"features": x, "labels": labels}, nil)
+
+	// By hand: per filter c, m_c = mean_b max_ij x_bcij; x' = H·W·x/m_c.
+	n := s.H * s.W
+	v := x.Float32s()
+	scaled := make([]float32, len(v))
+	for c := range s.Channels {
+		m := 0.0
+		for b := range s.Batch {
+			best := 0.0
+			for q := range n {
+				best = max(best, float64(v[(b*s.Channels+c)*n+q]))
+			}
+			m += best / float64(s.Batch)
+		}
+		for b := range s.Batch {
+			for q := range n {
+				i := (b*s.Channels+c)*n + q
+				scaled[i] = float32(float64(n) * float64(v[i]) / m)
+			}
+		}
+	}
+	want := lossref.NegMI(lossref.Maps(scaled, s.Batch, s.Channels, n), p.TemplateParams.Resolve(s.H, s.W))
+	if !relClose(got, want, 1e-4) {
+		t.Errorf("batch-max −MI = %.9g, eq. 1 on the normalised maps = %.9g", got, want)
+	}
+	big := x.Clone()
+	for i := range big.Float32s() {
+		big.Float32s()[i] *= 50
+	}
+	if again := evalLoss(t, g, map[string]*tensor.Tensor{"features": big, "labels": labels}, nil); !relClose(again, got, 1e-4) {
+		t.Errorf("−MI of 50·x = %.9g, of x = %.9g: want the same (scale-free)", again, got)
+	}
+	// Without normalisation the loss depends on the scale.
+	plain, err := mi.Build(mi.Defaults(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := evalLoss(t, plain, map[string]*tensor.Tensor{"features": x, "labels": labels}, nil)
+	b := evalLoss(t, plain, map[string]*tensor.Tensor{"features": big, "labels": labels}, nil)
+	if relClose(a, b, 1e-3) {
+		t.Errorf("plain −MI of x and 50·x agree (%.6g): the test would not see a missing normalisation", a)
+	}
+}
+
 func TestRunningZ(t *testing.T) {
 	s := losses.LossShape{Batch: 4, Channels: 2, H: 3, W: 3, Classes: 1, Task: losses.TaskSingle}
 	p := mi.Defaults()

@@ -35,10 +35,15 @@ type PaperTablesOptions struct {
 	Scale       string
 	Tables      []string
 	Seeds       int
-	Out         string
-	RunsDir     string
-	Device      string
-	Threads     int
+	// WorldSeed (> 0) and Difficulty (when DifficultySet) run the tables
+	// on another synthetic world (--world-seed, --difficulty).
+	WorldSeed     uint64
+	Difficulty    float64
+	DifficultySet bool
+	Out           string
+	RunsDir       string
+	Device        string
+	Threads       int
 	// Data maps real dataset names to their root directories (--data);
 	// a dataset named without a path has its default location.
 	Data map[string]string
@@ -192,6 +197,10 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			if opts.Seeds < 0 {
 				return cmdutil.FlagErrorf("--seeds: %d is negative", opts.Seeds)
 			}
+			opts.DifficultySet = cmd.Flags().Changed("difficulty")
+			if opts.DifficultySet && (opts.Difficulty < 0 || opts.Difficulty > 1) {
+				return cmdutil.FlagErrorf("--difficulty: %g is not in [0, 1]", opts.Difficulty)
+			}
 			if err := opts.Engine.Validate(); err != nil {
 				return err
 			}
@@ -209,6 +218,8 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 	fl.StringVar(&opts.Scale, "scale", "default", "scale preset: quick, default, full (see reproductions/scales.yaml)")
 	fl.StringSliceVar(&opts.Tables, "tables", nil, "tables to reproduce: 1-7, ablation, thesis, fashion (default: all but fashion; with --data, those of the named datasets)")
 	fl.IntVar(&opts.Seeds, "seeds", 0, "seeds per configuration (0: each table's own count at this scale)")
+	fl.Uint64Var(&opts.WorldSeed, "world-seed", 0, "seed of the synthetic evaluation world (0: the scale's; the report records it)")
+	fl.Float64Var(&opts.Difficulty, "difficulty", 0, "difficulty of the synthetic world in [0,1] (default: the scale's)")
 	fl.StringVar(&opts.Out, "out", "paper-tables", "directory for the Markdown, CSV, JSON and HTML reports")
 	fl.StringVar(&opts.RunsDir, "runs", "", "run store directory (default $"+runstore.EnvVar+" or ./runs)")
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the backend's)")
@@ -262,7 +273,8 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			}
 		}
 	}
-	plan, err := reproduce.MakePlan(specs, scale, reproduce.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data))})
+	plan, err := reproduce.MakePlan(specs, scale, reproduce.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data)),
+		WorldSeed: opts.WorldSeed, Difficulty: opts.Difficulty, DifficultySet: opts.DifficultySet})
 	if err != nil {
 		return err
 	}
@@ -290,7 +302,11 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	if !slices.ContainsFunc(plan.Runs, func(r *reproduce.PlannedRun) bool { return r.Dataset == "" }) {
 		budget = "" // the scale's budget is the synthetic plan's
 	}
-	fmt.Fprintf(errOut, "scale %s%s: %d distinct runs for tables %s\n", scale.Name, budget, len(plan.Runs), strings.Join(ids, ", "))
+	world := ""
+	if budget != "" {
+		world = fmt.Sprintf(" (world seed %d, difficulty %g)", plan.Scale.EvalWorldSeed(), plan.Scale.Difficulty)
+	}
+	fmt.Fprintf(errOut, "scale %s%s: %d distinct runs for tables %s%s\n", scale.Name, budget, len(plan.Runs), strings.Join(ids, ", "), world)
 	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		fmt.Fprintf(errOut, "real data: %s from %s\n", name, sources[name].Path)
 	}
@@ -351,7 +367,7 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			for i, r := range runs {
 				paths[i] = filepath.Join(store.Root, r) // results name runs relative to the store
 			}
-			if err := renderReport(ctx, paths, dir, opts.Reports, b, opts.Device, host); err != nil {
+			if err := renderReport(ctx, paths, dir, opts.Reports, scale, b, opts.Device, host); err != nil {
 				failed++
 				fmt.Fprintf(errOut, "warning: %v\n", err)
 				return nil // the tables are written without this link
@@ -383,7 +399,7 @@ const reportModeFile = "reports-mode"
 
 // renderReport draws the visualizer report of runs into dir, unless a
 // report of the same mode is already there (finished runs do not change).
-func renderReport(ctx context.Context, runs []string, dir, mode string, b backends.Backend, device string, host *pluginhost.Host) error {
+func renderReport(ctx context.Context, runs []string, dir, mode string, scale reproduce.Scale, b backends.Backend, device string, host *pluginhost.Host) error {
 	marker := filepath.Join(dir, reportModeFile)
 	if got, err := os.ReadFile(marker); err == nil && string(got) == mode {
 		if _, err := os.Stat(filepath.Join(dir, "report.html")); err == nil {
@@ -392,6 +408,7 @@ func renderReport(ctx context.Context, runs []string, dir, mode string, b backen
 	}
 	vo := visualize.DefaultOptions()
 	vo.Runs, vo.Out, vo.Host, vo.SkipUpconv = runs, dir, host, mode == "quick"
+	vo.TopFractionFor = scale.TopFractionFor // score as the tables do
 	vo.Backend, vo.Device = b, device
 	if _, err := visualize.Visualize(ctx, vo); err != nil {
 		return err

@@ -1,0 +1,49 @@
+package reproduce
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The README's results summary is generated from the committed reports;
+// after a new reproduction, rerun with -update.
+func TestReadmeSummaryIsCurrent(t *testing.T) {
+	root := filepath.Join("..", "..")
+	summary, err := Summary(filepath.Join(root, "reproductions", "results"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "README.md")
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ReplaceSummary(string(readme), summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if diff := cmp.Diff(want, string(readme)); diff != "" {
+		t.Errorf("README results summary is stale; run go test ./internal/reproduce -run TestReadmeSummary -update (-want +got):\n%s", diff)
+	}
+}
+
+func TestSummaryGoalsFromFixture(t *testing.T) {
+	r := fixtureReport(t)
+	goals := r.goals()
+	if len(goals) == 0 || goals[0].goal != "Table 1 part-interpretability gain" {
+		t.Fatalf("goals %+v: want the Table 1 goal first", goals)
+	}
+	// The fixture's cat column is not shown, so the goal is not reached.
+	if goals[0].reached != "**no**" {
+		t.Errorf("Table 1 goal %+v: want not reached", goals[0])
+	}
+}

@@ -374,6 +374,9 @@ func TestResolve(t *testing.T) {
 	if _, err := h.Resolve(ref(t, "masks/notexec")); err == nil || err.Error() != "plugin masks/notexec: "+notExec+" is not executable; make it so with: chmod +x "+notExec {
 		t.Errorf("non-executable plugin: error %v", err)
 	}
+	if diff := cmp.Diff([]string{notExec}, h.NotExecutables()); diff != "" {
+		t.Errorf("NotExecutables (-want +got):\n%s", diff)
+	}
 }
 
 func TestReadSums(t *testing.T) {

@@ -411,6 +411,11 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			return err
 		}
 	}
+	// A run of this command killed mid-write left temporary files in --out
+	// (the reports tree included); they are not results.
+	if _, err := atomicfile.RemoveStaleTree(opts.Out); err != nil {
+		return err
+	}
 	failed := 0
 	if opts.Reports != "none" {
 		err := report.LinkReports(opts.Out, func(runs []string, dir string) error {

@@ -23,6 +23,7 @@ const fdStep = 1e-5
 // gradient case.
 func RunGradients(t *testing.T, newBackend func() (backends.Backend, error)) {
 	be := newBackendOrFatal(t, newBackend)
+	skipInferenceOnly(t, be)
 	covered := map[graph.Op]bool{}
 	for _, c := range opCases() {
 		if c.forwardOnly {

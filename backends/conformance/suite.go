@@ -104,6 +104,28 @@ func checkIdentical(t testing.TB, what string, got, want *tensor.Tensor) bool {
 }
 
 // newBackendOrFatal builds the backend under test.
+// skipUnsupported skips the test when g uses an op the backend does not
+// declare in its Capabilities: a partial backend is checked on what it
+// claims to do.
+func skipUnsupported(t *testing.T, be backends.Backend, g *graph.Graph) {
+	t.Helper()
+	caps := backends.CapabilitiesOf(be)
+	for _, n := range g.Nodes() {
+		if !caps.Supports(n.Op()) {
+			t.Skipf("%s does not declare op %v in its Capabilities", be.Name(), n.Op())
+		}
+	}
+}
+
+// skipInferenceOnly skips training and gradient checks of a backend that
+// declares itself inference-only.
+func skipInferenceOnly(t *testing.T, be backends.Backend) {
+	t.Helper()
+	if backends.CapabilitiesOf(be).InferenceOnly {
+		t.Skipf("%s declares itself inference-only in its Capabilities", be.Name())
+	}
+}
+
 func newBackendOrFatal(t *testing.T, newBackend func() (backends.Backend, error)) backends.Backend {
 	t.Helper()
 	be, err := newBackend()
@@ -122,6 +144,7 @@ func compile(t *testing.T, be backends.Backend, g *graph.Graph, opts backends.Co
 	if err := g.Err(); err != nil {
 		t.Fatalf("the suite built an invalid graph (a bug in the suite): %v", err)
 	}
+	skipUnsupported(t, be, g)
 	exe, err := be.Compile(g, opts)
 	if err != nil {
 		t.Fatalf("%s: compile graph %q: %v", be.Name(), g.Name(), err)

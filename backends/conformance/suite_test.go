@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -8,12 +9,49 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
 // TestSuiteOnReferenceBackend runs the whole suite against the reference
 // backend: a correct backend must pass.
 func TestSuiteOnReferenceBackend(t *testing.T) {
 	Run(t, func() (backends.Backend, error) { return referenceBackend{}, nil })
+}
+
+// partialBackend is the reference backend declaring less than it does: no
+// convolutions and no training. Its Compile refuses what it does not
+// declare, as a real partial backend's would (backends.CheckCompile).
+type partialBackend struct{ referenceBackend }
+
+func (partialBackend) Capabilities() backends.Capabilities {
+	ops := map[graph.Op]bool{}
+	for _, op := range graph.AllOps() {
+		ops[op] = op != graph.OpConv2D && op != graph.OpConvTranspose2D
+	}
+	return backends.Capabilities{Ops: ops, InferenceOnly: true}
+}
+
+func (b partialBackend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.Executable, error) {
+	if _, err := backends.CheckCompile(b.Name(), b.Capabilities(), g, opts); err != nil {
+		return nil, err
+	}
+	return b.referenceBackend.Compile(g, opts)
+}
+
+// TestSuiteOnPartialBackend: a backend that starts partial passes the
+// suite on what its Capabilities declare; the rest is skipped, not failed.
+func TestSuiteOnPartialBackend(t *testing.T) {
+	Run(t, func() (backends.Backend, error) { return partialBackend{}, nil })
+	var conv *graph.Node
+	g := graph.New("conv")
+	x := g.Input("x", tensor.Float32, 1, 1, 3, 3)
+	conv = g.Conv2D(x, g.Input("w", tensor.Float32, 1, 1, 1, 1), graph.ConvOptions{})
+	g.SetOutput("y", conv)
+	_, err := partialBackend{}.Compile(g, backends.CompileOptions{})
+	var unsupported *backends.UnsupportedOpError
+	if !errors.As(err, &unsupported) || unsupported.Node != conv {
+		t.Errorf("compiling a convolution on the partial backend: error %v, want an UnsupportedOpError naming the conv", err)
+	}
 }
 
 // bugEnv selects the deliberate bug of the reference backend in the child

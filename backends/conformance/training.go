@@ -21,6 +21,7 @@ var ParamTolerance = Tolerance{Rel: 1e-5, Abs: 1e-5}
 // updates, dropout masks, snapshots, Read/Write, feed errors and determinism.
 func RunTraining(t *testing.T, newBackend func() (backends.Backend, error)) {
 	be := newBackendOrFatal(t, newBackend)
+	skipInferenceOnly(t, be)
 	t.Run("sgd_momentum_weight_decay", func(t *testing.T) {
 		checkOptimizer(t, be, backends.Optimizer{Kind: backends.SGD, LearningRate: 0.1, Momentum: 0.9, WeightDecay: 0.1})
 	})

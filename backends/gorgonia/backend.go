@@ -42,11 +42,9 @@ func (Backend) Description() string {
 // Compile checks every op and dtype and sets up parameters, states and
 // optimizer slots. Gorgonia graphs are built lazily, one per kind of call.
 func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.Executable, error) {
-	if g == nil {
-		return nil, fmt.Errorf("compile: graph is nil")
-	}
-	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
+	opt, err := backends.CheckCompile(Name, backends.Capabilities{}, g, opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Device != "" && opts.Device != "cpu" {
 		return nil, fmt.Errorf("compile graph %q: device %q: the gorgonia backend runs on \"cpu\" only", g.Name(), opts.Device)
@@ -57,14 +55,7 @@ func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.E
 	if opts.ChannelsLast {
 		return nil, fmt.Errorf("compile graph %q: channels-last: the gorgonia backend keeps NCHW tensors only", g.Name())
 	}
-	opt := opts.Optimizer.WithDefaults()
-	if err := opt.Validate(); err != nil {
-		return nil, fmt.Errorf("compile graph %q: %w", g.Name(), err)
-	}
 	for _, n := range g.Nodes() {
-		if !n.Op().Valid() {
-			return nil, &backends.UnsupportedOpError{Backend: Name, Node: n}
-		}
 		if _, err := toGorgoniaDtype(n.DType()); err != nil {
 			return nil, fmt.Errorf("compile graph %q: node %v: %w", g.Name(), n, err)
 		}
@@ -190,17 +181,9 @@ func fetchAll(p *program, names []string, nodes []*graph.Node) (map[string]*tens
 }
 
 func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
-	loss := e.g.Loss()
-	if loss == nil {
-		return nil, fmt.Errorf("graph %q: train step: the graph has no loss (call SetLoss)", e.g.Name())
-	}
-	nodes, err := backends.ResolveOutputs(e.g, outputs)
+	nodes, roots, err := backends.TrainRoots(e.g, outputs)
 	if err != nil {
 		return nil, err
-	}
-	roots := append([]*graph.Node{loss}, nodes...)
-	for _, u := range e.g.StateUpdates() {
-		roots = append(roots, u.Value)
 	}
 	params := e.g.Params()
 	p, err := e.program("train|"+nodeKey(nodes), backends.Train, roots, params)

@@ -39,7 +39,7 @@ func planFusion(g *graph.Graph, mode backends.Mode, needed map[int]bool, roots [
 		if !needed[n.ID()] {
 			continue
 		}
-		for _, in := range liveInputs(n, mode) {
+		for _, in := range backends.LiveInputs(n, mode) {
 			readers[in.ID()] = append(readers[in.ID()], n)
 		}
 	}
@@ -123,7 +123,7 @@ func dependsOn(g *graph.Graph, mode backends.Mode, needed map[int]bool, wrt []*g
 		if !needed[n.ID()] || set[n.ID()] {
 			continue
 		}
-		for _, in := range liveInputs(n, mode) {
+		for _, in := range backends.LiveInputs(n, mode) {
 			if set[in.ID()] {
 				set[n.ID()] = true
 				break

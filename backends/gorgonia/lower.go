@@ -24,42 +24,6 @@ type program struct {
 	needed map[int]bool    // IR node ids this program evaluates
 }
 
-// picked follows ModeSwitch nodes to the branch the mode selects.
-func picked(n *graph.Node, mode backends.Mode) *graph.Node {
-	for n.Op() == graph.OpModeSwitch {
-		if mode == backends.Train {
-			n = n.Inputs()[0]
-		} else {
-			n = n.Inputs()[1]
-		}
-	}
-	return n
-}
-
-// liveInputs are the operands a node reads in the given mode.
-func liveInputs(n *graph.Node, mode backends.Mode) []*graph.Node {
-	if n.Op() == graph.OpModeSwitch {
-		return []*graph.Node{picked(n, mode)}
-	}
-	return n.Inputs()
-}
-
-// ancestors returns the ids of the nodes needed for roots in the given mode.
-func ancestors(mode backends.Mode, roots []*graph.Node) map[int]bool {
-	seen := map[int]bool{}
-	stack := append([]*graph.Node{}, roots...)
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[n.ID()] {
-			continue
-		}
-		seen[n.ID()] = true
-		stack = append(stack, liveInputs(n, mode)...)
-	}
-	return seen
-}
-
 // gradientFlows reports whether d(n)/d(operand i) is propagated.
 func gradientFlows(n *graph.Node, i int) bool {
 	if !n.Op().Differentiable() {
@@ -87,7 +51,7 @@ func differentiable(g *graph.Graph, mode backends.Mode) map[int]bool {
 			continue
 		}
 		if n.Op() == graph.OpModeSwitch {
-			set[picked(n, mode).ID()] = true
+			set[backends.Picked(n, mode).ID()] = true
 			continue
 		}
 		for j, in := range n.Inputs() {
@@ -107,7 +71,7 @@ func compile(g *graph.Graph, ctx *runContext, mode backends.Mode, roots, wrt []*
 		eg:     G.NewGraph(),
 		leaves: map[int]*G.Node{},
 		nodes:  map[int]*G.Node{},
-		needed: ancestors(mode, roots),
+		needed: backends.Ancestors(mode, roots),
 	}
 	fusion := fusionPlan{}
 	if fuseConvBlocks {
@@ -232,7 +196,7 @@ func (p *program) lower(ctx *runContext, mode backends.Mode, n *graph.Node) (*G.
 		p.leaves[n.ID()] = leaf
 		return leaf, nil
 	case graph.OpModeSwitch:
-		return p.nodes[picked(n, mode).ID()], nil
+		return p.nodes[backends.Picked(n, mode).ID()], nil
 	case graph.OpDropout:
 		if mode == backends.Eval || a.Rate == 0 {
 			return in[0], nil

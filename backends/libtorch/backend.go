@@ -75,24 +75,15 @@ func resolveDevice(name string) (string, error) {
 // Compile uploads parameters (graph.InitParams), states and constants and
 // creates zeroed optimizer slots on the device.
 func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.Executable, error) {
-	if g == nil {
-		return nil, fmt.Errorf("compile: graph is nil")
-	}
-	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
+	opt, err := backends.CheckCompile(Name, backends.Capabilities{}, g, opts)
+	if err != nil {
+		return nil, err
 	}
 	device, err := resolveDevice(opts.Device)
 	if err != nil {
 		return nil, fmt.Errorf("compile graph %q: %w", g.Name(), err)
 	}
-	opt := opts.Optimizer.WithDefaults()
-	if err := opt.Validate(); err != nil {
-		return nil, fmt.Errorf("compile graph %q: %w", g.Name(), err)
-	}
 	for _, n := range g.Nodes() {
-		if !n.Op().Valid() {
-			return nil, &backends.UnsupportedOpError{Backend: Name, Node: n}
-		}
 		if computed(n.Op()) && opName(n.Op()) != n.Op().String() {
 			return nil, &backends.UnsupportedOpError{Backend: Name, Node: n}
 		}

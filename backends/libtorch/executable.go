@@ -69,45 +69,13 @@ func (p *pass) release() {
 	p.owned = nil
 }
 
-// picked follows ModeSwitch nodes to the branch the mode selects.
-func picked(n *graph.Node, mode backends.Mode) *graph.Node {
-	for n.Op() == graph.OpModeSwitch {
-		if mode == backends.Train {
-			n = n.Inputs()[0]
-		} else {
-			n = n.Inputs()[1]
-		}
-	}
-	return n
-}
-
-// ancestors returns the ids of the nodes needed for roots in the given mode.
-func ancestors(mode backends.Mode, roots []*graph.Node) map[int]bool {
-	seen := map[int]bool{}
-	stack := slices.Clone(roots)
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[n.ID()] {
-			continue
-		}
-		seen[n.ID()] = true
-		if n.Op() == graph.OpModeSwitch {
-			stack = append(stack, picked(n, mode))
-		} else {
-			stack = append(stack, n.Inputs()...)
-		}
-	}
-	return seen
-}
-
 // forward evaluates what roots need. Leaves named in wrtLeaves (inputs and
 // states) get fresh copies that record gradients.
 func (e *executable) forward(mode backends.Mode, roots []*graph.Node, inputs map[string]*tensor.Tensor, wrtLeaves map[string]bool) (*pass, error) {
 	if e.closed {
 		return nil, fmt.Errorf("graph %q: executable is closed", e.g.Name())
 	}
-	needed := ancestors(mode, roots)
+	needed := backends.Ancestors(mode, roots)
 	if err := backends.CheckFeeds(e.g, inputs, needed); err != nil {
 		return nil, err
 	}
@@ -163,7 +131,7 @@ func (e *executable) eval(p *pass, mode backends.Mode, n *graph.Node, inputs map
 	case graph.OpConst:
 		return e.consts[n.ID()], nil
 	case graph.OpModeSwitch:
-		return p.vals[picked(n, mode).ID()], nil
+		return p.vals[backends.Picked(n, mode).ID()], nil
 	case graph.OpDropout:
 		x := p.vals[n.Inputs()[0].ID()]
 		if mode == backends.Eval || a.Rate == 0 {
@@ -347,17 +315,9 @@ func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...stri
 }
 
 func (e *executable) trainStep(inputs map[string]*tensor.Tensor, outputs []string) (map[string]*tensor.Tensor, error) {
-	loss := e.g.Loss()
-	if loss == nil {
-		return nil, fmt.Errorf("graph %q: train step: the graph has no loss (call SetLoss)", e.g.Name())
-	}
-	nodes, err := backends.ResolveOutputs(e.g, outputs)
+	nodes, roots, err := backends.TrainRoots(e.g, outputs)
 	if err != nil {
 		return nil, err
-	}
-	roots := append([]*graph.Node{loss}, nodes...)
-	for _, u := range e.g.StateUpdates() {
-		roots = append(roots, u.Value)
 	}
 	p, err := e.forward(backends.Train, roots, inputs, nil)
 	if err != nil {
@@ -391,7 +351,7 @@ func (e *executable) trainStep(inputs map[string]*tensor.Tensor, outputs []strin
 		}
 	}
 	params, hs := e.floatParams()
-	grads, err := gradients(p.vals[loss.ID()], hs)
+	grads, err := gradients(p.vals[roots[0].ID()], hs) // roots[0] is the loss
 	if err != nil {
 		freeAll(newStates)
 		return nil, fmt.Errorf("graph %q: back-propagate the loss: %w", e.g.Name(), err)

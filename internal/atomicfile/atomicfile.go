@@ -136,6 +136,23 @@ func RemoveStale(dir string) ([]string, error) {
 	return removed, nil
 }
 
+// RemoveStaleTree is RemoveStale for root and every directory below it.
+func RemoveStaleTree(root string) ([]string, error) {
+	var removed []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == root {
+			return fs.SkipAll
+		}
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		r, err := RemoveStale(path)
+		removed = append(removed, r...)
+		return err
+	})
+	return removed, err
+}
+
 func createTemp(dir, base string) (*os.File, error) {
 	prefix := "." + base + tempMarker + strconv.Itoa(os.Getpid()) + "-"
 	for range 100 {

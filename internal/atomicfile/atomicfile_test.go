@@ -138,6 +138,36 @@ func TestRemoveStaleRemovesOnlyDeadWriters(t *testing.T) {
 	}
 }
 
+func TestRemoveStaleTree(t *testing.T) {
+	root := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skipf("cannot run true to get a dead pid: %v", err)
+	}
+	stale := ".report.html.tmp-" + strconv.Itoa(dead.Process.Pid) + "-0123456789ab"
+	var want []string
+	for _, d := range []string{"", "a", filepath.Join("a", "b")} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(root, d, stale)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, p)
+	}
+	got, err := RemoveStaleTree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("removed (-want +got):\n%s", diff)
+	}
+	if got, err := RemoveStaleTree(filepath.Join(root, "missing")); err != nil || got != nil {
+		t.Errorf("missing root: %v, %v; want nothing", got, err)
+	}
+}
+
 func TestWriteIntoMissingDirNamesThePath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no", "such", "report.md")
 	err := WriteFile(path, []byte("x"))

@@ -137,7 +137,18 @@ func execute(ctx context.Context, p *Plan, index int, pr *reproduce.PlannedRun, 
 			return nil, err
 		}
 	}
-	one := &reproduce.Plan{Scale: p.Repro.Scale, Runs: []*reproduce.PlannedRun{pr}}
+	// A run fine-tuned from a pretraining run executes after it: the
+	// pretraining run is reused when its own task has finished it, trained
+	// here otherwise (its claim keeps the two from training it twice).
+	runs := []*reproduce.PlannedRun{pr}
+	if pr.Pretrain != "" {
+		for _, r := range p.Repro.Runs {
+			if r.Key == pr.Pretrain {
+				runs = []*reproduce.PlannedRun{r, pr}
+			}
+		}
+	}
+	one := &reproduce.Plan{Scale: p.Repro.Scale, Runs: runs}
 	progress := newProgressFile(filepath.Join(p.TaskDir(index), ProgressFile))
 	results, err := reproduce.Execute(ctx, one, reproduce.ExecOptions{Backend: opts.Backend, Device: p.Device, Store: opts.Store,
 		Plugins: opts.Plugins, Log: opts.Log, Progress: opts.Progress, Threads: p.Threads, Sources: sources, AfterStep: progress.step})

@@ -39,3 +39,31 @@ func notExecutable(dir string, ref plugin.Ref) (string, bool) {
 	}
 	return "", false
 }
+
+// NotExecutables lists the files in dir that are named like plugins but
+// lack the execute bit, which DiscoverDir skips: `plugins list` names them
+// rather than leave a plugin silently missing.
+func NotExecutables(dir string) []string {
+	if dir == "" || runtime.GOOS == "windows" {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		ref, ok := ParseBinaryName(e.Name())
+		if !ok {
+			continue
+		}
+		if path, ok := notExecutable(dir, ref); ok && filepath.Base(path) == e.Name() {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+// NotExecutables lists the plugin directory's files that are named like
+// plugins but cannot be run (see the function NotExecutables).
+func (h *Host) NotExecutables() []string { return NotExecutables(h.opts.Dir) }

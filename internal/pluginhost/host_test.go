@@ -140,7 +140,7 @@ func TestBuiltinRunsOutOfProcess(t *testing.T) {
 }
 
 func TestFailuresNameThePluginAndHostSurvives(t *testing.T) {
-	dir := pluginDir(t, "mask-none", "mask-crash", "mask-panic", "mask-hang", "mask-malformed", "mask-wrongshape", "mask-impostor")
+	dir := pluginDir(t, "mask-none", "mask-crash", "mask-panic", "mask-hang", "mask-malformed", "mask-wrongshape", "mask-nanconst", "mask-impostor")
 	h := newHost(t, dir, 500*time.Millisecond)
 	ctx := context.Background()
 	tests := []struct {
@@ -153,6 +153,7 @@ func TestFailuresNameThePluginAndHostSurvives(t *testing.T) {
 		{"masks/hang", ErrTimeout, []string{"no answer within 500ms", "if it is merely slow, raise --plugin-timeout, now 500ms"}},
 		{"masks/malformed", ErrMalformed, []string{"graph does not decode"}},
 		{"masks/wrongshape", ErrMalformed, []string{`output "masked" is float32[2 3 4], want float32[2 3 4 5]`}},
+		{"masks/nanconst", ErrMalformed, []string{`graph "nanconst": const node 1 float32[3] holds NaN (element 1)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.plugin, func(t *testing.T) {
@@ -372,6 +373,9 @@ func TestResolve(t *testing.T) {
 	notExec := filepath.Join(dir, BinaryPrefix+"mask-notexec")
 	if _, err := h.Resolve(ref(t, "masks/notexec")); err == nil || err.Error() != "plugin masks/notexec: "+notExec+" is not executable; make it so with: chmod +x "+notExec {
 		t.Errorf("non-executable plugin: error %v", err)
+	}
+	if diff := cmp.Diff([]string{notExec}, h.NotExecutables()); diff != "" {
+		t.Errorf("NotExecutables (-want +got):\n%s", diff)
 	}
 }
 

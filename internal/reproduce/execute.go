@@ -334,27 +334,5 @@ func testAnnotations(test data.Dataset) (*parts.Set, error) {
 // mode and stacks the logits [N,K] with the labels. The last partial batch
 // is padded by repeating its first example; padded rows are dropped.
 func extractLogits(s *train.Session, ds data.Dataset) (*tensor.Tensor, []int, error) {
-	n, bs := ds.Len(), s.Config.Batch
-	k := s.Model.Logits.Shape()[1]
-	out := make([]float32, 0, n*k)
-	labels := make([]int, 0, n)
-	for start := 0; start < n; start += bs {
-		real := min(bs, n-start)
-		idx := make([]int, bs)
-		for i := range idx {
-			idx[i] = start + min(i, real-1)
-		}
-		images, targets, lab, err := data.Batch(ds, idx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("logits: %w", err)
-		}
-		res, err := s.Exec.Run(map[string]*tensor.Tensor{"images": images, "labels": targets}, "logits")
-		if err != nil {
-			return nil, nil, fmt.Errorf("logits: %w", err)
-		}
-		out = append(out, res["logits"].Float32s()[:real*k]...)
-		labels = append(labels, lab[:real]...)
-	}
-	t, err := tensor.FromFloat32(tensor.Shape{n, k}, out)
-	return t, labels, err
+	return s.ExtractOutput("logits", ds, 0)
 }

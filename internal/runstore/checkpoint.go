@@ -2,6 +2,7 @@ package runstore
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -173,12 +174,16 @@ func (h *History) Append(values ...any) error {
 
 // Read returns every row as column → value.
 func (h *History) Read() ([]map[string]string, error) {
-	f, err := os.Open(h.path)
+	data, err := os.ReadFile(h.path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
+	// Rows are appended whole lines at a time; a process killed mid-append
+	// leaves a last line without its newline, which is not a row.
+	if i := bytes.LastIndexByte(data, '\n'); i < len(data)-1 {
+		data = data[:i+1]
+	}
+	r := csv.NewReader(bytes.NewReader(data))
 	header, err := r.Read()
 	if err == io.EOF {
 		return nil, nil

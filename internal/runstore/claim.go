@@ -129,6 +129,12 @@ func ClaimDir(ctx context.Context, dir string, opts ClaimOptions) (*Claim, error
 			return nil, fmt.Errorf("claim %s: %w", dir, err)
 		}
 		if created {
+			// The directory is ours now: clear the temporary files that a
+			// writer killed mid-write left (never a live process's).
+			if _, err := atomicfile.RemoveStale(dir); err != nil {
+				os.Remove(path)
+				return nil, fmt.Errorf("claim %s: %w", dir, err)
+			}
 			return startClaim(ctx, path, info, opts)
 		}
 		fi, holder, err := readClaim(path)

@@ -137,6 +137,22 @@ func TestHistoryAppendAndTruncate(t *testing.T) {
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows after truncate (-want +got):\n%s", diff)
 	}
+	// A row torn by a kill mid-append is not a row, and truncation drops it.
+	f, _ := os.OpenFile(r.Path("history.csv"), os.O_APPEND|os.O_WRONLY, 0o644)
+	f.WriteString("30,0.1")
+	f.Close()
+	if rows, err := h.Read(); err != nil || len(rows) != 2 {
+		t.Errorf("with a torn last row: %v, %v; want the 2 whole rows", rows, err)
+	}
+	if err := h.Truncate(20); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Append(30, 0.125); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := h.Read(); err != nil || len(rows) != 3 || rows[2]["loss"] != "0.125" {
+		t.Errorf("after truncating the torn row and appending: %v, %v", rows, err)
+	}
 }
 
 func TestKeyFollowsPluginOutputNotBinary(t *testing.T) {

@@ -89,18 +89,48 @@ func (s *Session) ExtractPreMask(layer string, ds data.Dataset, limit int) (*ten
 }
 
 // ExtractOutput runs ds through the network in evaluation mode and stacks
-// one graph output [B,C,H,W] into [N,C,H,W], with the labels.
+// one graph output [B,…] into [N,…] (a layer's maps, the logits), with the
+// labels.
 func (s *Session) ExtractOutput(out string, ds data.Dataset, limit int) (*tensor.Tensor, []int, error) {
-	layer := out
 	n := ds.Len()
 	if limit > 0 && limit < n {
 		n = limit
 	}
-	shape := s.Model.Graph.Output(out).Shape()
+	node := s.Model.Graph.Output(out)
+	if node == nil {
+		return nil, nil, fmt.Errorf("extract %s: the model has no such output", out)
+	}
+	shape := node.Shape()
 	per := shape.NumElements() / shape[0]
 	full := tensor.Zeros(tensor.Float32, append([]int{n}, shape[1:]...)...)
 	dst := full.Float32s()
 	labels := make([]int, 0, n)
+	err := s.evalBatches(ds, n, []string{out}, func(b evalBatch) error {
+		copy(dst[b.start*per:(b.start+b.real)*per], b.outputs[out].Float32s()[:b.real*per])
+		labels = append(labels, b.labels...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("extract %s: %w", out, err)
+	}
+	return full, labels, nil
+}
+
+// evalBatch is one batch of evalBatches: the padded batch's outputs and
+// targets, and the labels of its real rows.
+type evalBatch struct {
+	start, real int // index of the first example; rows that are not padding
+	outputs     map[string]*tensor.Tensor
+	targets     *tensor.Tensor
+	labels      []int
+}
+
+// evalBatches is the one batching loop of evaluation (Evaluate, Extract,
+// the logits): it runs the first n examples of ds through the network in
+// evaluation mode, a batch of Config.Batch at a time (the graph's batch
+// size), and calls f with each. The last partial batch is padded by
+// repeating its last example; f must read only the real rows.
+func (s *Session) evalBatches(ds data.Dataset, n int, outputs []string, f func(evalBatch) error) error {
 	bs := s.Config.Batch
 	for start := 0; start < n; start += bs {
 		real := min(bs, n-start)
@@ -108,16 +138,17 @@ func (s *Session) ExtractOutput(out string, ds data.Dataset, limit int) (*tensor
 		for i := range idx {
 			idx[i] = start + min(i, real-1)
 		}
-		images, targets, lab, err := data.Batch(ds, idx)
+		images, targets, labels, err := data.Batch(ds, idx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("extract %s: %w", layer, err)
+			return err
 		}
-		res, err := s.Exec.Run(s.feeds(images, targets, 0, s.Config.Epochs), out)
+		res, err := s.Exec.Run(s.feeds(images, targets, 0, s.Config.Epochs), outputs...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("extract %s: %w", layer, err)
+			return err
 		}
-		copy(dst[start*per:(start+real)*per], res[out].Float32s()[:real*per])
-		labels = append(labels, lab[:real]...)
+		if err := f(evalBatch{start: start, real: real, outputs: res, targets: targets, labels: labels[:real]}); err != nil {
+			return err
+		}
 	}
-	return full, labels, nil
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/zoo"
 	"github.com/icnnlab/icnnlab/plugins/losses"
+	"github.com/icnnlab/icnnlab/plugins/metrics/accuracy"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
@@ -365,7 +366,11 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 				ErrNonFinite, loss, step, epoch, lr, st.LastGood, run.Path(runstore.CheckpointFile)))
 		}
 		ls.EpochLoss += loss * float64(len(idx))
-		ls.EpochCorrect += float64(countCorrect(out["logits"], labels))
+		acc, err := accuracy.Score(out["logits"], labels)
+		if err != nil {
+			return fail(step, fmt.Errorf("step %d: %w", step, err))
+		}
+		ls.EpochCorrect += float64(acc.Correct)
 		ls.EpochSeen += float64(len(idx))
 		ls.EpochClassLoss += out["classification_loss"].Float64At(0) * float64(len(idx))
 		if f := out[FilterLossOutput]; f != nil {
@@ -616,61 +621,28 @@ func firstNonFinite(t *tensor.Tensor) (float64, bool) {
 	return 0, false
 }
 
-// countCorrect compares logits [B,C] with labels: single-category logits
-// are positive for class 1; multi-category predictions are the argmax.
-func countCorrect(logits *tensor.Tensor, labels []int) int {
-	v := logits.Float32s()
-	c := logits.Shape()[1]
-	correct := 0
-	for b, y := range labels {
-		row := v[b*c : (b+1)*c]
-		pred := 0
-		if c == 1 {
-			if row[0] > 0 {
-				pred = 1
-			}
-		} else {
-			for k := range row {
-				if row[k] > row[pred] {
-					pred = k
-				}
-			}
-		}
-		if pred == y {
-			correct++
-		}
-	}
-	return correct
-}
-
 // Evaluate computes loss and accuracy over the whole test split in
-// evaluation mode. The last partial batch is padded by repeating its first
-// example; padded rows are not counted.
+// evaluation mode; padded rows of the last batch are not counted.
 func (s *Session) Evaluate() (Metrics, error) {
-	n, bs := s.Test.Len(), s.Config.Batch
+	n := s.Test.Len()
 	var m Metrics
 	var lossSum float64
 	correct := 0
-	for startIdx := 0; startIdx < n; startIdx += bs {
-		real := min(bs, n-startIdx)
-		idx := make([]int, bs)
-		for i := range idx {
-			idx[i] = startIdx + min(i, real-1)
-		}
-		images, targets, labels, err := data.Batch(s.Test, idx)
-		if err != nil {
-			return m, fmt.Errorf("evaluate: %w", err)
-		}
-		out, err := s.Exec.Run(s.feeds(images, targets, 0, s.Config.Epochs), "logits")
-		if err != nil {
-			return m, fmt.Errorf("evaluate: %w", err)
-		}
-		logits := out["logits"]
+	err := s.evalBatches(s.Test, n, []string{"logits"}, func(b evalBatch) error {
+		logits := b.outputs["logits"]
 		c := logits.Shape()[1]
 		lv := logits.Float32s()
-		trimmed, _ := tensor.FromFloat32(tensor.Shape{real, c}, lv[:real*c])
-		correct += countCorrect(trimmed, labels[:real])
-		lossSum += exampleLosses(lv[:real*c], targets.Float32s()[:real*c], c, s.Config.Model.Loss)
+		trimmed, _ := tensor.FromFloat32(tensor.Shape{b.real, c}, lv[:b.real*c])
+		acc, err := accuracy.Score(trimmed, b.labels)
+		if err != nil {
+			return err
+		}
+		correct += acc.Correct
+		lossSum += exampleLosses(lv[:b.real*c], b.targets.Float32s()[:b.real*c], c, s.Config.Model.Loss)
+		return nil
+	})
+	if err != nil {
+		return m, fmt.Errorf("evaluate: %w", err)
 	}
 	m.TestImages = n
 	m.TestAccuracy = float64(correct) / float64(n)

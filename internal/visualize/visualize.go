@@ -123,6 +123,9 @@ func Visualize(ctx context.Context, opt Options) (string, error) {
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return "", fmt.Errorf("visualize: %w", err)
 	}
+	if _, err := atomicfile.RemoveStaleTree(opt.Out); err != nil { // left by a killed visualize
+		return "", fmt.Errorf("visualize: %w", err)
+	}
 	rep := &Report{Title: "icnnlab visualization"}
 	used := map[string]bool{}
 	for _, dir := range opt.Runs {

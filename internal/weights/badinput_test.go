@@ -100,6 +100,7 @@ func TestBadFiles(t *testing.T) {
 		want []string // substrings of the error, besides the file name
 	}{
 		{"truncated zip", good[:len(good)/2], []string{"not a complete zip archive"}},
+		{"legacy torch.save", []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."), []string{"legacy torch.save format"}},
 		{"empty file", nil, []string{"too short for a safetensors file"}},
 		{"unknown opcode", torchZip(t, []byte("\x80\x02(i__builtin__\nobject\n."), nil), []string{"unsupported opcode INST"}},
 		{"not an opcode", torchZip(t, []byte("\x80\x02\xff."), nil), []string{"unsupported opcode 0xff, not a pickle opcode"}},

@@ -89,8 +89,13 @@ func Read(path string) (*File, error) {
 		return nil, fmt.Errorf("weights %s: %w", path, err)
 	}
 	format := FormatSafetensors
-	if bytes.HasPrefix(head, []byte("PK")) {
+	switch {
+	case bytes.HasPrefix(head, []byte("PK")):
 		format = FormatTorch
+	case head[0] == 0x80 && head[1] >= 2 && head[1] <= 5:
+		// A bare pickle: torch.save's format before PyTorch 1.6.
+		return nil, fmt.Errorf("weights %s: this is the legacy torch.save format (PyTorch before 1.6), which icnnlab does not read; "+
+			"re-save it once with torch.save(torch.load(old), new) or convert it to safetensors (see docs/weights.md)", path)
 	}
 	var sd *StateDict
 	switch format {

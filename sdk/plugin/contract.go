@@ -75,7 +75,44 @@ func checkGraph(g *graph.Graph) error {
 	if err := g.Err(); err != nil {
 		return err
 	}
-	return g.Validate()
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	return checkNoNaN(g)
+}
+
+// checkNoNaN refuses constants and state initial values holding NaN: a
+// NaN constant poisons every value it reaches, and training would only
+// find out as a non-finite loss, far from the plugin at fault. (±Inf is
+// allowed: a large negative constant is a legitimate mask value.)
+func checkNoNaN(g *graph.Graph) error {
+	for _, n := range g.Nodes() {
+		v := n.Attrs().Value
+		if v == nil || (n.Op() != graph.OpConst && n.Op() != graph.OpState) {
+			continue
+		}
+		idx := -1
+		for i, x := range v.Float32s() {
+			if x != x {
+				idx = i
+				break
+			}
+		}
+		for i, x := range v.Float64s() {
+			if idx < 0 && x != x {
+				idx = i
+				break
+			}
+		}
+		if idx >= 0 {
+			what := fmt.Sprintf("%s node %d", n.Op(), n.ID())
+			if name := n.Attrs().Name; name != "" {
+				what = fmt.Sprintf("%s %q", n.Op(), name)
+			}
+			return fmt.Errorf("graph %q: %s %v%v holds NaN (element %d)", g.Name(), what, v.DType(), v.Shape(), idx)
+		}
+	}
+	return nil
 }
 
 // checkInputs checks that every input of g is one of allowed, with its

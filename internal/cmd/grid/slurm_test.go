@@ -227,6 +227,37 @@ func TestSlurm(t *testing.T) {
 		t.Logf("cancelled at step %d, requeued, resumed and done in %.1f s", st.LastGood, time.Since(s).Seconds())
 	})
 
+	t.Run("the pre-timeout signal checkpoints and requeues", func(t *testing.T) {
+		s := time.Now()
+		store := filepath.Join(dir, "f")
+		const index = 3
+		job, p := submit(t, c, store, "--only", strconv.Itoa(index))
+		task := job + "_" + strconv.Itoa(index)
+		c.WaitFor(t, time.Minute, "the first training step", func() bool {
+			pr, err := grid.ReadProgress(p, index)
+			return err == nil && pr.Step >= 1
+		})
+		holder, _, err := runstore.ReadClaim(p.TaskDir(index))
+		if err != nil {
+			t.Fatal(err)
+		}
+		syscall.Kill(holder.PID, syscall.SIGSTOP)
+		// What sbatch --signal=B:USR1@N sends N seconds before the limit.
+		c.MustRun(t, "scancel", "--signal=USR1", "--batch", task)
+		syscall.Kill(holder.PID, syscall.SIGCONT)
+		release(t, c, job, index)
+		res := waitResult(t, c, p, index, 2*time.Minute)
+		want, _ := grid.ReadResult(reference, index)
+		if diff := cmp.Diff(numbers(want.Run), numbers(res.Run)); diff != "" {
+			t.Errorf("result after the signal differs from the uninterrupted one (-want +got):\n%s", diff)
+		}
+		log := readLogs(t, p)
+		if !strings.Contains(log, "stopped by user defined signal 1") || !strings.Contains(log, "requeued") || !strings.Contains(log, "restart 1") {
+			t.Errorf("the task's log shows no checkpoint, self-requeue and rerun:\n%s", log)
+		}
+		t.Logf("SIGUSR1 at step ≥ 1: checkpointed, requeued itself, resumed and done in %.1f s", time.Since(s).Seconds())
+	})
+
 	t.Run("two copies of one task give one run", func(t *testing.T) {
 		s := time.Now()
 		store := filepath.Join(dir, "d")
@@ -251,6 +282,22 @@ func TestSlurm(t *testing.T) {
 		}
 		noTornFiles(t, store)
 		t.Logf("two copies done in %.1f s", time.Since(s).Seconds())
+	})
+
+	t.Run("reproduce paper-tables --engine slurm", func(t *testing.T) {
+		s := time.Now()
+		out := filepath.Join(dir, "e-out")
+		stdout, _ := mustRun(t, icnnlab(c.Env, append([]string{"reproduce", "paper-tables", "--engine", "slurm", "--parallel", "2",
+			"--runs", filepath.Join(dir, "e"), "--out", out, "--reports", "none"}, gridArgs...)...))
+		if !strings.Contains(stdout, "Table 7") {
+			t.Errorf("verdicts:\n%s", stdout)
+		}
+		want, _ := os.ReadFile(filepath.Join(dir, "local-out", reproduce.CSVFile))
+		got, err := os.ReadFile(filepath.Join(out, reproduce.CSVFile))
+		if err != nil || !bytes.Equal(want, got) {
+			t.Errorf("paper-tables --engine slurm CSV differs from the local run's (%v):\n%s", err, cmp.Diff(string(want), string(got)))
+		}
+		t.Logf("reproduce paper-tables --engine slurm: submitted, waited and collected in %.1f s", time.Since(s).Seconds())
 	})
 
 	t.Run("killing a node requeues its task on the other node", func(t *testing.T) {

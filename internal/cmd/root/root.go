@@ -15,6 +15,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	dataCmd "github.com/icnnlab/icnnlab/internal/cmd/data"
 	evalCmd "github.com/icnnlab/icnnlab/internal/cmd/eval"
+	exportCmd "github.com/icnnlab/icnnlab/internal/cmd/export"
 	gridCmd "github.com/icnnlab/icnnlab/internal/cmd/grid"
 	metricsCmd "github.com/icnnlab/icnnlab/internal/cmd/metrics"
 	pluginCmd "github.com/icnnlab/icnnlab/internal/cmd/plugin"
@@ -78,6 +79,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(pluginCmd.NewCmdPlugin(f)) // hidden: serves built-in plugins in their own process
 	cmd.AddCommand(trainCmd.NewCmdTrain(f, nil))
 	cmd.AddCommand(evalCmd.NewCmdEval(f, nil))
+	cmd.AddCommand(exportCmd.NewCmdExport(f, nil))
 	cmd.AddCommand(dataCmd.NewCmdData(f))
 	cmd.AddCommand(visualizeCmd.NewCmdVisualize(f, nil))
 	cmd.AddCommand(metricsCmd.NewCmdMetrics(f))

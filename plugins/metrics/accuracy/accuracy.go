@@ -21,6 +21,20 @@ type Result struct {
 	Confusion [][]int `json:"confusion"`
 }
 
+// Score scores logits against labels the way the metric plugin does:
+// [N] or [N,1] logits as binary (Binary), [N,K] as multi-class
+// (MultiClass). It is the one definition of accuracy in the project: the
+// training loop's running and test accuracy use it too.
+func Score(logits *tensor.Tensor, labels []int) (*Result, error) {
+	if logits == nil {
+		return nil, fmt.Errorf("accuracy: nil logits")
+	}
+	if s := logits.Shape(); len(s) == 1 || (len(s) == 2 && s[1] == 1) {
+		return Binary(logits, labels)
+	}
+	return MultiClass(logits, labels)
+}
+
 // Binary scores single-category logits ([N] or [N,1], any float dtype)
 // against labels in {0, 1}: the prediction is positive iff logit > 0
 // (sigmoid > 0.5), so a logit of exactly 0 is negative.

@@ -48,13 +48,7 @@ func (metricPlugin) Evaluate(ctx context.Context, req plugin.MetricRequest, acti
 	if err != nil {
 		return nil, err
 	}
-	logits := ts[wire.TensorLogits]
-	var res *Result
-	if s := logits.Shape(); len(s) == 1 || (len(s) == 2 && s[1] == 1) {
-		res, err = Binary(logits, labels)
-	} else {
-		res, err = MultiClass(logits, labels)
-	}
+	res, err := Score(ts[wire.TensorLogits], labels)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 // Host is the part of *pluginhost.Host that listing needs.
 type Host interface {
 	Candidates() ([]pluginhost.Candidate, error)
+	NotExecutables() []string
 	Describe(ctx context.Context, ref plugin.Ref) (pluginhost.Described, error)
 	Close()
 }
@@ -42,7 +43,9 @@ func NewCmdList(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*List
 			its description, so the table shows the version it reports and the
 			protocol version it negotiated; a plugin that fails to start (bad
 			checksum, crash, wrong name) is listed with "?" and its error is
-			printed below the table, and the command exits with status 1.
+			printed below the table, and the command exits with status 1. A
+			file named like a plugin but not executable is named below the
+			table, with the chmod that fixes it.
 		`),
 		Example: cmdutil.Examples(`
 			$ icnnlab plugins list
@@ -107,6 +110,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 	} else {
 		writeTable(opts.IO, entries)
+	}
+	for _, path := range host.NotExecutables() {
+		fmt.Fprintf(opts.IO.ErrOut, "note: %s is named like a plugin but is not executable, so it is not listed; make it so with: chmod +x %s\n", path, path)
 	}
 	if failed > 0 {
 		return cmdutil.ErrSilent

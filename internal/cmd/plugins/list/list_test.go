@@ -15,12 +15,15 @@ import (
 )
 
 type fakeHost struct {
-	cands  []pluginhost.Candidate
-	errs   map[plugin.Ref]error
-	closed bool
+	cands   []pluginhost.Candidate
+	errs    map[plugin.Ref]error
+	notExec []string
+	closed  bool
 }
 
 func (f *fakeHost) Candidates() ([]pluginhost.Candidate, error) { return f.cands, nil }
+
+func (f *fakeHost) NotExecutables() []string { return f.notExec }
 
 func (f *fakeHost) Describe(_ context.Context, ref plugin.Ref) (pluginhost.Described, error) {
 	if err := f.errs[ref]; err != nil {
@@ -47,7 +50,8 @@ func TestListTable(t *testing.T) {
 	host := &fakeHost{
 		cands: []pluginhost.Candidate{{Ref: l1, Builtin: true}, {Ref: negMI, Builtin: true},
 			{Ref: gauss, Path: "/p/icnnlab-plugin-mask-gaussian"}},
-		errs: map[plugin.Ref]error{gauss: errors.New("plugin masks/gaussian: refusing plugin /p/icnnlab-plugin-mask-gaussian: SHA-256 mismatch")},
+		errs:    map[plugin.Ref]error{gauss: errors.New("plugin masks/gaussian: refusing plugin /p/icnnlab-plugin-mask-gaussian: SHA-256 mismatch")},
+		notExec: []string{"/p/icnnlab-plugin-loss-spread"},
 	}
 	ios, _, out, errOut := iostreams.Test()
 	err := listRun(context.Background(), &ListOptions{IO: ios, NewHost: func() (Host, error) { return host, nil }})
@@ -65,6 +69,9 @@ func TestListTable(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "masks/gaussian: refusing plugin") {
 		t.Errorf("stderr %q does not explain the failure", errOut.String())
+	}
+	if note := "note: /p/icnnlab-plugin-loss-spread is named like a plugin but is not executable, so it is not listed; make it so with: chmod +x /p/icnnlab-plugin-loss-spread\n"; !strings.Contains(errOut.String(), note) {
+		t.Errorf("stderr %q lacks %q", errOut.String(), note)
 	}
 	if !host.closed {
 		t.Error("host not closed")

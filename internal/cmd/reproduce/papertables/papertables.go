@@ -4,6 +4,7 @@ package papertables
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/reproduce"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/visualize"
+	"github.com/icnnlab/icnnlab/internal/zoo"
 	"github.com/icnnlab/icnnlab/reproductions"
 )
 
@@ -51,8 +53,46 @@ type PaperTablesOptions struct {
 	// "quick" (receptive fields and patterns), "full" (with the up-conv
 	// decoder), or "none".
 	Reports string
+	// InitWeights maps architectures to weights files their runs start
+	// from (--init-weights ARCH=FILE; docs/weights.md).
+	InitWeights map[string]string
 	// Engine runs the runs: local (this process) or slurm (a grid).
 	Engine engine.Flags
+}
+
+// archFileFlag is --init-weights: ARCH=FILE entries, comma-separated or repeated.
+type archFileFlag struct{ m *map[string]string }
+
+func (f archFileFlag) String() string {
+	if f.m == nil || len(*f.m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, a := range slices.Sorted(maps.Keys(*f.m)) {
+		parts = append(parts, a+"="+(*f.m)[a])
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f archFileFlag) Type() string { return "ARCH=FILE" }
+
+func (f archFileFlag) Set(v string) error {
+	if *f.m == nil {
+		*f.m = map[string]string{}
+	}
+	for _, item := range strings.Split(v, ",") {
+		arch, path, ok := strings.Cut(strings.TrimSpace(item), "=")
+		switch {
+		case !ok || path == "":
+			return fmt.Errorf("%q: want ARCH=FILE, e.g. vgg-16=vgg16.safetensors", item)
+		case arch == zoo.ArchAlexNet:
+			return fmt.Errorf("alexnet: the tables' AlexNet is the 2012 paper's network, whose channel counts torchvision's AlexNet weights do not fit (they fit %s, which train --arch offers)", zoo.ArchAlexNetTorchvision)
+		case !slices.Contains(zoo.Names(), arch):
+			return fmt.Errorf("%q is not an architecture (%s)", arch, strings.Join(zoo.Names(), ", "))
+		}
+		(*f.m)[arch] = path
+	}
+	return nil
 }
 
 // DataFlag is --data: NAME[=PATH] entries, comma-separated or repeated
@@ -131,6 +171,11 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			seeds (mean ± std) and written to --out as Markdown, CSV, JSON and a
 			self-contained HTML page; the verdicts are printed.
 
+			The paper fine-tunes ImageNet-pretrained networks. --init-weights
+			ARCH=FILE starts every run of that architecture from a weights file
+			(torchvision's vgg16 for vgg-16; see docs/weights.md); it needs
+			--scale full, whose networks have the published widths.
+
 			--data NAME=PATH runs the tables the paper measured on a real
 			dataset on that dataset instead of the synthetic world, with its part
 			masks and landmarks as the metrics' ground truth: voc-part (Tables
@@ -171,6 +216,9 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 
 			# the paper's setting on a GPU backend
 			$ icnnlab reproduce paper-tables --scale full --backend libtorch --device cuda
+
+			# the same, VGG-16 starting from torchvision's ImageNet weights
+			$ icnnlab reproduce paper-tables --scale full --backend libtorch --device cuda --init-weights vgg-16=vgg16.safetensors
 
 			# every row's report with the up-conv decoder (about a minute per row on 2 cores)
 			$ icnnlab reproduce paper-tables --quick --reports full
@@ -225,6 +273,7 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the backend's)")
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads (0: all)")
 	fl.StringVar(&opts.Reports, "reports", "quick", "visualizer report per table row: quick (no decoder), full, none")
+	fl.Var(archFileFlag{&opts.InitWeights}, "init-weights", "start the runs of an architecture from a weights file, as ARCH=FILE (torchvision names; needs --scale full; see docs/weights.md)")
 	fl.Var(DataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
 	opts.Engine.Register(fl, string(grid.EngineLocal))
 	opts.PluginFlags.Register(fl)
@@ -276,6 +325,13 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	plan, err := reproduce.MakePlan(specs, scale, reproduce.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data)),
 		WorldSeed: opts.WorldSeed, Difficulty: opts.Difficulty, DifficultySet: opts.DifficultySet})
 	if err != nil {
+		return err
+	}
+	if len(opts.InitWeights) > 0 && opts.Engine.Engine != string(grid.EngineLocal) {
+		// A grid plans its runs again in each job from grid.Request, which does not carry weights files.
+		return cmdutil.FlagErrorf("--init-weights runs with --engine %s only; a grid's jobs would start from scratch", grid.EngineLocal)
+	}
+	if err := applyInitWeights(plan, opts.InitWeights, opts.IO.ErrOut); err != nil {
 		return err
 	}
 	used := plan.Datasets()
@@ -355,6 +411,11 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			return err
 		}
 	}
+	// A run of this command killed mid-write left temporary files in --out
+	// (the reports tree included); they are not results.
+	if _, err := atomicfile.RemoveStaleTree(opts.Out); err != nil {
+		return err
+	}
 	failed := 0
 	if opts.Reports != "none" {
 		err := report.LinkReports(opts.Out, func(runs []string, dir string) error {
@@ -409,4 +470,36 @@ func renderReport(ctx context.Context, runs []string, dir, mode string, scale re
 		return err
 	}
 	return atomicfile.WriteFile(marker, []byte(mode))
+}
+
+// applyInitWeights points the runs of each named architecture at its
+// weights file. Pretrained weights have the published widths, so the
+// scale must build full-width networks.
+func applyInitWeights(plan *reproduce.Plan, files map[string]string, log io.Writer) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if plan.Scale.Width != 1 {
+		return cmdutil.FlagErrorf("--init-weights: pretrained weights need full-width networks, and scale %s has width %g: use --scale full", plan.Scale.Name, plan.Scale.Width)
+	}
+	for arch, path := range files {
+		if _, err := os.Stat(path); err != nil {
+			return cmdutil.FlagErrorf("--init-weights %s=%s: %v", arch, path, err)
+		}
+	}
+	counts := map[string]int{}
+	for _, r := range plan.Runs {
+		if path, ok := files[r.Config.Model.Arch]; ok {
+			r.Config.InitWeights = path
+			counts[r.Config.Model.Arch]++
+		}
+	}
+	for _, arch := range slices.Sorted(maps.Keys(files)) {
+		if counts[arch] == 0 {
+			fmt.Fprintf(log, "note: --init-weights %s: no selected run uses %s\n", arch, arch)
+		} else {
+			fmt.Fprintf(log, "%d %s runs start from %s\n", counts[arch], arch, files[arch])
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@
 //	mask-hang       never answers BuildMask
 //	mask-malformed  answers BuildMask with bytes that are not a graph
 //	mask-wrongshape answers with a graph whose "masked" has the wrong shape
+//	mask-nanconst   answers with a graph holding a NaN constant
 //	mask-impostor   claims to be masks/someone-else
 //	loss-meansq     loss = mean(features²)
 //	metric-stats    per tensor: shape, count, sum and mean of the elements
@@ -76,6 +77,18 @@ func main() {
 			g := graph.New("wrongshape")
 			x := g.Input(plugin.MaskInput, tensor.Float32, r.Batch, r.Channels, r.Height, r.Width)
 			g.SetOutput(plugin.MaskOutput, g.Sum(x, 3))
+			if err := g.Err(); err != nil {
+				return nil, err
+			}
+			return graph.Marshal(g)
+		}})
+	case "mask-nanconst":
+		serveRaw(rawMask{name: "nanconst", answer: func(r protocolv1.MaskRequest) ([]byte, error) {
+			g := graph.New("nanconst")
+			x := g.Input(plugin.MaskInput, tensor.Float32, r.Batch, r.Channels, r.Height, r.Width)
+			bank := tensor.MustFloat32(tensor.Shape{3}, []float32{1, float32(math.NaN()), 2})
+			g.SetOutput(plugin.MaskOutput, x)
+			g.SetOutput("bank", g.Const(bank))
 			if err := g.Err(); err != nil {
 				return nil, err
 			}

@@ -95,6 +95,8 @@ func (inst *instance) classify(parent, cctx context.Context, method string, err 
 		return inst.newError(method, ErrMalformed, "", mal.err)
 	case errors.As(err, &pe):
 		return inst.newError(method, ErrFailed, pe.Message, nil)
+	case status.Code(err) == codes.ResourceExhausted:
+		return inst.newError(method, ErrMalformed, fmt.Sprintf("a message over the limit of %d bytes (send large tensors as a stream, not as graph constants)", inst.maxMessage), err)
 	case parent.Err() != nil:
 		return fmt.Errorf("plugin %s: %s: %w", inst.cand.Ref, method, parent.Err())
 	case timedOut(parent, cctx, err):

@@ -39,6 +39,10 @@ type Options struct {
 	// Logger receives go-plugin's log and the plugins' stderr. Nil: warnings
 	// and errors to os.Stderr.
 	Logger hclog.Logger
+	// MaxMessageBytes is the largest gRPC message the host receives from or
+	// sends to a plugin. Zero means protocol.MaxMessageBytes; tests lower it
+	// to check the refusal of an oversized answer without building one.
+	MaxMessageBytes int
 	// BuiltinCommand builds the command that serves a built-in plugin.
 	// Nil: this executable with arguments "plugin serve KIND/NAME". Tests
 	// replace it to re-execute the test binary.
@@ -66,6 +70,9 @@ func New(opts Options) *Host {
 	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = DefaultStartTimeout
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = protocol.MaxMessageBytes
 	}
 	if opts.Logger == nil {
 		opts.Logger = hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: os.Stderr})
@@ -274,13 +281,13 @@ func (h *Host) launch(ctx context.Context, cand Candidate) (*instance, error) {
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(protocol.MaxMessageBytes), grpc.MaxCallSendMsgSize(protocol.MaxMessageBytes))},
+			grpc.MaxCallRecvMsgSize(h.opts.MaxMessageBytes), grpc.MaxCallSendMsgSize(h.opts.MaxMessageBytes))},
 		StartTimeout: h.opts.StartTimeout,
 		Logger:       h.opts.Logger,
 		Stderr:       stderr.writer(),
 		SyncStderr:   stderr.writer(),
 	})
-	inst := &instance{cand: cand, client: client, cmd: cmd, stderr: stderr, sha256: sum}
+	inst := &instance{cand: cand, client: client, cmd: cmd, stderr: stderr, sha256: sum, maxMessage: h.opts.MaxMessageBytes}
 	if err := inst.connect(ctx, h.opts.CallTimeout); err != nil {
 		inst.stop()
 		return nil, err
@@ -290,14 +297,16 @@ func (h *Host) launch(ctx context.Context, cand Candidate) (*instance, error) {
 
 // instance is one running plugin process.
 type instance struct {
-	cand     Candidate
-	client   *goplugin.Client
-	cmd      *exec.Cmd // started by client
-	stderr   *tail
-	sha256   []byte
-	protocol int
-	raw      any // protocolv1.Mask, …
-	info     plugin.Info
+	cand   Candidate
+	client *goplugin.Client
+	cmd    *exec.Cmd // started by client
+	// maxMessage is the gRPC message limit of the connection.
+	maxMessage int
+	stderr     *tail
+	sha256     []byte
+	protocol   int
+	raw        any // protocolv1.Mask, …
+	info       plugin.Info
 }
 
 func (inst *instance) described() Described {

@@ -11,6 +11,7 @@ package slurmtest
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -119,7 +120,14 @@ func Start(t testing.TB, slurmdTimeout int) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.NewReplacer("@DIR@", dir, "@HOST@", host, "@TIMEOUT@", strconv.Itoa(slurmdTimeout)).Replace(confTemplate)
+	// Free ports, so that several test runs on one machine (go test ./...
+	// of several checkouts) do not meet on Slurm's default ports.
+	ports, err := freePorts(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.NewReplacer("@DIR@", dir, "@HOST@", host, "@TIMEOUT@", strconv.Itoa(slurmdTimeout),
+		"@CTLD_PORT@", strconv.Itoa(ports[0]), "@N1_PORT@", strconv.Itoa(ports[1]), "@N2_PORT@", strconv.Itoa(ports[2])).Replace(confTemplate)
 	if err := os.WriteFile(c.Conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +147,7 @@ func Start(t testing.TB, slurmdTimeout int) *Cluster {
 // each directive is there.
 const confTemplate = `ClusterName=icnnlabtest
 SlurmctldHost=@HOST@(127.0.0.1)
-SlurmctldPort=6817
+SlurmctldPort=@CTLD_PORT@
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -166,7 +174,8 @@ SlurmctldLogFile=@DIR@/log/slurmctld.log
 SlurmdLogFile=@DIR@/log/slurmd-%n.log
 JobCompType=jobcomp/filetxt
 JobCompLoc=@DIR@/log/jobcomp.txt
-NodeName=n[1-2] NodeHostname=@HOST@ NodeAddr=127.0.0.1 Port=[6821-6822] CPUs=1 RealMemory=512
+NodeName=n1 NodeHostname=@HOST@ NodeAddr=127.0.0.1 Port=@N1_PORT@ CPUs=1 RealMemory=512
+NodeName=n2 NodeHostname=@HOST@ NodeAddr=127.0.0.1 Port=@N2_PORT@ CPUs=1 RealMemory=512
 PartitionName=test Nodes=n[1-2] Default=YES MaxTime=INFINITE State=UP
 `
 
@@ -191,9 +200,23 @@ func readPID(path string) int {
 	return pid
 }
 
-// Stop stops the daemons by their PID files: the nodes, the controller,
-// then munged, and waits until each is gone.
+// Stop cancels the cluster's jobs, stops the daemons by their PID files
+// (the nodes, the controller, then munged) and waits until each is gone;
+// then it kills any slurmstepd of this cluster left behind (a job step
+// outlives its slurmd by design).
 func (c *Cluster) Stop() {
+	if out, err := c.Output("squeue", "-h", "-o", "%i"); err == nil && strings.TrimSpace(out) != "" {
+		c.Output("scancel", "--full", "--user=root")
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			out, err := c.Output("squeue", "-h", "-t", "PD,R,CG,S", "-o", "%i")
+			if err != nil || strings.TrimSpace(out) == "" {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	defer c.killStrays()
 	var files []string
 	for _, n := range c.Nodes {
 		files = append(files, filepath.Join(c.Dir, "slurmd-"+n+".pid"))
@@ -212,6 +235,45 @@ func (c *Cluster) Stop() {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
+}
+
+// killStrays kills the slurmstepd processes whose environment names this
+// cluster's slurm.conf.
+func (c *Cluster) killStrays() {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		comm, err := os.ReadFile(filepath.Join(p, "comm"))
+		if err != nil || !strings.HasPrefix(string(comm), "slurmstepd") {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join(p, "environ"))
+		if err != nil || !bytes.Contains(env, []byte("SLURM_CONF="+c.Conf+"\x00")) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(p)); err == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// freePorts returns n TCP ports that are free on 127.0.0.1 now.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }
 
 // alive reports whether pid runs (a zombie does not count).

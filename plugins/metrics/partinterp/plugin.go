@@ -3,10 +3,10 @@ package partinterp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/icnnlab/icnnlab/plugins/metrics/featmap"
 	"github.com/icnnlab/icnnlab/plugins/metrics/wire"
+	"github.com/icnnlab/icnnlab/sdk/parts"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 )
 
@@ -35,39 +35,14 @@ func (metricPlugin) Evaluate(ctx context.Context, req plugin.MetricRequest, acti
 	if err != nil {
 		return nil, err
 	}
-	meta, err := wire.DecodeMeta(req.Meta)
-	if err != nil {
-		return nil, err
-	}
-	ts, err := wire.ReadTensors(activations, wire.TensorActivations)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	maps, err := featmap.FromTensor(ts[wire.TensorActivations])
-	if err != nil {
-		return nil, fmt.Errorf("tensor %q: %w", wire.TensorActivations, err)
-	}
-	maps, set, err := meta.Evaluation(maps)
-	if err != nil {
-		return nil, err
-	}
-	res, err := Evaluate(maps, meta.Geometry, set, Options{
-		Region:        params.Region,
-		TopFraction:   params.TopFraction,
-		IoUThreshold:  params.IoUThreshold,
-		RegionSize:    params.RegionSize,
-		Category:      meta.TargetCategory(),
-		MultiCategory: meta.Task == plugin.TaskMulti,
+	return wire.EvaluateLayer(ctx, req, activations, func(maps *featmap.Maps, geom parts.Geometry, set *parts.Set, category string, multi bool) (any, error) {
+		return Evaluate(maps, geom, set, Options{
+			Region:        params.Region,
+			TopFraction:   params.TopFraction,
+			IoUThreshold:  params.IoUThreshold,
+			RegionSize:    params.RegionSize,
+			Category:      category,
+			MultiCategory: multi,
+		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	out, err := json.Marshal(res)
-	if err != nil {
-		return nil, fmt.Errorf("encode result: %w", err)
-	}
-	return out, nil
 }

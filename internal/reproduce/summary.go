@@ -52,8 +52,8 @@ func Summary(resultsDir string) (string, error) {
 }
 
 func (r *Report) writeSummary(b *strings.Builder) {
-	fmt.Fprintf(b, "### Scale %s — %s, %d runs, world seed %d, difficulty %g\n\n", r.Scale.Name, formatDuration(r.WallSeconds), len(r.Runs),
-		r.Scale.EvalWorldSeed(), r.Scale.Difficulty)
+	fmt.Fprintf(b, "### Scale %s — %d runs (training %s summed over the runs), world seed %d, difficulty %g\n\n", r.Scale.Name, len(r.Runs),
+		formatDuration(r.trainSeconds()), r.Scale.EvalWorldSeed(), r.Scale.Difficulty)
 	fmt.Fprintf(b, "%s. Backend %s. Full report: `reproductions/results/%s/paper-tables.md`.\n\n", r.Scale.Description, r.Backend, r.Scale.Name)
 	b.WriteString("| goal | target | measured | reached |\n|---|---|---|---|\n")
 	for _, g := range r.goals() {
@@ -64,6 +64,16 @@ func (r *Report) writeSummary(b *strings.Builder) {
 		fmt.Fprintf(b, "- **%s** — %s: %s\n", t.Title, t.Verdict.Outcome, t.Verdict.Text)
 	}
 	b.WriteString("\n")
+}
+
+// trainSeconds is the runs' own training time, also of runs reused from
+// the run store.
+func (r *Report) trainSeconds() float64 {
+	total := 0.0
+	for _, run := range r.Runs {
+		total += run.TrainSeconds
+	}
+	return total
 }
 
 type goal struct{ goal, target, measured, reached string }

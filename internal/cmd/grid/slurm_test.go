@@ -357,10 +357,18 @@ func TestSlurm(t *testing.T) {
 // release lets a requeued task start now: Slurm holds a requeued job for
 // about two minutes (BeginTime). The update only takes once the requeue
 // has put the task back to PENDING, so it is repeated until the hold is gone.
+//
+// The hold exists because the node revoked the killed job's credential, and
+// slurmd compares the new credential's creation time with the revocation in
+// whole seconds: a task released and started within the same second as its
+// kill is refused on that node ("Job credential revoked") and fails for good.
+// So the release waits a few seconds after the task is first seen held.
 func release(t *testing.T, c *slurmtest.Cluster, job string, index int) {
 	t.Helper()
+	const revocationMargin = 3 * time.Second
 	task := job + "_" + strconv.Itoa(index)
 	held := false
+	var heldSince time.Time
 	c.WaitFor(t, time.Minute, "task "+task+" to be requeued and released", func() bool {
 		q, err := grid.Queue(context.Background(), []string{job})
 		e, ok := q[index]
@@ -368,8 +376,12 @@ func release(t *testing.T, c *slurmtest.Cluster, job string, index int) {
 		case err != nil || !ok:
 			return false
 		case e.State == "PENDING" && e.Reason == "BeginTime":
-			held = true
-			c.Output("scontrol", "update", "JobId="+task, "StartTime=now")
+			if !held {
+				held, heldSince = true, time.Now()
+			}
+			if time.Since(heldSince) >= revocationMargin {
+				c.Output("scontrol", "update", "JobId="+task, "StartTime=now")
+			}
 			return false
 		case e.State == "PENDING":
 			return held // released, waiting for a node

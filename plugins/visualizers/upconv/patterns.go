@@ -9,33 +9,12 @@ import (
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
 )
 
-// Peak is one image's strongest unit of a filter.
-type Peak struct {
-	Image int     `json:"image"`
-	Row   int     `json:"row"`
-	Col   int     `json:"col"`
-	Value float32 `json:"value"`
-}
+// Peak is one image's strongest unit of a filter (vizwire.Peak).
+type Peak = vizwire.Peak
 
 // Peaks returns filter f's peak in every image where it fires, strongest
-// first (ties by image index), at most limit of them.
-func Peaks(a vizwire.Maps, f, limit int) []Peak {
-	var out []Peak
-	for n := range a.N {
-		m := a.At(n, f)
-		best := 0
-		for i, v := range m {
-			if v > m[best] {
-				best = i
-			}
-		}
-		if m[best] > 0 {
-			out = append(out, Peak{Image: n, Row: best / a.W, Col: best % a.W, Value: m[best]})
-		}
-	}
-	slices.SortStableFunc(out, func(x, y Peak) int { return cmp.Compare(y.Value, x.Value) })
-	return out[:min(limit, len(out))]
-}
+// first, at most limit of them (vizwire.Peaks).
+func Peaks(a vizwire.Maps, f, limit int) []Peak { return vizwire.Peaks(a, f, limit) }
 
 // PeakDescriptor is the vector a peak is clustered by: the layer's feature
 // vector at the peak's unit (all channels), scaled to unit length so that

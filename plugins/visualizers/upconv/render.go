@@ -206,19 +206,8 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 	return files, sum, nil
 }
 
-// PatchSide is the default patch side: the unit's receptive field, but at
-// most half the image. The theoretical receptive field of a top conv-layer
-// often covers the whole image (VGG-M's conv5: 75 px of 64), which would
-// make every patch the whole image; the effective one is much smaller
-// (Luo et al. 2016), and a patch of half the image shows what is at the
-// peak.
-func PatchSide(g parts.Geometry) int {
-	side := g.Size
-	if half := min(g.ImageWidth, g.ImageHeight) / 2; half > 0 && side > half {
-		side = half
-	}
-	return max(side, 1)
-}
+// PatchSide is the default patch side (draw.PatchSide).
+func PatchSide(g parts.Geometry) int { return draw.PatchSide(g) }
 
 func blankTile(side int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, max(side, 1), max(side, 1)))

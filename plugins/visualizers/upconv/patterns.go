@@ -215,10 +215,12 @@ func MeanFeature(a vizwire.Maps, p Pattern) []float32 {
 	return out
 }
 
-// SingleFilter keeps channel f of a [C,H,W] feature and zeroes the rest:
-// what the decoder makes of the filter's contribution alone.
-func SingleFilter(feature []float32, c, h, w, f int) []float32 {
-	out := make([]float32, len(feature))
+// WithFilter is base [C,H,W] with channel f replaced by feature's: what
+// the decoder makes of the filter's pattern when every other filter is at
+// its average (zeroing the others instead would put the decoder far off
+// the features it was trained on).
+func WithFilter(base, feature []float32, h, w, f int) []float32 {
+	out := slices.Clone(base)
 	copy(out[f*h*w:(f+1)*h*w], feature[f*h*w:(f+1)*h*w])
 	return out
 }

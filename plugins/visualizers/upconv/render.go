@@ -72,7 +72,9 @@ type Summary struct {
 	// TrainImages trained the decoder; HeldOut scores it.
 	TrainImages  int        `json:"train_images"`
 	HeldOut      Evaluation `json:"held_out"`
-	FeatureScale float32    `json:"feature_scale"`
+	// FeatureShift and FeatureScale standardise each channel (Decoder).
+	FeatureShift []float32 `json:"feature_shift"`
+	FeatureScale []float32 `json:"feature_scale"`
 	// Losses is the training loss every LossEvery steps.
 	Losses    []float64       `json:"losses"`
 	LossEvery int             `json:"loss_every"`
@@ -115,13 +117,14 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 	}
 	defer dec.Close()
 	mean := MeanImage(in.TrainImages)
+	average := MeanImage(tr) // the average training feature map [C,H,W]
 	ev, rec, err := dec.Evaluate(a, in.Images, mean)
 	if err != nil {
 		return nil, nil, err
 	}
 	sum := &Summary{Layer: in.Meta.Layer, Backend: opt.Train.Backend.Name(), Decoder: dec.spec,
 		FeatureHeight: dec.FeatureHeight, FeatureWidth: dec.FeatureWidth, Resampled: dec.Resampled(), Steps: opt.Train.Steps,
-		TrainImages: tr.N, HeldOut: ev, FeatureScale: dec.FeatureScale, Columns: opt.Patches, Filters: []FilterSummary{}}
+		TrainImages: tr.N, HeldOut: ev, FeatureShift: dec.FeatureShift, FeatureScale: dec.FeatureScale, Columns: opt.Patches, Filters: []FilterSummary{}}
 	patch := opt.PatchSize
 	if patch <= 0 {
 		patch = PatchSide(in.Meta.Geometry)
@@ -167,12 +170,13 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 			sum.Filters = append(sum.Filters, fs) // silent on every image: nothing to show
 			continue
 		}
-		// Two features per pattern: the mean map and its filter-only part.
+		// Two features per pattern: the mean map, and the average training
+		// map with the filter's channel taken from the pattern's mean.
 		feats := vizwire.Maps{N: 2 * len(patterns), C: a.C, H: a.H, W: a.W}
 		for _, p := range patterns {
 			m := MeanFeature(a, p)
 			feats.Data = append(feats.Data, m...)
-			feats.Data = append(feats.Data, SingleFilter(m, a.C, a.H, a.W, f)...)
+			feats.Data = append(feats.Data, WithFilter(average, m, a.H, a.W, f)...)
 		}
 		recs, err := dec.Reconstruct(feats)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/icnnlab/icnnlab/internal/train"
+	"github.com/icnnlab/icnnlab/internal/zoo"
 	"github.com/icnnlab/icnnlab/reproductions"
 )
 
@@ -364,5 +365,40 @@ func TestVariantConfig(t *testing.T) {
 		if !c.Interpretable.Enabled || c.Interpretable.LambdaSchedule != tt.schedule || c.Interpretable.Lambda != tt.lambda || string(c.Interpretable.LossParams) != tt.params {
 			t.Errorf("%s: interpretable config %+v, want enabled, λ %g, schedule %s, params %s", tt.variant, c.Interpretable, tt.lambda, tt.schedule, tt.params)
 		}
+	}
+}
+
+// The bench workload vggm-112 (icnnlab bench, bench/compare.sh) is the
+// network the default scale fine-tunes on its single-category columns: when
+// the scale changes, this fails until the workload and its PyTorch peer
+// (bench/pytorch_peer.py) follow.
+func TestDefaultScaleNetworkIsTheVGGM112Workload(t *testing.T) {
+	specs, scales := loadEmbedded(t)
+	specs, err := spec.SelectTables(specs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := MakePlan(specs, scales["default"], PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, r := range p.Runs {
+		c := r.Config
+		if r.Role == RolePretrain || c.Data.Task != "single" {
+			continue
+		}
+		// As train.Open builds it; a single-category task has one output.
+		got := zoo.Spec{
+			Arch: c.Model.Arch, InputSize: c.Data.ImageSize, Width: c.Model.Width, Classes: 1,
+			Loss: c.Model.Loss, Dropout: c.Model.Dropout, Batch: c.Batch, MinTopMap: c.Model.MinTopMap,
+		}
+		if diff := cmp.Diff(zoo.VGGM112Spec(c.Batch), got); diff != "" {
+			t.Errorf("run %s: network differs from the vggm-112 bench workload (-workload +run):\n%s", r.Key, diff)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("the default plan has no single-category run")
 	}
 }

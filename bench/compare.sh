@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Time the small64 workload with icnnlab and with PyTorch on this machine, in
+# Time a benchmark workload with icnnlab and with PyTorch on this machine, in
 # one go, at the same thread counts, and print images/s and the ratio
 # icnnlab / PyTorch (above 1: icnnlab is faster).
 #
-#   bash bench/compare.sh                     # threads 1 and 2, gorgonia backend
+#   bash bench/compare.sh                     # small64, threads 1 and 2, gorgonia backend
+#   WORKLOAD=vggm-112 bash bench/compare.sh   # the default reproduction scale's network
 #   THREADS="1 2 4" STEPS=50 bash bench/compare.sh
 #   BACKEND=gorgonia BATCH=32 WARMUP=3 bash bench/compare.sh
 #   ROUNDS=3 bash bench/compare.sh            # alternate 3 times, keep each side's best
@@ -14,11 +15,15 @@
 # figure least disturbed by other load, with two ratios: best over best, and
 # the median over rounds of each round's ratio (the two runs of a round are
 # seconds apart, so they see about the same load).
+# The two networks must have the same number of trainable values, or the
+# script stops. The step-time spread (p90 / median) of each side is printed
+# beside its figures.
 # Needs Go (to build icnnlab) and Debian's python3-torch for /usr/bin/python3.
 # The raw JSON of every run is kept in $OUT_DIR (default: a temporary folder).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+workload="${WORKLOAD:-small64}"
 threads_list="${THREADS:-1 2}"
 steps="${STEPS:-20}"
 warmup="${WARMUP:-3}"
@@ -37,10 +42,10 @@ bin="$out_dir/icnnlab"
 for r in $(seq 1 "$rounds"); do
 	for t in $threads_list; do
 		echo "round $r, threads=$t: icnnlab ($backend) ..." >&2
-		"$bin" bench --backend "$backend" --workload small64 --device cpu --threads "$t" \
+		"$bin" bench --backend "$backend" --workload "$workload" --device cpu --threads "$t" \
 			--batch "$batch" --warmup "$warmup" --steps "$steps" --interpretable "$interpretable" --json >"$out_dir/icnnlab-t$t-r$r.json"
 		echo "round $r, threads=$t: pytorch ..." >&2
-		"$python" "$repo/bench/pytorch_small64.py" --threads "$t" \
+		"$python" "$repo/bench/pytorch_peer.py" --workload "$workload" --threads "$t" \
 			--batch "$batch" --warmup "$warmup" --steps "$steps" --interpretable "$interpretable" >"$out_dir/pytorch-t$t-r$r.json"
 	done
 done
@@ -67,21 +72,30 @@ def round_ratio(t):
     return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
 
 
-rows = [(t, best("icnnlab", t), best("pytorch", t)) for t in threads]
+def spread(run):
+    return run["ms_per_step"]["p90"] / run["ms_per_step"]["median"]
 
-print(f"small64, batch {rows[0][1]['batch']}, {rows[0][1]['steps']} timed steps after {rows[0][1]['warmup']} warm-up"
+
+rows = [(t, best("icnnlab", t), best("pytorch", t)) for t in threads]
+for t, ours, torch in rows:
+    if ours.get("params") != torch.get("params"):
+        sys.exit(f"{ours['workload']}: icnnlab's network has {ours.get('params')} trainable values, "
+                 f"PyTorch's {torch.get('params')}: not the same network")
+
+print(f"{rows[0][1]['workload']} ({rows[0][1]['params']} trainable values, "
+      + ("interpretable" if rows[0][1]["interpretable"] else "ordinary") + f"), batch {rows[0][1]['batch']}, {rows[0][1]['steps']} timed steps after {rows[0][1]['warmup']} warm-up"
       + (f", best of {rounds} alternating rounds" if rounds > 1 else ""))
 print(f"icnnlab: {rows[0][1]['backend']}: {rows[0][1]['backend_description']}")
 print(f"pytorch: {rows[0][2]['backend_description']}")
 print()
-header = f"{'threads':>7}  {'icnnlab img/s':>13}  {'pytorch img/s':>13}  {'ratio':>6}  {'ratio (median of rounds)':>24}  {'icnnlab ms/step (median)':>24}  {'pytorch ms/step (median)':>24}  {'icnnlab RSS MiB':>15}  {'pytorch RSS MiB':>15}"
+header = f"{'threads':>7}  {'icnnlab img/s':>13}  {'pytorch img/s':>13}  {'ratio':>6}  {'ratio (median of rounds)':>24}  {'icnnlab ms/step (median)':>24}  {'pytorch ms/step (median)':>24}  {'icnnlab RSS MiB':>15}  {'pytorch RSS MiB':>15}  {'icnnlab p90/median':>18}  {'pytorch p90/median':>18}  {'icnnlab Go MiB alloc/step':>25}"
 print(header)
 for t, ours, torch in rows:
     ratio = ours["images_per_sec"] / torch["images_per_sec"]
     rss = lambda r: "n/a" if r["peak_rss_mib"] is None else f"{r['peak_rss_mib']:.0f}"
     print(f"{t:>7}  {ours['images_per_sec']:>13.1f}  {torch['images_per_sec']:>13.1f}  {ratio:>6.3f}  {round_ratio(t):>24.3f}  "
           f"{ours['ms_per_step']['median']:>24.1f}  {torch['ms_per_step']['median']:>24.1f}  "
-          f"{rss(ours):>15}  {rss(torch):>15}")
+          f"{rss(ours):>15}  {rss(torch):>15}  {spread(ours):>18.2f}  {spread(torch):>18.2f}  {ours['go_alloc_mib_per_step']:>25.2f}")
 print()
 print(f"raw JSON: {out_dir}")
 PY

@@ -4,7 +4,7 @@
 // steps and then timed steps, and reports throughput and memory.
 //
 // One fixed batch keeps data loading out of the figure, as the PyTorch
-// peer script (bench/pytorch_small64.py) does, so the two measure the same
+// peer script (bench/pytorch_peer.py) does, so the two measure the same
 // thing: forward, backward and optimizer update.
 package bench
 
@@ -86,16 +86,19 @@ func (c Config) Validate() error {
 // Result is one measurement. Its JSON keys are shared with the PyTorch
 // peer script so that bench/compare.sh can read both.
 type Result struct {
-	Workload           string    `json:"workload"`
-	Backend            string    `json:"backend"`
-	BackendDescription string    `json:"backend_description"`
-	Device             string    `json:"device"`
-	Threads            int       `json:"threads"`
-	Batch              int       `json:"batch"`
-	Warmup             int       `json:"warmup"`
-	Steps              int       `json:"steps"`
-	ImagesPerSec       float64   `json:"images_per_sec"`
-	MsPerStep          StepStats `json:"ms_per_step"`
+	Workload           string `json:"workload"`
+	Backend            string `json:"backend"`
+	BackendDescription string `json:"backend_description"`
+	Device             string `json:"device"`
+	Threads            int    `json:"threads"`
+	// Params counts the network's trainable values; compare.sh checks
+	// that the PyTorch peer's network has as many.
+	Params       int       `json:"params"`
+	Batch        int       `json:"batch"`
+	Warmup       int       `json:"warmup"`
+	Steps        int       `json:"steps"`
+	ImagesPerSec float64   `json:"images_per_sec"`
+	MsPerStep    StepStats `json:"ms_per_step"`
 	// PeakRSSMiB is the process's VmHWM; nil where /proc is unavailable.
 	PeakRSSMiB *float64 `json:"peak_rss_mib"`
 	// GoHeapPeakMiB is the largest Go heap in use (HeapInuse) seen after
@@ -230,6 +233,7 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 		BackendDescription: b.Description(),
 		Device:             deviceName(cfg.Device),
 		Threads:            threads,
+		Params:             paramCount(g),
 		Batch:              cfg.Batch,
 		Warmup:             cfg.Warmup,
 		Steps:              cfg.Steps,
@@ -260,6 +264,14 @@ func deviceName(requested string) string {
 		return "default"
 	}
 	return requested
+}
+
+func paramCount(g *graph.Graph) int {
+	n := 0
+	for _, p := range g.Params() {
+		n += p.Shape().NumElements()
+	}
+	return n
 }
 
 func scalar(t *tensor.Tensor) (float64, error) {

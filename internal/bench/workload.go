@@ -57,8 +57,8 @@ func Lookup(name string) (Workload, error) {
 // interpretableWorkload builds the interpretable version of a workload:
 // the paper's L1 masks and the exact −MI loss, obtained from the built-in
 // plugins (out of process, once) and inlined into the graph, with λ = 1.
-// small64 masks only its top conv (ARCHITECTURE.md); vgg16-224 uses the
-// paper's placement with the inserted masked conv.
+// small64 masks only its top conv (ARCHITECTURE.md); vggm-112 and
+// vgg16-224 use the paper's placement with the inserted masked conv.
 func interpretableWorkload(ctx context.Context, name string, host *pluginhost.Host) Workload {
 	return Workload{
 		Name: name,
@@ -68,6 +68,8 @@ func interpretableWorkload(ctx context.Context, name string, host *pluginhost.Ho
 			switch name {
 			case zoo.WorkloadSmall64:
 				spec, hooks.TopOnly = zoo.Small64Spec(batch), true
+			case zoo.WorkloadVGGM112:
+				spec = zoo.VGGM112Spec(batch)
 			default:
 				spec = zoo.VGG16At224Spec(batch)
 			}

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 
+	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/zoo"
@@ -106,6 +108,61 @@ type interpretableParts struct {
 	maskParams json.RawMessage // resolved (defaults filled)
 	lossParams json.RawMessage
 	topOutputs []string // feature outputs of the interpretable layers, for λ
+	// origins say which plugin put which nodes into the graph, so that a
+	// backend refusing one of them can be reported against the plugin
+	// that asked for it, not against an anonymous node id.
+	origins []pluginOrigin
+}
+
+// pluginOrigin is the id range [first, end) of the nodes one plugin call
+// inlined into the model graph (graph.Inline appends, so a call's nodes
+// are contiguous).
+type pluginOrigin struct {
+	first, end int
+	what       string // e.g. `mask plugin builtin:mask/l1 on layer conv_interp`
+}
+
+// originOf names the plugin call that added node id, or "".
+func (p *interpretableParts) originOf(id int) string {
+	if p == nil {
+		return ""
+	}
+	for _, o := range p.origins {
+		if id >= o.first && id < o.end {
+			return o.what
+		}
+	}
+	return ""
+}
+
+// checkPluginOps refuses, before compiling, a plugin graph holding an op
+// the backend does not implement, naming the plugin, the op and the node.
+func (p *interpretableParts) checkPluginOps(g *graph.Graph, backend string, caps backends.Capabilities) error {
+	if p == nil {
+		return nil
+	}
+	for _, n := range g.Nodes() {
+		if caps.Supports(n.Op()) {
+			continue
+		}
+		if what := p.originOf(n.ID()); what != "" {
+			return fmt.Errorf("%s: its graph uses op %s (node %v), which backend %s does not implement; use a backend that does, or a plugin that builds the graph from other ops", what, n.Op(), n, backend)
+		}
+	}
+	return nil
+}
+
+// blamePlugin rewords a backend's refusal of an op that a plugin put into
+// the graph so that the error names the plugin.
+func (p *interpretableParts) blamePlugin(err error) error {
+	var unsupported *backends.UnsupportedOpError
+	if p == nil || !errors.As(err, &unsupported) || unsupported.Node == nil {
+		return err
+	}
+	if what := p.originOf(unsupported.Node.ID()); what != "" {
+		return fmt.Errorf("%s: its graph uses op %s (node %v), which backend %s does not implement: %w", what, unsupported.Node.Op(), unsupported.Node, unsupported.Backend, err)
+	}
+	return err
 }
 
 // resolvePlugin launches a plugin, validates params against its schema and
@@ -192,10 +249,12 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 			g.Fail(fmt.Errorf("mask plugin %s on layer %s: %w", maskRef, layer, err))
 			return x
 		}
+		first := len(g.Nodes())
 		outs, err := g.Inline(sub, "mask/"+layer, map[string]*graph.Node{plugin.MaskInput: x})
 		if err != nil {
 			return x
 		}
+		parts.origins = append(parts.origins, pluginOrigin{first, len(g.Nodes()), fmt.Sprintf("mask plugin %s on layer %s", maskRef, layer)})
 		maskOuts[layer] = outs
 		return outs[plugin.MaskOutput]
 	}
@@ -242,10 +301,12 @@ func buildInterpretable(ctx context.Context, spec zoo.Spec, c InterpretableConfi
 				return nil, nil, fmt.Errorf("loss plugin %s asks for input %q, which the host does not provide (it provides features, labels, mask, epoch)", lossRef, name)
 			}
 		}
+		first := len(g.Nodes())
 		outs, err := g.Inline(sub, "loss/"+layer.Name, bind)
 		if err != nil {
 			return nil, nil, err
 		}
+		parts.origins = append(parts.origins, pluginOrigin{first, len(g.Nodes()), fmt.Sprintf("loss plugin %s on layer %s", lossRef, layer.Name)})
 		if filterLoss == nil {
 			filterLoss = outs[plugin.LossOutput]
 		} else {

@@ -134,6 +134,9 @@ func Open(cfg Config, opts Options) (*Session, error) {
 	if err := checkMemory(cfg, model, opts.Device); err != nil {
 		return nil, err
 	}
+	if err := parts.checkPluginOps(model.Graph, opts.Backend.Name(), backends.CapabilitiesOf(opts.Backend)); err != nil {
+		return nil, err
+	}
 	exec, err := opts.Backend.Compile(model.Graph, backends.CompileOptions{
 		Device:  opts.Device,
 		Seed:    cfg.Seed,
@@ -146,7 +149,7 @@ func Open(cfg Config, opts Options) (*Session, error) {
 		}.WithDefaults(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("compile %s on %s: %w", cfg.Model.Arch, opts.Backend.Name(), err)
+		return nil, fmt.Errorf("compile %s on %s: %w", cfg.Model.Arch, opts.Backend.Name(), parts.blamePlugin(err))
 	}
 	sess := &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet, Test: testSet}
 	if parts != nil {

@@ -326,7 +326,26 @@ func TestWorkloads(t *testing.T) {
 	if m.Top[1].Size != 14 || m.Top[1].Channels != 512 {
 		t.Errorf("vgg16-224 inserted conv %dx%dx%d, want 512x14x14", m.Top[1].Channels, m.Top[1].Size, m.Top[1].Size)
 	}
-	if _, err := Workload("resnet", 1, false, Hooks{}); err == nil || !strings.Contains(err.Error(), "small64, vgg16-224") {
+	m, err = Workload(WorkloadVGGM112, 32, true, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type layer struct {
+		Name           string
+		Channels, Size int
+	}
+	var got []layer
+	for _, l := range m.Layers {
+		got = append(got, layer{l.Name, l.Channels, l.Size})
+	}
+	want := []layer{{"conv1", 12, 53}, {"pool1", 12, 26}, {"conv2", 32, 12}, {"conv3", 64, 12}, {"conv4", 64, 12}, {"conv5", 64, 12}, {InsertedConv, 64, 12}, {"pool5", 64, 5}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("vggm-112 layers (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"conv5", InsertedConv}, []string{m.Top[0].Name, m.Top[1].Name}); diff != "" {
+		t.Errorf("vggm-112 interpretable layers (-want +got):\n%s", diff)
+	}
+	if _, err := Workload("resnet", 1, false, Hooks{}); err == nil || !strings.Contains(err.Error(), "small64, vgg16-224, vggm-112") {
 		t.Errorf("unknown workload: %v", err)
 	}
 }

@@ -61,12 +61,14 @@ func NewCmdBench(f *cmdutil.Factory, runF func(*BenchOptions) error) *cobra.Comm
 
 			It reports images per second, milliseconds per step (mean, median,
 			p90), the process's peak resident memory (VmHWM) and the Go heap
-			peak. bench/pytorch_small64.py prints the same JSON keys for the
+			peak. bench/pytorch_peer.py prints the same JSON keys for the
 			same network in PyTorch, and bench/compare.sh runs both.
 
 			Workloads: small64 (3x64x64, conv 32-64-128 with pools, conv 128 on
-			the 8x8 map, FC 256, one logistic output) and vgg16-224 (VGG-16 at
-			224x224, FC 4096-4096-1).
+			the 8x8 map, FC 256, one logistic output), vggm-112 (the default
+			reproduction scale's network: VGG-M at width 0.125 on 3x112x112,
+			pool2 dropped, 12x12 top maps, FC 512-512-1) and vgg16-224 (VGG-16
+			at 224x224, FC 4096-4096-1).
 
 			--interpretable (default auto = true) times the interpretable network:
 			the built-in l1 mask plugin on the masked layer and the exact -MI
@@ -80,6 +82,9 @@ func NewCmdBench(f *cmdutil.Factory, runF func(*BenchOptions) error) *cobra.Comm
 		Example: cmdutil.Examples(`
 			# time small64 on the default backend and print a summary
 			$ icnnlab bench --workload small64
+
+			# the network of the default reproduction scale
+			$ icnnlab bench --workload vggm-112 --threads 2
 
 			# one thread, 50 timed steps, machine-readable output
 			$ icnnlab bench --workload small64 --threads 1 --steps 50 --json

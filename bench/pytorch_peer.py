@@ -1,15 +1,26 @@
 #!/usr/bin/env python3
-"""The small64 benchmark workload in PyTorch, the peer of `icnnlab bench`.
+"""The benchmark workloads in PyTorch, the peers of `icnnlab bench`.
 
-Same network as internal/zoo's small64 (3x64x64 input; conv3x3 pad 1
-32 -> relu -> maxpool 2, conv 64 -> relu -> pool, conv 128 -> relu -> pool,
-conv 128 -> relu on the 8x8 map; flatten -> linear 256 -> relu -> linear 1;
-mean logistic loss), He-normal weights (fan-in, ReLU gain) and zero biases,
-SGD momentum 0.9, learning rate 0.01, float32, one fixed random batch
-(standard-normal images, random {0,1} labels). Warm-up steps, then timed
-steps; prints one JSON object with the keys `icnnlab bench --json` prints.
+Same networks as internal/zoo's workloads, float32, He-normal weights
+(fan-in, ReLU gain) and zero biases, SGD momentum 0.9, learning rate 0.01,
+one fixed random batch (standard-normal images, random {0,1} labels), mean
+logistic loss. Warm-up steps, then timed steps; prints one JSON object with
+the keys `icnnlab bench --json` prints.
 
-Run with Debian's python3-torch:  /usr/bin/python3 bench/pytorch_small64.py --threads 1
+small64: 3x64x64 input; conv3x3 pad 1 32 -> relu -> maxpool 2, conv 64 ->
+relu -> pool, conv 128 -> relu -> pool, conv 128 -> relu on the 8x8 map;
+flatten -> linear 256 -> relu -> linear 1. Interpretable: conv4 masked.
+
+vggm-112: the network of the default reproduction scale, VGG-M at width
+0.125 on 3x112x112 input with pool2 dropped: conv 7x7/2 12 -> relu ->
+maxpool 3/2, conv 5x5/2 pad 1 32 -> relu, conv3x3 pad 1 64, 64, 64 (each
+-> relu) on the 12x12 map -> maxpool 3/2 (5x5); flatten -> linear 512 ->
+relu -> linear 512 -> relu -> linear 1. Interpretable: conv5 masked, and a
+masked conv3x3 64 -> 64 (pad 1) + relu inserted above it, as the paper
+places its layers; the -MI loss on both.
+
+Run with Debian's python3-torch:
+    /usr/bin/python3 bench/pytorch_peer.py --workload vggm-112 --threads 1
 """
 
 import argparse
@@ -66,11 +77,12 @@ def neg_mi(x, alpha_n=None, beta: float = 4.0):
     return -mi
 
 
-def small64(interpretable: bool = False) -> nn.Module:
-    def conv(cin: int, cout: int) -> nn.Conv2d:
-        return nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1, bias=True)
+def conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, padding: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel_size=kernel, stride=stride, padding=padding, bias=True)
 
-    model = nn.Sequential(
+
+def small64(interpretable: bool = False) -> nn.Module:
+    return nn.Sequential(
         conv(3, 32), nn.ReLU(), nn.MaxPool2d(2, 2),
         conv(32, 64), nn.ReLU(), nn.MaxPool2d(2, 2),
         conv(64, 128), nn.ReLU(), nn.MaxPool2d(2, 2),
@@ -80,6 +92,31 @@ def small64(interpretable: bool = False) -> nn.Module:
         nn.Linear(128 * 8 * 8, 256), nn.ReLU(),
         nn.Linear(256, 1),
     )
+
+
+def vggm112(interpretable: bool = False) -> nn.Module:
+    inserted = [conv(64, 64), nn.ReLU(), L1Mask(12)] if interpretable else []
+    return nn.Sequential(
+        conv(3, 12, 7, 2, 0), nn.ReLU(), nn.MaxPool2d(3, 2),     # 53x53, pool1 26x26
+        conv(12, 32, 5, 2, 1), nn.ReLU(),                         # 12x12 (pool2 dropped)
+        conv(32, 64), nn.ReLU(),
+        conv(64, 64), nn.ReLU(),
+        conv(64, 64), nn.ReLU(),                                  # conv5
+        *( [L1Mask(12)] if interpretable else [] ),
+        *inserted,
+        nn.MaxPool2d(3, 2),                                       # pool5 5x5
+        nn.Flatten(),
+        nn.Linear(64 * 5 * 5, 512), nn.ReLU(),
+        nn.Linear(512, 512), nn.ReLU(),
+        nn.Linear(512, 1),
+    )
+
+
+WORKLOADS = {"small64": (small64, 64), "vggm-112": (vggm112, 112)}
+
+
+def build(workload: str, interpretable: bool) -> nn.Module:
+    model = WORKLOADS[workload][0](interpretable)
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             # std = sqrt(2 / fan_in), graph.HeNormal's rule
@@ -116,13 +153,14 @@ def peak_rss_mib():
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workload", choices=sorted(WORKLOADS), default="small64")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
     ap.add_argument("--steps", type=int, default=20, help="timed training steps")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--interpretable", choices=["true", "false"], default="true",
-                    help="mask conv4 with L1 templates and add the exact -MI filter loss (lambda 1), as icnnlab bench does by default")
+                    help="mask the interpretable layers with L1 templates and add the exact -MI filter loss (lambda 1), as icnnlab bench does by default")
     args = ap.parse_args()
     if args.batch < 1 or args.steps < 1 or args.warmup < 0 or args.threads < 0:
         ap.error("--batch and --steps must be positive, --warmup and --threads not negative")
@@ -132,12 +170,13 @@ def main() -> int:
     torch.manual_seed(args.seed)
 
     interpretable = args.interpretable == "true"
-    model = small64(interpretable)
-    mask = next((m for m in model.modules() if isinstance(m, L1Mask)), None)
+    model = build(args.workload, interpretable)
+    masks = [m for m in model.modules() if isinstance(m, L1Mask)]
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.BCEWithLogitsLoss()  # mean of softplus(z) - z*y
-    images = torch.randn(args.batch, 3, 64, 64, dtype=torch.float32)
+    size = WORKLOADS[args.workload][1]
+    images = torch.randn(args.batch, 3, size, size, dtype=torch.float32)
     labels = torch.randint(0, 2, (args.batch, 1)).to(torch.float32)
 
     durations_ms = []
@@ -146,7 +185,7 @@ def main() -> int:
         start = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(images), labels)
-        if mask is not None:
+        for mask in masks:
             loss = loss + neg_mi(mask.features)
         loss.backward()
         opt.step()
@@ -163,7 +202,7 @@ def main() -> int:
 
     ms = sorted(durations_ms)
     result = {
-        "workload": "small64",
+        "workload": args.workload,
         "backend": "pytorch",
         "backend_description": (
             f"PyTorch {torch.__version__} eager, float32, CPU "
@@ -171,6 +210,7 @@ def main() -> int:
         ),
         "device": "cpu",
         "threads": torch.get_num_threads(),
+        "params": sum(p.numel() for p in model.parameters()),
         "batch": args.batch,
         "warmup": args.warmup,
         "steps": args.steps,

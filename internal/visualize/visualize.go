@@ -49,7 +49,8 @@ const ReportFile = "report.html"
 // Defaults of the counts in Options (the command's flag defaults).
 const (
 	DefaultImages      = 300
-	DefaultTrainImages = 500
+	// DefaultTrainImages 0: the decoder trains on the whole training split.
+	DefaultTrainImages = 0
 	DefaultFilters     = 8
 	// DefaultPluginTimeout bounds one plugin call of the host Visualize
 	// makes when Options.Host is nil: the upconv plugin trains its decoder

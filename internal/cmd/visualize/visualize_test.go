@@ -72,7 +72,7 @@ func newTestCmd(t *testing.T, runF func(*visualize.VisualizeOptions) error) (*co
 }
 
 func TestNewCmdVisualize(t *testing.T) {
-	defaults := visualize.VisualizeOptions{Runs: []string{"runs/a"}, Out: "viz", Images: 300, TrainImages: 500, Filters: 8,
+	defaults := visualize.VisualizeOptions{Runs: []string{"runs/a"}, Out: "viz", Images: 300, TrainImages: 0, Filters: 8,
 		PluginFlags: pluginhost.Flags{CallTimeout: 15 * time.Minute}}
 	with := func(change func(*visualize.VisualizeOptions)) visualize.VisualizeOptions {
 		o := defaults

@@ -72,7 +72,6 @@ func savedColsFor[T float](s *savedCols, n, per int) []T {
 	return b
 }
 
-
 // scratch holds per-worker and per-chunk buffers of one kernel, kept across
 // runs so that a step allocates nothing. Each kernel node runs once at a
 // time, and buffers are handed out before its workers start.

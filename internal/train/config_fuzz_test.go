@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -34,6 +35,10 @@ func FuzzLoadConfigFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = cfg.Validate([]string{"small64", "vgg16"}, []string{"bird", "cat", "dog"})
+		var src DataSource // nil when data.source names no built-in source
+		if b, ok := catalog.Builtin(cfg.Data.Source); ok {
+			src = b
+		}
+		_ = cfg.Validate([]string{"small64", "vgg16"}, src)
 	})
 }

@@ -97,13 +97,14 @@ func Execute(ctx context.Context, p *plan.Plan, opts ExecOptions) (map[string]*R
 			}
 		}
 		res, err := train.Run(ctx, cfg, train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store,
-			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src, AfterStep: opts.AfterStep})
+			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src, AfterStep: opts.AfterStep, KeepOpen: true})
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", pr.Key, err)
 		}
 		run := *pr
 		run.Config = cfg
 		rr, err := measure(ctx, p.Scale, &run, res, opts)
+		res.Session.Close()
 		if err != nil {
 			return nil, fmt.Errorf("run %s (%s): %w", pr.Key, res.Run.Dir, err)
 		}
@@ -144,8 +145,8 @@ func (r *RunResult) summary() string {
 // interpretable conv when there is one, else the top conv-layer.
 func EvaluatedLayer(s *train.Session) string { return s.Model.EvaluatedLayer() }
 
-// measure restores a finished run and computes its metrics on the test
-// split through the metric plugins.
+// measure computes a finished run's metrics on the test split through the
+// metric plugins, on the session train.Run handed over (res.Session).
 func measure(ctx context.Context, scale spec.Scale, pr *plan.PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
 	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
 		RunDir: filepath.Base(res.Run.Dir), RunKey: res.Run.Manifest.Key, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds,
@@ -163,18 +164,7 @@ func measure(ctx context.Context, scale spec.Scale, pr *plan.PlannedRun, res *tr
 		rr.Config = &cfg
 		return rr, nil
 	}
-	src, err := opts.dataSource(pr)
-	if err != nil {
-		return nil, err
-	}
-	sess, err := train.Open(pr.Config, train.Options{Backend: opts.Backend, Device: opts.Device, Plugins: opts.Plugins, Threads: opts.Threads, Data: src})
-	if err != nil {
-		return nil, err
-	}
-	defer sess.Close()
-	if err := sess.Restore(res.Run); err != nil {
-		return nil, err
-	}
+	sess := res.Session
 	cfg := sess.Config
 	rr.Config, rr.TrainImages, rr.TestImages = &cfg, sess.Train.Len(), sess.Test.Len()
 	test := sess.Test

@@ -12,8 +12,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 )
 
 // Config is a complete description of a training run. Every field has a

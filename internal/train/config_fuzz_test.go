@@ -5,8 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 )
 
 // FuzzLoadConfigFile: a run config (YAML or JSON) is user input. Loading

@@ -1,17 +1,12 @@
 package execute
 
 import (
-	"maps"
-
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -20,10 +15,13 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"github.com/icnnlab/icnnlab/internal/data/partset"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/metricsrun"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/sdk/parts"

@@ -1,15 +1,14 @@
 package plan
 
 import (
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/internal/zoo"
 	"github.com/icnnlab/icnnlab/reproductions"

@@ -2,7 +2,14 @@ package report
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/atomicfile"
@@ -10,14 +17,6 @@ import (
 	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
 	"github.com/icnnlab/icnnlab/internal/visualize"
-
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"path"
-	"path/filepath"
-	"regexp"
-	"strings"
 )
 
 // ReportsDir is the subdirectory of the output directory that holds the

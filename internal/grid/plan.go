@@ -27,7 +27,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/reproductions"
@@ -79,7 +80,7 @@ type Plan struct {
 	// Dir is the grid directory the plan was loaded from or written to.
 	Dir string `json:"-"`
 	// Repro is the reproduction plan the tasks come from.
-	Repro *reproduce.Plan `json:"-"`
+	Repro *plan.Plan `json:"-"`
 }
 
 // Task is one index of the grid: one run of the reproduction.
@@ -91,12 +92,12 @@ type Task struct {
 
 // Resolve makes the reproduction plan of a request from the specs compiled
 // into this binary.
-func Resolve(req Request) (*reproduce.Plan, error) {
-	specs, err := reproduce.LoadSpecs(reproductions.Specs)
+func Resolve(req Request) (*plan.Plan, error) {
+	specs, err := spec.LoadSpecs(reproductions.Specs)
 	if err != nil {
 		return nil, err
 	}
-	scales, err := reproduce.LoadScales(reproductions.Specs)
+	scales, err := spec.LoadScales(reproductions.Specs)
 	if err != nil {
 		return nil, err
 	}
@@ -104,11 +105,11 @@ func Resolve(req Request) (*reproduce.Plan, error) {
 	if !ok {
 		return nil, fmt.Errorf("scale %q: not one of %s", req.Scale, strings.Join(slices.Sorted(maps.Keys(scales)), ", "))
 	}
-	specs, err = reproduce.SelectSpecs(specs, req.Tables)
+	specs, err = spec.SelectSpecs(specs, req.Tables)
 	if err != nil {
 		return nil, err
 	}
-	return reproduce.MakePlan(specs, scale, reproduce.PlanOptions{Seeds: req.Seeds, Datasets: slices.Sorted(maps.Keys(req.Data))})
+	return plan.MakePlan(specs, scale, plan.PlanOptions{Seeds: req.Seeds, Datasets: slices.Sorted(maps.Keys(req.Data))})
 }
 
 // NewPlan resolves a request into a grid plan named after its content, so
@@ -209,7 +210,7 @@ func Load(path string) (*Plan, error) {
 }
 
 // Task returns the planned run of an index, or an error naming the range.
-func (p *Plan) Task(index int) (*reproduce.PlannedRun, error) {
+func (p *Plan) Task(index int) (*plan.PlannedRun, error) {
 	if index < 0 || index >= len(p.Tasks) {
 		return nil, fmt.Errorf("index %d is out of range: grid %s has %d tasks (0-%d)", index, p.Name, len(p.Tasks), len(p.Tasks)-1)
 	}

@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/report"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 )
 
@@ -83,8 +84,8 @@ func (e *MissingError) Error() string {
 
 // Collect gathers every task's result and builds the reproduction's report
 // from them, exactly as a local run builds it from its own results.
-func Collect(p *Plan) (*reproduce.Report, error) {
-	results := map[string]*reproduce.RunResult{}
+func Collect(p *Plan) (*report.Report, error) {
+	results := map[string]*execute.RunResult{}
 	var missing []int
 	var last time.Time
 	for i := range p.Tasks {
@@ -104,7 +105,7 @@ func Collect(p *Plan) (*reproduce.Report, error) {
 	if len(missing) > 0 {
 		return nil, &MissingError{Grid: p.Name, Missing: missing, Total: len(p.Tasks)}
 	}
-	report, err := reproduce.BuildReport(p.Repro, results)
+	report, err := report.BuildReport(p.Repro, results)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,8 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/reproductions"
 )
 
@@ -15,7 +16,7 @@ import (
 // datasets, else every synthetic one), and the default location of a
 // dataset that a real-only table needs but data does not name.
 func NewRequest(scale string, tables []string, seeds int, data map[string]string) (Request, error) {
-	specs, err := reproduce.LoadSpecs(reproductions.Specs)
+	specs, err := spec.LoadSpecs(reproductions.Specs)
 	if err != nil {
 		return Request{}, err
 	}
@@ -23,7 +24,7 @@ func NewRequest(scale string, tables []string, seeds int, data map[string]string
 	if data == nil {
 		data = map[string]string{}
 	}
-	specs, err = reproduce.SelectTables(specs, tables, slices.Sorted(maps.Keys(data)))
+	specs, err = spec.SelectTables(specs, tables, slices.Sorted(maps.Keys(data)))
 	if err != nil {
 		return Request{}, fmt.Errorf("--tables: %w", err)
 	}
@@ -34,7 +35,7 @@ func NewRequest(scale string, tables []string, seeds int, data map[string]string
 			continue
 		}
 		for name := range s.Datasets {
-			if info, ok := reproduce.DatasetByName(name); ok && info.DefaultPath != nil && data[name] == "" {
+			if info, ok := catalog.DatasetByName(name); ok && info.DefaultPath != nil && data[name] == "" {
 				data[name] = info.DefaultPath()
 			}
 		}

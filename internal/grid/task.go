@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+
 	"github.com/icnnlab/icnnlab/internal/atomicfile"
 
 	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 )
 
@@ -25,9 +28,9 @@ type Result struct {
 	Finished time.Time `json:"finished"`
 	Host     string    `json:"host"`
 	// Node is the batch system's name of the node ($SLURMD_NODENAME).
-	Node string               `json:"node,omitempty"`
-	Job  string               `json:"job,omitempty"`
-	Run  *reproduce.RunResult `json:"result"`
+	Node string             `json:"node,omitempty"`
+	Job  string             `json:"job,omitempty"`
+	Run  *execute.RunResult `json:"result"`
 }
 
 // TaskError is what a failed task leaves for `grid status`.
@@ -102,7 +105,7 @@ func RunTask(ctx context.Context, p *Plan, index int, opts TaskOptions) (*Outcom
 	}
 
 	host, _ := os.Hostname()
-	rr, err := execute(ctx, p, index, pr, opts)
+	rr, err := runTask(ctx, p, index, pr, opts)
 	if err != nil {
 		te := TaskError{Index: index, Time: time.Now().UTC(), Host: host, Job: runstore.JobID(), Error: err.Error()}
 		if werr := atomicfile.WriteJSON(filepath.Join(dir, ErrorFile), te); werr != nil {
@@ -119,38 +122,38 @@ func RunTask(ctx context.Context, p *Plan, index int, opts TaskOptions) (*Outcom
 	return &Outcome{Result: res}, nil
 }
 
-// execute trains (or reuses, or resumes) and measures one planned run
+// runTask trains (or reuses, or resumes) and measures one planned run
 // through the reproduction's own executor, so a grid measures exactly as a
 // local run does.
-func execute(ctx context.Context, p *Plan, index int, pr *reproduce.PlannedRun, opts TaskOptions) (*reproduce.RunResult, error) {
-	var sources reproduce.Sources
+func runTask(ctx context.Context, p *Plan, index int, pr *plan.PlannedRun, opts TaskOptions) (*execute.RunResult, error) {
+	var sources catalog.Sources
 	if pr.Dataset != "" {
 		paths := map[string]string{}
-		info, _ := reproduce.DatasetByName(pr.Dataset)
+		info, _ := catalog.DatasetByName(pr.Dataset)
 		for name, path := range p.Request.Data {
 			if name == pr.Dataset || (info != nil && info.NegativesFrom == name) {
 				paths[name] = path
 			}
 		}
 		var err error
-		if sources, err = reproduce.OpenSources(paths); err != nil {
+		if sources, err = catalog.OpenSources(paths); err != nil {
 			return nil, err
 		}
 	}
 	// A run fine-tuned from a pretraining run executes after it: the
 	// pretraining run is reused when its own task has finished it, trained
 	// here otherwise (its claim keeps the two from training it twice).
-	runs := []*reproduce.PlannedRun{pr}
+	runs := []*plan.PlannedRun{pr}
 	if pr.Pretrain != "" {
 		for _, r := range p.Repro.Runs {
 			if r.Key == pr.Pretrain {
-				runs = []*reproduce.PlannedRun{r, pr}
+				runs = []*plan.PlannedRun{r, pr}
 			}
 		}
 	}
-	one := &reproduce.Plan{Scale: p.Repro.Scale, Runs: runs}
+	one := &plan.Plan{Scale: p.Repro.Scale, Runs: runs}
 	progress := newProgressFile(filepath.Join(p.TaskDir(index), ProgressFile))
-	results, err := reproduce.Execute(ctx, one, reproduce.ExecOptions{Backend: opts.Backend, Device: p.Device, Store: opts.Store,
+	results, err := execute.Execute(ctx, one, execute.ExecOptions{Backend: opts.Backend, Device: p.Device, Store: opts.Store,
 		Plugins: opts.Plugins, Log: opts.Log, Progress: opts.Progress, Threads: p.Threads, Sources: sources, AfterStep: progress.step})
 	if err != nil {
 		return nil, err

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/icnnlab/icnnlab/internal/grid"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/report"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 )
 
@@ -95,7 +95,7 @@ func TestLocalEngineCollectAndCorruptResult(t *testing.T) {
 	if !strings.Contains(verdicts, "Table 7") {
 		t.Errorf("verdicts:\n%s", verdicts)
 	}
-	want, err := os.ReadFile(filepath.Join(out, reproduce.CSVFile))
+	want, err := os.ReadFile(filepath.Join(out, report.CSVFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestLocalEngineCollectAndCorruptResult(t *testing.T) {
 		t.Errorf("task over a corrupt result (want a warning, then the run reused):\n%s", stderr)
 	}
 	mustRun(t, icnnlab(nil, "grid", "collect", dirs[0], "--out", out))
-	got, _ := os.ReadFile(filepath.Join(out, reproduce.CSVFile))
+	got, _ := os.ReadFile(filepath.Join(out, report.CSVFile))
 	if !bytes.Equal(want, got) {
 		t.Errorf("tables after redoing the corrupt result differ")
 	}

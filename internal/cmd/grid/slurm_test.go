@@ -25,7 +25,8 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/root"
 	"github.com/icnnlab/icnnlab/internal/grid"
 	"github.com/icnnlab/icnnlab/internal/grid/slurmtest"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/report"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 )
 
@@ -91,7 +92,7 @@ func waitResult(t *testing.T, c *slurmtest.Cluster, p *grid.Plan, index int, tim
 }
 
 // numbers is what a table is made of: a run's measured values.
-func numbers(r *reproduce.RunResult) map[string]any {
+func numbers(r *execute.RunResult) map[string]any {
 	b, _ := json.Marshal(r)
 	var m map[string]any
 	json.Unmarshal(b, &m)
@@ -140,19 +141,19 @@ func TestSlurm(t *testing.T) {
 		}
 		out := filepath.Join(dir, "a-out")
 		mustRun(t, icnnlab(c.Env, "grid", "collect", p.Dir, "--out", out))
-		for _, f := range []string{reproduce.CSVFile} {
+		for _, f := range []string{report.CSVFile} {
 			want, _ := os.ReadFile(filepath.Join(dir, "local-out", f))
 			got, err := os.ReadFile(filepath.Join(out, f))
 			if err != nil || !bytes.Equal(want, got) {
 				t.Errorf("%s of the grid differs from the local run's (%v):\n%s", f, err, cmp.Diff(string(want), string(got)))
 			}
 		}
-		var want, got reproduce.Report
-		readJSON(t, filepath.Join(dir, "local-out", reproduce.JSONFile), &want)
-		readJSON(t, filepath.Join(out, reproduce.JSONFile), &got)
+		var want, got report.Report
+		readJSON(t, filepath.Join(dir, "local-out", report.JSONFile), &want)
+		readJSON(t, filepath.Join(out, report.JSONFile), &got)
 		// Rows name their runs by directory: the same run directories, in
 		// two run stores.
-		for _, r := range []*reproduce.Report{&want, &got} {
+		for _, r := range []*report.Report{&want, &got} {
 			for _, tb := range r.Tables {
 				for i := range tb.Rows {
 					for k, run := range tb.Rows[i].Runs {
@@ -292,8 +293,8 @@ func TestSlurm(t *testing.T) {
 		if !strings.Contains(stdout, "Table 7") {
 			t.Errorf("verdicts:\n%s", stdout)
 		}
-		want, _ := os.ReadFile(filepath.Join(dir, "local-out", reproduce.CSVFile))
-		got, err := os.ReadFile(filepath.Join(out, reproduce.CSVFile))
+		want, _ := os.ReadFile(filepath.Join(dir, "local-out", report.CSVFile))
+		got, err := os.ReadFile(filepath.Join(out, report.CSVFile))
 		if err != nil || !bytes.Equal(want, got) {
 			t.Errorf("paper-tables --engine slurm CSV differs from the local run's (%v):\n%s", err, cmp.Diff(string(want), string(got)))
 		}

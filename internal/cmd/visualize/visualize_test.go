@@ -35,7 +35,7 @@ import (
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/metricsrun"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
 	"github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/plugins/metrics/partinterp"
 	_ "github.com/icnnlab/icnnlab/plugins/reference"
@@ -376,7 +376,7 @@ func tablesPartInterpretability(t *testing.T, dir string) *partinterp.Result {
 	if err := sess.Restore(run); err != nil {
 		t.Fatal(err)
 	}
-	layer := reproduce.EvaluatedLayer(sess)
+	layer := execute.EvaluatedLayer(sess)
 	info, _ := sess.Model.Layer(layer)
 	acts, _, err := sess.Extract(layer, sess.Test, 0)
 	if err != nil {

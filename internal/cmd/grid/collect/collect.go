@@ -5,12 +5,13 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/icnnlab/icnnlab/internal/reproduce/report"
+
 	"github.com/spf13/cobra"
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
 	"github.com/icnnlab/icnnlab/internal/grid"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
 )
 
 // CollectOptions is everything `icnnlab grid collect` needs.
@@ -56,14 +57,14 @@ func collectRun(_ context.Context, opts *CollectOptions) error {
 	if err != nil {
 		return err
 	}
-	report, err := grid.Collect(p)
+	rep, err := grid.Collect(p)
 	if err != nil {
 		return err
 	}
-	if err := report.WriteAll(opts.Out); err != nil {
+	if err := rep.WriteAll(opts.Out); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "grid %s: %d runs; reports in %s: %s, %s, %s, %s\n", p.Name, len(report.Runs), opts.Out,
-		reproduce.MarkdownFile, reproduce.CSVFile, reproduce.JSONFile, reproduce.HTMLFile)
-	return report.WriteVerdicts(opts.IO.Out)
+	fmt.Fprintf(opts.IO.ErrOut, "grid %s: %d runs; reports in %s: %s, %s, %s, %s\n", p.Name, len(rep.Runs), opts.Out,
+		report.MarkdownFile, report.CSVFile, report.JSONFile, report.HTMLFile)
+	return rep.WriteVerdicts(opts.IO.Out)
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
 	"github.com/icnnlab/icnnlab/internal/grid"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/report"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 )
 
@@ -211,7 +211,7 @@ func Wait(ctx context.Context, io *iostreams.IOStreams, p *grid.Plan, every time
 // reproduction as a grid, waits for its tasks, and returns the report that
 // grid collect builds from their results.
 func Reproduce(ctx context.Context, io *iostreams.IOStreams, b backends.Backend, pf *pluginhost.Flags, req grid.Request,
-	runsDir, device string, threads int, e Flags) (*reproduce.Report, error) {
+	runsDir, device string, threads int, e Flags) (*report.Report, error) {
 	p, err := Submit(ctx, io, b, pf, req, runsDir, device, threads, e)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,8 @@ import (
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/train"
 )
 
@@ -51,17 +52,17 @@ func TestApplyInitWeights(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(arch string) *reproduce.PlannedRun {
+	run := func(arch string) *plan.PlannedRun {
 		c := train.Defaults()
 		c.Model.Arch = arch
-		return &reproduce.PlannedRun{Arch: arch, Config: c}
+		return &plan.PlannedRun{Arch: arch, Config: c}
 	}
-	plan := &reproduce.Plan{Scale: reproduce.Scale{Name: "full", Width: 1}, Runs: []*reproduce.PlannedRun{run("vgg-16"), run("vgg-m"), run("vgg-16")}}
+	pl := &plan.Plan{Scale: spec.Scale{Name: "full", Width: 1}, Runs: []*plan.PlannedRun{run("vgg-16"), run("vgg-m"), run("vgg-16")}}
 	var log bytes.Buffer
-	if err := applyInitWeights(plan, map[string]string{"vgg-16": file, "vgg-s": file}, &log); err != nil {
+	if err := applyInitWeights(pl, map[string]string{"vgg-16": file, "vgg-s": file}, &log); err != nil {
 		t.Fatal(err)
 	}
-	got := []string{plan.Runs[0].Config.InitWeights, plan.Runs[1].Config.InitWeights, plan.Runs[2].Config.InitWeights}
+	got := []string{pl.Runs[0].Config.InitWeights, pl.Runs[1].Config.InitWeights, pl.Runs[2].Config.InitWeights}
 	if diff := cmp.Diff([]string{file, "", file}, got); diff != "" {
 		t.Errorf("init_weights per run (-want +got):\n%s", diff)
 	}
@@ -71,11 +72,11 @@ func TestApplyInitWeights(t *testing.T) {
 		}
 	}
 
-	narrow := &reproduce.Plan{Scale: reproduce.Scale{Name: "default", Width: 0.25}, Runs: []*reproduce.PlannedRun{run("vgg-16")}}
+	narrow := &plan.Plan{Scale: spec.Scale{Name: "default", Width: 0.25}, Runs: []*plan.PlannedRun{run("vgg-16")}}
 	if err := applyInitWeights(narrow, map[string]string{"vgg-16": file}, &log); err == nil || !strings.Contains(err.Error(), "use --scale full") {
 		t.Errorf("narrow scale: %v", err)
 	}
-	if err := applyInitWeights(plan, map[string]string{"vgg-16": file + ".missing"}, &log); err == nil || !strings.Contains(err.Error(), ".missing") {
+	if err := applyInitWeights(pl, map[string]string{"vgg-16": file + ".missing"}, &log); err == nil || !strings.Contains(err.Error(), ".missing") {
 		t.Errorf("missing file: %v", err)
 	}
 }

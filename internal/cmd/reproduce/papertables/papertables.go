@@ -19,9 +19,13 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/grid/engine"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"github.com/icnnlab/icnnlab/internal/grid"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/report"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/visualize"
 	"github.com/icnnlab/icnnlab/internal/zoo"
@@ -121,10 +125,10 @@ func (f DataFlag) Set(v string) error {
 	}
 	for _, item := range strings.Split(v, ",") {
 		name, path, hasPath := strings.Cut(strings.TrimSpace(item), "=")
-		info, ok := reproduce.DatasetByName(name)
+		info, ok := catalog.DatasetByName(name)
 		switch {
 		case !ok:
-			return fmt.Errorf("unknown dataset %q (datasets: %s)", name, strings.Join(reproduce.DatasetNames(), ", "))
+			return fmt.Errorf("unknown dataset %q (datasets: %s)", name, strings.Join(catalog.DatasetNames(), ", "))
 		case hasPath && path == "":
 			return fmt.Errorf("%s=: empty path", name)
 		case !hasPath && info.DefaultPath == nil:
@@ -285,11 +289,11 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 		ctx = context.Background()
 	}
 	start := time.Now()
-	specs, err := reproduce.LoadSpecs(reproductions.Specs)
+	specs, err := spec.LoadSpecs(reproductions.Specs)
 	if err != nil {
 		return err
 	}
-	scales, err := reproduce.LoadScales(reproductions.Specs)
+	scales, err := spec.LoadScales(reproductions.Specs)
 	if err != nil {
 		return err
 	}
@@ -306,7 +310,7 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	if data == nil {
 		data = map[string]string{}
 	}
-	specs, err = reproduce.SelectTables(specs, opts.Tables, slices.Sorted(maps.Keys(data)))
+	specs, err = spec.SelectTables(specs, opts.Tables, slices.Sorted(maps.Keys(data)))
 	if err != nil {
 		return cmdutil.FlagErrorf("--tables: %v", err)
 	}
@@ -317,12 +321,12 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			continue
 		}
 		for name := range s.Datasets {
-			if info, ok := reproduce.DatasetByName(name); ok && info.DefaultPath != nil && data[name] == "" {
+			if info, ok := catalog.DatasetByName(name); ok && info.DefaultPath != nil && data[name] == "" {
 				data[name] = info.DefaultPath()
 			}
 		}
 	}
-	plan, err := reproduce.MakePlan(specs, scale, reproduce.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data)),
+	pl, err := plan.MakePlan(specs, scale, plan.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data)),
 		WorldSeed: opts.WorldSeed, Difficulty: opts.Difficulty, DifficultySet: opts.DifficultySet})
 	if err != nil {
 		return err
@@ -331,13 +335,13 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 		// A grid plans its runs again in each job from grid.Request, which does not carry weights files.
 		return cmdutil.FlagErrorf("--init-weights runs with --engine %s only; a grid's jobs would start from scratch", grid.EngineLocal)
 	}
-	if err := applyInitWeights(plan, opts.InitWeights, opts.IO.ErrOut); err != nil {
+	if err := applyInitWeights(pl, opts.InitWeights, opts.IO.ErrOut); err != nil {
 		return err
 	}
-	used := plan.Datasets()
+	used := pl.Datasets()
 	for _, name := range slices.Sorted(maps.Keys(data)) {
 		if !slices.Contains(used, name) && !slices.ContainsFunc(used, func(u string) bool {
-			info, _ := reproduce.DatasetByName(u)
+			info, _ := catalog.DatasetByName(u)
 			return info.NegativesFrom == name
 		}) {
 			fmt.Fprintf(opts.IO.ErrOut, "note: no selected table runs on %s at scale %s; it is not read\n", name, scale.Name)
@@ -345,29 +349,29 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 		}
 	}
 	// Parse every annotation file now, before any training.
-	sources, err := reproduce.OpenSources(data)
+	sources, err := catalog.OpenSources(data)
 	if err != nil {
 		return err
 	}
 	errOut := opts.IO.ErrOut
 	var ids []string
-	for _, t := range plan.Tables {
+	for _, t := range pl.Tables {
 		ids = append(ids, t.Spec.ID)
 	}
 	budget := " (" + scale.Budget + ")"
-	if !slices.ContainsFunc(plan.Runs, func(r *reproduce.PlannedRun) bool { return r.Dataset == "" }) {
+	if !slices.ContainsFunc(pl.Runs, func(r *plan.PlannedRun) bool { return r.Dataset == "" }) {
 		budget = "" // the scale's budget is the synthetic plan's
 	}
 	world := ""
 	if budget != "" {
-		world = fmt.Sprintf(" (world seed %d, difficulty %g)", plan.Scale.EvalWorldSeed(), plan.Scale.Difficulty)
+		world = fmt.Sprintf(" (world seed %d, difficulty %g)", pl.Scale.EvalWorldSeed(), pl.Scale.Difficulty)
 	}
-	fmt.Fprintf(errOut, "scale %s%s: %d distinct runs for tables %s%s\n", scale.Name, budget, len(plan.Runs), strings.Join(ids, ", "), world)
+	fmt.Fprintf(errOut, "scale %s%s: %d distinct runs for tables %s%s\n", scale.Name, budget, len(pl.Runs), strings.Join(ids, ", "), world)
 	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		fmt.Fprintf(errOut, "real data: %s from %s\n", name, sources[name].Path)
 	}
-	if len(plan.Skipped) > 0 {
-		fmt.Fprintf(errOut, "not planned at this scale: %s\n", strings.Join(plan.Skipped, ", "))
+	if len(pl.Skipped) > 0 {
+		fmt.Fprintf(errOut, "not planned at this scale: %s\n", strings.Join(pl.Skipped, ", "))
 	}
 
 	b, err := opts.Backend()
@@ -387,17 +391,17 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 		return err
 	}
 	defer host.Close()
-	eo := reproduce.ExecOptions{Backend: b, Device: opts.Device, Store: store, Plugins: host, Log: errOut, Threads: opts.Threads, Sources: sources}
+	eo := execute.ExecOptions{Backend: b, Device: opts.Device, Store: store, Plugins: host, Log: errOut, Threads: opts.Threads, Sources: sources}
 	if opts.IO.IsStderrTTY() {
 		eo.Progress = errOut
 	}
-	var report *reproduce.Report
+	var rep *report.Report
 	if opts.Engine.Engine == string(grid.EngineLocal) {
-		results, err := reproduce.Execute(ctx, plan, eo)
+		results, err := execute.Execute(ctx, pl, eo)
 		if err != nil {
 			return err
 		}
-		if report, err = reproduce.BuildReport(plan, results); err != nil {
+		if rep, err = report.BuildReport(pl, results); err != nil {
 			return err
 		}
 	} else {
@@ -406,7 +410,7 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 		if len(data) == 0 {
 			req.Data = nil
 		}
-		report, err = engine.Reproduce(ctx, opts.IO, b, &opts.PluginFlags, req, opts.RunsDir, opts.Device, opts.Threads, opts.Engine)
+		rep, err = engine.Reproduce(ctx, opts.IO, b, &opts.PluginFlags, req, opts.RunsDir, opts.Device, opts.Threads, opts.Engine)
 		if err != nil {
 			return err
 		}
@@ -418,7 +422,7 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	}
 	failed := 0
 	if opts.Reports != "none" {
-		err := report.LinkReports(opts.Out, func(runs []string, dir string) error {
+		err := rep.LinkReports(opts.Out, func(runs []string, dir string) error {
 			paths := make([]string, len(runs))
 			for i, r := range runs {
 				paths[i] = filepath.Join(store.Root, r) // results name runs relative to the store
@@ -436,17 +440,17 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			return err
 		}
 	}
-	report.Backend = b.Name()
-	report.WallSeconds = time.Since(start).Seconds()
-	if err := report.WriteAll(opts.Out); err != nil {
+	rep.Backend = b.Name()
+	rep.WallSeconds = time.Since(start).Seconds()
+	if err := rep.WriteAll(opts.Out); err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "reports in %s: %s, %s, %s, %s (%.1f min)\n", opts.Out, reproduce.MarkdownFile, reproduce.CSVFile,
-		reproduce.JSONFile, reproduce.HTMLFile, report.WallSeconds/60)
+	fmt.Fprintf(errOut, "reports in %s: %s, %s, %s, %s (%.1f min)\n", opts.Out, report.MarkdownFile, report.CSVFile,
+		report.JSONFile, report.HTMLFile, rep.WallSeconds/60)
 	if failed > 0 {
 		fmt.Fprintf(errOut, "warning: %d row reports failed (see above); their rows have no link\n", failed)
 	}
-	return report.WriteVerdicts(opts.IO.Out)
+	return rep.WriteVerdicts(opts.IO.Out)
 }
 
 // reportModeFile records with which --reports mode a row report was made,
@@ -455,7 +459,7 @@ const reportModeFile = "reports-mode"
 
 // renderReport draws the visualizer report of runs into dir, unless a
 // report of the same mode is already there (finished runs do not change).
-func renderReport(ctx context.Context, runs []string, dir, mode string, scale reproduce.Scale, b backends.Backend, device string, host *pluginhost.Host) error {
+func renderReport(ctx context.Context, runs []string, dir, mode string, scale spec.Scale, b backends.Backend, device string, host *pluginhost.Host) error {
 	marker := filepath.Join(dir, reportModeFile)
 	if got, err := os.ReadFile(marker); err == nil && string(got) == mode {
 		if _, err := os.Stat(filepath.Join(dir, "report.html")); err == nil {
@@ -475,12 +479,12 @@ func renderReport(ctx context.Context, runs []string, dir, mode string, scale re
 // applyInitWeights points the runs of each named architecture at its
 // weights file. Pretrained weights have the published widths, so the
 // scale must build full-width networks.
-func applyInitWeights(plan *reproduce.Plan, files map[string]string, log io.Writer) error {
+func applyInitWeights(pl *plan.Plan, files map[string]string, log io.Writer) error {
 	if len(files) == 0 {
 		return nil
 	}
-	if plan.Scale.Width != 1 {
-		return cmdutil.FlagErrorf("--init-weights: pretrained weights need full-width networks, and scale %s has width %g: use --scale full", plan.Scale.Name, plan.Scale.Width)
+	if pl.Scale.Width != 1 {
+		return cmdutil.FlagErrorf("--init-weights: pretrained weights need full-width networks, and scale %s has width %g: use --scale full", pl.Scale.Name, pl.Scale.Width)
 	}
 	for arch, path := range files {
 		if _, err := os.Stat(path); err != nil {
@@ -488,7 +492,7 @@ func applyInitWeights(plan *reproduce.Plan, files map[string]string, log io.Writ
 		}
 	}
 	counts := map[string]int{}
-	for _, r := range plan.Runs {
+	for _, r := range pl.Runs {
 		if path, ok := files[r.Config.Model.Arch]; ok {
 			r.Config.InitWeights = path
 			counts[r.Config.Model.Arch]++

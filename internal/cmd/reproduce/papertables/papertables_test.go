@@ -23,7 +23,9 @@ import (
 	"github.com/icnnlab/icnnlab/internal/cmd/reproduce/papertables"
 	"github.com/icnnlab/icnnlab/internal/cmd/root"
 	"github.com/icnnlab/icnnlab/internal/data/datasettest"
-	"github.com/icnnlab/icnnlab/internal/reproduce"
+	"github.com/icnnlab/icnnlab/internal/reproduce/report"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
 )
 
 // TestMain lets the end-to-end test run this binary as the icnnlab command:
@@ -129,8 +131,8 @@ func TestEndToEndTable7(t *testing.T) {
 	if !strings.Contains(stderr.String(), "run 4 of 4") || !strings.Contains(stdout.String(), "Table 7: classification accuracy: Not measurable: the network did not learn") {
 		t.Errorf("unexpected output\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
-	var rep reproduce.Report
-	data, err := os.ReadFile(filepath.Join(out, reproduce.JSONFile))
+	var rep report.Report
+	data, err := os.ReadFile(filepath.Join(out, report.JSONFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +145,7 @@ func TestEndToEndTable7(t *testing.T) {
 	var cols []string
 	for _, r := range rep.Tables[0].Rows {
 		cols = append(cols, r.Column)
-		for _, s := range []reproduce.Stat{r.Base, r.Treat} {
+		for _, s := range []verdict.Stat{r.Base, r.Treat} {
 			if s.N != 1 || s.Mean < 0 || s.Mean > 1 {
 				t.Errorf("row %s: accuracy %+v is not one value in [0,1]", r.Column, s)
 			}
@@ -152,14 +154,14 @@ func TestEndToEndTable7(t *testing.T) {
 	if diff := cmp.Diff([]string{"bird", "multi-softmax", "avg"}, cols); diff != "" {
 		t.Errorf("table 7 columns (-want +got):\n%s", diff)
 	}
-	for _, f := range []string{reproduce.MarkdownFile, reproduce.CSVFile, reproduce.HTMLFile} {
+	for _, f := range []string{report.MarkdownFile, report.CSVFile, report.HTMLFile} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("report %s missing or empty: %v", f, err)
 		}
 	}
 	// Every per-column row links a visualizer report of its runs, which
 	// exists and shows them; the HTML page links it.
-	page, _ := os.ReadFile(filepath.Join(out, reproduce.HTMLFile))
+	page, _ := os.ReadFile(filepath.Join(out, report.HTMLFile))
 	for _, r := range rep.Tables[0].Rows {
 		if r.IsAverage() {
 			continue
@@ -179,7 +181,7 @@ func TestEndToEndTable7(t *testing.T) {
 			}
 		}
 		if !strings.Contains(string(page), `href="`+r.Report+`"`) {
-			t.Errorf("row %s: %s does not link %s", r.Column, reproduce.HTMLFile, r.Report)
+			t.Errorf("row %s: %s does not link %s", r.Column, report.HTMLFile, r.Report)
 		}
 	}
 	if strings.Contains(stderr.String(), "warning") {
@@ -250,8 +252,8 @@ func TestEndToEndFashionMNIST(t *testing.T) {
 	if !strings.Contains(stderr.String(), "2 distinct runs for tables fashion\n") {
 		t.Errorf("want only the fashion table's two runs:\n%s", stderr.String())
 	}
-	var rep reproduce.Report
-	data, err := os.ReadFile(filepath.Join(out, reproduce.JSONFile))
+	var rep report.Report
+	data, err := os.ReadFile(filepath.Join(out, report.JSONFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +268,7 @@ func TestEndToEndFashionMNIST(t *testing.T) {
 		t.Errorf("datasets (-want +got):\n%s", diff)
 	}
 	for _, r := range tab.Rows {
-		if r.Metric != reproduce.Accuracy || r.Dataset != "fashion-mnist" || r.PaperColumn != "multi_voc_part_softmax" {
+		if r.Metric != spec.Accuracy || r.Dataset != "fashion-mnist" || r.PaperColumn != "multi_voc_part_softmax" {
 			t.Errorf("row %+v: want accuracy on fashion-mnist beside the paper's multi_voc_part_softmax", r)
 		}
 		// small64 has no paper row: VGG-M's numbers stand beside it.
@@ -282,7 +284,7 @@ func TestEndToEndFashionMNIST(t *testing.T) {
 			t.Errorf("run %s measured part metrics on data without part labels", r.Key)
 		}
 	}
-	md, err := os.ReadFile(filepath.Join(out, reproduce.MarkdownFile))
+	md, err := os.ReadFile(filepath.Join(out, report.MarkdownFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +296,7 @@ func TestEndToEndFashionMNIST(t *testing.T) {
 	if !strings.Contains(stdout.String(), "not applicable") {
 		t.Errorf("printed verdict does not say the part metrics are not applicable:\n%s", stdout.String())
 	}
-	csv, _ := os.ReadFile(filepath.Join(out, reproduce.CSVFile))
+	csv, _ := os.ReadFile(filepath.Join(out, report.CSVFile))
 	if !strings.Contains(string(csv), "fashion,part-interpretability,") || !strings.Contains(string(csv), "not applicable: Fashion-MNIST has no part labels") {
 		t.Errorf("CSV lacks the not-applicable rows:\n%s", csv)
 	}
@@ -342,8 +344,8 @@ func TestEndToEndRealDatasets(t *testing.T) {
 	if !strings.Contains(stderr.String(), "12 distinct runs for tables 1, 2, 3, 4, 5, 6, 7\n") || strings.Contains(stderr.String(), ": vgg-m") {
 		t.Errorf("want the twelve real-data runs of tables 1-7 and no synthetic run:\n%s", stderr.String())
 	}
-	var rep reproduce.Report
-	data, err := os.ReadFile(filepath.Join(out, reproduce.JSONFile))
+	var rep report.Report
+	data, err := os.ReadFile(filepath.Join(out, report.JSONFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +368,7 @@ func TestEndToEndRealDatasets(t *testing.T) {
 		var got []rowKey
 		for _, r := range tab.Rows {
 			got = append(got, rowKey{string(r.Metric), r.Dataset, r.Column, r.PaperColumn})
-			for _, s := range []reproduce.Stat{r.Base, r.Treat} {
+			for _, s := range []verdict.Stat{r.Base, r.Treat} {
 				if s.N != 1 || s.Mean < 0 || s.Mean > 1 {
 					t.Errorf("table %s row %+v: value %+v is not one number in [0,1]", tab.ID, r, s)
 				}
@@ -398,7 +400,7 @@ func TestEndToEndRealDatasets(t *testing.T) {
 			t.Errorf("run %s: no per-filter part interpretability", r.Key)
 		}
 	}
-	md, _ := os.ReadFile(filepath.Join(out, reproduce.MarkdownFile))
+	md, _ := os.ReadFile(filepath.Join(out, report.MarkdownFile))
 	for _, w := range []string{"# Paper tables on Pascal VOC Part, ILSVRC 2013 DET Animal-Part and CUB-200-2011 — scale test",
 		"Data: CUB-200-2011 (the real dataset", "bird, CUB-200-2011 (paper: avg)", "Runs. On Pascal VOC Part: small64 at width 0.25"} {
 		if !strings.Contains(string(md), w) {

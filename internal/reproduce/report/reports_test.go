@@ -1,6 +1,9 @@
-package reproduce
+package report
 
 import (
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
+
 	"bytes"
 	"errors"
 	"path/filepath"
@@ -12,15 +15,15 @@ import (
 
 func TestLinkReportsOneReportPerSetOfRuns(t *testing.T) {
 	shared := []string{"runs/vgg-m-a", "runs/vgg-m-icnn-b"}
-	r := &Report{Tables: []*TableResult{
-		{ID: "1", Rows: []Row{
-			{Metric: PartInterpretability, Arch: "vgg-m", Column: "bird", Baseline: "ordinary", Treatment: "l1+mi", Runs: shared},
-			{Metric: PartInterpretability, Arch: "vgg-m", Column: "avg", Baseline: "ordinary", Treatment: "l1+mi"},
-			{Metric: PartInterpretability, Dataset: "voc-part", Arch: "vgg-m", Column: "bird", Runs: []string{"runs/real"}},
+	r := &Report{Tables: []*verdict.TableResult{
+		{ID: "1", Rows: []verdict.Row{
+			{Metric: spec.PartInterpretability, Arch: "vgg-m", Column: "bird", Baseline: "ordinary", Treatment: "l1+mi", Runs: shared},
+			{Metric: spec.PartInterpretability, Arch: "vgg-m", Column: "avg", Baseline: "ordinary", Treatment: "l1+mi"},
+			{Metric: spec.PartInterpretability, Dataset: "voc-part", Arch: "vgg-m", Column: "bird", Runs: []string{"runs/real"}},
 		}},
-		{ID: "3", Rows: []Row{
-			{Metric: LocationInstability, Arch: "vgg-m", Column: "bird", Baseline: "ordinary", Treatment: "l1+mi", Runs: shared},
-			{Metric: LocationInstability, Arch: "vgg-m", Column: "cat", Baseline: "ordinary", Treatment: "l1+mi", Runs: []string{"runs/c1", "runs/c2"}},
+		{ID: "3", Rows: []verdict.Row{
+			{Metric: spec.LocationInstability, Arch: "vgg-m", Column: "bird", Baseline: "ordinary", Treatment: "l1+mi", Runs: shared},
+			{Metric: spec.LocationInstability, Arch: "vgg-m", Column: "cat", Baseline: "ordinary", Treatment: "l1+mi", Runs: []string{"runs/c1", "runs/c2"}},
 		}},
 	}}
 	var rendered [][]string
@@ -64,8 +67,8 @@ func TestLinkReportsOneReportPerSetOfRuns(t *testing.T) {
 }
 
 func TestLinkReportsNamesTheRowThatFailed(t *testing.T) {
-	r := &Report{Tables: []*TableResult{{ID: "1", Rows: []Row{
-		{Metric: Accuracy, Arch: "alexnet", Column: "dog", Baseline: "ordinary", Treatment: "l1+mi", Runs: []string{"runs/x"}},
+	r := &Report{Tables: []*verdict.TableResult{{ID: "1", Rows: []verdict.Row{
+		{Metric: spec.Accuracy, Arch: "alexnet", Column: "dog", Baseline: "ordinary", Treatment: "l1+mi", Runs: []string{"runs/x"}},
 	}}}}
 	boom := errors.New("boom")
 	err := r.LinkReports("out", func([]string, string) error { return boom }, nil)

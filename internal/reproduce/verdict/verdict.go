@@ -1,175 +1,19 @@
-package reproduce
+package verdict
 
 import (
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+
+	"maps"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+
 	"fmt"
 	"math"
 	"slices"
 	"strings"
-
-	"github.com/icnnlab/icnnlab/internal/train"
 )
-
-// RunResult is what one trained run measured.
-type RunResult struct {
-	Key string `json:"key"`
-	// Dataset is the real dataset ("": the synthetic world).
-	Dataset string `json:"dataset,omitempty"`
-	Arch    string `json:"arch"`
-	Variant string `json:"variant"`
-	Column  string `json:"column"`
-	Seed    int    `json:"seed"`
-	// RunDir is the run's directory relative to the run store (its name
-	// there), so that results do not depend on where the store lives.
-	RunDir string `json:"run_dir"`
-	// RunKey is the run's key in the run store.
-	RunKey string `json:"run_key,omitempty"`
-	// Role is "pretrain" for a pretraining run, "" for a table run.
-	Role   string `json:"role,omitempty"`
-	Reused bool   `json:"reused"`
-	// TrainSeconds is the run's own training time (also when reused).
-	TrainSeconds float64 `json:"train_seconds"`
-	// TrainImages and TestImages are the sizes of the run's datasets.
-	TrainImages int `json:"train_images,omitempty"`
-	TestImages  int `json:"test_images,omitempty"`
-	// Config is the run's training config (plugin parameters resolved).
-	Config *train.Config `json:"config,omitempty"`
-	// Pretrain is the run key of the pretrained network whose conv layers
-	// initialised this one ("" when trained from scratch).
-	Pretrain string `json:"pretrain,omitempty"`
-	// TrainAccuracy (last epoch, in training mode) and TestAccuracy
-	// (evaluation mode) are the run's own figures; Chance is the test
-	// accuracy of always answering the most frequent class.
-	TrainAccuracy float64 `json:"train_accuracy"`
-	TestAccuracy  float64 `json:"test_accuracy"`
-	Chance        float64 `json:"chance"`
-	// FilterLoss describes the interpretable layers' filter loss over the
-	// epochs (nil for ordinary networks).
-	FilterLoss *FilterLossHistory `json:"filter_loss,omitempty"`
-	// Layer is the evaluated layer: the network's top conv-layer, which for
-	// the interpretable CNN is the inserted interpretable conv.
-	Layer      string         `json:"layer"`
-	Accuracy   *float64       `json:"accuracy,omitempty"`
-	PartInterp *FilterMeasure `json:"part_interpretability,omitempty"`
-	// PartInterpAlt is part interpretability under the scale's alternative
-	// region rules, by rule name (the sensitivity table).
-	PartInterpAlt map[string]Measure `json:"part_interpretability_alternatives,omitempty"`
-	Instability   map[string]Measure `json:"location_instability,omitempty"`
-}
-
-// Learning thresholds: a network learned when its training accuracy is at
-// least MinTrainAccuracy and its test accuracy beats chance by more than
-// MinAboveChance.
-const (
-	MinTrainAccuracy = 0.90
-	MinAboveChance   = 0.10
-)
-
-// LearnedProblem says why the run's network did not learn ("" when it did).
-func (r *RunResult) LearnedProblem() string {
-	switch {
-	case r.TrainAccuracy < MinTrainAccuracy:
-		return fmt.Sprintf("%s: train accuracy %.1f %% < %.0f %%", r.Key, 100*r.TrainAccuracy, 100*MinTrainAccuracy)
-	case r.TestAccuracy <= r.Chance+MinAboveChance:
-		return fmt.Sprintf("%s: test accuracy %.1f %% within %.0f points of chance (%.1f %%)", r.Key, 100*r.TestAccuracy, 100*MinAboveChance, 100*r.Chance)
-	}
-	return ""
-}
-
-// FilterLossHistory is what the run's history says about its filter loss,
-// per epoch, with flags for a loss that did nothing or ran away.
-type FilterLossHistory struct {
-	MeanMax   []float64 `json:"mean_max"`
-	Lambda    []float64 `json:"lambda"`
-	Loss      []float64 `json:"loss"`
-	GradRatio []float64 `json:"grad_ratio"`
-	// Inert: the gradient ratio stayed below InertGradRatio in every epoch.
-	// Runaway: the ratio exceeded RunawayGradRatio in some epoch, or the
-	// mean max activation grew more than RunawayGrowth-fold.
-	Inert   bool `json:"inert"`
-	Runaway bool `json:"runaway"`
-}
-
-// Filter-loss flags.
-const (
-	InertGradRatio   = 1e-3
-	RunawayGradRatio = 100
-	RunawayGrowth    = 100
-)
-
-// flag sets Inert and Runaway from the per-epoch values.
-func (h *FilterLossHistory) flag() {
-	if len(h.GradRatio) == 0 {
-		return
-	}
-	h.Inert = true
-	for _, g := range h.GradRatio {
-		if g >= InertGradRatio {
-			h.Inert = false
-		}
-		if g > RunawayGradRatio || math.IsInf(g, 0) || math.IsNaN(g) {
-			h.Runaway = true
-		}
-	}
-	if first, last := h.MeanMax[0], h.MeanMax[len(h.MeanMax)-1]; first > 0 && last > RunawayGrowth*first {
-		h.Runaway = true
-	}
-}
-
-// FilterMeasure is a layer score with its per-filter values.
-type FilterMeasure = Measure
-
-// Measure is a layer's score (the paper's number) and the per-filter
-// values it averages (P_f, or D_f of the defined filters).
-type Measure struct {
-	Mean    float64   `json:"mean"`
-	Filters []float64 `json:"filters"`
-	// BestParts is each filter's best part (part interpretability only;
-	// "" where a filter hit no part).
-	BestParts []string `json:"best_parts,omitempty"`
-}
-
-// PartDiversity counts the filters per best part, and the share of the
-// most frequent part among the filters that hit one: a collapse of every
-// filter onto one part shows as a share near 1.
-func (m Measure) PartDiversity() (counts map[string]int, distinct int, topShare float64) {
-	counts = map[string]int{}
-	n, top := 0, 0
-	for _, p := range m.BestParts {
-		if p == "" {
-			continue
-		}
-		counts[p]++
-		n++
-		top = max(top, counts[p])
-	}
-	if n == 0 {
-		return counts, 0, 0
-	}
-	return counts, len(counts), float64(top) / float64(n)
-}
-
-// LandmarkKey names a landmark set.
-func LandmarkKey(landmarks []string) string { return strings.Join(landmarks, ",") }
-
-// Value returns a run's number for a metric (landmarks for instability).
-func (r *RunResult) Value(m Metric, landmarks []string) (Measure, bool) {
-	switch m {
-	case Accuracy:
-		if r.Accuracy == nil {
-			return Measure{}, false
-		}
-		return Measure{Mean: *r.Accuracy}, true
-	case PartInterpretability:
-		if r.PartInterp == nil {
-			return Measure{}, false
-		}
-		return *r.PartInterp, true
-	case LocationInstability:
-		v, ok := r.Instability[LandmarkKey(landmarks)]
-		return v, ok
-	}
-	return Measure{}, false
-}
 
 // Stat is a value over seeds.
 type Stat struct {
@@ -202,7 +46,7 @@ func NewStat(values []float64) Stat {
 
 // Row compares a treatment with the baseline on one architecture and column.
 type Row struct {
-	Metric Metric `json:"metric"`
+	Metric spec.Metric `json:"metric"`
 	// Dataset is the real dataset the row was measured on ("": the synthetic world).
 	Dataset     string   `json:"dataset,omitempty"`
 	Arch        string   `json:"arch"`
@@ -216,9 +60,9 @@ type Row struct {
 	PaperTreat  *float64 `json:"paper_treat,omitempty"`
 	// PaperNetwork is the paper's network of the paper numbers when it is
 	// not Arch's (a spec's paper_networks).
-	PaperNetwork string    `json:"paper_network,omitempty"`
-	Direction    Direction `json:"direction"`
-	Tolerance    float64   `json:"tolerance,omitempty"`
+	PaperNetwork string         `json:"paper_network,omitempty"`
+	Direction    spec.Direction `json:"direction"`
+	Tolerance    float64        `json:"tolerance,omitempty"`
 	// Agrees: our means go the way the paper claims.
 	Agrees bool `json:"agrees"`
 	// Diff is treatment − baseline paired by seed; CI its 95 % interval
@@ -279,13 +123,13 @@ func CI95(s Stat) *[2]float64 {
 func (r *Row) Judge() {
 	d := r.MeanDiff()
 	switch r.Direction {
-	case Higher:
+	case spec.Higher:
 		r.Agrees = d > 0
-	case Lower:
+	case spec.Lower:
 		r.Agrees = d < 0
-	case Preserved:
+	case spec.Preserved:
 		r.Agrees = d >= -r.Tolerance
-	case Similar:
+	case spec.Similar:
 		r.Agrees = math.Abs(d) <= r.Tolerance
 	}
 	n := min(len(r.Base.Values), len(r.Treat.Values))
@@ -307,30 +151,30 @@ func (r *Row) Judge() {
 
 // intervalOutcome reads an interval [lo, hi] of treatment − baseline
 // against the claimed direction.
-func intervalOutcome(d Direction, tol, lo, hi float64) string {
+func intervalOutcome(d spec.Direction, tol, lo, hi float64) string {
 	switch d {
-	case Higher:
+	case spec.Higher:
 		if lo > 0 {
 			return RowHolds
 		}
 		if hi < 0 {
 			return RowContradicted
 		}
-	case Lower:
+	case spec.Lower:
 		if hi < 0 {
 			return RowHolds
 		}
 		if lo > 0 {
 			return RowContradicted
 		}
-	case Preserved:
+	case spec.Preserved:
 		if lo >= -tol {
 			return RowHolds
 		}
 		if hi < -tol {
 			return RowContradicted
 		}
-	case Similar:
+	case spec.Similar:
 		if lo >= -tol && hi <= tol {
 			return RowHolds
 		}
@@ -344,20 +188,20 @@ func intervalOutcome(d Direction, tol, lo, hi float64) string {
 // Claimed is the direction in words, e.g. "interpretable > ordinary".
 func (r Row) Claimed() string {
 	switch r.Direction {
-	case Higher:
+	case spec.Higher:
 		return r.Treatment + " > " + r.Baseline
-	case Lower:
+	case spec.Lower:
 		return r.Treatment + " < " + r.Baseline
-	case Preserved:
+	case spec.Preserved:
 		return fmt.Sprintf("%s ≥ %s − %s", r.Treatment, r.Baseline, formatTolerance(r.Metric, r.Tolerance))
-	case Similar:
+	case spec.Similar:
 		return fmt.Sprintf("%s ≈ %s (±%s)", r.Treatment, r.Baseline, formatTolerance(r.Metric, r.Tolerance))
 	}
 	return string(r.Direction)
 }
 
-func formatTolerance(m Metric, t float64) string {
-	if m == Accuracy {
+func formatTolerance(m spec.Metric, t float64) string {
+	if m == spec.Accuracy {
 		return fmt.Sprintf("%.1f pts", 100*t)
 	}
 	return fmt.Sprintf("%.3f", t)
@@ -365,11 +209,11 @@ func formatTolerance(m Metric, t float64) string {
 
 // Distribution is the per-filter values of one run group, for plots.
 type Distribution struct {
-	Metric  Metric    `json:"metric"`
-	Arch    string    `json:"arch"`
-	Column  string    `json:"column"`
-	Variant string    `json:"variant"`
-	Values  []float64 `json:"values"`
+	Metric  spec.Metric `json:"metric"`
+	Arch    string      `json:"arch"`
+	Column  string      `json:"column"`
+	Variant string      `json:"variant"`
+	Values  []float64   `json:"values"`
 }
 
 // Verdict is a table's conclusion.
@@ -410,7 +254,7 @@ type TableResult struct {
 	// wherever a table's settings override the scale's.
 	Setup []string `json:"setup,omitempty"`
 	// NotApplicable are the metrics the table's data cannot give, in words.
-	NotApplicable *NotApplicable `json:"not_applicable,omitempty"`
+	NotApplicable *spec.NotApplicable `json:"not_applicable,omitempty"`
 	// Sensitivity are the part-interpretability rows under the scale's
 	// alternative region rules (Row.Region names the rule).
 	Sensitivity []Row `json:"region_sensitivity,omitempty"`
@@ -436,13 +280,13 @@ func (t *TableResult) NotApplicableText() string {
 
 // BuildTable aggregates the runs of one table over seeds and judges it.
 // results maps run keys to what they measured.
-func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*TableResult, error) {
+func BuildTable(tp plan.TablePlan, scale spec.Scale, results map[string]*execute.RunResult) (*TableResult, error) {
 	s := tp.Spec
 	t := &TableResult{ID: s.ID, Title: s.Title, StandsInFor: s.StandsInFor, Claim: s.Claim,
 		PaperSource: s.Paper.Source, Scale: scale.Name, Seeds: tp.Seeds, NotApplicable: s.NotApplicable}
 	sources := tp.Sources
 	if len(sources) == 0 { // a plan made by hand: the synthetic world
-		sources = []TableSource{{Columns: tp.Runs.Columns, Landmarks: s.Landmarks}}
+		sources = []plan.TableSource{{Columns: tp.Runs.Columns, Landmarks: s.Landmarks}}
 	}
 	for _, src := range sources {
 		if src.Dataset == "" {
@@ -462,7 +306,7 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 			t.Title = strings.TrimSuffix(t.Title, " analogue")
 		}
 	}
-	base, err := ParseVariant(s.Baseline)
+	base, err := spec.ParseVariant(s.Baseline)
 	if err != nil {
 		return nil, err
 	}
@@ -476,11 +320,11 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 			for _, arch := range tp.Runs.Archs {
 				// collect gathers one variant's values on a column, by seed,
 				// and says which of its networks did not learn.
-				collect := func(v Variant, col string) ([]float64, []float64, []string, []string, error) {
+				collect := func(v spec.Variant, col string) ([]float64, []float64, []string, []string, error) {
 					var vals, filters []float64
 					var dirs, notLearned []string
 					for seed := 1; seed <= tp.Seeds; seed++ {
-						key := RunKey(src.Dataset, arch, v, col, seed)
+						key := plan.RunKey(src.Dataset, arch, v, col, seed)
 						r, ok := results[key]
 						if !ok {
 							return nil, nil, nil, nil, fmt.Errorf("table %s: run %s has no result", s.ID, key)
@@ -503,7 +347,7 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 					return vals, filters, dirs, notLearned, nil
 				}
 				for _, tname := range tp.Runs.Variants {
-					treat, err := ParseVariant(tname)
+					treat, err := spec.ParseVariant(tname)
 					if err != nil {
 						return nil, err
 					}
@@ -525,10 +369,10 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 						}
 						notLearned := append(bnl, tnl...)
 						avgNotLearned = append(avgNotLearned, notLearned...)
-						row := s.row(m, src.Dataset, arch, col, base, treat, bv, tv, notLearned)
+						row := newRow(s, m, src.Dataset, arch, col, base, treat, bv, tv, notLearned)
 						row.Runs = append(bdirs, tdirs...)
 						t.Rows = append(t.Rows, row)
-						if m != Accuracy {
+						if m != spec.Accuracy {
 							dcol := col
 							if src.Dataset != "" {
 								dcol = src.Dataset + " " + col
@@ -540,7 +384,7 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 						}
 					}
 					if len(src.Columns) > 1 {
-						t.Rows = append(t.Rows, s.row(m, src.Dataset, arch, "avg", base, treat, baseAvg, treatAvg, avgNotLearned))
+						t.Rows = append(t.Rows, newRow(s, m, src.Dataset, arch, "avg", base, treat, baseAvg, treatAvg, avgNotLearned))
 					}
 				}
 			}
@@ -556,12 +400,12 @@ func BuildTable(tp TablePlan, scale Scale, results map[string]*RunResult) (*Tabl
 
 // addRegionSensitivity repeats the part-interpretability rows under each
 // of the scale's alternative region rules.
-func (t *TableResult) addRegionSensitivity(tp TablePlan, scale Scale, results map[string]*RunResult) error {
+func (t *TableResult) addRegionSensitivity(tp plan.TablePlan, scale spec.Scale, results map[string]*execute.RunResult) error {
 	s := tp.Spec
-	if !slices.Contains(s.Metrics, PartInterpretability) || len(scale.RegionAlternatives) == 0 {
+	if !slices.Contains(s.Metrics, spec.PartInterpretability) || len(scale.RegionAlternatives) == 0 {
 		return nil
 	}
-	base, err := ParseVariant(s.Baseline)
+	base, err := spec.ParseVariant(s.Baseline)
 	if err != nil {
 		return err
 	}
@@ -573,7 +417,7 @@ func (t *TableResult) addRegionSensitivity(tp TablePlan, scale Scale, results ma
 			name := rule.Name()
 			for _, arch := range tp.Runs.Archs {
 				for _, tname := range tp.Runs.Variants {
-					treat, err := ParseVariant(tname)
+					treat, err := spec.ParseVariant(tname)
 					if err != nil {
 						return err
 					}
@@ -582,12 +426,12 @@ func (t *TableResult) addRegionSensitivity(tp TablePlan, scale Scale, results ma
 						var notLearned []string
 						for seed := 1; seed <= tp.Seeds; seed++ {
 							for _, side := range []struct {
-								v    Variant
+								v    spec.Variant
 								vals *[]float64
 							}{{base, &bv}, {treat, &tv}} {
-								r, ok := results[RunKey("", arch, side.v, col, seed)]
+								r, ok := results[plan.RunKey("", arch, side.v, col, seed)]
 								if !ok {
-									return fmt.Errorf("table %s: run %s has no result", s.ID, RunKey("", arch, side.v, col, seed))
+									return fmt.Errorf("table %s: run %s has no result", s.ID, plan.RunKey("", arch, side.v, col, seed))
 								}
 								m, ok := r.PartInterpAlt[name]
 								if !ok {
@@ -599,7 +443,7 @@ func (t *TableResult) addRegionSensitivity(tp TablePlan, scale Scale, results ma
 								}
 							}
 						}
-						row := s.row(PartInterpretability, "", arch, col, base, treat, bv, tv, notLearned)
+						row := newRow(s, spec.PartInterpretability, "", arch, col, base, treat, bv, tv, notLearned)
 						row.Region = name
 						t.Sensitivity = append(t.Sensitivity, row)
 					}
@@ -631,9 +475,9 @@ func (p PartSpread) Collapsed() bool { return p.Distinct <= 1 || p.TopShare >= C
 // CollapseShare is the share of filters on one part that counts as a collapse.
 const CollapseShare = 0.9
 
-func (t *TableResult) addPartDiversity(tp TablePlan, results map[string]*RunResult) {
+func (t *TableResult) addPartDiversity(tp plan.TablePlan, results map[string]*execute.RunResult) {
 	s := tp.Spec
-	if !slices.Contains(s.Metrics, PartInterpretability) {
+	if !slices.Contains(s.Metrics, spec.PartInterpretability) {
 		return
 	}
 	variants := append([]string{s.Baseline}, tp.Runs.Variants...)
@@ -641,19 +485,19 @@ func (t *TableResult) addPartDiversity(tp TablePlan, results map[string]*RunResu
 		for _, arch := range tp.Runs.Archs {
 			for _, col := range src.Columns {
 				for _, vname := range variants {
-					v, err := ParseVariant(vname)
+					v, err := spec.ParseVariant(vname)
 					if err != nil {
 						continue
 					}
-					var pooled Measure
+					var pooled execute.Measure
 					for seed := 1; seed <= tp.Seeds; seed++ {
-						if r, ok := results[RunKey(src.Dataset, arch, v, col, seed)]; ok && r.PartInterp != nil {
+						if r, ok := results[plan.RunKey(src.Dataset, arch, v, col, seed)]; ok && r.PartInterp != nil {
 							pooled.BestParts = append(pooled.BestParts, r.PartInterp.BestParts...)
 						}
 					}
 					counts, distinct, share := pooled.PartDiversity()
 					top := ""
-					for _, p := range sortedKeys(counts) {
+					for _, p := range slices.Sorted(maps.Keys(counts)) {
 						if top == "" || counts[p] > counts[top] {
 							top = p
 						}
@@ -675,43 +519,43 @@ func plural(n int, word string) string {
 
 // setupLine describes the runs of a table on one source when they are not
 // the scale's synthetic runs: the data, split and sizes of the first run.
-func setupLine(tp TablePlan, scale Scale, src TableSource, results map[string]*RunResult) string {
+func setupLine(tp plan.TablePlan, scale spec.Scale, src plan.TableSource, results map[string]*execute.RunResult) string {
 	if src.Dataset == "" && tp.Runs.Settings == nil {
 		return ""
 	}
 	var parts []string
 	for _, col := range src.Columns {
-		r, ok := results[RunKey(src.Dataset, tp.Runs.Archs[0], Variant{}, col, 1)]
+		r, ok := results[plan.RunKey(src.Dataset, tp.Runs.Archs[0], spec.Variant{}, col, 1)]
 		if !ok || r.Config == nil {
 			continue
 		}
 		c := r.Config
 		task := fmt.Sprintf("%s: single-category %s vs the other categories", col, c.Data.Target)
-		if IsMulti(col) {
+		if spec.IsMulti(col) {
 			task = fmt.Sprintf("%s: %d categories", col, c.Data.Categories)
 		}
 		parts = append(parts, fmt.Sprintf("%s, %d training and %d test images", task, r.TrainImages, r.TestImages))
 		if len(parts) == 1 {
-			parts[0] = fmt.Sprintf("%s at width %g, %d px, %s, batch %d; ", PaperNetwork(c.Model.Arch), c.Model.Width, c.Data.ImageSize, plural(c.Epochs, "epoch"), c.Batch) + parts[0]
+			parts[0] = fmt.Sprintf("%s at width %g, %d px, %s, batch %d; ", spec.PaperNetwork(c.Model.Arch), c.Model.Width, c.Data.ImageSize, plural(c.Epochs, "epoch"), c.Batch) + parts[0]
 		}
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("On %s: %s.", datasetTitle(src.Dataset), strings.Join(parts, "; "))
+	return fmt.Sprintf("On %s: %s.", catalog.Title(src.Dataset), strings.Join(parts, "; "))
 }
 
-func (t *TableResult) hasDistribution(m Metric, arch, col, variant string) bool {
+func (t *TableResult) hasDistribution(m spec.Metric, arch, col, variant string) bool {
 	return slices.ContainsFunc(t.Distributions, func(d Distribution) bool {
 		return d.Metric == m && d.Arch == arch && d.Column == col && d.Variant == variant
 	})
 }
 
-func (s *Spec) row(m Metric, dataset, arch, col string, base, treat Variant, bv, tv []float64, notLearned []string) Row {
+func newRow(s *spec.Spec, m spec.Metric, dataset, arch, col string, base, treat spec.Variant, bv, tv []float64, notLearned []string) Row {
 	r := Row{Metric: m, Dataset: dataset, Arch: arch, Column: col, PaperColumn: s.PaperColumnOn(dataset, col),
 		Baseline: base.Label(), Treatment: treat.Label(),
 		Base: NewStat(bv), Treat: NewStat(tv), Direction: s.DirectionOf(m), Tolerance: s.Tolerance[m], NotLearned: notLearned}
-	if n := s.PaperNetworkOf(arch); n != PaperNetwork(arch) {
+	if n := s.PaperNetworkOf(arch); n != spec.PaperNetwork(arch) {
 		r.PaperNetwork = n
 	}
 	if v, ok := s.PaperValue(m, arch, base.Name(), r.PaperColumn); ok {
@@ -762,7 +606,7 @@ func judgeTable(rows []Row) Verdict {
 		return v
 	}
 	var sizes []string
-	for _, m := range metricsOf(measurable) {
+	for _, m := range MetricsOf(measurable) {
 		sizes = append(sizes, differenceSummary(m, measurable))
 	}
 	seeds := measurable[0].Diff.N
@@ -792,7 +636,7 @@ func judgeTable(rows []Row) Verdict {
 
 // differenceSummary is the mean treatment−baseline difference of one
 // metric's rows, next to the paper's where the paper has both numbers.
-func differenceSummary(m Metric, rows []Row) string {
+func differenceSummary(m spec.Metric, rows []Row) string {
 	var ours, paper float64
 	n, np := 0, 0
 	for _, r := range rows {
@@ -803,7 +647,7 @@ func differenceSummary(m Metric, rows []Row) string {
 		n++
 		if r.PaperBase != nil && r.PaperTreat != nil {
 			d := *r.PaperTreat - *r.PaperBase
-			if m == Accuracy {
+			if m == spec.Accuracy {
 				d /= 100 // the paper prints accuracy in %
 			}
 			paper += d
@@ -817,17 +661,34 @@ func differenceSummary(m Metric, rows []Row) string {
 	return s
 }
 
-func signedValue(m Metric, v float64) string {
-	if m == Accuracy {
+func signedValue(m spec.Metric, v float64) string {
+	if m == spec.Accuracy {
 		return fmt.Sprintf("%+.2f points", 100*v)
 	}
 	return fmt.Sprintf("%+.3f", v)
 }
 
-// formatValue prints a metric value as the paper does (accuracy in %).
-func formatValue(m Metric, v float64) string {
-	if m == Accuracy {
+// FormatValue prints a metric value as the paper does (accuracy in %).
+func FormatValue(m spec.Metric, v float64) string {
+	if m == spec.Accuracy {
 		return fmt.Sprintf("%.2f", 100*v)
 	}
 	return fmt.Sprintf("%.3f", v)
+}
+
+// MetricsOf lists the metrics of rows, in the order they first appear.
+func MetricsOf(rows []Row) []spec.Metric {
+	var ms []spec.Metric
+	for _, r := range rows {
+		if len(ms) == 0 || ms[len(ms)-1] != r.Metric {
+			found := false
+			for _, m := range ms {
+				found = found || m == r.Metric
+			}
+			if !found {
+				ms = append(ms, r.Metric)
+			}
+		}
+	}
+	return ms
 }

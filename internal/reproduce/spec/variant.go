@@ -1,4 +1,4 @@
-package reproduce
+package spec
 
 import (
 	"fmt"
@@ -59,10 +59,10 @@ func (v Variant) Label() string {
 	return v.Name()
 }
 
-// apply sets the interpretable part of a training config. The authors-code
+// Apply sets the interpretable part of a training config. The authors-code
 // loss carries its own scale and 1/epoch decay, so it gets a constant λ = 1
 // (docs/masks-and-losses.md); the others follow the paper's λ schedule.
-func (v Variant) apply(c *train.Config) {
+func (v Variant) Apply(c *train.Config) {
 	c.Interpretable = train.DefaultInterpretable()
 	c.Interpretable.Enabled = v.Interpretable
 	if !v.Interpretable {

@@ -1,6 +1,10 @@
-package reproduce
+package report
 
 import (
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
+
 	"encoding/json"
 	"fmt"
 	"os"
@@ -24,7 +28,7 @@ func ReadReport(path string) (*Report, error) {
 
 // Summary markers delimit the README's generated results summary.
 const (
-	SummaryBegin = "<!-- results summary: generated from reproductions/results by `go test ./internal/reproduce -run TestReadmeSummary -update`; do not edit -->"
+	SummaryBegin = "<!-- results summary: generated from reproductions/results by `go test ./internal/reproduce/report -run TestReadmeSummary -update`; do not edit -->"
 	SummaryEnd   = "<!-- end of results summary -->"
 )
 
@@ -95,8 +99,8 @@ func (r *Report) goals() []goal {
 			if row.IsAverage() {
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s %s: %s (%s)", PaperNetwork(row.Arch), row.Column, diffCell(row), row.Outcome))
-			ok = ok && row.Outcome == RowHolds && row.Diff.Mean >= 0.20
+			parts = append(parts, fmt.Sprintf("%s %s: %s (%s)", spec.PaperNetwork(row.Arch), row.Column, diffCell(row), row.Outcome))
+			ok = ok && row.Outcome == verdict.RowHolds && row.Diff.Mean >= 0.20
 		}
 		for _, p := range t.PartSpread {
 			if p.Variant != t.Rows[0].Treatment {
@@ -121,7 +125,7 @@ func (r *Report) goals() []goal {
 			}
 			any = true
 			inst = append(inst, fmt.Sprintf("T%s %s: %s (%s)", id, row.Column, diffCell(row), row.Outcome))
-			instOK = instOK && row.Outcome == RowHolds
+			instOK = instOK && row.Outcome == verdict.RowHolds
 		}
 	}
 	if any {
@@ -132,11 +136,11 @@ func (r *Report) goals() []goal {
 		var acc []string
 		ok, any := true, false
 		for _, row := range t.Rows {
-			if row.IsAverage() || IsMulti(row.Column) {
+			if row.IsAverage() || spec.IsMulti(row.Column) {
 				continue
 			}
 			any = true
-			acc = append(acc, fmt.Sprintf("%s %s: %s (%s)", PaperNetwork(row.Arch), row.Column, diffCell(row), row.Outcome))
+			acc = append(acc, fmt.Sprintf("%s %s: %s (%s)", spec.PaperNetwork(row.Arch), row.Column, diffCell(row), row.Outcome))
 			ok = ok && row.Diff.Mean >= -0.03
 		}
 		if any {
@@ -146,7 +150,7 @@ func (r *Report) goals() []goal {
 	// Every table run: train accuracy ≥ 95 %.
 	minTrain, below, n := 1.0, 0, 0
 	for _, run := range r.Runs {
-		if run.Role == RolePretrain {
+		if run.Role == plan.RolePretrain {
 			continue
 		}
 		n++
@@ -185,7 +189,7 @@ func (r *Report) goals() []goal {
 	return out
 }
 
-func (r *Report) table(id string) *TableResult {
+func (r *Report) table(id string) *verdict.TableResult {
 	for _, t := range r.Tables {
 		if t.ID == id {
 			return t

@@ -1,6 +1,13 @@
-package reproduce
+package report
 
 import (
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
+
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -16,21 +23,21 @@ import (
 
 // Report is everything one reproduction produced.
 type Report struct {
-	Scale Scale `json:"scale"`
+	Scale spec.Scale `json:"scale"`
 	// WallSeconds is the time of the whole reproduction (training reused
 	// from the run store included at its cost of zero).
-	WallSeconds float64        `json:"wall_seconds"`
-	Backend     string         `json:"backend"`
-	Tables      []*TableResult `json:"tables"`
-	Runs        []*RunResult   `json:"runs"`
-	Skipped     []string       `json:"skipped_tables,omitempty"`
+	WallSeconds float64                `json:"wall_seconds"`
+	Backend     string                 `json:"backend"`
+	Tables      []*verdict.TableResult `json:"tables"`
+	Runs        []*execute.RunResult   `json:"runs"`
+	Skipped     []string               `json:"skipped_tables,omitempty"`
 }
 
 // BuildReport aggregates every planned table.
-func BuildReport(p *Plan, results map[string]*RunResult) (*Report, error) {
+func BuildReport(p *plan.Plan, results map[string]*execute.RunResult) (*Report, error) {
 	r := &Report{Scale: p.Scale, Skipped: p.Skipped}
 	for _, tp := range p.Tables {
-		t, err := BuildTable(tp, p.Scale, results)
+		t, err := verdict.BuildTable(tp, p.Scale, results)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +103,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 			if row.CI != nil {
 				ciLow, ciHigh = f(row.CI[0]), f(row.CI[1])
 			}
-			cw.Write([]string{t.ID, string(row.Metric), PaperNetwork(row.Arch), row.Column, row.PaperColumn, row.Baseline, row.Treatment,
+			cw.Write([]string{t.ID, string(row.Metric), spec.PaperNetwork(row.Arch), row.Column, row.PaperColumn, row.Baseline, row.Treatment,
 				f(row.Base.Mean), f(row.Base.Std), f(row.Treat.Mean), f(row.Treat.Std), strconv.Itoa(row.Treat.N),
 				opt(row.PaperBase), opt(row.PaperTreat), row.Claimed(), strconv.FormatBool(row.Agrees), f(row.Diff.Mean), ciLow, ciHigh, row.Outcome, row.Dataset, csvNote(row)})
 		}
@@ -112,27 +119,27 @@ func (r *Report) WriteCSV(w io.Writer) error {
 }
 
 // cell prints "mean ± std" in the metric's units.
-func cell(m Metric, s Stat) string {
+func cell(m spec.Metric, s verdict.Stat) string {
 	if s.N == 0 {
 		return "—"
 	}
 	if s.N == 1 {
-		return formatValue(m, s.Mean)
+		return verdict.FormatValue(m, s.Mean)
 	}
-	return formatValue(m, s.Mean) + " ± " + formatValue(m, s.Std)
+	return verdict.FormatValue(m, s.Mean) + " ± " + verdict.FormatValue(m, s.Std)
 }
 
-func paperCell(m Metric, v *float64) string {
+func paperCell(m spec.Metric, v *float64) string {
 	if v == nil {
 		return "—"
 	}
-	if m == Accuracy {
+	if m == spec.Accuracy {
 		return fmt.Sprintf("%.2f", *v) // the paper prints accuracy in %
 	}
 	return fmt.Sprintf("%.3f", *v)
 }
 
-func csvNote(r Row) string {
+func csvNote(r verdict.Row) string {
 	if r.PaperNetwork != "" && (r.PaperBase != nil || r.PaperTreat != nil) {
 		return "paper numbers: " + r.PaperNetwork
 	}
@@ -141,7 +148,7 @@ func csvNote(r Row) string {
 
 // paperCellOf is a row's paper number, naming the paper's network when it
 // is not the row's.
-func paperCellOf(r Row, v *float64) string {
+func paperCellOf(r verdict.Row, v *float64) string {
 	c := paperCell(r.Metric, v)
 	if v != nil && r.PaperNetwork != "" {
 		c += " (" + r.PaperNetwork + ")"
@@ -150,9 +157,9 @@ func paperCellOf(r Row, v *float64) string {
 }
 
 // diffCell is the paired difference with its 95 % interval.
-func diffCell(r Row) string {
+func diffCell(r verdict.Row) string {
 	scale, format, unit := 1.0, "%+.3f", ""
-	if r.Metric == Accuracy {
+	if r.Metric == spec.Accuracy {
 		scale, format, unit = 100, "%+.2f", " pts"
 	}
 	d := fmt.Sprintf(format, scale*r.Diff.Mean)
@@ -162,22 +169,22 @@ func diffCell(r Row) string {
 	return d + unit
 }
 
-func outcomeCell(r Row) string {
+func outcomeCell(r verdict.Row) string {
 	switch r.Outcome {
-	case RowHolds:
+	case verdict.RowHolds:
 		return "holds"
-	case RowContradicted:
+	case verdict.RowContradicted:
 		return "**contradicted**"
-	case RowNotMeasurable:
+	case verdict.RowNotMeasurable:
 		return "not measurable: the network did not learn"
 	}
 	return r.Outcome
 }
 
-func columnCell(r Row) string {
+func columnCell(r verdict.Row) string {
 	c := r.Column
 	if r.Dataset != "" {
-		c += ", " + datasetTitle(r.Dataset)
+		c += ", " + catalog.Title(r.Dataset)
 	}
 	if r.PaperColumn != r.Column && r.PaperColumn != "" {
 		return c + " (paper: " + r.PaperColumn + ")"
@@ -195,17 +202,17 @@ func (r *Report) dataTitle() string {
 			synthetic = true
 		}
 		for _, d := range t.Datasets {
-			if !slices.Contains(names, datasetTitle(d)) {
-				names = append(names, datasetTitle(d))
+			if !slices.Contains(names, catalog.Title(d)) {
+				names = append(names, catalog.Title(d))
 			}
 		}
 	}
 	if synthetic {
-		names = append(names, datasetTitle(""))
+		names = append(names, catalog.Title(""))
 	}
 	switch len(names) {
 	case 0:
-		return datasetTitle("")
+		return catalog.Title("")
 	case 1:
 		return names[0]
 	}
@@ -223,7 +230,7 @@ func (r *Report) synthetic() bool {
 }
 
 // measures reports whether some table measures metric m.
-func (r *Report) measures(m Metric) bool {
+func (r *Report) measures(m spec.Metric) bool {
 	for _, t := range r.Tables {
 		for _, row := range t.Rows {
 			if row.Metric == m {
@@ -235,13 +242,13 @@ func (r *Report) measures(m Metric) bool {
 }
 
 // dataLine says which data a table ran on ("" for the synthetic world).
-func (t *TableResult) dataLine() string {
+func dataLine(t *verdict.TableResult) string {
 	if len(t.Datasets) == 0 {
 		return ""
 	}
 	var names []string
 	for _, d := range t.Datasets {
-		names = append(names, datasetTitle(d))
+		names = append(names, catalog.Title(d))
 	}
 	what := "the real dataset"
 	if len(names) > 1 {
@@ -271,7 +278,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, " Pools are dropped until the top conv map is at least %d×%d.", r.Scale.MinTopMap, r.Scale.MinTopMap)
 		}
 	}
-	if r.measures(PartInterpretability) {
+	if r.measures(spec.PartInterpretability) {
 		fmt.Fprintf(&b, " Part interpretability region: %s", r.Scale.Region.Name())
 		if r.Scale.TopFraction == 0 && r.Scale.Region.TopFraction == 0 {
 			fmt.Fprintf(&b, ", keeping the top 0.005·196/(H·W) of each filter's units (the paper's 0.005 rescaled to the map size)")
@@ -287,7 +294,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if t.StandsInFor != "" {
 			fmt.Fprintf(&b, "Stands in for: %s. ", t.StandsInFor)
 		}
-		if d := t.dataLine(); d != "" {
+		if d := dataLine(t); d != "" {
 			fmt.Fprintf(&b, "%s ", d)
 		}
 		fmt.Fprintf(&b, "Claim: %s", t.Claim)
@@ -302,7 +309,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, row := range t.Rows {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				row.Metric, PaperNetwork(row.Arch), columnCell(row), row.Baseline, cell(row.Metric, row.Base),
+				row.Metric, spec.PaperNetwork(row.Arch), columnCell(row), row.Baseline, cell(row.Metric, row.Base),
 				row.Treatment, cell(row.Metric, row.Treat), diffCell(row), paperCellOf(row, row.PaperBase), paperCellOf(row, row.PaperTreat),
 				row.Claimed(), outcomeCell(row))
 		}
@@ -327,7 +334,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 // writePartSpread shows how the filters' best parts spread over the parts,
 // so that a collapse onto one part is visible beside P.
-func writePartSpread(b *strings.Builder, t *TableResult) {
+func writePartSpread(b *strings.Builder, t *verdict.TableResult) {
 	if len(t.PartSpread) == 0 {
 		return
 	}
@@ -338,36 +345,36 @@ func writePartSpread(b *strings.Builder, t *TableResult) {
 		if p.Collapsed() {
 			collapse = "**yes**"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %s | %.0f %% | %s |\n", PaperNetwork(p.Arch), p.Column, p.Variant, p.Filters, p.Distinct, p.TopPart, 100*p.TopShare, collapse)
+		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %s | %.0f %% | %s |\n", spec.PaperNetwork(p.Arch), p.Column, p.Variant, p.Filters, p.Distinct, p.TopPart, 100*p.TopShare, collapse)
 	}
 }
 
 // writeSensitivity repeats the part-interpretability comparison under the
 // alternative region rules.
-func writeSensitivity(b *strings.Builder, sc Scale, t *TableResult) {
+func writeSensitivity(b *strings.Builder, sc spec.Scale, t *verdict.TableResult) {
 	if len(t.Sensitivity) == 0 {
 		return
 	}
 	fmt.Fprintf(b, "\nRegion-rule sensitivity (the table above uses %s):\n\n", sc.Region.Name())
 	b.WriteString("| region rule | network | column | baseline | treatment | difference [95 % interval] | outcome |\n|---|---|---|---|---|---|---|\n")
 	for _, row := range t.Sensitivity {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Region, PaperNetwork(row.Arch), row.Column,
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Region, spec.PaperNetwork(row.Arch), row.Column,
 			cell(row.Metric, row.Base), cell(row.Metric, row.Treat), diffCell(row), outcomeCell(row))
 	}
 }
 
 // writeRuns lists every run: whether its network learned, the pretrained
 // network it started from, and how its filter loss behaved.
-func writeRuns(b *strings.Builder, runs []*RunResult) {
+func writeRuns(b *strings.Builder, runs []*execute.RunResult) {
 	if len(runs) == 0 {
 		return
 	}
 	b.WriteString("\n## Runs\n\nTrain accuracy is the last epoch's (training mode); chance is the most frequent test class. ")
-	fmt.Fprintf(b, "The filter/classification gradient ratio is |λ·∇filter loss| / |∇classification loss| on the interpretable layers' weights at the start of the first and last epoch; inert: below %g in every epoch; runaway: above %g, or the mean max activation grew more than %g-fold.\n\n", InertGradRatio, float64(RunawayGradRatio), float64(RunawayGrowth))
+	fmt.Fprintf(b, "The filter/classification gradient ratio is |λ·∇filter loss| / |∇classification loss| on the interpretable layers' weights at the start of the first and last epoch; inert: below %g in every epoch; runaway: above %g, or the mean max activation grew more than %g-fold.\n\n", execute.InertGradRatio, float64(execute.RunawayGradRatio), float64(execute.RunawayGrowth))
 	b.WriteString("| run | train acc | test acc | chance | learned | pretrained from | train s | grad ratio first → last | filter loss |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		learned := "yes"
-		if r.Role == RolePretrain {
+		if r.Role == plan.RolePretrain {
 			learned = "(pretraining)"
 		} else if p := r.LearnedProblem(); p != "" {
 			learned = "**no**"

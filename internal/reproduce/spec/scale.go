@@ -1,4 +1,4 @@
-package reproduce
+package spec
 
 import (
 	"bytes"
@@ -89,7 +89,7 @@ func (r RegionRule) Name() string {
 }
 
 // params are the metric plugin's parameters under the rule for an h×w map.
-func (s Scale) regionParams(r RegionRule, h, w int) map[string]any {
+func (s Scale) RegionParams(r RegionRule, h, w int) map[string]any {
 	top := r.TopFraction
 	if top == 0 {
 		top = s.TopFractionFor(h, w)

@@ -1,6 +1,11 @@
-package reproduce
+package report
 
 import (
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
+
 	"bytes"
 	"flag"
 	"math"
@@ -24,9 +29,9 @@ func fixtureReport(t *testing.T) *Report {
 }
 
 // fixtureReportWith lets a test change the results before the report is built.
-func fixtureReportWith(t *testing.T, change func(map[string]*RunResult)) *Report {
+func fixtureReportWith(t *testing.T, change func(map[string]*execute.RunResult)) *Report {
 	t.Helper()
-	spec, err := ParseSpec([]byte(`
+	sp, err := spec.ParseSpec([]byte(`
 id: "1"
 title: "Table 1: part interpretability, single-category"
 stands_in_for: "Pascal VOC Part"
@@ -49,9 +54,9 @@ scales:
 	if err != nil {
 		t.Fatal(err)
 	}
-	scale := Scale{Name: "fixture", Description: "fixture scale", Width: 0.125, ImageSize: 64, SingleCategories: 6, MultiCategories: 3,
+	scale := spec.Scale{Name: "fixture", Description: "fixture scale", Width: 0.125, ImageSize: 64, SingleCategories: 6, MultiCategories: 3,
 		SingleTrain: 4096, MultiTrain: 2048, Test: 1024, Epochs: 12, Batch: 32}
-	p, err := MakePlan([]*Spec{spec}, scale, PlanOptions{})
+	p, err := plan.MakePlan([]*spec.Spec{sp}, scale, plan.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,16 +67,16 @@ scales:
 		"vgg-m/ordinary/cat/seed1": {0.40, 0.90}, "vgg-m/ordinary/cat/seed2": {0.42, 0.90},
 		"vgg-m/l1+mi/cat/seed1": {0.38, 0.80}, "vgg-m/l1+mi/cat/seed2": {0.36, 0.82},
 	}
-	results := map[string]*RunResult{}
+	results := map[string]*execute.RunResult{}
 	for _, pr := range p.Runs {
 		v, ok := values[pr.Key]
 		if !ok {
 			t.Fatalf("plan has unexpected run %s", pr.Key)
 		}
-		results[pr.Key] = &RunResult{Key: pr.Key, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
+		results[pr.Key] = &execute.RunResult{Key: pr.Key, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
 			RunDir: "runs/" + strings.ReplaceAll(pr.Key, "/", "-"), Layer: "conv5", Accuracy: ptr(v.acc),
 			TrainAccuracy: 0.99, TestAccuracy: v.acc, Chance: 0.5,
-			PartInterp: &Measure{Mean: v.p, Filters: []float64{v.p - 0.1, v.p, v.p + 0.1}}}
+			PartInterp: &execute.Measure{Mean: v.p, Filters: []float64{v.p - 0.1, v.p, v.p + 0.1}}}
 	}
 	if change != nil {
 		change(results)
@@ -119,7 +124,7 @@ func TestReportGoldenFiles(t *testing.T) {
 }
 
 func TestNetworksThatDidNotLearnAreNotMeasurable(t *testing.T) {
-	r := fixtureReportWith(t, func(results map[string]*RunResult) {
+	r := fixtureReportWith(t, func(results map[string]*execute.RunResult) {
 		results["vgg-m/l1+mi/cat/seed2"].TrainAccuracy = 0.7
 		results["vgg-m/ordinary/bird/seed1"].TestAccuracy = 0.55
 	})
@@ -135,25 +140,8 @@ func TestNetworksThatDidNotLearnAreNotMeasurable(t *testing.T) {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
 	v := r.Tables[0].Verdict
-	if v.Outcome != NotMeasurable || !strings.Contains(v.Text, "did not learn") || !strings.Contains(v.Text, "train accuracy 70.0 %") {
+	if v.Outcome != verdict.NotMeasurable || !strings.Contains(v.Text, "did not learn") || !strings.Contains(v.Text, "train accuracy 70.0 %") {
 		t.Errorf("verdict %+v, want not measurable naming the run", v)
-	}
-}
-
-func TestIntervalOutcome(t *testing.T) {
-	for _, tc := range []struct {
-		d       Direction
-		lo, hi  float64
-		outcome string
-	}{
-		{Higher, 0.1, 0.3, RowHolds}, {Higher, -0.1, 0.3, RowNotShown}, {Higher, -0.3, -0.1, RowContradicted},
-		{Lower, -0.3, -0.1, RowHolds}, {Lower, -0.1, 0.1, RowNotShown}, {Lower, 0.1, 0.2, RowContradicted},
-		{Preserved, -0.02, 0.01, RowHolds}, {Preserved, -0.05, 0.01, RowNotShown}, {Preserved, -0.09, -0.04, RowContradicted},
-		{Similar, -0.02, 0.02, RowHolds}, {Similar, -0.02, 0.05, RowNotShown}, {Similar, 0.04, 0.08, RowContradicted},
-	} {
-		if got := intervalOutcome(tc.d, 0.03, tc.lo, tc.hi); got != tc.outcome {
-			t.Errorf("%s [%g, %g] tolerance 0.03: %s, want %s", tc.d, tc.lo, tc.hi, got, tc.outcome)
-		}
 	}
 }
 
@@ -161,7 +149,7 @@ func TestTableAggregationAndVerdict(t *testing.T) {
 	r := fixtureReport(t)
 	tab := r.Tables[0]
 	type row struct {
-		Metric      Metric
+		Metric      spec.Metric
 		Column      string
 		Base, Treat float64
 		Agrees      bool
@@ -181,18 +169,18 @@ func TestTableAggregationAndVerdict(t *testing.T) {
 	// mean ± 12.706·std/√2. bird P: 0.30 and 0.30 (std 0); cat P: −0.02,
 	// −0.04 … see the values in fixtureReport.
 	want := []row{
-		{PartInterpretability, "bird", 0.32, 0.62, true, 0.3, [2]float64{0.3, 0.3}, RowHolds},
-		{PartInterpretability, "cat", 0.41, 0.37, false, -0.04, [2]float64{-0.294, 0.214}, RowNotShown},
-		{PartInterpretability, "avg", 0.365, 0.495, true, 0.13, [2]float64{0.003, 0.257}, RowHolds},
-		{Accuracy, "bird", 0.93, 0.88, false, -0.05, [2]float64{-0.431, 0.331}, RowNotShown},
-		{Accuracy, "cat", 0.9, 0.81, false, -0.09, [2]float64{-0.217, 0.037}, RowNotShown},
-		{Accuracy, "avg", 0.915, 0.845, false, -0.07, [2]float64{-0.197, 0.057}, RowNotShown},
+		{spec.PartInterpretability, "bird", 0.32, 0.62, true, 0.3, [2]float64{0.3, 0.3}, verdict.RowHolds},
+		{spec.PartInterpretability, "cat", 0.41, 0.37, false, -0.04, [2]float64{-0.294, 0.214}, verdict.RowNotShown},
+		{spec.PartInterpretability, "avg", 0.365, 0.495, true, 0.13, [2]float64{0.003, 0.257}, verdict.RowHolds},
+		{spec.Accuracy, "bird", 0.93, 0.88, false, -0.05, [2]float64{-0.431, 0.331}, verdict.RowNotShown},
+		{spec.Accuracy, "cat", 0.9, 0.81, false, -0.09, [2]float64{-0.217, 0.037}, verdict.RowNotShown},
+		{spec.Accuracy, "avg", 0.915, 0.845, false, -0.07, [2]float64{-0.197, 0.057}, verdict.RowNotShown},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 	// The averages are not counted twice: 1 of the 4 per-column rows holds.
-	if tab.Verdict.Outcome != NotShown || tab.Verdict.Agree != 1 || tab.Verdict.Total != 4 {
+	if tab.Verdict.Outcome != verdict.NotShown || tab.Verdict.Agree != 1 || tab.Verdict.Total != 4 {
 		t.Errorf("verdict %+v, want not shown, 1 of 4", tab.Verdict)
 	}
 	if p := tab.Rows[0].PaperTreat; p == nil || *p != 0.821 {
@@ -213,68 +201,6 @@ func TestTableAggregationAndVerdict(t *testing.T) {
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
-func TestJudge(t *testing.T) {
-	vals := func(v ...float64) Stat { return NewStat(v) }
-	tests := []struct {
-		name    string
-		row     Row
-		agrees  bool
-		outcome string
-	}{
-		{"higher, interval above 0", Row{Direction: Higher, Base: vals(0.3, 0.31, 0.29), Treat: vals(0.5, 0.52, 0.49)}, true, RowHolds},
-		{"higher, within noise", Row{Direction: Higher, Base: vals(0.3, 0.4), Treat: vals(0.35, 0.3)}, false, RowNotShown},
-		{"higher, one seed gives no interval", Row{Direction: Higher, Base: vals(0.3), Treat: vals(0.9)}, true, RowNotShown},
-		{"higher, equal is no", Row{Direction: Higher, Base: vals(0.3), Treat: vals(0.3)}, false, RowNotShown},
-		{"lower", Row{Direction: Lower, Base: vals(0.15, 0.16, 0.15), Treat: vals(0.09, 0.1, 0.1)}, true, RowHolds},
-		{"lower, wrong way", Row{Direction: Lower, Base: vals(0.09, 0.1, 0.09), Treat: vals(0.15, 0.16, 0.15)}, false, RowContradicted},
-		{"preserved within tolerance", Row{Direction: Preserved, Tolerance: 0.03, Base: vals(0.93, 0.93, 0.94), Treat: vals(0.92, 0.925, 0.93)}, true, RowHolds},
-		{"preserved, too large a drop", Row{Direction: Preserved, Tolerance: 0.03, Base: vals(0.93, 0.94, 0.93), Treat: vals(0.85, 0.86, 0.86)}, false, RowContradicted},
-		{"similar", Row{Direction: Similar, Tolerance: 0.05, Base: vals(0.5, 0.5), Treat: vals(0.49, 0.49)}, true, RowHolds},
-		{"not similar, one seed", Row{Direction: Similar, Tolerance: 0.05, Base: vals(0.5), Treat: vals(0.56)}, false, RowNotShown},
-		{"did not learn", Row{Direction: Higher, Base: vals(0.3, 0.31, 0.29), Treat: vals(0.5, 0.52, 0.49), NotLearned: []string{"x"}}, true, RowNotMeasurable},
-	}
-	for _, tt := range tests {
-		r := tt.row
-		r.Judge()
-		if r.Agrees != tt.agrees || r.Outcome != tt.outcome {
-			t.Errorf("%s: agrees %v outcome %s, want %v %s", tt.name, r.Agrees, r.Outcome, tt.agrees, tt.outcome)
-		}
-	}
-}
-
-func TestVerdictOutcomes(t *testing.T) {
-	yes := Row{Metric: PartInterpretability, Arch: "vgg-m", Column: "bird", Agrees: true, Outcome: RowHolds, Diff: Stat{N: 3}}
-	no := yes
-	no.Agrees, no.Outcome = false, RowContradicted
-	unclear := yes
-	unclear.Outcome = RowNotShown
-	dead := yes
-	dead.Outcome, dead.NotLearned = RowNotMeasurable, []string{"vgg-m/ordinary/bird/seed1: train accuracy 60.0 % < 90 %"}
-	avgNo := no
-	avgNo.Column = "avg"
-	for _, tt := range []struct {
-		rows []Row
-		want string
-	}{
-		{[]Row{yes, yes, avgNo}, Holds},
-		{[]Row{no, yes}, Contradicted},
-		{[]Row{yes, unclear}, NotShown},
-		{[]Row{dead}, NotMeasurable},
-		{[]Row{yes, dead}, Holds},
-		{nil, NotMeasured},
-	} {
-		if got := judgeTable(tt.rows).Outcome; got != tt.want {
-			t.Errorf("judgeTable(%d rows) = %s, want %s", len(tt.rows), got, tt.want)
-		}
-	}
-	if v := judgeTable([]Row{no}); !strings.Contains(v.Text, "Contradicted") || !strings.Contains(v.Text, "vgg-m/bird") {
-		t.Errorf("verdict text %q should say it is contradicted and name vgg-m/bird", v.Text)
-	}
-	if v := judgeTable([]Row{yes, dead}); !strings.Contains(v.Text, "did not learn") {
-		t.Errorf("verdict text %q should name the network that did not learn", v.Text)
-	}
-}
-
 func TestHTMLIsSelfContained(t *testing.T) {
 	var b bytes.Buffer
 	if err := fixtureReport(t).WriteHTML(&b); err != nil {
@@ -294,7 +220,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 }
 
 func TestClaimHasNoPipe(t *testing.T) {
-	s := Row{Metric: Accuracy, Direction: Similar, Tolerance: 0.03, Baseline: "a", Treatment: "b"}
+	s := verdict.Row{Metric: spec.Accuracy, Direction: spec.Similar, Tolerance: 0.03, Baseline: "a", Treatment: "b"}
 	if c := s.Claimed(); strings.Contains(c, "|") {
 		t.Errorf("claim %q contains a pipe, which breaks Markdown tables", c)
 	}

@@ -1,6 +1,11 @@
-package reproduce
+package plan
 
 import (
+	"maps"
+
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -19,17 +24,17 @@ type PlannedRun struct {
 	// the synthetic world).
 	Dataset string
 	Arch    string
-	Variant Variant
+	Variant spec.Variant
 	Column  string
 	Seed    int
 	Config  train.Config
 	// Metrics are the measures some table needs from this run.
-	Metrics []Metric
+	Metrics []spec.Metric
 	// LandmarkSets are the distinct landmark lists of the instability tables.
 	LandmarkSets [][]string
 	// NotApplicable are metrics a table declares not applicable on the
 	// run's data; measuring checks that the data has no part annotations.
-	NotApplicable []Metric
+	NotApplicable []spec.Metric
 	// Role is RolePretrain for a pretraining run, "" for a table run.
 	Role string
 	// Pretrain is the key of the planned pretraining run whose conv layers
@@ -46,7 +51,7 @@ func PretrainKey(arch string) string { return "pretrain/" + arch }
 
 // PretrainConfig is the ordinary network trained on the disjoint
 // multi-category world that stands in for ImageNet.
-func PretrainConfig(scale Scale, arch string) train.Config {
+func PretrainConfig(scale spec.Scale, arch string) train.Config {
 	p := scale.Pretrain
 	c := train.Defaults()
 	c.Name = "pretrain-" + arch
@@ -85,8 +90,8 @@ type TableSource struct {
 
 // TablePlan is a spec at a scale.
 type TablePlan struct {
-	Spec  *Spec
-	Runs  ScaleRuns
+	Spec  *spec.Spec
+	Runs  spec.ScaleRuns
 	Seeds int
 	// Sources are the data the table runs on: the synthetic world, or the
 	// real datasets given that the paper measured the table on.
@@ -96,7 +101,7 @@ type TablePlan struct {
 // Plan is the deduplicated set of runs that the selected tables need at one
 // scale, in a stable order.
 type Plan struct {
-	Scale Scale
+	Scale spec.Scale
 	Runs  []*PlannedRun
 	// Tables lists the planned tables; Skipped the selected ones that have
 	// no runs at this scale.
@@ -119,7 +124,7 @@ type PlanOptions struct {
 }
 
 // RunKey names a run within a scale; dataset "" is the synthetic world.
-func RunKey(dataset, arch string, v Variant, column string, seed int) string {
+func RunKey(dataset, arch string, v spec.Variant, column string, seed int) string {
 	k := fmt.Sprintf("%s/%s/%s/seed%d", arch, v.Name(), column, seed)
 	if dataset != "" {
 		k = dataset + ":" + k
@@ -127,13 +132,13 @@ func RunKey(dataset, arch string, v Variant, column string, seed int) string {
 	return k
 }
 
-// Sources is the data a table runs on at a scale, given the real
+// tableSources is the data a table runs on at a scale, given the real
 // datasets: the given datasets that the table has columns on at this
 // scale, else the synthetic world. ok is false when the table runs on
 // given datasets but none has a column at this scale (it is skipped).
-func (s *Spec) Sources(sr ScaleRuns, given []string) (sources []TableSource, ok bool, err error) {
+func tableSources(s *spec.Spec, sr spec.ScaleRuns, given []string) (sources []TableSource, ok bool, err error) {
 	onGiven := false
-	for _, info := range Datasets {
+	for _, info := range catalog.Datasets {
 		d, has := s.Datasets[info.Name]
 		if !has || !slices.Contains(given, info.Name) {
 			continue
@@ -155,13 +160,13 @@ func (s *Spec) Sources(sr ScaleRuns, given []string) (sources []TableSource, ok 
 	case onGiven:
 		return nil, false, nil
 	case s.RealOnly:
-		return nil, false, fmt.Errorf("table %s runs only on %s: give --data %s", s.ID, strings.Join(sortedKeys(s.Datasets), " or "), sortedKeys(s.Datasets)[0])
+		return nil, false, fmt.Errorf("table %s runs only on %s: give --data %s", s.ID, strings.Join(slices.Sorted(maps.Keys(s.Datasets)), " or "), slices.Sorted(maps.Keys(s.Datasets))[0])
 	}
 	return []TableSource{{Columns: sr.Columns, Landmarks: s.Landmarks}}, true, nil
 }
 
 // MakePlan lists every run the specs need at scale, each once.
-func MakePlan(specs []*Spec, scale Scale, opts PlanOptions) (*Plan, error) {
+func MakePlan(specs []*spec.Spec, scale spec.Scale, opts PlanOptions) (*Plan, error) {
 	if opts.WorldSeed > 0 {
 		scale.WorldSeed = opts.WorldSeed
 	}
@@ -180,7 +185,7 @@ func MakePlan(specs []*Spec, scale Scale, opts PlanOptions) (*Plan, error) {
 			p.Skipped = append(p.Skipped, s.ID)
 			continue
 		}
-		sources, ok, err := s.Sources(sr, opts.Datasets)
+		sources, ok, err := tableSources(s, sr, opts.Datasets)
 		if err != nil {
 			return nil, err
 		}
@@ -195,15 +200,15 @@ func MakePlan(specs []*Spec, scale Scale, opts PlanOptions) (*Plan, error) {
 		p.Tables = append(p.Tables, TablePlan{Spec: s, Runs: sr, Seeds: n, Sources: sources})
 		variants := append([]string{s.Baseline}, sr.Variants...)
 		for _, src := range sources {
-			info, _ := DatasetByName(src.Dataset)
+			info, _ := catalog.DatasetByName(src.Dataset)
 			for _, arch := range sr.Archs {
 				for _, col := range src.Columns {
-					if src.Dataset == "" && !IsMulti(col) && !slices.Contains(synth.CategoryNames[:scale.SingleCategories], col) {
+					if src.Dataset == "" && !spec.IsMulti(col) && !slices.Contains(synth.CategoryNames[:scale.SingleCategories], col) {
 						return nil, fmt.Errorf("table %s: scales.%s.columns: category %q is not among the scale's %d single-category world categories %v",
 							s.ID, scale.Name, col, scale.SingleCategories, synth.CategoryNames[:scale.SingleCategories])
 					}
 					for _, vname := range variants {
-						v, err := ParseVariant(vname)
+						v, err := spec.ParseVariant(vname)
 						if err != nil {
 							return nil, fmt.Errorf("table %s: %w", s.ID, err)
 						}
@@ -220,7 +225,7 @@ func MakePlan(specs []*Spec, scale Scale, opts PlanOptions) (*Plan, error) {
 									r.Pretrain = PretrainKey(arch)
 									if !pretrained[arch] {
 										pretrained[arch] = true
-										pre := &PlannedRun{Key: r.Pretrain, Arch: arch, Column: ColumnMultiSoftmax, Seed: scale.Pretrain.Seed,
+										pre := &PlannedRun{Key: r.Pretrain, Arch: arch, Column: spec.ColumnMultiSoftmax, Seed: scale.Pretrain.Seed,
 											Config: PretrainConfig(scale, arch), Role: RolePretrain}
 										byKey[pre.Key] = pre
 										p.Runs = append(p.Runs, pre)
@@ -236,7 +241,7 @@ func MakePlan(specs []*Spec, scale Scale, opts PlanOptions) (*Plan, error) {
 									r.Metrics = append(r.Metrics, m)
 								}
 							}
-							if slices.Contains(s.Metrics, LocationInstability) && !slices.ContainsFunc(r.LandmarkSets, func(ls []string) bool { return slices.Equal(ls, src.Landmarks) }) {
+							if slices.Contains(s.Metrics, spec.LocationInstability) && !slices.ContainsFunc(r.LandmarkSets, func(ls []string) bool { return slices.Equal(ls, src.Landmarks) }) {
 								r.LandmarkSets = append(r.LandmarkSets, src.Landmarks)
 							}
 							if s.NotApplicable != nil {
@@ -269,16 +274,11 @@ func (p *Plan) Datasets() []string {
 	return out
 }
 
-// IsMulti reports whether a column is the multi-category task.
-func IsMulti(column string) bool {
-	return column == ColumnMultiLogistic || column == ColumnMultiSoftmax
-}
-
 // RunConfig is the training config of one run: the training defaults with
 // the scale's sizes, the column's task and the variant's plugins. Seed 1
 // with the default scale settings is exactly `icnnlab train`'s default run,
 // so the run store shares it.
-func RunConfig(scale Scale, arch string, v Variant, column string, seed int) train.Config {
+func RunConfig(scale spec.Scale, arch string, v spec.Variant, column string, seed int) train.Config {
 	c := train.Defaults()
 	c.Model.Arch = arch
 	c.Model.Width = scale.Width
@@ -290,7 +290,7 @@ func RunConfig(scale Scale, arch string, v Variant, column string, seed int) tra
 	c.Epochs = scale.Epochs
 	c.Batch = scale.Batch
 	c.Seed = uint64(seed)
-	if IsMulti(column) {
+	if spec.IsMulti(column) {
 		c.Data.Task = "multi"
 		c.Data.Target = ""
 		c.Data.Categories = scale.MultiCategories
@@ -308,8 +308,8 @@ func RunConfig(scale Scale, arch string, v Variant, column string, seed int) tra
 		c.Optimizer.DecayEpochs, c.Optimizer.TopLRMult = f.DecayEpochs, f.TopLRMult
 		c.Model.Dropout = f.Dropout
 	}
-	v.apply(&c)
-	if fl := scale.FilterLoss; fl != nil && v.Interpretable && slices.Contains(MIFamily, v.Loss) {
+	v.Apply(&c)
+	if fl := scale.FilterLoss; fl != nil && v.Interpretable && slices.Contains(spec.MIFamily, v.Loss) {
 		if fl.Lambda > 0 {
 			c.Interpretable.Lambda = fl.Lambda
 		}
@@ -327,7 +327,7 @@ func RunConfig(scale Scale, arch string, v Variant, column string, seed int) tra
 // category for it, and the single-category task has as many images as the
 // synthetic one keeps (the target's share 1/k of the world range plus as
 // many negatives, 2/k); settings then override any size.
-func runConfig(scale Scale, info *DatasetInfo, st *RunSettings, arch string, v Variant, column string, seed int) (train.Config, error) {
+func runConfig(scale spec.Scale, info *catalog.DatasetInfo, st *spec.RunSettings, arch string, v spec.Variant, column string, seed int) (train.Config, error) {
 	c := RunConfig(scale, arch, v, column, seed)
 	limit := len(synth.CategoryNames)
 	if info != nil {
@@ -335,10 +335,10 @@ func runConfig(scale Scale, info *DatasetInfo, st *RunSettings, arch string, v V
 		// optimiser and geometry (the pretraining world is synthetic).
 		d := train.Defaults()
 		c.Optimizer, c.Model.MinTopMap, c.Data.Seed, c.Model.Dropout = d.Optimizer, 0, d.Data.Seed, d.Model.Dropout
-		v.apply(&c) // the paper's λ and loss parameters, not the scale's
+		v.Apply(&c) // the paper's λ and loss parameters, not the scale's
 		limit = len(info.Categories)
 		c.Data.Source = info.Name
-		if IsMulti(column) {
+		if spec.IsMulti(column) {
 			c.Data.Categories = min(c.Data.Categories, limit)
 		} else {
 			c.Data.Target = info.Category(column)
@@ -357,7 +357,7 @@ func runConfig(scale Scale, info *DatasetInfo, st *RunSettings, arch string, v V
 			c.Model.Width = st.Width
 		}
 		set(&c.Data.ImageSize, st.ImageSize)
-		if IsMulti(column) {
+		if spec.IsMulti(column) {
 			set(&c.Data.Categories, st.Categories)
 		}
 		set(&c.Data.Train, st.Train)

@@ -1,6 +1,9 @@
-package reproduce
+package plan
 
 import (
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+
 	"slices"
 	"strings"
 	"testing"
@@ -12,13 +15,13 @@ import (
 	"github.com/icnnlab/icnnlab/reproductions"
 )
 
-func loadEmbedded(t *testing.T) ([]*Spec, map[string]Scale) {
+func loadEmbedded(t *testing.T) ([]*spec.Spec, map[string]spec.Scale) {
 	t.Helper()
-	specs, err := LoadSpecs(reproductions.Specs)
+	specs, err := spec.LoadSpecs(reproductions.Specs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scales, err := LoadScales(reproductions.Specs)
+	scales, err := spec.LoadScales(reproductions.Specs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +53,7 @@ func planKeys(p *Plan) []string {
 // multi-category runs tables 2, 6 and 7.
 func TestQuickPlanSharesRuns(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	specs, err := SelectTables(specs, nil, nil)
+	specs, err := spec.SelectTables(specs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +77,7 @@ func TestQuickPlanSharesRuns(t *testing.T) {
 		}
 	}
 	bird := p.Runs[1]
-	if diff := cmp.Diff([]Metric{PartInterpretability, LocationInstability, Accuracy}, bird.Metrics); diff != "" {
+	if diff := cmp.Diff([]spec.Metric{spec.PartInterpretability, spec.LocationInstability, spec.Accuracy}, bird.Metrics); diff != "" {
 		t.Errorf("bird run metrics (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([][]string{{"head", "front_legs"}, {"head", "neck", "torso"}, {"head", "torso", "tail"}}, bird.LandmarkSets); diff != "" {
@@ -84,7 +87,7 @@ func TestQuickPlanSharesRuns(t *testing.T) {
 
 func TestPlanSeedsOverrideAndDefaultRunIsTrainDefaults(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	sel, err := SelectSpecs(specs, []string{"7"})
+	sel, err := spec.SelectSpecs(specs, []string{"7"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +111,7 @@ func TestPlanSeedsOverrideAndDefaultRunIsTrainDefaults(t *testing.T) {
 
 func TestWorldSeedAndDifficultyOverrideTheScale(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	sel, err := SelectSpecs(specs, []string{"1"})
+	sel, err := spec.SelectSpecs(specs, []string{"1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +129,7 @@ func TestWorldSeedAndDifficultyOverrideTheScale(t *testing.T) {
 
 func TestSelectSpecsUnknownTable(t *testing.T) {
 	specs, _ := loadEmbedded(t)
-	_, err := SelectSpecs(specs, []string{"1", "9"})
+	_, err := spec.SelectSpecs(specs, []string{"1", "9"})
 	if err == nil || !strings.Contains(err.Error(), `table "9": no such table`) {
 		t.Errorf("error = %v, want it to name table 9", err)
 	}
@@ -135,8 +138,8 @@ func TestSelectSpecsUnknownTable(t *testing.T) {
 func TestPlanRejectsCategoryOutsideWorld(t *testing.T) {
 	specs, scales := loadEmbedded(t)
 	s := *specs[0]
-	s.Scales = map[string]ScaleRuns{"test": {Archs: []string{"small64"}, Columns: []string{"horse"}, Variants: []string{"interpretable"}, Seeds: 1}}
-	_, err := MakePlan([]*Spec{&s}, scales["test"], PlanOptions{})
+	s.Scales = map[string]spec.ScaleRuns{"test": {Archs: []string{"small64"}, Columns: []string{"horse"}, Variants: []string{"interpretable"}, Seeds: 1}}
+	_, err := MakePlan([]*spec.Spec{&s}, scales["test"], PlanOptions{})
 	if err == nil || !strings.Contains(err.Error(), `category "horse" is not among`) {
 		t.Errorf("error = %v, want it to reject horse in a 2-category world", err)
 	}
@@ -150,7 +153,7 @@ func trainDefaults() train.Config { return train.Defaults() }
 // at the full scale only.
 func TestDefaultPlanRunCount(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	specs, err := SelectTables(specs, nil, nil)
+	specs, err := spec.SelectTables(specs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +171,7 @@ func TestDefaultPlanRunCount(t *testing.T) {
 
 func TestSelectTables(t *testing.T) {
 	specs, _ := loadEmbedded(t)
-	ids := func(ss []*Spec) []string {
+	ids := func(ss []*spec.Spec) []string {
 		var out []string
 		for _, s := range ss {
 			out = append(out, s.ID)
@@ -181,13 +184,13 @@ func TestSelectTables(t *testing.T) {
 	}{
 		// The default selection leaves out the real-only Fashion-MNIST table.
 		{nil, nil, []string{"1", "2", "3", "4", "5", "6", "7", "ablation", "thesis"}},
-		{nil, []string{DataFashionMNIST}, []string{"fashion"}},
-		{nil, []string{DataVOCPart}, []string{"1", "2", "4", "6", "7"}},
-		{nil, []string{DataILSVRCPart}, []string{"3", "6", "7"}},
-		{nil, []string{DataCUB200, DataVOCPart}, []string{"1", "2", "4", "5", "6", "7"}},
-		{[]string{"fashion", "1"}, []string{DataVOCPart}, []string{"1", "fashion"}},
+		{nil, []string{catalog.DataFashionMNIST}, []string{"fashion"}},
+		{nil, []string{catalog.DataVOCPart}, []string{"1", "2", "4", "6", "7"}},
+		{nil, []string{catalog.DataILSVRCPart}, []string{"3", "6", "7"}},
+		{nil, []string{catalog.DataCUB200, catalog.DataVOCPart}, []string{"1", "2", "4", "5", "6", "7"}},
+		{[]string{"fashion", "1"}, []string{catalog.DataVOCPart}, []string{"1", "fashion"}},
 	} {
-		got, err := SelectTables(specs, tc.tables, tc.datasets)
+		got, err := spec.SelectTables(specs, tc.tables, tc.datasets)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,8 +205,8 @@ func TestSelectTables(t *testing.T) {
 // configs carry the dataset, its category names and its sizes.
 func TestPlanOnRealData(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	given := []string{DataCUB200, DataILSVRCPart, DataVOCPart}
-	sel, err := SelectTables(specs, nil, given)
+	given := []string{catalog.DataCUB200, catalog.DataILSVRCPart, catalog.DataVOCPart}
+	sel, err := spec.SelectTables(specs, nil, given)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,14 +248,14 @@ func TestPlanOnRealData(t *testing.T) {
 		t.Fatalf("no ILSVRC cow run among %v", planKeys(p))
 	}
 	c := cow.Config.Data
-	if c.Source != DataILSVRCPart || c.Target != "cattle" || c.Train != 2*16384/6 || c.Test != 2*2048/6 {
+	if c.Source != catalog.DataILSVRCPart || c.Target != "cattle" || c.Train != 2*16384/6 || c.Test != 2*2048/6 {
 		t.Errorf("ILSVRC cow run data config %+v: want source ilsvrc-part, target cattle, 5461 train, 682 test", c)
 	}
 	if diff := cmp.Diff([][]string{{"head", "frontleg"}}, cow.LandmarkSets); diff != "" {
 		t.Errorf("ILSVRC cow landmark sets (-want +got):\n%s", diff)
 	}
 	vocBird := byKey["voc-part:vgg-m/ordinary/bird/seed1"]
-	if diff := cmp.Diff([]Metric{PartInterpretability, LocationInstability, Accuracy}, vocBird.Metrics); diff != "" {
+	if diff := cmp.Diff([]spec.Metric{spec.PartInterpretability, spec.LocationInstability, spec.Accuracy}, vocBird.Metrics); diff != "" {
 		t.Errorf("VOC bird metrics (tables 1, 4, 7) (-want +got):\n%s", diff)
 	}
 	cub := byKey["cub200:vgg-16/l1+mi/bird/seed1"]
@@ -267,14 +270,14 @@ func TestPlanOnRealData(t *testing.T) {
 
 func TestPlanFashionMNISTSettings(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	sel, err := SelectTables(specs, []string{"fashion"}, nil)
+	sel, err := spec.SelectTables(specs, []string{"fashion"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := MakePlan(sel, scales["default"], PlanOptions{}); err == nil || !strings.Contains(err.Error(), "table fashion runs only on fashion-mnist: give --data fashion-mnist") {
 		t.Errorf("fashion without its dataset: error %v", err)
 	}
-	p, err := MakePlan(sel, scales["default"], PlanOptions{Datasets: []string{DataFashionMNIST}})
+	p, err := MakePlan(sel, scales["default"], PlanOptions{Datasets: []string{catalog.DataFashionMNIST}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,11 +289,11 @@ func TestPlanFashionMNISTSettings(t *testing.T) {
 		t.Errorf("runs (-want +got):\n%s", diff)
 	}
 	c := p.Runs[3].Config
-	if c.Data.Source != DataFashionMNIST || c.Data.Categories != 10 || c.Data.Train != 8000 || c.Data.Test != 4000 || c.Epochs != 6 ||
+	if c.Data.Source != catalog.DataFashionMNIST || c.Data.Categories != 10 || c.Data.Train != 8000 || c.Data.Test != 4000 || c.Epochs != 6 ||
 		c.Model.Width != 0.25 || c.Model.Loss != "softmax" || !c.Interpretable.Enabled {
 		t.Errorf("config %+v", c)
 	}
-	if diff := cmp.Diff([]Metric{PartInterpretability, LocationInstability}, p.Runs[0].NotApplicable); diff != "" {
+	if diff := cmp.Diff([]spec.Metric{spec.PartInterpretability, spec.LocationInstability}, p.Runs[0].NotApplicable); diff != "" {
 		t.Errorf("not applicable (-want +got):\n%s", diff)
 	}
 }
@@ -317,12 +320,12 @@ scales:
 		{"not_applicable: {metrics: [location-instability], reason: r}", `not_applicable.metrics[0]: "location-instability" is not a metric outside`},
 		{"not_applicable: {metrics: [accuracy]}", "not_applicable: metrics and reason are required"},
 	} {
-		_, err := ParseSpec([]byte(base+tc.extra+"\n"), "x.yaml")
+		_, err := spec.ParseSpec([]byte(base+tc.extra+"\n"), "x.yaml")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.extra, err, tc.want)
 		}
 	}
-	if _, err := ParseSpec([]byte(base+"datasets: {ilsvrc-part: {columns: [cow], landmarks: [head, frontleg]}}\n"), "x.yaml"); err != nil {
+	if _, err := spec.ParseSpec([]byte(base+"datasets: {ilsvrc-part: {columns: [cow], landmarks: [head, frontleg]}}\n"), "x.yaml"); err != nil {
 		t.Errorf("valid dataset entry: %v", err)
 	}
 }
@@ -333,8 +336,8 @@ scales:
 // training defaults.
 func TestFashionMNISTDefaultIsTheTrainCommand(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	sel, _ := SelectTables(specs, []string{"fashion"}, nil)
-	p, err := MakePlan(sel, scales["default"], PlanOptions{Datasets: []string{DataFashionMNIST}})
+	sel, _ := spec.SelectTables(specs, []string{"fashion"}, nil)
+	p, err := MakePlan(sel, scales["default"], PlanOptions{Datasets: []string{catalog.DataFashionMNIST}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,13 +351,30 @@ func TestFashionMNISTDefaultIsTheTrainCommand(t *testing.T) {
 	}
 }
 
+// The authors' injected-gradient loss gets a constant λ = 1; the −MI
+// losses keep the paper's schedule with the scale's base λ and parameters.
+func TestVariantConfig(t *testing.T) {
+	_, scales := loadEmbedded(t)
+	for _, tt := range []struct {
+		variant, schedule string
+		lambda            float64
+		params            string
+	}{{"authors-code+authors-code", "constant", 1, ""}, {"l1+mi", "paper", 0.005, `{"normalize":"batch-max"}`}} {
+		v, _ := spec.ParseVariant(tt.variant)
+		c := RunConfig(scales["quick"], "vgg-m", v, "bird", 1)
+		if !c.Interpretable.Enabled || c.Interpretable.LambdaSchedule != tt.schedule || c.Interpretable.Lambda != tt.lambda || string(c.Interpretable.LossParams) != tt.params {
+			t.Errorf("%s: interpretable config %+v, want enabled, λ %g, schedule %s, params %s", tt.variant, c.Interpretable, tt.lambda, tt.schedule, tt.params)
+		}
+	}
+}
+
 // The bench workload vggm-112 (icnnlab bench, bench/compare.sh) is the
 // network the default scale fine-tunes on its single-category columns: when
 // the scale changes, this fails until the workload and its PyTorch peer
 // (bench/pytorch_peer.py) follow.
 func TestDefaultScaleNetworkIsTheVGGM112Workload(t *testing.T) {
 	specs, scales := loadEmbedded(t)
-	specs, err := SelectTables(specs, nil, nil)
+	specs, err := spec.SelectTables(specs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,12 @@
-package reproduce
+package spec_test
 
 import (
+	"maps"
+	"slices"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+
 	"io/fs"
 	"testing"
 	"testing/fstest"
@@ -17,7 +23,7 @@ func FuzzParseSpec(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, n := range names {
-		if n == ScalesFile {
+		if n == spec.ScalesFile {
 			continue
 		}
 		b, err := fs.ReadFile(reproductions.Specs, n)
@@ -27,34 +33,34 @@ func FuzzParseSpec(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("id: x\nscales: {test: {seeds: -1}}\n"))
-	scales, err := LoadScales(reproductions.Specs)
+	scales, err := spec.LoadScales(reproductions.Specs)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := ParseSpec(data, "fuzz.yaml")
+		s, err := spec.ParseSpec(data, "fuzz.yaml")
 		if err != nil {
 			return
 		}
 		if err := s.Validate(); err != nil {
 			t.Fatalf("ParseSpec accepted a spec that does not validate: %v", err)
 		}
-		for _, name := range sortedKeys(scales) {
-			_, _ = MakePlan([]*Spec{s}, scales[name], PlanOptions{})
+		for _, name := range slices.Sorted(maps.Keys(scales)) {
+			_, _ = plan.MakePlan([]*spec.Spec{s}, scales[name], plan.PlanOptions{})
 		}
 	})
 }
 
 // FuzzLoadScales: scales.yaml parses into presets that validate, or fails.
 func FuzzLoadScales(f *testing.F) {
-	b, err := fs.ReadFile(reproductions.Specs, ScalesFile)
+	b, err := fs.ReadFile(reproductions.Specs, spec.ScalesFile)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(b)
 	f.Add([]byte("test: {width: 0.25, image_size: 32}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		scales, err := LoadScales(fstest.MapFS{ScalesFile: {Data: data}})
+		scales, err := spec.LoadScales(fstest.MapFS{spec.ScalesFile: {Data: data}})
 		if err != nil {
 			return
 		}

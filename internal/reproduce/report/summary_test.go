@@ -1,4 +1,4 @@
-package reproduce
+package report
 
 import (
 	"os"
@@ -11,7 +11,7 @@ import (
 // The README's results summary is generated from the committed reports;
 // after a new reproduction, rerun with -update.
 func TestReadmeSummaryIsCurrent(t *testing.T) {
-	root := filepath.Join("..", "..")
+	root := filepath.Join("..", "..", "..")
 	summary, err := Summary(filepath.Join(root, "reproductions", "results"))
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +32,7 @@ func TestReadmeSummaryIsCurrent(t *testing.T) {
 		return
 	}
 	if diff := cmp.Diff(want, string(readme)); diff != "" {
-		t.Errorf("README results summary is stale; run go test ./internal/reproduce -run TestReadmeSummary -update (-want +got):\n%s", diff)
+		t.Errorf("README results summary is stale; run go test ./internal/reproduce/report -run TestReadmeSummary -update (-want +got):\n%s", diff)
 	}
 }
 

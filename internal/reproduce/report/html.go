@@ -1,6 +1,9 @@
-package reproduce
+package report
 
 import (
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
+
 	"fmt"
 	"html"
 	"io"
@@ -45,7 +48,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		if t.StandsInFor != "" {
 			fmt.Fprintf(&b, "Stands in for: %s.<br>", esc(t.StandsInFor))
 		}
-		if d := t.dataLine(); d != "" {
+		if d := dataLine(t); d != "" {
 			fmt.Fprintf(&b, "%s<br>", esc(d))
 		}
 		fmt.Fprintf(&b, "Claim: %s", esc(t.Claim))
@@ -61,7 +64,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		for _, row := range t.Rows {
 			ag := strings.ReplaceAll(outcomeCell(row), "**", "")
 			cls := "yes"
-			if row.Outcome != RowHolds {
+			if row.Outcome != verdict.RowHolds {
 				cls = "no"
 			}
 			runs := ""
@@ -69,7 +72,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 				runs = fmt.Sprintf("<a href=\"%s\">report</a>", esc(row.Report))
 			}
 			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td class=l>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td><td class=\"l %s\">%s</td><td class=l>%s</td></tr>\n",
-				esc(string(row.Metric)), esc(PaperNetwork(row.Arch)), esc(columnCell(row)), esc(row.Baseline), esc(cell(row.Metric, row.Base)),
+				esc(string(row.Metric)), esc(spec.PaperNetwork(row.Arch)), esc(columnCell(row)), esc(row.Baseline), esc(cell(row.Metric, row.Base)),
 				esc(row.Treatment), esc(cell(row.Metric, row.Treat)), esc(diffCell(row)), esc(paperCellOf(row, row.PaperBase)), esc(paperCellOf(row, row.PaperTreat)),
 				esc(row.Claimed()), cls, esc(ag), runs)
 		}
@@ -77,7 +80,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		if na := t.NotApplicableText(); na != "" {
 			fmt.Fprintf(&b, "<p><b>Not applicable:</b> %s</p>\n", esc(na))
 		}
-		for _, m := range metricsOf(t.Rows) {
+		for _, m := range verdict.MetricsOf(t.Rows) {
 			b.WriteString(barChart(t.Rows, m))
 		}
 		b.WriteString(stripPlots(t.Distributions))
@@ -98,26 +101,10 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	return err
 }
 
-func metricsOf(rows []Row) []Metric {
-	var ms []Metric
-	for _, r := range rows {
-		if len(ms) == 0 || ms[len(ms)-1] != r.Metric {
-			found := false
-			for _, m := range ms {
-				found = found || m == r.Metric
-			}
-			if !found {
-				ms = append(ms, r.Metric)
-			}
-		}
-	}
-	return ms
-}
-
 // scaleOf is the value of a row's numbers in plot units (accuracy in %,
 // like the paper's).
-func plotValue(m Metric, v float64) float64 {
-	if m == Accuracy {
+func plotValue(m spec.Metric, v float64) float64 {
+	if m == spec.Accuracy {
 		return 100 * v
 	}
 	return v
@@ -125,8 +112,8 @@ func plotValue(m Metric, v float64) float64 {
 
 // barChart draws baseline and treatment bars per row of one metric, with
 // std whiskers and the paper's numbers as markers.
-func barChart(rows []Row, m Metric) string {
-	var sel []Row
+func barChart(rows []verdict.Row, m spec.Metric) string {
+	var sel []verdict.Row
 	maxV := 0.0
 	for _, r := range rows {
 		if r.Metric != m {
@@ -157,10 +144,10 @@ func barChart(rows []Row, m Metric) string {
 		if r.Dataset != "" {
 			col = r.Dataset + " " + col
 		}
-		label := fmt.Sprintf("%s %s: %s vs %s", PaperNetwork(r.Arch), col, shortLabel(r.Baseline), shortLabel(r.Treatment))
+		label := fmt.Sprintf("%s %s: %s vs %s", spec.PaperNetwork(r.Arch), col, shortLabel(r.Baseline), shortLabel(r.Treatment))
 		fmt.Fprintf(&b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", left-6, y+barH+3, html.EscapeString(label))
 		for j, st := range []struct {
-			s      Stat
+			s      verdict.Stat
 			colour string
 			paper  *float64
 			marker string
@@ -200,14 +187,14 @@ func shortLabel(variant string) string {
 
 // stripPlots draws the per-filter values of baseline and treatments side by
 // side, one strip per variant, grouped by metric, network and column.
-func stripPlots(ds []Distribution) string {
+func stripPlots(ds []verdict.Distribution) string {
 	if len(ds) == 0 {
 		return ""
 	}
 	type group struct {
-		metric       Metric
+		metric       spec.Metric
 		arch, column string
-		items        []Distribution
+		items        []verdict.Distribution
 	}
 	var groups []*group
 	for _, d := range ds {
@@ -239,7 +226,7 @@ func stripPlots(ds []Distribution) string {
 		const left, width, stripH = 170, 330, 26
 		h := len(g.items)*stripH + 40
 		fmt.Fprintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" style=\"margin:4px 10px 4px 0\">\n", left+width+20, h)
-		fmt.Fprintf(&b, "<text x=\"4\" y=\"12\">%s, %s %s: per-filter %s</text>\n", html.EscapeString(string(g.metric)), html.EscapeString(PaperNetwork(g.arch)), html.EscapeString(g.column), perFilterName(g.metric))
+		fmt.Fprintf(&b, "<text x=\"4\" y=\"12\">%s, %s %s: per-filter %s</text>\n", html.EscapeString(string(g.metric)), html.EscapeString(spec.PaperNetwork(g.arch)), html.EscapeString(g.column), perFilterName(g.metric))
 		x := func(v float64) float64 { return left + width*v/maxV }
 		for i, d := range g.items {
 			y := float64(20 + i*stripH)
@@ -271,8 +258,8 @@ func stripPlots(ds []Distribution) string {
 	return b.String()
 }
 
-func perFilterName(m Metric) string {
-	if m == PartInterpretability {
+func perFilterName(m spec.Metric) string {
+	if m == spec.PartInterpretability {
 		return "P_f"
 	}
 	return "D_f"

@@ -1,6 +1,8 @@
-package reproduce
+package report
 
 import (
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -19,7 +21,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // ReportName names the visualizer report of a row's runs. It depends only
 // on the runs, so rows that share runs (a part-interpretability and an
 // instability row of the same networks) share one report.
-func ReportName(r Row) string {
+func ReportName(r verdict.Row) string {
 	sum := sha256.Sum256([]byte(strings.Join(r.Runs, "\x00")))
 	label := fmt.Sprintf("%s-%s-%s-vs-%s", r.Arch, r.Column, r.Baseline, r.Treatment)
 	label = strings.Trim(unsafeName.ReplaceAllString(label, "_"), "_")
@@ -34,7 +36,7 @@ func ReportName(r Row) string {
 // reports the progress.
 func (r *Report) LinkReports(root string, render func(runs []string, dir string) error, done func(k, n int, name string)) error {
 	var order []string
-	rowsOf := map[string][]*Row{}
+	rowsOf := map[string][]*verdict.Row{}
 	for _, t := range r.Tables {
 		for i := range t.Rows {
 			row := &t.Rows[i]

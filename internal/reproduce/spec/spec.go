@@ -5,9 +5,11 @@
 // distinct run once, the metrics run as plugins, and the results are
 // aggregated over seeds and rendered as Markdown, CSV, JSON and HTML with a
 // verdict per table.
-package reproduce
+package spec
 
 import (
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+
 	"bytes"
 	"fmt"
 	"io/fs"
@@ -359,8 +361,8 @@ func (s *Spec) Validate() error {
 		}
 	}
 	for _, name := range sortedKeys(s.Datasets) {
-		if _, ok := DatasetByName(name); !ok {
-			return fmt.Errorf("datasets.%s: unknown dataset (known: %s)", name, strings.Join(DatasetNames(), ", "))
+		if _, ok := catalog.DatasetByName(name); !ok {
+			return fmt.Errorf("datasets.%s: unknown dataset (known: %s)", name, strings.Join(catalog.DatasetNames(), ", "))
 		}
 		if err := s.validateDataset(name, s.Datasets[name]); err != nil {
 			return fmt.Errorf("datasets.%s.%w", name, err)
@@ -383,7 +385,7 @@ func (s *Spec) Validate() error {
 }
 
 func (s *Spec) validateDataset(name string, d DatasetRuns) error {
-	info, _ := DatasetByName(name)
+	info, _ := catalog.DatasetByName(name)
 	if len(d.Columns) == 0 {
 		return fmt.Errorf("columns: empty")
 	}
@@ -568,4 +570,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// IsMulti reports whether a column is the multi-category task.
+func IsMulti(column string) bool {
+	return column == ColumnMultiLogistic || column == ColumnMultiSoftmax
 }

@@ -1,4 +1,4 @@
-package reproduce
+package spec
 
 import (
 	"encoding/csv"
@@ -26,7 +26,7 @@ func TestPaperValuesMatchTheCSVs(t *testing.T) {
 			}
 			continue
 		}
-		cells := readPaperCSV(t, filepath.Join("../../reproductions/paper", s.Paper.Source))
+		cells := readPaperCSV(t, filepath.Join("../../../reproductions/paper", s.Paper.Source))
 		for _, v := range s.Paper.Values {
 			got, ok := cells[[3]string{v.Network, v.Variant, v.Column}]
 			if !ok {

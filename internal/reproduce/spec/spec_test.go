@@ -1,6 +1,8 @@
-package reproduce
+package spec_test
 
 import (
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+
 	"strings"
 	"testing"
 )
@@ -22,17 +24,17 @@ scales:
 `
 
 func TestParseSpecValid(t *testing.T) {
-	s, err := ParseSpec([]byte(validSpec), "t.yaml")
+	s, err := spec.ParseSpec([]byte(validSpec), "t.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := s.PaperValue(PartInterpretability, "vgg-m", "ordinary", "bird"); !ok || v != 0.357 {
+	if v, ok := s.PaperValue(spec.PartInterpretability, "vgg-m", "ordinary", "bird"); !ok || v != 0.357 {
 		t.Errorf("PaperValue(vgg-m, ordinary, bird) = %v, %v; want 0.357", v, ok)
 	}
-	if _, ok := s.PaperValue(PartInterpretability, "vgg-m", "interpretable", "bird"); ok {
+	if _, ok := s.PaperValue(spec.PartInterpretability, "vgg-m", "interpretable", "bird"); ok {
 		t.Errorf("PaperValue found an interpretable value the spec does not have")
 	}
-	if d := s.DirectionOf(LocationInstability); d != Lower {
+	if d := s.DirectionOf(spec.LocationInstability); d != spec.Lower {
 		t.Errorf("instability direction %s, want lower", d)
 	}
 }
@@ -65,7 +67,7 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 			if src == validSpec {
 				t.Fatalf("test case does not change the spec (%q not found)", tt.old)
 			}
-			_, err := ParseSpec([]byte(src), "t.yaml")
+			_, err := spec.ParseSpec([]byte(src), "t.yaml")
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "t.yaml") {
 				t.Errorf("error = %v, want it to name t.yaml and contain %q", err, tt.want)
 			}
@@ -83,34 +85,17 @@ func TestParseVariant(t *testing.T) {
 		{"euclidean+mi-paper-grad", "euclidean+mi-paper-grad", "euclidean+mi-paper-grad", "euclidean+mi-paper-grad"},
 	}
 	for _, tt := range tests {
-		v, err := ParseVariant(tt.in)
+		v, err := spec.ParseVariant(tt.in)
 		if err != nil {
 			t.Fatalf("ParseVariant(%q): %v", tt.in, err)
 		}
-		if v.Name() != tt.name || v.Label() != tt.label || PaperVariant(tt.in) != tt.paper {
-			t.Errorf("ParseVariant(%q): name %q label %q paper %q; want %q %q %q", tt.in, v.Name(), v.Label(), PaperVariant(tt.in), tt.name, tt.label, tt.paper)
+		if v.Name() != tt.name || v.Label() != tt.label || spec.PaperVariant(tt.in) != tt.paper {
+			t.Errorf("ParseVariant(%q): name %q label %q paper %q; want %q %q %q", tt.in, v.Name(), v.Label(), spec.PaperVariant(tt.in), tt.name, tt.label, tt.paper)
 		}
 	}
 	for _, bad := range []string{"", "l1", "+mi", "a+b+c"} {
-		if _, err := ParseVariant(bad); err == nil {
+		if _, err := spec.ParseVariant(bad); err == nil {
 			t.Errorf("ParseVariant(%q) accepted", bad)
-		}
-	}
-}
-
-// The authors' injected-gradient loss gets a constant λ = 1; the −MI
-// losses keep the paper's schedule with the scale's base λ and parameters.
-func TestVariantConfig(t *testing.T) {
-	_, scales := loadEmbedded(t)
-	for _, tt := range []struct {
-		variant, schedule string
-		lambda            float64
-		params            string
-	}{{"authors-code+authors-code", "constant", 1, ""}, {"l1+mi", "paper", 0.005, `{"normalize":"batch-max"}`}} {
-		v, _ := ParseVariant(tt.variant)
-		c := RunConfig(scales["quick"], "vgg-m", v, "bird", 1)
-		if !c.Interpretable.Enabled || c.Interpretable.LambdaSchedule != tt.schedule || c.Interpretable.Lambda != tt.lambda || string(c.Interpretable.LossParams) != tt.params {
-			t.Errorf("%s: interpretable config %+v, want enabled, λ %g, schedule %s, params %s", tt.variant, c.Interpretable, tt.lambda, tt.schedule, tt.params)
 		}
 	}
 }

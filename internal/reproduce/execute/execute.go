@@ -1,6 +1,12 @@
-package reproduce
+package execute
 
 import (
+	"maps"
+
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,14 +43,14 @@ type ExecOptions struct {
 	Progress io.Writer
 	Threads  int
 	// Sources are the opened real datasets the plan's runs use (--data).
-	Sources Sources
+	Sources catalog.Sources
 	// AfterStep, when set, is called after every training step (see
 	// train.Options.AfterStep).
 	AfterStep func(step int64)
 }
 
 // dataSource is the train.DataSource of a run (nil: the synthetic world).
-func (o ExecOptions) dataSource(pr *PlannedRun) (train.DataSource, error) {
+func (o ExecOptions) dataSource(pr *plan.PlannedRun) (train.DataSource, error) {
 	if pr.Dataset == "" {
 		return nil, nil
 	}
@@ -57,7 +63,7 @@ func (o ExecOptions) dataSource(pr *PlannedRun) (train.DataSource, error) {
 
 // Execute trains (or reuses) every planned run and measures what the
 // tables need, returning the results by run key.
-func Execute(ctx context.Context, p *Plan, opts ExecOptions) (map[string]*RunResult, error) {
+func Execute(ctx context.Context, p *plan.Plan, opts ExecOptions) (map[string]*RunResult, error) {
 	log := opts.Log
 	if log == nil {
 		log = io.Discard
@@ -80,7 +86,7 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (map[string]*RunRes
 			} else {
 				// Executed alone (a grid task): the pretraining run must
 				// already be finished in the store.
-				run, err := train.FinishedRun(PretrainConfig(p.Scale, pr.Arch), train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store})
+				run, err := train.FinishedRun(plan.PretrainConfig(p.Scale, pr.Arch), train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store})
 				if err != nil {
 					return nil, fmt.Errorf("run %s: pretraining run %s: %w", pr.Key, pr.Pretrain, err)
 				}
@@ -128,7 +134,7 @@ func (r *RunResult) summary() string {
 	if r.PartInterp != nil {
 		s += fmt.Sprintf("  P(%s) %.3f", r.Layer, r.PartInterp.Mean)
 	}
-	for _, k := range sortedKeys(r.Instability) {
+	for _, k := range slices.Sorted(maps.Keys(r.Instability)) {
 		s += fmt.Sprintf("  D[%s] %.4f", k, r.Instability[k].Mean)
 	}
 	return s
@@ -140,7 +146,7 @@ func EvaluatedLayer(s *train.Session) string { return s.Model.EvaluatedLayer() }
 
 // measure restores a finished run and computes its metrics on the test
 // split through the metric plugins.
-func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
+func measure(ctx context.Context, scale spec.Scale, pr *plan.PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
 	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
 		RunDir: filepath.Base(res.Run.Dir), RunKey: res.Run.Manifest.Key, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds,
 		Role: pr.Role, Pretrain: pr.Config.InitFrom,
@@ -152,7 +158,7 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 		}
 		rr.FilterLoss = h
 	}
-	if pr.Role == RolePretrain {
+	if pr.Role == plan.RolePretrain {
 		cfg := pr.Config
 		rr.Config = &cfg
 		return rr, nil
@@ -183,7 +189,7 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 			return nil, fmt.Errorf("%v declared not applicable, but the test set has part annotations (Annotations: %v)", pr.NotApplicable, err)
 		}
 	}
-	if slices.Contains(pr.Metrics, Accuracy) {
+	if slices.Contains(pr.Metrics, spec.Accuracy) {
 		logits, labels, err := extractLogits(sess, test)
 		if err != nil {
 			return nil, err
@@ -194,7 +200,7 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 		}
 		rr.Accuracy = &acc.Accuracy
 	}
-	if !slices.Contains(pr.Metrics, PartInterpretability) && !slices.Contains(pr.Metrics, LocationInstability) {
+	if !slices.Contains(pr.Metrics, spec.PartInterpretability) && !slices.Contains(pr.Metrics, spec.LocationInstability) {
 		return rr, nil
 	}
 	rr.Layer = EvaluatedLayer(sess)
@@ -214,12 +220,12 @@ func measure(ctx context.Context, scale Scale, pr *PlannedRun, res *train.Result
 	// The single-category task's class is its target category (on a real
 	// dataset the dataset's name for the column, e.g. ILSVRC's cattle).
 	task, categories := "single", test.ClassNames()
-	if IsMulti(pr.Column) {
+	if spec.IsMulti(pr.Column) {
 		task = "multi"
 	}
-	if slices.Contains(pr.Metrics, PartInterpretability) {
-		for k, rule := range append([]RegionRule{scale.Region}, scale.RegionAlternatives...) {
-			params, _ := json.Marshal(scale.regionParams(rule, info.Size, info.Size))
+	if slices.Contains(pr.Metrics, spec.PartInterpretability) {
+		for k, rule := range append([]spec.RegionRule{scale.Region}, scale.RegionAlternatives...) {
+			params, _ := json.Marshal(scale.RegionParams(rule, info.Size, info.Size))
 			pi, err := metricsrun.PartInterpretability(ctx, opts.Plugins, acts, set, geom, task, categories, params)
 			if err != nil {
 				return nil, fmt.Errorf("part interpretability, region %s: %w", rule.Name(), err)

@@ -150,9 +150,17 @@ func im2col[T float](g convGeom, x []T, cg int, col []T) {
 					}
 					src := plane[iy*g.w : (iy+1)*g.w]
 					clear(dst[:lo])
-					if g.sw == 1 {
+					switch {
+					case g.sw == 1:
 						copy(dst[lo:hi], src[lo+ix0:hi+ix0])
-					} else {
+					case g.sw == 2 && hi > lo:
+						// Resliced so that the loop carries one bounds check.
+						s := src[2*lo+ix0 : 2*(hi-1)+ix0+1]
+						d := dst[lo:hi]
+						for j := range d {
+							d[j] = s[2*j]
+						}
+					default:
 						for ox := lo; ox < hi; ox++ {
 							dst[ox] = src[ox*g.sw+ix0]
 						}

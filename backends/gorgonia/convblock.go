@@ -74,6 +74,15 @@ func partialFor[T float](s *scratch, c, n int) []T {
 	return grow[T](&s.partials, c, n)
 }
 
+// scratchOrNew is scratchFor when s is set, else a fresh buffer: kernels
+// built without scratch (tests, one-off calls) still work.
+func scratchOrNew[T float](s *scratch, w, n int) []T {
+	if s == nil {
+		return make([]T, n)
+	}
+	return scratchFor[T](s, w, n)
+}
+
 func grow[T float](slots *[]any, i, n int) []T {
 	for len(*slots) <= i {
 		*slots = append(*slots, nil)

@@ -331,7 +331,7 @@ func (k binaryKernel) symDiff(ctx *runContext, inputs G.Nodes, _, grad *G.Node) 
 	a, b := inputs[0], inputs[1]
 	grads := make(G.Nodes, 2)
 	for which, target := range []*G.Node{a, b} {
-		gk := binaryGradKernel{op: k.op, which: which, aShape: k.aShape, bShape: k.bShape, outShape: k.outShape}
+		gk := binaryGradKernel{op: k.op, which: which, aShape: k.aShape, bShape: k.bShape, outShape: k.outShape, st: &scratch{}}
 		var children G.Nodes
 		switch k.op {
 		case graph.OpAdd, graph.OpSub:
@@ -355,6 +355,9 @@ type binaryGradKernel struct {
 	op                       graph.Op
 	which                    int
 	aShape, bShape, outShape []int
+	// st keeps the broadcast operand's full-size term and its float64
+	// sums across steps (slots 0 and 1), so a step allocates neither.
+	st *scratch
 }
 
 func (k binaryGradKernel) name() string { return fmt.Sprintf("%s_grad%d", k.op, k.which) }
@@ -402,7 +405,7 @@ func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {
 		if direct {
 			return dx
 		}
-		return make([]T, len(dy))
+		return scratchOrNew[T](k.st, 0, len(dy))
 	}
 	var term []T
 	switch k.op {
@@ -441,7 +444,7 @@ func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {
 	if direct && len(term) > 0 && &term[0] == &dx[0] {
 		return
 	}
-	sumInto(term, k.outShape, dx, target)
+	sumIntoAcc(term, k.outShape, dx, target, scratchOrNew[float64](k.st, 1, len(dx)))
 }
 
 // sumInto adds src (shape srcShape) into dst (shape dstShape, which
@@ -449,11 +452,20 @@ func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {
 // order. Sums accumulate in float64 so float32 results do not depend on
 // how long the reduced axes are.
 func sumInto[T float](src []T, srcShape []int, dst []T, dstShape []int) {
+	sumIntoAcc(src, srcShape, dst, dstShape, nil)
+}
+
+// sumIntoAcc is sumInto with acc (len(dst) float64s, any contents; nil:
+// allocated) for the sums.
+func sumIntoAcc[T float](src []T, srcShape []int, dst []T, dstShape []int, acc []float64) {
 	if numElements(dstShape) == len(src) {
 		copy(dst, src)
 		return
 	}
-	acc := make([]float64, len(dst))
+	if acc == nil {
+		acc = make([]float64, len(dst))
+	}
+	clear(acc)
 	p := newPlan(srcShape, broadcastStrides(dstShape, srcShape), make([]int, len(srcShape)))
 	p.rows(func(o, it, _, n, inct, _ int) {
 		if inct == 0 {

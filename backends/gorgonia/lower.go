@@ -216,7 +216,7 @@ func (p *program) lower(ctx *runContext, mode backends.Mode, n *graph.Node) (*G.
 	case graph.OpAdd, graph.OpSub, graph.OpMul, graph.OpDiv:
 		return apply(binaryKernel{op: op, aShape: inShape(0), bShape: inShape(1), outShape: shape}, in...)
 	case graph.OpSum, graph.OpMean, graph.OpMax, graph.OpLogSumExp:
-		return apply(reduceKernel{op: op, axes: a.Axes, keep: a.KeepDims, inShape: inShape(0)}, in[0])
+		return apply(reduceKernel{op: op, axes: a.Axes, keep: a.KeepDims, inShape: inShape(0), st: &scratch{}}, in[0])
 	case graph.OpArgMax:
 		return apply(argMaxKernel{axis: a.Axis, inShape: inShape(0)}, in[0])
 	case graph.OpMatMul:

@@ -18,6 +18,8 @@ type reduceKernel struct {
 	axes    []int
 	keep    bool
 	inShape []int
+	// st keeps the float64 sums and logsumexp's maxima across steps.
+	st *scratch
 }
 
 // keptShape is the input shape with reduced axes set to 1; the output has
@@ -64,7 +66,8 @@ func reduceForward[T float](k reduceKernel, x, y []T) {
 	count := len(x) / max(len(y), 1)
 	switch k.op {
 	case graph.OpSum, graph.OpMean:
-		acc := make([]float64, len(y))
+		acc := scratchOrNew[float64](k.st, 0, len(y))
+		clear(acc)
 		accumulate(p, x, acc, func(v T) float64 { return float64(v) })
 		scale := 1.0
 		if k.op == graph.OpMean {
@@ -76,9 +79,10 @@ func reduceForward[T float](k reduceKernel, x, y []T) {
 	case graph.OpMax:
 		maxInto(p, x, y)
 	case graph.OpLogSumExp:
-		m := make([]T, len(y))
+		m := scratchOrNew[T](k.st, 1, len(y))
 		maxInto(p, x, m)
-		acc := make([]float64, len(y))
+		acc := scratchOrNew[float64](k.st, 0, len(y))
+		clear(acc)
 		p.rows(func(o, iy, _, n, inc, _ int) {
 			for j, v := range x[o : o+n] {
 				mv := m[iy+j*inc]

@@ -2,6 +2,7 @@ package gorgonia
 
 import (
 	"fmt"
+	"reflect"
 	"unsafe"
 
 	G "gorgonia.org/gorgonia"
@@ -109,7 +110,18 @@ func dataOf[T number](v G.Value) []T {
 		if x.Shape().IsScalar() {
 			return x.Data().([]T)[:1] // never built by this package
 		}
-		return x.Data().([]T)
+		// The bytes reinterpreted in place: Dense.Data builds its slice
+		// by reflection and boxes it, an allocation per call, and kernels
+		// call this for every operand of every step.
+		var zero T
+		if x.Dtype().Type != reflect.TypeOf(zero) {
+			panic(fmt.Sprintf("gorgonia backend: tensor of dtype %v read as %T", x.Dtype(), zero))
+		}
+		raw := x.Raw
+		if len(raw) == 0 {
+			return nil
+		}
+		return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/int(unsafe.Sizeof(zero)))
 	case *G.F32:
 		return scalarSlice[T](unsafe.Pointer(x), gt.Float32)
 	case *G.F64:

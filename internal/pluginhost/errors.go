@@ -129,6 +129,7 @@ func timedOut(parent, cctx context.Context, err error) bool {
 
 // terminate kills the process outright, then lets go-plugin clean up.
 func (inst *instance) terminate() {
+	inst.stopping.Store(true)
 	if pid := inst.pid(); pid > 0 {
 		killGroup(pid)
 	}

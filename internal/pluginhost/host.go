@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -273,6 +274,7 @@ func (h *Host) launch(ctx context.Context, cand Candidate) (*instance, error) {
 	}
 	tieToHost(cmd)
 	stderr := newTail(4 << 10)
+	logger := newStopLogger(h.opts.Logger)
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  protocol.Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{protocolv1.Version: protocolv1.ClientPlugins()},
@@ -283,11 +285,11 @@ func (h *Host) launch(ctx context.Context, cand Candidate) (*instance, error) {
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(h.opts.MaxMessageBytes), grpc.MaxCallSendMsgSize(h.opts.MaxMessageBytes))},
 		StartTimeout: h.opts.StartTimeout,
-		Logger:       h.opts.Logger,
+		Logger:       logger,
 		Stderr:       stderr.writer(),
 		SyncStderr:   stderr.writer(),
 	})
-	inst := &instance{cand: cand, client: client, cmd: cmd, stderr: stderr, sha256: sum, maxMessage: h.opts.MaxMessageBytes}
+	inst := &instance{cand: cand, client: client, cmd: cmd, stderr: stderr, sha256: sum, maxMessage: h.opts.MaxMessageBytes, stopping: logger.stopping}
 	if err := inst.connect(ctx, h.opts.CallTimeout); err != nil {
 		inst.stop()
 		return nil, err
@@ -307,6 +309,9 @@ type instance struct {
 	protocol   int
 	raw        any // protocolv1.Mask, …
 	info       plugin.Info
+	// stopping is set when the host stops the process on purpose, which
+	// quiets go-plugin's report of its exit (stopLogger).
+	stopping *atomic.Bool
 }
 
 func (inst *instance) described() Described {

@@ -13,6 +13,7 @@ func tieToHost(cmd *exec.Cmd) { setProcAttr(cmd) }
 
 // stop ends the plugin process and whatever it started in its group.
 func (inst *instance) stop() {
+	inst.stopping.Store(true)
 	pid := inst.pid()
 	inst.client.Kill()
 	if pid > 0 {

@@ -82,7 +82,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 				} else {
 					packA(ap, a, lda, ic, mc, pc, kc)
 				}
-				macroKernel(kernel, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc)
+				macroKernel(kernel, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc, &bufs.edge)
 			}
 		}
 	}
@@ -96,8 +96,11 @@ type microKernel func(kc int, ap, bp []float32, c []float32, ldc int, alpha, bet
 // macroKernel multiplies a packed mc×kc block of A by a packed kc×nc block
 // of B into C (the block's top-left element first). Tiles that stick out of
 // C are computed into a scratch tile and copied in.
-func macroKernel(kernel microKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int) {
-	var edge [mr * nr]float32
+//
+// edge receives the partial tiles at the borders; it comes from the pooled
+// buffers because a local array would escape (kernel is a func value) and
+// cost an allocation per call.
+func macroKernel(kernel microKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, edge *[mr * nr]float32) {
 	for jr := 0; jr < nc; jr += nr {
 		cols := min(nr, nc-jr)
 		bPanel := bp[jr*kc : (jr+nr)*kc]
@@ -155,7 +158,10 @@ func (g *growBuffer) take(n int) []float32 {
 	return (*g)[:n]
 }
 
-type packBuffers struct{ a, b growBuffer }
+type packBuffers struct {
+	a, b growBuffer
+	edge [mr * nr]float32
+}
 
 // packPool keeps packing buffers across calls: the backend calls Sgemm
 // many times per step with the same shapes, and allocating a few MiB each

@@ -143,6 +143,12 @@ func (r *RunResult) summary() string {
 // interpretable conv when there is one, else the top conv-layer.
 func EvaluatedLayer(s *train.Session) string { return s.Model.EvaluatedLayer() }
 
+// hasFilterLoss says whether a variant trains with a filter loss whose
+// history (gradient ratio, inert or runaway) the report shows. A variant
+// without one (the mask-only ablation l1+none) has nothing to be live or
+// inert: its gradient ratio is 0 by construction.
+func hasFilterLoss(v spec.Variant) bool { return v.Interpretable && v.Loss != "none" }
+
 // measure computes a finished run's metrics on the test split through the
 // metric plugins, on the session train.Run handed over (res.Session).
 func measure(ctx context.Context, scale spec.Scale, pr *plan.PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
@@ -150,7 +156,7 @@ func measure(ctx context.Context, scale spec.Scale, pr *plan.PlannedRun, res *tr
 		RunDir: filepath.Base(res.Run.Dir), RunKey: res.Run.Manifest.Key, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds,
 		Role: pr.Role, Pretrain: pr.Config.InitFrom,
 		TrainAccuracy: res.Metrics.TrainAccuracy, TestAccuracy: res.Metrics.TestAccuracy}
-	if pr.Variant.Interpretable {
+	if hasFilterLoss(pr.Variant) {
 		h, err := filterLossHistory(res.Run)
 		if err != nil {
 			return nil, err

@@ -1,9 +1,6 @@
 package report
 
 import (
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
-
 	"bytes"
 	"errors"
 	"path/filepath"
@@ -11,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
 )
 
 func TestLinkReportsOneReportPerSetOfRuns(t *testing.T) {

@@ -17,7 +17,11 @@
 # seconds apart, so they see about the same load).
 # The two networks must have the same number of trainable values, or the
 # script stops. The step-time spread (p90 / median) of each side is printed
-# beside its figures.
+# beside its figures, and so is the CPU time (user + system, all threads)
+# per step of the best round, with the CPU-time ratio PyTorch / icnnlab
+# (above 1: icnnlab needs less CPU). On a heavily shared machine the CPU
+# time moves much less than the wall time; at one thread it is the fairer
+# comparison.
 # Needs Go (to build icnnlab) and Debian's python3-torch for /usr/bin/python3.
 # The raw JSON of every run is kept in $OUT_DIR (default: a temporary folder).
 set -euo pipefail
@@ -72,6 +76,10 @@ def round_ratio(t):
     return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
 
 
+def cpu(run):
+    return run.get("cpu_ms_per_step") or float("nan")
+
+
 def spread(run):
     return run["ms_per_step"]["p90"] / run["ms_per_step"]["median"]
 
@@ -88,14 +96,15 @@ print(f"{rows[0][1]['workload']} ({rows[0][1]['params']} trainable values, "
 print(f"icnnlab: {rows[0][1]['backend']}: {rows[0][1]['backend_description']}")
 print(f"pytorch: {rows[0][2]['backend_description']}")
 print()
-header = f"{'threads':>7}  {'icnnlab img/s':>13}  {'pytorch img/s':>13}  {'ratio':>6}  {'ratio (median of rounds)':>24}  {'icnnlab ms/step (median)':>24}  {'pytorch ms/step (median)':>24}  {'icnnlab RSS MiB':>15}  {'pytorch RSS MiB':>15}  {'icnnlab p90/median':>18}  {'pytorch p90/median':>18}  {'icnnlab Go MiB alloc/step':>25}"
+header = f"{'threads':>7}  {'icnnlab img/s':>13}  {'pytorch img/s':>13}  {'ratio':>6}  {'ratio (median of rounds)':>24}  {'icnnlab ms/step (median)':>24}  {'pytorch ms/step (median)':>24}  {'icnnlab RSS MiB':>15}  {'pytorch RSS MiB':>15}  {'icnnlab p90/median':>18}  {'pytorch p90/median':>18}  {'icnnlab Go MiB alloc/step':>25}  {'icnnlab CPU ms/step':>19}  {'pytorch CPU ms/step':>19}  {'CPU-time ratio':>14}"
 print(header)
 for t, ours, torch in rows:
     ratio = ours["images_per_sec"] / torch["images_per_sec"]
     rss = lambda r: "n/a" if r["peak_rss_mib"] is None else f"{r['peak_rss_mib']:.0f}"
     print(f"{t:>7}  {ours['images_per_sec']:>13.1f}  {torch['images_per_sec']:>13.1f}  {ratio:>6.3f}  {round_ratio(t):>24.3f}  "
           f"{ours['ms_per_step']['median']:>24.1f}  {torch['ms_per_step']['median']:>24.1f}  "
-          f"{rss(ours):>15}  {rss(torch):>15}  {spread(ours):>18.2f}  {spread(torch):>18.2f}  {ours['go_alloc_mib_per_step']:>25.2f}")
+          f"{rss(ours):>15}  {rss(torch):>15}  {spread(ours):>18.2f}  {spread(torch):>18.2f}  {ours['go_alloc_mib_per_step']:>25.2f}  "
+          f"{cpu(ours):>19.1f}  {cpu(torch):>19.1f}  {cpu(torch) / cpu(ours):>14.3f}")
 print()
 print(f"raw JSON: {out_dir}")
 PY

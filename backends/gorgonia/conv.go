@@ -49,6 +49,10 @@ type convKernel struct {
 	role convRole
 	g    convGeom
 	st   *scratch // im2col buffers and partial weight gradients; nil: allocate per run
+	// cols, on a weight gradient, are the im2col matrices its block's
+	// forward pass saved (for the same x, earlier in the same run); nil:
+	// rebuilt here.
+	cols *savedCols
 }
 
 func (k convKernel) name() string {
@@ -86,6 +90,12 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	for wk := range cols {
 		cols[wk] = scratchFor[T](st, wk, rows*ohw)
 	}
+	var saved []T
+	if k.role == convGradWeight && k.cols != nil {
+		if b, ok := k.cols.buf.([]T); ok && len(b) == g.n*g.groups*rows*ohw {
+			saved = b
+		}
+	}
 	partial := make([][]T, len(parts))
 	if k.role == convGradWeight {
 		// Chunk 0 accumulates into out; the others into their own buffer,
@@ -115,7 +125,11 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 					col2im(g, col, cg, out[xOff:])
 				case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
 					x, dy := a, b
-					im2col(g, x[xOff:], cg, col)
+					if saved != nil {
+						col = saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
+					} else {
+						im2col(g, x[xOff:], cg, col)
+					}
 					gemm(false, true, og, rows, ohw, dy[yOff:], ohw, col, ohw, 1, dw[wOff:], rows)
 				}
 			}

@@ -48,6 +48,28 @@ type convBlockKernel struct {
 type blockState struct {
 	argmax []int32 // per pooled element: index of the winner in its channel plane
 	scratch
+	// cols keeps every image's im2col matrix from the forward pass for
+	// the weight gradient, which would otherwise rebuild them (for a
+	// strided first layer, im2col costs as much as its GEMM).
+	cols savedCols
+}
+
+// savedCols is the im2col matrices of a whole batch, [n][groups][rows·ohw],
+// written by a block's forward pass and read by its weight gradient. It is
+// only kept when the block is differentiated (training).
+type savedCols struct {
+	keep bool
+	buf  any // []T
+}
+
+// batch returns the buffer for n images of per elements each.
+func savedColsFor[T float](s *savedCols, n, per int) []T {
+	if b, ok := s.buf.([]T); ok && len(b) == n*per {
+		return b
+	}
+	b := make([]T, n*per)
+	s.buf = b
+	return b
 }
 
 // scratch holds per-worker and per-chunk buffers of one kernel, kept across
@@ -154,6 +176,10 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 		}
 	}
 	workers := min(ctx.threads, g.n)
+	var saved []T
+	if k.st.cols.keep {
+		saved = savedColsFor[T](&k.st.cols, g.n, g.groups*rows*ohw)
+	}
 	// Scratch is taken before the workers start, so no worker allocates.
 	cols := make([][]T, workers)
 	ys := make([][]T, workers)
@@ -178,6 +204,9 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 			y = ys[wk]
 		}
 		for gi := range g.groups {
+			if saved != nil {
+				col = saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
+			}
 			im2col(g, x[n*xImg+gi*cg*g.h*g.w:], cg, col)
 			gemm(false, false, og, ohw, rows, w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
 		}
@@ -334,7 +363,9 @@ func (k convBlockKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *
 			return nil, err
 		}
 	}
-	if grads[1], err = applyKernel(ctx, convKernel{role: convGradWeight, g: k.g, st: &scratch{}}, dt, k.g.wShape(), x, dz); err != nil {
+	// The weight gradient reads the forward pass's im2col matrices.
+	k.st.cols.keep = true
+	if grads[1], err = applyKernel(ctx, convKernel{role: convGradWeight, g: k.g, st: &scratch{}, cols: &k.st.cols}, dt, k.g.wShape(), x, dz); err != nil {
 		return nil, err
 	}
 	if k.ops.bias {

@@ -238,11 +238,10 @@ func (p *program) lower(ctx *runContext, mode backends.Mode, n *graph.Node) (*G.
 		x := inShape(0)
 		geom := poolGeom{n: x[0], c: x[1], h: x[2], w: x[3], kh: a.Kernel[0], kw: a.Kernel[1], sh: a.Stride[0], sw: a.Stride[1],
 			ph: a.Padding[0], pw: a.Padding[1], oh: shape[2], ow: shape[3]}
-		role := maxPoolForward
 		if op == graph.OpAvgPool2D {
-			role = avgPoolForward
+			return apply(poolKernel{role: avgPoolForward, g: geom}, in[0])
 		}
-		return apply(poolKernel{role: role, g: geom}, in[0])
+		return apply(poolKernel{role: maxPoolForward, g: geom, arg: &poolArgmax{}}, in[0])
 	case graph.OpReshape:
 		return apply(reshapeKernel{}, in[0])
 	case graph.OpTranspose:

@@ -38,6 +38,19 @@ const (
 type poolKernel struct {
 	role poolRole
 	g    poolGeom
+	// arg, on max pooling, is shared by the forward kernel and its
+	// gradient: the forward pass records each window's winner there so
+	// that the backward pass scatters without rescanning the windows.
+	// Never part of a hash.
+	arg *poolArgmax
+}
+
+// poolArgmax holds, per pooled element, the index of its window's first
+// maximum within its channel plane, written by a max-pool forward pass for
+// the gradient of the same run. keep is set when the pool is differentiated.
+type poolArgmax struct {
+	keep bool
+	idx  []int32
 }
 
 func (k poolKernel) name() string {
@@ -66,16 +79,44 @@ func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
 	for ox := range g.ow {
 		_, _, x0s[ox], x1s[ox] = g.window(0, ox)
 	}
+	// The argmax of the forward pass, when it keeps one for its gradient
+	// (allocated before the workers start).
+	var arg []int32
+	if k.arg != nil && k.arg.keep {
+		switch k.role {
+		case maxPoolForward:
+			if len(k.arg.idx) != g.n*g.c*ohw {
+				k.arg.idx = make([]int32, g.n*g.c*ohw)
+			}
+			arg = k.arg.idx
+		case maxPoolBackward:
+			if len(k.arg.idx) == g.n*g.c*ohw && len(in) == 3 {
+				arg = k.arg.idx
+			}
+		}
+	}
 	parallelFor(ctx.threads, g.n, func(n int) {
 		for c := range g.c {
 			plane := n*g.c + c
 			switch k.role {
 			case maxPoolForward:
 				src := in[0][plane*hw : (plane+1)*hw]
-				maxPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw], nil, nil)
+				var at []int32
+				if arg != nil {
+					at = arg[plane*ohw : (plane+1)*ohw]
+				}
+				maxPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw], nil, nil, at)
 			case maxPoolBackward:
+				dy := in[len(in)-1][plane*ohw : (plane+1)*ohw]
+				dx := out[plane*hw : (plane+1)*hw]
+				if arg != nil {
+					for o, at := range arg[plane*ohw : (plane+1)*ohw] {
+						dx[at] += dy[o]
+					}
+					continue
+				}
 				src := in[0][plane*hw : (plane+1)*hw]
-				maxPoolPlane(g, x0s, x1s, src, nil, in[1][plane*ohw:(plane+1)*ohw], out[plane*hw:(plane+1)*hw])
+				maxPoolPlane(g, x0s, x1s, src, nil, dy, dx, nil)
 			case avgPoolForward:
 				src := in[0][plane*hw : (plane+1)*hw]
 				avgPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw])
@@ -89,9 +130,10 @@ func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
 
 // maxPoolPlane pools one plane into y or, when y is nil, routes dy to the
 // first maximum of each window in dx (as PyTorch does). Padding never wins.
-func maxPoolPlane[T float](g poolGeom, x0s, x1s []int, x, y, dy, dx []T) {
+// When pooling, arg (if not nil) receives each window's winner.
+func maxPoolPlane[T float](g poolGeom, x0s, x1s []int, x, y, dy, dx []T, arg []int32) {
 	if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
-		maxPool2x2Plane(g, x, y, dy, dx)
+		maxPool2x2Plane(g, x, y, dy, dx, arg)
 		return
 	}
 	for oy := range g.oh {
@@ -114,6 +156,9 @@ func maxPoolPlane[T float](g poolGeom, x0s, x1s []int, x, y, dy, dx []T) {
 			}
 			if y != nil {
 				y[oy*g.ow+ox] = best
+				if arg != nil {
+					arg[oy*g.ow+ox] = int32(at)
+				}
 			} else {
 				dx[at] += dy[oy*g.ow+ox]
 			}
@@ -123,7 +168,7 @@ func maxPoolPlane[T float](g poolGeom, x0s, x1s []int, x, y, dy, dx []T) {
 
 // maxPool2x2Plane is maxPoolPlane for the common 2x2, stride 2, unpadded
 // case, with the same first-maximum and NaN rules.
-func maxPool2x2Plane[T float](g poolGeom, x, y, dy, dx []T) {
+func maxPool2x2Plane[T float](g poolGeom, x, y, dy, dx []T, arg []int32) {
 	for oy := range g.oh {
 		r0 := x[2*oy*g.w : (2*oy+1)*g.w]
 		r1 := x[(2*oy+1)*g.w : (2*oy+2)*g.w]
@@ -135,11 +180,14 @@ func maxPool2x2Plane[T float](g poolGeom, x, y, dy, dx []T) {
 					best, at = v, k+1
 				}
 			}
+			row := 2*oy + at/2
 			if y != nil {
 				y[oy*g.ow+ox] = best
+				if arg != nil {
+					arg[oy*g.ow+ox] = int32(row*g.w + c + at%2)
+				}
 				continue
 			}
-			row := 2*oy + at/2
 			dx[row*g.w+c+at%2] += dy[oy*g.ow+ox]
 		}
 	}
@@ -185,13 +233,20 @@ func (k poolKernel) diffWRT(n int) []bool {
 	return make([]bool, n)
 }
 
-func (k poolKernel) symDiff(ctx *runContext, inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+func (k poolKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x := inputs[0]
 	var dx *G.Node
 	var err error
 	switch k.role {
 	case maxPoolForward:
-		dx, err = applyKernel(ctx, poolKernel{role: maxPoolBackward, g: k.g}, x.Dtype(), nodeShape(x), x, grad)
+		if k.arg == nil {
+			dx, err = applyKernel(ctx, poolKernel{role: maxPoolBackward, g: k.g}, x.Dtype(), nodeShape(x), x, grad)
+			break
+		}
+		// Reading the forward output orders this kernel after the forward
+		// pass, which leaves the argmax it scatters through.
+		k.arg.keep = true
+		dx, err = applyKernel(ctx, poolKernel{role: maxPoolBackward, g: k.g, arg: k.arg}, x.Dtype(), nodeShape(x), x, output, grad)
 	case avgPoolForward:
 		dx, err = applyKernel(ctx, poolKernel{role: avgPoolBackward, g: k.g}, x.Dtype(), nodeShape(x), grad)
 	default:

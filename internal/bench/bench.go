@@ -99,6 +99,10 @@ type Result struct {
 	Steps        int       `json:"steps"`
 	ImagesPerSec float64   `json:"images_per_sec"`
 	MsPerStep    StepStats `json:"ms_per_step"`
+	// CPUMsPerStep is the process's CPU time (user + system, all threads)
+	// per timed step; nil where the platform does not report it. On a
+	// machine shared with other work it moves much less than wall time.
+	CPUMsPerStep *float64 `json:"cpu_ms_per_step"`
 	// PeakRSSMiB is the process's VmHWM; nil where /proc is unavailable.
 	PeakRSSMiB *float64 `json:"peak_rss_mib"`
 	// GoHeapPeakMiB is the largest Go heap in use (HeapInuse) seen after
@@ -170,6 +174,8 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 	var firstLoss, lastLoss float64
 	var mem runtime.MemStats
 	var allocBefore uint64
+	var cpuBefore time.Duration
+	cpuKnown := false
 	profiling := false
 	defer func() {
 		if profiling {
@@ -183,6 +189,7 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 		if step == cfg.Warmup {
 			runtime.ReadMemStats(&mem)
 			allocBefore = mem.TotalAlloc
+			cpuBefore, cpuKnown = processCPUTime()
 			if cfg.CPUProfile != nil {
 				if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 					return nil, fmt.Errorf("workload %s: start the CPU profile: %w", cfg.Workload, err)
@@ -218,6 +225,7 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 		}
 	}
 
+	cpuAfter, cpuAfterKnown := processCPUTime()
 	if profiling {
 		pprof.StopCPUProfile()
 		profiling = false
@@ -250,6 +258,10 @@ func Run(ctx context.Context, b backends.Backend, cfg Config) (*Result, error) {
 	}
 	if cfg.Interpretable {
 		res.Note = NoteInterpretable
+	}
+	if cpuKnown && cpuAfterKnown {
+		ms := float64(cpuAfter-cpuBefore) / float64(time.Millisecond) / float64(cfg.Steps)
+		res.CPUMsPerStep = &ms
 	}
 	if rss, err := peakRSSMiB(); err == nil {
 		res.PeakRSSMiB = &rss

@@ -34,6 +34,9 @@ func TestSmall64OnGorgonia(t *testing.T) {
 	if res.PeakRSSMiB == nil || *res.PeakRSSMiB <= 0 || res.GoHeapPeakMiB <= 0 {
 		t.Errorf("memory not measured: rss %v, go heap %v", res.PeakRSSMiB, res.GoHeapPeakMiB)
 	}
+	if res.CPUMsPerStep == nil || !(*res.CPUMsPerStep > 0) {
+		t.Errorf("CPU time per step not measured: %v", res.CPUMsPerStep)
+	}
 	if res.FirstLoss == res.LastLoss {
 		t.Errorf("loss %v did not change between steps: the optimizer did not update", res.FirstLoss)
 	}

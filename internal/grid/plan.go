@@ -28,10 +28,8 @@ import (
 	"time"
 
 	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
-	"github.com/icnnlab/icnnlab/reproductions"
 )
 
 // Format is the plan file's format.
@@ -93,23 +91,11 @@ type Task struct {
 // Resolve makes the reproduction plan of a request from the specs compiled
 // into this binary.
 func Resolve(req Request) (*plan.Plan, error) {
-	specs, err := spec.LoadSpecs(reproductions.Specs)
+	r, err := plan.Resolve(plan.Selection(req))
 	if err != nil {
 		return nil, err
 	}
-	scales, err := spec.LoadScales(reproductions.Specs)
-	if err != nil {
-		return nil, err
-	}
-	scale, ok := scales[req.Scale]
-	if !ok {
-		return nil, fmt.Errorf("scale %q: not one of %s", req.Scale, strings.Join(slices.Sorted(maps.Keys(scales)), ", "))
-	}
-	specs, err = spec.SelectSpecs(specs, req.Tables)
-	if err != nil {
-		return nil, err
-	}
-	return plan.MakePlan(specs, scale, plan.PlanOptions{Seeds: req.Seeds, Datasets: slices.Sorted(maps.Keys(req.Data))})
+	return plan.MakePlan(r.Specs, r.Scale, plan.PlanOptions{Seeds: r.Seeds, Datasets: slices.Sorted(maps.Keys(r.Data))})
 }
 
 // NewPlan resolves a request into a grid plan named after its content, so

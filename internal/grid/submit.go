@@ -2,48 +2,18 @@ package grid
 
 import (
 	"context"
-	"fmt"
-	"maps"
-	"slices"
 
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-	"github.com/icnnlab/icnnlab/reproductions"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
 )
 
 // NewRequest resolves a reproduction's command line as `reproduce
-// paper-tables` does: the selected tables (by default those of the given
-// datasets, else every synthetic one), and the default location of a
-// dataset that a real-only table needs but data does not name.
+// paper-tables` does (plan.Resolve).
 func NewRequest(scale string, tables []string, seeds int, data map[string]string) (Request, error) {
-	specs, err := spec.LoadSpecs(reproductions.Specs)
+	r, err := plan.Resolve(plan.Selection{Scale: scale, Tables: tables, Seeds: seeds, Data: data})
 	if err != nil {
 		return Request{}, err
 	}
-	data = maps.Clone(data)
-	if data == nil {
-		data = map[string]string{}
-	}
-	specs, err = spec.SelectTables(specs, tables, slices.Sorted(maps.Keys(data)))
-	if err != nil {
-		return Request{}, fmt.Errorf("--tables: %w", err)
-	}
-	req := Request{Scale: scale, Seeds: seeds}
-	for _, s := range specs {
-		req.Tables = append(req.Tables, s.ID)
-		if !s.RealOnly {
-			continue
-		}
-		for name := range s.Datasets {
-			if info, ok := catalog.DatasetByName(name); ok && info.DefaultPath != nil && data[name] == "" {
-				data[name] = info.DefaultPath()
-			}
-		}
-	}
-	if len(data) > 0 {
-		req.Data = data
-	}
-	return req, nil
+	return Request(r.Selection), nil
 }
 
 // Engine runs a grid's tasks.

@@ -10,13 +10,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
-
-	"github.com/icnnlab/icnnlab/internal/atomicfile"
-
 	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
 	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
 	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 )

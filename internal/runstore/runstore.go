@@ -284,6 +284,13 @@ func Load(dir string) (*Run, error) {
 	if err := json.Unmarshal(raw, &r.Manifest); err != nil {
 		return nil, corrupt(err.Error())
 	}
+	// Decide on the decoded format too: encoding/json matches keys without
+	// regard to case, so a flipped case bit ("formAt") or a repeated key
+	// would otherwise slip a sealed format past the raw-key check above
+	// (found by FuzzLoadManifest).
+	if recorded == "" && r.Manifest.Format >= ChecksumFormat {
+		return nil, corrupt(fmt.Sprintf("has format %d but no %s field", r.Manifest.Format, SealField))
+	}
 	return r, nil
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 )
 
 // Config is a complete description of a training run. Every field has a
@@ -53,19 +55,9 @@ type ModelConfig struct {
 	MinTopMap int `json:"min_top_map,omitempty" yaml:"min_top_map,omitempty"`
 }
 
-// DataConfig picks a dataset and task.
-type DataConfig struct {
-	Source string `json:"source" yaml:"source"` // synth, fashion-mnist
-	// Task is single (target category vs the rest, logistic) or multi (all categories).
-	Task       string  `json:"task" yaml:"task"`
-	Target     string  `json:"target,omitempty" yaml:"target,omitempty"`
-	Categories int     `json:"categories" yaml:"categories"`
-	ImageSize  int     `json:"image_size" yaml:"image_size"`
-	Difficulty float64 `json:"difficulty" yaml:"difficulty"`
-	Train      int     `json:"train" yaml:"train"`
-	Test       int     `json:"test" yaml:"test"`
-	Seed       uint64  `json:"seed" yaml:"seed"`
-}
+// DataConfig picks a dataset and task. The dataset registry defines it,
+// so that datasets are built without this package.
+type DataConfig = catalog.Config
 
 // OptimizerConfig configures SGD (or Adam) and the learning-rate schedule.
 type OptimizerConfig struct {
@@ -93,7 +85,7 @@ func Defaults() Config {
 	return Config{
 		Name:          "",
 		Model:         ModelConfig{Arch: "vgg-m", Width: 0.125, Dropout: 0.5, Loss: "logistic"},
-		Data:          DataConfig{Source: "synth", Task: "single", Target: "bird", Categories: 6, ImageSize: 64, Difficulty: 0.5, Train: 4096, Test: 1024, Seed: 1},
+		Data:          DataConfig{Source: catalog.Synth, Task: "single", Target: "bird", Categories: 6, ImageSize: 64, Difficulty: 0.5, Train: 4096, Test: 1024, Seed: 1},
 		Optimizer:     OptimizerConfig{Kind: "sgd", LR: 0.01, FinalLR: 0.001, Schedule: "log", Momentum: 0.9, WeightDecay: 5e-4},
 		Epochs:        12,
 		Batch:         32,
@@ -103,7 +95,6 @@ func Defaults() Config {
 }
 
 var (
-	allowedSources   = []string{"synth", "fashion-mnist"}
 	allowedTasks     = []string{"single", "multi"}
 	allowedLosses    = []string{"logistic", "softmax"}
 	allowedOpt       = []string{"sgd", "adam"}
@@ -118,6 +109,17 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return fmt.Sprintf("config field %s: %s", e.Field, e.Reason) }
 
+// checkSource checks that data.source names src.
+func checkSource(name string, src DataSource) error {
+	switch {
+	case src == nil:
+		return oneOf("data.source", name, catalog.BuiltinNames)
+	case name != src.Name():
+		return &FieldError{"data.source", fmt.Sprintf("%q, but the datasets come from %s", name, src.Name())}
+	}
+	return nil
+}
+
 func oneOf(field, v string, allowed []string) error {
 	if !slices.Contains(allowed, v) {
 		return &FieldError{field, fmt.Sprintf("%q is not allowed (allowed: %s)", v, strings.Join(allowed, ", "))}
@@ -126,13 +128,14 @@ func oneOf(field, v string, allowed []string) error {
 }
 
 // Validate checks every field against the allowed values; archNames come
-// from the zoo and categoryNames from the dataset, so this package needs
-// neither.
-func (c Config) Validate(archNames []string, categoryNames []string) error {
+// from the zoo and the categories from src, the source that builds the
+// datasets (nil when data.source names none: then data.source is the
+// error).
+func (c Config) Validate(archNames []string, src DataSource) error {
 	checks := []error{
 		oneOf("model.arch", c.Model.Arch, archNames),
 		oneOf("model.loss", c.Model.Loss, allowedLosses),
-		oneOf("data.source", c.Data.Source, allowedSources),
+		checkSource(c.Data.Source, src),
 		oneOf("data.task", c.Data.Task, allowedTasks),
 		oneOf("optimizer.kind", c.Optimizer.Kind, allowedOpt),
 		oneOf("optimizer.schedule", c.Optimizer.Schedule, allowedSchedules),
@@ -142,7 +145,7 @@ func (c Config) Validate(archNames []string, categoryNames []string) error {
 			return err
 		}
 	}
-	categoryNames = sourceCategoryNames(c.Data.Source, categoryNames)
+	categoryNames := src.Categories()
 	if c.Data.Categories < 2 || c.Data.Categories > len(categoryNames) {
 		return &FieldError{"data.categories", fmt.Sprintf("%d is not in [2, %d]", c.Data.Categories, len(categoryNames))}
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 )
 
 // FuzzLoadConfigFile: a run config (YAML or JSON) is user input. Loading
@@ -34,6 +36,10 @@ func FuzzLoadConfigFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = cfg.Validate([]string{"small64", "vgg16"}, []string{"bird", "cat", "dog"})
+		var src DataSource // nil when data.source names no built-in source
+		if b, ok := catalog.Builtin(cfg.Data.Source); ok {
+			src = b
+		}
+		_ = cfg.Validate([]string{"small64", "vgg16"}, src)
 	})
 }

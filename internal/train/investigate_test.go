@@ -100,10 +100,7 @@ func preMaskOutput(layer string) string { return "premask/" + layer }
 // extra outputs), restores run when given, and measures four training
 // batches in evaluation mode.
 func diagnose(cfg Config, run *runstore.Run, host *pluginhost.Host) (string, error) {
-	if err := cfg.Validate(zoo.Names(), synth.CategoryNames); err != nil {
-		return "", err
-	}
-	trainSet, _, err := Datasets(cfg.Data, cfg.Model.Loss)
+	trainSet, _, err := openDatasets(cfg, nil)
 	if err != nil {
 		return "", err
 	}

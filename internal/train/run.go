@@ -47,6 +47,10 @@ type Options struct {
 	// Data, when set, builds the datasets instead of the built-in
 	// data.source loaders; data.source must be its Name (see DataSource).
 	Data DataSource
+	// KeepOpen makes Run hand its session, holding the run's final
+	// weights, to the caller in Result.Session (who closes it), so that
+	// measuring a run does not compile and restore it a second time.
+	KeepOpen bool
 }
 
 // Metrics are a run's final figures.
@@ -68,6 +72,10 @@ type Result struct {
 	Metrics Metrics
 	Reused  bool
 	Resumed bool
+	// Session is the run's open session with its final weights (reused
+	// runs: restored from the checkpoint), when Options.KeepOpen asked
+	// for it; the caller closes it.
+	Session *Session
 }
 
 // ErrNonFinite is wrapped when the loss becomes NaN or Inf.
@@ -193,7 +201,25 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer sess.Close()
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			sess.Close()
+		}
+	}()
+	// hand gives the session to the caller when asked to (Options.KeepOpen).
+	hand := func(res *Result, err error) (*Result, error) {
+		if err != nil || !opts.KeepOpen {
+			return res, err
+		}
+		if res.Reused {
+			if err := sess.Restore(res.Run); err != nil {
+				return nil, err
+			}
+		}
+		res.Session, handedOver = sess, true
+		return res, nil
+	}
 	// Only a training run reads the weights file: sessions opened to
 	// evaluate a run restore its checkpoint instead.
 	if err := sess.LoadInitWeights(opts.Log); err != nil {
@@ -232,7 +258,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 			err := run.ReadMetrics(&res.Metrics)
 			if err == nil {
 				res.Reused = true
-				return res, nil
+				return hand(res, nil)
 			}
 			if !errors.Is(err, runstore.ErrCorrupt) {
 				return nil, fmt.Errorf("reuse run %s: %w", run.Dir, err)
@@ -247,7 +273,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	return sess.resumeAndTrain(ctx, run, opts, res, existed && !opts.Force)
+	return hand(sess.resumeAndTrain(ctx, run, opts, res, existed && !opts.Force))
 }
 
 // warn writes a warning to opts.Log, else to standard error.

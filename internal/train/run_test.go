@@ -198,3 +198,51 @@ func TestNonFiniteLossStopsTheRunAndKeepsTheLastCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// A session handed over by Run (Options.KeepOpen) holds the run's final
+// weights: its logits on the test split equal those of a session opened
+// afresh and restored from the run's checkpoint, for a trained run and for
+// a reused one.
+func TestKeepOpenHandsTheRunsFinalWeights(t *testing.T) {
+	cfg := tinyConfig()
+	store := openStore(t)
+	opts := options(t, store)
+	opts.KeepOpen = true
+	logits := func(s *Session) []float32 {
+		t.Helper()
+		out, _, err := s.ExtractOutput("logits", s.Test, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Float32s()
+	}
+	fresh := func(run *runstore.Run) []float32 {
+		t.Helper()
+		s, err := Open(cfg, options(t, store))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Restore(run); err != nil {
+			t.Fatal(err)
+		}
+		return logits(s)
+	}
+	for _, want := range []struct {
+		name   string
+		reused bool
+	}{{"trained", false}, {"reused", true}} {
+		res, err := Run(context.Background(), cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Reused != want.reused || res.Session == nil {
+			t.Fatalf("%s: reused %v, session %v; want reused %v and a session", want.name, res.Reused, res.Session, want.reused)
+		}
+		got := logits(res.Session)
+		res.Session.Close()
+		if diff := cmp.Diff(fresh(res.Run), got); diff != "" {
+			t.Errorf("%s: handed-over session's logits differ from a restored session's (-restored +handed):\n%s", want.name, diff)
+		}
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/icnnlab/icnnlab/internal/data"
-	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"github.com/icnnlab/icnnlab/internal/zoo"
 )
 
@@ -24,26 +24,24 @@ type DataSource interface {
 }
 
 // openDatasets validates cfg and builds its datasets: with src nil from
-// the built-in data.source loaders, else from src.
+// the built-in source data.source names (catalog.Builtin), else from src.
 func openDatasets(cfg Config, src DataSource) (trainSet, testSet data.Dataset, err error) {
-	if src == nil {
-		if err := cfg.Validate(zoo.Names(), synth.CategoryNames); err != nil {
-			return nil, nil, err
+	given := src != nil
+	if !given {
+		if b, ok := catalog.Builtin(cfg.Data.Source); ok {
+			src = b
 		}
-		return Datasets(cfg.Data, cfg.Model.Loss)
 	}
-	if cfg.Data.Source != src.Name() {
-		return nil, nil, &FieldError{"data.source", fmt.Sprintf("%q, but the datasets come from %s", cfg.Data.Source, src.Name())}
-	}
-	// Every other field is checked as for a built-in source whose
-	// categories are src's ("synth" takes the category names it is given).
-	probe := cfg
-	probe.Data.Source = "synth"
-	if err := probe.Validate(zoo.Names(), src.Categories()); err != nil {
+	if err := cfg.Validate(zoo.Names(), src); err != nil {
 		return nil, nil, err
 	}
 	if trainSet, testSet, err = src.Datasets(cfg.Data); err != nil {
-		return nil, nil, fmt.Errorf("data.source %s: %w", src.Name(), err)
+		if given {
+			return nil, nil, fmt.Errorf("data.source %s: %w", src.Name(), err)
+		}
+		return nil, nil, err
 	}
 	return trainSet, testSet, nil
 }
+
+var _ DataSource = (*catalog.Source)(nil)

@@ -48,7 +48,7 @@ const ReportFile = "report.html"
 
 // Defaults of the counts in Options (the command's flag defaults).
 const (
-	DefaultImages      = 300
+	DefaultImages = 300
 	// DefaultTrainImages 0: the decoder trains on the whole training split.
 	DefaultTrainImages = 0
 	DefaultFilters     = 8

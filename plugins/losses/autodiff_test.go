@@ -58,12 +58,15 @@ func TestAutodiffMatchesFiniteDifferences(t *testing.T) {
 	running.ZEstimate = losses.ZRunning
 	scaleFree := base
 	scaleFree.Normalize, scaleFree.NormalizedMax = losses.NormalizeBatchMax, 2
+	floored := scaleFree
+	floored.Floor = 1 // max(m_c, mean_c m_c): one of the two filters takes the floor
 	builds := map[string]func() (*graph.Graph, error){
-		"mi batch":        func() (*graph.Graph, error) { return mi.Build(base, s) },
-		"mi batch-max":    func() (*graph.Graph, error) { return mi.Build(scaleFree, s) },
-		"mi running":      func() (*graph.Graph, error) { return mi.Build(running, s) },
-		"spatial-entropy": func() (*graph.Graph, error) { return spatialentropy.Build(base, s) },
-		"inter-category":  func() (*graph.Graph, error) { return intercategory.Build(base, s) },
+		"mi batch":           func() (*graph.Graph, error) { return mi.Build(base, s) },
+		"mi batch-max":       func() (*graph.Graph, error) { return mi.Build(scaleFree, s) },
+		"mi batch-max floor": func() (*graph.Graph, error) { return mi.Build(floored, s) },
+		"mi running":         func() (*graph.Graph, error) { return mi.Build(running, s) },
+		"spatial-entropy":    func() (*graph.Graph, error) { return spatialentropy.Build(base, s) },
+		"inter-category":     func() (*graph.Graph, error) { return intercategory.Build(base, s) },
 	}
 	x := gridFeatures(3, s)
 	feeds := map[string]*tensor.Tensor{"features": x, "labels": tensor.MustFloat32(tensor.Shape{3, 1}, []float32{1, 0, 1})}

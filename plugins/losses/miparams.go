@@ -57,6 +57,14 @@ type ScaleParams struct {
 	// H·W, which makes tr(x·T) of one unit at the maximum under its own
 	// template τ·H·W = 0.5 (τ = 0.5/(H·W)).
 	NormalizedMax float64 `json:"normalized_max"`
+	// Floor bounds batch-max scaling from below, relative to the layer: a
+	// filter is divided by max(its batch mean of max x, Floor · the mean
+	// of that over the layer's filters). A scale-free loss has a gradient
+	// in 1/scale, so without a floor a nearly silent filter is scaled up
+	// by up to 1/1e-6 and its weights take steps that wreck the network
+	// in the first epoch (docs/investigations/protocol.md). 0: no floor
+	// (omitted from the JSON, so runs without one keep their keys).
+	Floor float64 `json:"floor,omitempty"`
 }
 
 // Check records bad fields.
@@ -69,6 +77,9 @@ func (p ScaleParams) Check(errs *masks.FieldErrors) {
 	if !(p.NormalizedMax >= 0) || math.IsInf(p.NormalizedMax, 0) {
 		errs.Addf("normalized_max", "%g must be 0 (H·W) or positive", p.NormalizedMax)
 	}
+	if !(p.Floor >= 0 && p.Floor <= 1) {
+		errs.Addf("floor", "%g must be in [0, 1]", p.Floor)
+	}
 }
 
 // Specs describes the scale parameters.
@@ -77,6 +88,7 @@ func (p ScaleParams) Specs() []masks.ParamSpec {
 		{Name: "normalize", Type: "string", Default: p.Normalize, Enum: []string{NormalizeNone, NormalizeBatchMax},
 			Description: "feature scaling before the templates: none (the paper) or batch-max (scale-free: each filter divided by its batch mean of max x, gradient through it)"},
 		{Name: "normalized_max", Type: "number", Default: p.NormalizedMax, Description: "mean max activation after batch-max scaling; 0 means H·W"},
+		{Name: "floor", Type: "number", Default: p.Floor, Description: "batch-max scaling divides by at least floor × the layer's mean of the filters' batch mean of max x (0: no floor), so a nearly silent filter is not scaled up without bound"},
 	}
 }
 
@@ -93,6 +105,10 @@ func (p ScaleParams) Apply(g *graph.Graph, features *graph.Node, s LossShape) *g
 		target = float64(s.H * s.W)
 	}
 	meanMax := g.MeanKeep(g.MaxKeep(features, 2, 3), 0) // [1,C,1,1]
+	if p.Floor > 0 {
+		floor := g.MulScalar(g.MeanKeep(meanMax, 1), p.Floor) // [1,1,1,1]
+		meanMax = g.Add(floor, g.Relu(g.Sub(meanMax, floor))) // max(meanMax, floor)
+	}
 	return g.MulScalar(g.Div(features, g.AddScalar(meanMax, normalizeEps)), target)
 }
 

@@ -236,6 +236,9 @@ func writeSummary(w io.Writer, r *bench.Result) error {
 	fmt.Fprintf(tw, "threads\t%d\n", r.Threads)
 	fmt.Fprintf(tw, "images/s\t%.1f\n", r.ImagesPerSec)
 	fmt.Fprintf(tw, "ms/step\tmean %.1f, median %.1f, p90 %.1f\n", r.MsPerStep.Mean, r.MsPerStep.Median, r.MsPerStep.P90)
+	if r.CPUMsPerStep != nil {
+		fmt.Fprintf(tw, "CPU ms/step\t%.1f (user + system, all threads)\n", *r.CPUMsPerStep)
+	}
 	rss := "unavailable (no /proc/self/status)"
 	if r.PeakRSSMiB != nil {
 		rss = fmt.Sprintf("%.0f MiB", *r.PeakRSSMiB)

@@ -1,3 +1,7 @@
+// Package catalog is the one registry of the datasets runs can name in
+// data.source: the synthetic part world, Fashion-MNIST and the paper's
+// real part datasets. It describes each (categories, landmarks, tasks,
+// splits), opens it and builds the training and test sets of a Config.
 package catalog
 
 import (
@@ -11,9 +15,26 @@ import (
 	"github.com/icnnlab/icnnlab/internal/data/fashionmnist"
 	"github.com/icnnlab/icnnlab/internal/data/ilsvrcpart"
 	"github.com/icnnlab/icnnlab/internal/data/partset"
+	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/data/vocpart"
-	"github.com/icnnlab/icnnlab/internal/train"
 )
+
+// Config picks a dataset and task (a run config's data section).
+type Config struct {
+	Source string `json:"source" yaml:"source"` // a dataset's Name (synth, fashion-mnist, ...)
+	// Task is single (target category vs the rest, logistic) or multi (all categories).
+	Task       string  `json:"task" yaml:"task"`
+	Target     string  `json:"target,omitempty" yaml:"target,omitempty"`
+	Categories int     `json:"categories" yaml:"categories"`
+	ImageSize  int     `json:"image_size" yaml:"image_size"`
+	Difficulty float64 `json:"difficulty" yaml:"difficulty"`
+	Train      int     `json:"train" yaml:"train"`
+	Test       int     `json:"test" yaml:"test"`
+	Seed       uint64  `json:"seed" yaml:"seed"`
+}
+
+// Synth is the synthetic part world, the built-in default.
+const Synth = "synth"
 
 // Names of the real datasets (--data NAME=PATH).
 const (
@@ -23,8 +44,8 @@ const (
 	DataILSVRCPart   = "ilsvrc-part"
 )
 
-// DatasetInfo describes a real dataset the tables can run on instead of
-// the synthetic world.
+// DatasetInfo describes a dataset: the synthetic world (SynthInfo) or a
+// real dataset the tables can run on instead of it (Datasets).
 type DatasetInfo struct {
 	Name  string
 	Title string
@@ -73,6 +94,27 @@ var Datasets = []*DatasetInfo{
 		Single: true, Multi: true, TrainSplit: "train", TestSplit: "test", DefaultPath: fashionmnist.Dir},
 }
 
+// SynthInfo describes the synthetic part world.
+var SynthInfo = &DatasetInfo{Name: Synth, Title: "the synthetic part world", Categories: synth.CategoryNames, Single: true, Multi: true}
+
+// BuiltinNames are the data sources a run config may name without a
+// caller opening them: the synthetic world and Fashion-MNIST from its
+// default location.
+var BuiltinNames = []string{Synth, DataFashionMNIST}
+
+// Builtin is the built-in source name names (see BuiltinNames); nothing is
+// read until its datasets are built.
+func Builtin(name string) (*Source, bool) {
+	switch name {
+	case Synth:
+		return &Source{Info: SynthInfo}, true
+	case DataFashionMNIST:
+		info, _ := DatasetByName(name)
+		return &Source{Info: info, Path: info.DefaultPath()}, true
+	}
+	return nil, false
+}
+
 // DatasetByName finds a real dataset.
 func DatasetByName(name string) (*DatasetInfo, bool) {
 	for _, d := range Datasets {
@@ -94,8 +136,8 @@ func DatasetNames() []string {
 
 // Title is a source's name in reports ("" is the synthetic world).
 func Title(name string) string {
-	if name == "" {
-		return "the synthetic part world"
+	if name == "" || name == Synth {
+		return SynthInfo.Title
 	}
 	if d, ok := DatasetByName(name); ok {
 		return d.Title
@@ -103,8 +145,9 @@ func Title(name string) string {
 	return name
 }
 
-// Source is an opened real dataset: its annotation files are parsed (or,
-// for Fashion-MNIST, the IDX files read). It implements train.DataSource.
+// Source is an opened dataset: for a real one its annotation files are
+// parsed (or, for Fashion-MNIST, the IDX files read); the synthetic world
+// needs nothing opened. It is a run's train.DataSource.
 type Source struct {
 	Info *DatasetInfo
 	Path string
@@ -113,8 +156,6 @@ type Source struct {
 	// negatives are the collections of NegativesFrom (CUB: VOC Part's).
 	negTrain, negTest *partset.Collection
 }
-
-var _ train.DataSource = (*Source)(nil)
 
 // Sources are the opened datasets of a reproduction, by name.
 type Sources map[string]*Source
@@ -211,12 +252,26 @@ func openSource(info *DatasetInfo, path string) (*Source, error) {
 	return s, nil
 }
 
-// Datasets builds the training and test tasks of a run config: Train and
-// Test are the numbers of examples (at most those available), Target the
-// dataset's category, the multi-category task takes the first Categories
-// categories. Single-category negatives are the objects of the other
-// categories of the dataset (CUB: of VOC Part), round-robin by category.
-func (s *Source) Datasets(c train.DataConfig) (trainSet, testSet data.Dataset, err error) {
+// Datasets builds the training and test tasks of a run config.
+//
+// synth: Train and Test count world samples; the single-category task
+// keeps every positive in the range plus as many negatives, so it holds
+// about 2/k of them. Objects are cropped by their box, as in the paper's
+// protocol.
+//
+// fashion-mnist: Train and Test count the images used, a subset of each
+// split drawn by Seed; the first Categories classes take part; single is
+// the target class against the others, balanced.
+//
+// The part datasets: Train and Test are the numbers of examples (at most
+// those available), Target the dataset's category, the multi-category
+// task takes the first Categories categories. Single-category negatives
+// are the objects of the other categories of the dataset (CUB: of VOC
+// Part), round-robin by category.
+func (s *Source) Datasets(c Config) (trainSet, testSet data.Dataset, err error) {
+	if s.Info.Name == Synth {
+		return synthDatasets(c)
+	}
 	if s.Info.Name == DataFashionMNIST {
 		build := func(split string, n int) (data.Dataset, error) {
 			sp, err := fashionmnist.LoadSplitCached(s.Path, split)
@@ -267,4 +322,25 @@ func (s *Source) Datasets(c train.DataConfig) (trainSet, testSet data.Dataset, e
 		return nil, nil, fmt.Errorf("test set (%s split): %w", s.Info.TestSplit, err)
 	}
 	return tr, te, nil
+}
+
+func synthDatasets(c Config) (trainSet, testSet data.Dataset, err error) {
+	world := synth.NewConfig(c.ImageSize, c.Categories, c.Difficulty, c.Seed)
+	if err := world.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("data: %w", err)
+	}
+	split := synth.Splits(c.Train, 0, c.Test)
+	build := func(r synth.IndexRange) (*synth.Task, error) {
+		if c.Task == "single" {
+			return synth.SingleCategoryTask(world, c.Target, r, true)
+		}
+		return synth.MultiCategoryTask(world, r, true)
+	}
+	if trainSet, err = build(split.Train); err != nil {
+		return nil, nil, fmt.Errorf("training set: %w", err)
+	}
+	if testSet, err = build(split.Test); err != nil {
+		return nil, nil, fmt.Errorf("test set: %w", err)
+	}
+	return trainSet, testSet, nil
 }

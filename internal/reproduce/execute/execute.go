@@ -1,17 +1,12 @@
 package execute
 
 import (
-	"maps"
-
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -20,10 +15,13 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"github.com/icnnlab/icnnlab/internal/data/partset"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/metricsrun"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/train"
 	"github.com/icnnlab/icnnlab/sdk/parts"
@@ -97,13 +95,14 @@ func Execute(ctx context.Context, p *plan.Plan, opts ExecOptions) (map[string]*R
 			}
 		}
 		res, err := train.Run(ctx, cfg, train.Options{Backend: opts.Backend, Device: opts.Device, Store: opts.Store,
-			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src, AfterStep: opts.AfterStep})
+			Plugins: opts.Plugins, Progress: opts.Progress, Threads: opts.Threads, Data: src, AfterStep: opts.AfterStep, KeepOpen: true})
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", pr.Key, err)
 		}
 		run := *pr
 		run.Config = cfg
 		rr, err := measure(ctx, p.Scale, &run, res, opts)
+		res.Session.Close()
 		if err != nil {
 			return nil, fmt.Errorf("run %s (%s): %w", pr.Key, res.Run.Dir, err)
 		}
@@ -144,14 +143,20 @@ func (r *RunResult) summary() string {
 // interpretable conv when there is one, else the top conv-layer.
 func EvaluatedLayer(s *train.Session) string { return s.Model.EvaluatedLayer() }
 
-// measure restores a finished run and computes its metrics on the test
-// split through the metric plugins.
+// hasFilterLoss says whether a variant trains with a filter loss whose
+// history (gradient ratio, inert or runaway) the report shows. A variant
+// without one (the mask-only ablation l1+none) has nothing to be live or
+// inert: its gradient ratio is 0 by construction.
+func hasFilterLoss(v spec.Variant) bool { return v.Interpretable && v.Loss != "none" }
+
+// measure computes a finished run's metrics on the test split through the
+// metric plugins, on the session train.Run handed over (res.Session).
 func measure(ctx context.Context, scale spec.Scale, pr *plan.PlannedRun, res *train.Result, opts ExecOptions) (*RunResult, error) {
 	rr := &RunResult{Key: pr.Key, Dataset: pr.Dataset, Arch: pr.Arch, Variant: pr.Variant.Name(), Column: pr.Column, Seed: pr.Seed,
 		RunDir: filepath.Base(res.Run.Dir), RunKey: res.Run.Manifest.Key, Reused: res.Reused, TrainSeconds: res.Metrics.WallSeconds,
 		Role: pr.Role, Pretrain: pr.Config.InitFrom,
 		TrainAccuracy: res.Metrics.TrainAccuracy, TestAccuracy: res.Metrics.TestAccuracy}
-	if pr.Variant.Interpretable {
+	if hasFilterLoss(pr.Variant) {
 		h, err := filterLossHistory(res.Run)
 		if err != nil {
 			return nil, err
@@ -163,18 +168,7 @@ func measure(ctx context.Context, scale spec.Scale, pr *plan.PlannedRun, res *tr
 		rr.Config = &cfg
 		return rr, nil
 	}
-	src, err := opts.dataSource(pr)
-	if err != nil {
-		return nil, err
-	}
-	sess, err := train.Open(pr.Config, train.Options{Backend: opts.Backend, Device: opts.Device, Plugins: opts.Plugins, Threads: opts.Threads, Data: src})
-	if err != nil {
-		return nil, err
-	}
-	defer sess.Close()
-	if err := sess.Restore(res.Run); err != nil {
-		return nil, err
-	}
+	sess := res.Session
 	cfg := sess.Config
 	rr.Config, rr.TrainImages, rr.TestImages = &cfg, sess.Train.Len(), sess.Test.Len()
 	test := sess.Test

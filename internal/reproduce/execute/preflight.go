@@ -1,17 +1,17 @@
 package execute
 
 import (
-	"github.com/icnnlab/icnnlab/internal/data"
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-	"github.com/icnnlab/icnnlab/internal/data/partset"
-	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/train"
-
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"sync"
+
+	"github.com/icnnlab/icnnlab/internal/data"
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+	"github.com/icnnlab/icnnlab/internal/data/partset"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/train"
 )
 
 // Preflight builds the datasets of every real-data run of the plan and

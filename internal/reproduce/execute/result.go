@@ -1,12 +1,11 @@
 package execute
 
 import (
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-
 	"fmt"
 	"math"
 	"strings"
 
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/train"
 )
 

@@ -1,18 +1,16 @@
 package plan
 
 import (
-	"maps"
-
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/train"
 )
 

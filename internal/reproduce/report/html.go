@@ -1,14 +1,14 @@
 package report
 
 import (
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
-
 	"fmt"
 	"html"
 	"io"
 	"math"
 	"strings"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
 )
 
 const htmlStyle = `body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;color:#222;line-height:1.4}

@@ -1,13 +1,6 @@
 package report
 
 import (
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-
-	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
-	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
-
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -19,6 +12,11 @@ import (
 	"strings"
 
 	"github.com/icnnlab/icnnlab/internal/atomicfile"
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
 )
 
 // Report is everything one reproduction produced.

@@ -1,11 +1,6 @@
 package report
 
 import (
-	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
-	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
-
 	"bytes"
 	"flag"
 	"math"
@@ -15,6 +10,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

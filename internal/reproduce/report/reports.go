@@ -1,8 +1,7 @@
 package report
 
 import (
-	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
-
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +13,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/internal/atomicfile"
+	"github.com/icnnlab/icnnlab/internal/pluginhost"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
+	"github.com/icnnlab/icnnlab/internal/visualize"
 )
 
 // ReportsDir is the subdirectory of the output directory that holds the
@@ -125,4 +131,29 @@ func readPurity(dir string, runs []string, base int) (*verdict.PurityPair, error
 		return nil, nil
 	}
 	return &verdict.PurityPair{Base: b, Treat: t}, nil
+}
+
+// rowReportModeFile records with which --reports mode a row report was made,
+// so a later invocation reuses it instead of redrawing it.
+const rowReportModeFile = "reports-mode"
+
+// RenderRowReport draws the visualizer report of runs into dir (mode:
+// quick leaves out the up-conv decoder, full includes it), unless a report
+// of the same mode is already there (finished runs do not change). It
+// scores as the tables do (the scale's top fraction).
+func RenderRowReport(ctx context.Context, runs []string, dir, mode string, scale spec.Scale, b backends.Backend, device string, host *pluginhost.Host) error {
+	marker := filepath.Join(dir, rowReportModeFile)
+	if got, err := os.ReadFile(marker); err == nil && string(got) == mode {
+		if _, err := os.Stat(filepath.Join(dir, "report.html")); err == nil {
+			return nil
+		}
+	}
+	vo := visualize.DefaultOptions()
+	vo.Runs, vo.Out, vo.Host, vo.SkipUpconv = runs, dir, host, mode == "quick"
+	vo.TopFractionFor = scale.TopFractionFor // score as the tables do
+	vo.Backend, vo.Device = b, device
+	if _, err := visualize.Visualize(ctx, vo); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(marker, []byte(mode))
 }

@@ -1,19 +1,18 @@
 package report
 
 import (
-	"math"
-	"os"
-
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
-
 	"bytes"
 	"errors"
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
 )
 
 func TestLinkReportsOneReportPerSetOfRuns(t *testing.T) {

@@ -1,16 +1,16 @@
 package report
 
 import (
-	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
-
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
+	"github.com/icnnlab/icnnlab/internal/reproduce/verdict"
 )
 
 // ReadReport reads a report written by WriteJSON.

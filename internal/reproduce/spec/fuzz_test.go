@@ -1,16 +1,14 @@
 package spec_test
 
 import (
+	"io/fs"
 	"maps"
 	"slices"
-
-	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-
-	"io/fs"
 	"testing"
 	"testing/fstest"
 
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/reproductions"
 )
 

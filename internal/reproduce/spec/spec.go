@@ -8,8 +8,6 @@
 package spec
 
 import (
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-
 	"bytes"
 	"fmt"
 	"io/fs"
@@ -19,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
 	"github.com/icnnlab/icnnlab/internal/data/synth"
 	"github.com/icnnlab/icnnlab/internal/zoo"
 )

@@ -1,10 +1,10 @@
 package spec_test
 
 import (
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-
 	"strings"
 	"testing"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 )
 
 const validSpec = `

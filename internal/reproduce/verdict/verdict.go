@@ -1,18 +1,16 @@
 package verdict
 
 import (
-	"github.com/icnnlab/icnnlab/internal/data/catalog"
-
-	"maps"
-
-	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
-	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
-
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/icnnlab/icnnlab/internal/data/catalog"
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 )
 
 // Stat is a value over seeds.

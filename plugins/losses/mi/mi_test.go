@@ -8,6 +8,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/backends/conformance"
+	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
 	"github.com/icnnlab/icnnlab/plugins/losses"
 	"github.com/icnnlab/icnnlab/plugins/losses/intercategory"
 	"github.com/icnnlab/icnnlab/plugins/losses/internal/lossref"
@@ -47,6 +48,24 @@ func evalLoss(t *testing.T, g *graph.Graph, feeds, states map[string]*tensor.Ten
 		t.Fatal(err)
 	}
 	return out["loss"].Float64At(0)
+}
+
+// backendGradient is d loss / d features on the gorgonia backend.
+func backendGradient(t *testing.T, g *graph.Graph, feeds map[string]*tensor.Tensor) *tensor.Tensor {
+	t.Helper()
+	be, err := backends.New("gorgonia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := be.Compile(g, backends.CompileOptions{})
+	if err != nil {
+		t.Fatalf("compile %s: %v", g.Name(), err)
+	}
+	out, err := exe.Gradients(backends.Train, feeds, losses.InputFeatures)
+	if err != nil {
+		t.Fatalf("gradients %s: %v", g.Name(), err)
+	}
+	return out[losses.InputFeatures]
 }
 
 func relClose(got, want, tol float64) bool {
@@ -140,26 +159,8 @@ func TestBatchMaxNormalisation(t *testing.T) {
 	labels := tensor.Zeros(tensor.Float32, s.Batch, s.Classes)
 	got := evalLoss(t, g, map[string]*tensor.Tensor{"features": x, "labels": labels}, nil)
 
-	// By hand: per filter c, m_c = mean_b max_ij x_bcij; x' = H·W·x/m_c.
 	n := s.H * s.W
-	v := x.Float32s()
-	scaled := make([]float32, len(v))
-	for c := range s.Channels {
-		m := 0.0
-		for b := range s.Batch {
-			best := 0.0
-			for q := range n {
-				best = max(best, float64(v[(b*s.Channels+c)*n+q]))
-			}
-			m += best / float64(s.Batch)
-		}
-		for b := range s.Batch {
-			for q := range n {
-				i := (b*s.Channels+c)*n + q
-				scaled[i] = float32(float64(n) * float64(v[i]) / m)
-			}
-		}
-	}
+	scaled := batchMaxByHand(x.Float32s(), s, 0)
 	want := lossref.NegMI(lossref.Maps(scaled, s.Batch, s.Channels, n), p.TemplateParams.Resolve(s.H, s.W))
 	if !relClose(got, want, 1e-4) {
 		t.Errorf("batch-max −MI = %.9g, eq. 1 on the normalised maps = %.9g", got, want)
@@ -180,6 +181,92 @@ func TestBatchMaxNormalisation(t *testing.T) {
 	b := evalLoss(t, plain, map[string]*tensor.Tensor{"features": big, "labels": labels}, nil)
 	if relClose(a, b, 1e-3) {
 		t.Errorf("plain −MI of x and 50·x agree (%.6g): the test would not see a missing normalisation", a)
+	}
+}
+
+// batchMaxByHand scales maps as batch-max does: per filter c, m_c = mean_b
+// max_ij x_bcij, floored at floor·mean_c m_c; x' = H·W·x/m_c.
+func batchMaxByHand(v []float32, s losses.LossShape, floor float64) []float32 {
+	n := s.H * s.W
+	m := make([]float64, s.Channels)
+	layer := 0.0
+	for c := range s.Channels {
+		for b := range s.Batch {
+			best := 0.0
+			for q := range n {
+				best = max(best, float64(v[(b*s.Channels+c)*n+q]))
+			}
+			m[c] += best / float64(s.Batch)
+		}
+		layer += m[c] / float64(s.Channels)
+	}
+	scaled := make([]float32, len(v))
+	for c := range s.Channels {
+		mc := max(m[c], floor*layer)
+		for b := range s.Batch {
+			for q := range n {
+				i := (b*s.Channels+c)*n + q
+				scaled[i] = float32(float64(n) * float64(v[i]) / mc)
+			}
+		}
+	}
+	return scaled
+}
+
+// With a floor, a nearly silent filter is divided by floor × the layer's
+// mean scale instead of its own, so its loss gradient stays bounded; the
+// other filters are scaled as without a floor.
+func TestBatchMaxFloor(t *testing.T) {
+	s := losses.LossShape{Batch: 4, Channels: 3, H: 3, W: 4, Classes: 1, Task: losses.TaskSingle}
+	x := randomFeatures(11, s, 3)
+	n := s.H * s.W
+	for b := range s.Batch { // filter 1 nearly silent
+		for q := range n {
+			x.Float32s()[(b*s.Channels+1)*n+q] *= 1e-2
+		}
+	}
+	labels := tensor.Zeros(tensor.Float32, s.Batch, s.Classes)
+	feeds := map[string]*tensor.Tensor{"features": x, "labels": labels}
+	gradNorm := func(floor float64) (loss, silent, others float64) {
+		p := mi.Defaults()
+		p.Normalize, p.Floor = losses.NormalizeBatchMax, floor
+		g, err := mi.Build(p, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss = evalLoss(t, g, feeds, nil)
+		want := lossref.NegMI(lossref.Maps(batchMaxByHand(x.Float32s(), s, floor), s.Batch, s.Channels, n), p.TemplateParams.Resolve(s.H, s.W))
+		if !relClose(loss, want, 1e-4) {
+			t.Errorf("floor %g: batch-max −MI = %.9g, eq. 1 on the maps scaled by hand = %.9g", floor, loss, want)
+		}
+		grad := backendGradient(t, g, feeds)
+		for i := range grad.Float32s() {
+			v := math.Abs(float64(grad.Float32s()[i]))
+			if (i/n)%s.Channels == 1 {
+				silent = max(silent, v)
+			} else {
+				others = max(others, v)
+			}
+		}
+		return loss, silent, others
+	}
+	// The silent filter's scale is about 1/100 of the others' and 1/67 of
+	// the layer's mean: its gradient is about 100 times theirs without a
+	// floor, and a floor of 0.1 divides it by about 6.7.
+	_, silent0, others0 := gradNorm(0)
+	_, silent, others := gradNorm(0.1)
+	if !(silent0 > 30*others0) {
+		t.Errorf("without a floor the silent filter's largest gradient %g is not far above the others' %g: the test would not see the floor work", silent0, others0)
+	}
+	if !(silent < silent0/4) || !relClose(others, others0, 0.5) {
+		t.Errorf("floor 0.1: the silent filter's largest gradient %g (without: %g), the others' %g (without: %g); want the silent one cut by about 6.7, the others about kept", silent, silent0, others, others0)
+	}
+	for _, bad := range []float64{-0.1, 1.5, math.NaN()} {
+		p := mi.Defaults()
+		p.Normalize, p.Floor = losses.NormalizeBatchMax, bad
+		if _, err := mi.Build(p, s); err == nil || !strings.Contains(err.Error(), "floor") {
+			t.Errorf("floor %g: error %v, want one naming floor", bad, err)
+		}
 	}
 }
 

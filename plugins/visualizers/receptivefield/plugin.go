@@ -97,26 +97,13 @@ func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plu
 	if err != nil {
 		return nil, err
 	}
-	meta, err := vizwire.DecodeMeta(req.Meta)
+	r, err := vizwire.ReadRequest(ctx, req, s, nil, []string{vizwire.TensorParts})
 	if err != nil {
 		return nil, err
 	}
-	ts, err := vizwire.ReadTensors(s, []string{vizwire.TensorActivations, vizwire.TensorImages}, []string{vizwire.TensorParts})
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	in := Input{Meta: meta}
-	if in.Activations, err = vizwire.AsMaps(vizwire.TensorActivations, ts[vizwire.TensorActivations]); err != nil {
-		return nil, err
-	}
-	size := meta.Geometry.ImageWidth
-	if in.Images, err = vizwire.Images(vizwire.TensorImages, ts[vizwire.TensorImages], in.Activations.N, size); err != nil {
-		return nil, err
-	}
-	if t := ts[vizwire.TensorParts]; t != nil {
+	meta, size := r.Meta, r.Meta.Geometry.ImageWidth
+	in := Input{Meta: meta, Activations: r.Activations, Images: r.Images}
+	if t := r.Tensors[vizwire.TensorParts]; t != nil {
 		if len(meta.Groups) == 0 {
 			return nil, fmt.Errorf(`tensor %q needs meta "groups" to name its values`, vizwire.TensorParts)
 		}
@@ -129,13 +116,9 @@ func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plu
 	if err != nil {
 		return nil, err
 	}
-	out := make([]plugin.File, 0, len(files)+1)
-	for _, f := range files {
-		out = append(out, plugin.File{Name: Dir + "/" + f.Name, Data: f.Data})
+	names, contents := make([]string, len(files)), make([][]byte, len(files))
+	for i, f := range files {
+		names[i], contents[i] = f.Name, f.Data
 	}
-	js, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode summary: %w", err)
-	}
-	return append(out, plugin.File{Name: Dir + "/" + vizwire.SummaryFile, Data: js}), nil
+	return vizwire.OutputFiles(Dir, names, contents, sum)
 }

@@ -106,26 +106,12 @@ func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plu
 	if err != nil {
 		return nil, err
 	}
-	meta, err := vizwire.DecodeMeta(req.Meta)
+	r, err := vizwire.ReadRequest(ctx, req, s, []string{vizwire.TensorTrainActivations, vizwire.TensorTrainImages}, []string{vizwire.TensorParts})
 	if err != nil {
 		return nil, err
 	}
-	ts, err := vizwire.ReadTensors(s, []string{vizwire.TensorActivations, vizwire.TensorImages, vizwire.TensorTrainActivations, vizwire.TensorTrainImages}, []string{vizwire.TensorParts})
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var in Input
-	in.Meta = meta
-	size := meta.Geometry.ImageWidth
-	if in.Activations, err = vizwire.AsMaps(vizwire.TensorActivations, ts[vizwire.TensorActivations]); err != nil {
-		return nil, err
-	}
-	if in.Images, err = vizwire.Images(vizwire.TensorImages, ts[vizwire.TensorImages], in.Activations.N, size); err != nil {
-		return nil, err
-	}
+	meta, ts, size := r.Meta, r.Tensors, r.Meta.Geometry.ImageWidth
+	in := Input{Meta: meta, Activations: r.Activations, Images: r.Images}
 	if in.TrainActivations, err = vizwire.AsMaps(vizwire.TensorTrainActivations, ts[vizwire.TensorTrainActivations]); err != nil {
 		return nil, err
 	}
@@ -145,13 +131,9 @@ func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plu
 	if err != nil {
 		return nil, err
 	}
-	out := make([]plugin.File, 0, len(files)+1)
-	for _, f := range files {
-		out = append(out, plugin.File{Name: Dir + "/" + f.Name, Data: f.Data})
+	names, contents := make([]string, len(files)), make([][]byte, len(files))
+	for i, f := range files {
+		names[i], contents[i] = f.Name, f.Data
 	}
-	js, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode summary: %w", err)
-	}
-	return append(out, plugin.File{Name: Dir + "/" + vizwire.SummaryFile, Data: js}), nil
+	return vizwire.OutputFiles(Dir, names, contents, sum)
 }

@@ -70,8 +70,8 @@ type Summary struct {
 	Resampled     bool `json:"resampled"`
 	Steps         int  `json:"steps"`
 	// TrainImages trained the decoder; HeldOut scores it.
-	TrainImages  int        `json:"train_images"`
-	HeldOut      Evaluation `json:"held_out"`
+	TrainImages int        `json:"train_images"`
+	HeldOut     Evaluation `json:"held_out"`
 	// FeatureShift and FeatureScale standardise each channel (Decoder).
 	FeatureShift []float32 `json:"feature_shift"`
 	FeatureScale []float32 `json:"feature_scale"`

@@ -25,6 +25,7 @@ package vizwire
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,4 +228,49 @@ func Peaks(a Maps, f, limit int) []Peak {
 	}
 	slices.SortStableFunc(out, func(x, y Peak) int { return cmp.Compare(y.Value, x.Value) })
 	return out[:min(limit, len(out))]
+}
+
+// Request is what every visualizer reads first: the request's meta, its
+// tensors, and the held-out activations with their images, checked.
+type Request struct {
+	Meta        Meta
+	Tensors     map[string]*tensor.Tensor
+	Activations Maps
+	Images      Maps
+}
+
+// ReadRequest decodes req's meta and drains s: activations and images are
+// required (as [N,C,H,W] maps and [N,3,S,S] images of the meta's image
+// side), so are the names in required; names in optional may arrive.
+func ReadRequest(ctx context.Context, req plugin.VisualizeRequest, s plugin.TensorStream, required, optional []string) (Request, error) {
+	var r Request
+	var err error
+	if r.Meta, err = DecodeMeta(req.Meta); err != nil {
+		return r, err
+	}
+	if r.Tensors, err = ReadTensors(s, append([]string{TensorActivations, TensorImages}, required...), optional); err != nil {
+		return r, err
+	}
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+	if r.Activations, err = AsMaps(TensorActivations, r.Tensors[TensorActivations]); err != nil {
+		return r, err
+	}
+	r.Images, err = Images(TensorImages, r.Tensors[TensorImages], r.Activations.N, r.Meta.Geometry.ImageWidth)
+	return r, err
+}
+
+// OutputFiles puts a visualizer's files (names and contents, in order)
+// under dir and adds its summary as dir/summary.json.
+func OutputFiles(dir string, names []string, contents [][]byte, summary any) ([]plugin.File, error) {
+	out := make([]plugin.File, 0, len(names)+1)
+	for i, name := range names {
+		out = append(out, plugin.File{Name: dir + "/" + name, Data: contents[i]})
+	}
+	js, err := json.MarshalIndent(summary, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode summary: %w", err)
+	}
+	return append(out, plugin.File{Name: dir + "/" + SummaryFile, Data: js}), nil
 }

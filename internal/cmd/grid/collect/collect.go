@@ -5,13 +5,12 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/icnnlab/icnnlab/internal/reproduce/report"
-
 	"github.com/spf13/cobra"
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
 	"github.com/icnnlab/icnnlab/internal/grid"
+	"github.com/icnnlab/icnnlab/internal/reproduce/report"
 )
 
 // CollectOptions is everything `icnnlab grid collect` needs.

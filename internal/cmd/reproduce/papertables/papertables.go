@@ -3,6 +3,7 @@ package papertables
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -25,11 +26,8 @@ import (
 	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
 	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
 	"github.com/icnnlab/icnnlab/internal/reproduce/report"
-	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 	"github.com/icnnlab/icnnlab/internal/runstore"
-	"github.com/icnnlab/icnnlab/internal/visualize"
 	"github.com/icnnlab/icnnlab/internal/zoo"
-	"github.com/icnnlab/icnnlab/reproductions"
 )
 
 // PaperTablesOptions is everything `icnnlab reproduce paper-tables` needs.
@@ -289,44 +287,18 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 		ctx = context.Background()
 	}
 	start := time.Now()
-	specs, err := spec.LoadSpecs(reproductions.Specs)
-	if err != nil {
+	sel, err := plan.Resolve(plan.Selection{Scale: opts.Scale, Tables: opts.Tables, Seeds: opts.Seeds, Data: opts.Data})
+	var selErr *plan.SelectionError
+	if errors.As(err, &selErr) {
+		return cmdutil.FlagErrorf("%v", err)
+	} else if err != nil {
 		return err
 	}
-	scales, err := spec.LoadScales(reproductions.Specs)
-	if err != nil {
-		return err
-	}
-	scale, ok := scales[opts.Scale]
-	if !ok {
-		names := make([]string, 0, len(scales))
-		for n := range scales {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return cmdutil.FlagErrorf("--scale: %q is not one of %s", opts.Scale, strings.Join(names, ", "))
-	}
-	data := maps.Clone(opts.Data)
+	scale, data := sel.Scale, maps.Clone(sel.Data)
 	if data == nil {
 		data = map[string]string{}
 	}
-	specs, err = spec.SelectTables(specs, opts.Tables, slices.Sorted(maps.Keys(data)))
-	if err != nil {
-		return cmdutil.FlagErrorf("--tables: %v", err)
-	}
-	// A table that runs only on a real dataset (Fashion-MNIST) takes the
-	// dataset's default location when --data does not name it.
-	for _, s := range specs {
-		if !s.RealOnly {
-			continue
-		}
-		for name := range s.Datasets {
-			if info, ok := catalog.DatasetByName(name); ok && info.DefaultPath != nil && data[name] == "" {
-				data[name] = info.DefaultPath()
-			}
-		}
-	}
-	pl, err := plan.MakePlan(specs, scale, plan.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data)),
+	pl, err := plan.MakePlan(sel.Specs, scale, plan.PlanOptions{Seeds: opts.Seeds, Datasets: slices.Sorted(maps.Keys(data)),
 		WorldSeed: opts.WorldSeed, Difficulty: opts.Difficulty, DifficultySet: opts.DifficultySet})
 	if err != nil {
 		return err
@@ -427,7 +399,7 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 			for i, r := range runs {
 				paths[i] = filepath.Join(store.Root, r) // results name runs relative to the store
 			}
-			if err := renderReport(ctx, paths, dir, opts.Reports, scale, b, opts.Device, host); err != nil {
+			if err := report.RenderRowReport(ctx, paths, dir, opts.Reports, scale, b, opts.Device, host); err != nil {
 				failed++
 				fmt.Fprintf(errOut, "warning: %v\n", err)
 				return nil // the tables are written without this link
@@ -451,29 +423,6 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 		fmt.Fprintf(errOut, "warning: %d row reports failed (see above); their rows have no link\n", failed)
 	}
 	return rep.WriteVerdicts(opts.IO.Out)
-}
-
-// reportModeFile records with which --reports mode a row report was made,
-// so a later invocation reuses it instead of redrawing it.
-const reportModeFile = "reports-mode"
-
-// renderReport draws the visualizer report of runs into dir, unless a
-// report of the same mode is already there (finished runs do not change).
-func renderReport(ctx context.Context, runs []string, dir, mode string, scale spec.Scale, b backends.Backend, device string, host *pluginhost.Host) error {
-	marker := filepath.Join(dir, reportModeFile)
-	if got, err := os.ReadFile(marker); err == nil && string(got) == mode {
-		if _, err := os.Stat(filepath.Join(dir, "report.html")); err == nil {
-			return nil
-		}
-	}
-	vo := visualize.DefaultOptions()
-	vo.Runs, vo.Out, vo.Host, vo.SkipUpconv = runs, dir, host, mode == "quick"
-	vo.TopFractionFor = scale.TopFractionFor // score as the tables do
-	vo.Backend, vo.Device = b, device
-	if _, err := visualize.Visualize(ctx, vo); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(marker, []byte(mode))
 }
 
 // applyInitWeights points the runs of each named architecture at its

@@ -29,12 +29,11 @@ type Params struct {
 	Scale          int     `json:"scale"`
 }
 
-// DefaultParams: 600 Adam steps of batch 32 train the decoder of a
-// default-scale layer (64 maps of 12×12 → 112 px) in about 0.34 CPU-seconds
-// a step on this project's 2-core machine (measured under load; see
-// docs/visualizers.md).
+// DefaultParams: 800 Adam steps of batch 32 train the decoder of a
+// default-scale layer (64 maps of 12×12 → 112 px) in about 170
+// CPU-seconds (docs/visualizers.md).
 func DefaultParams() Params {
-	return Params{Steps: 600, Batch: 32, Hidden: 64, LearningRate: 2e-3, Patterns: 3, Peaks: 60, Patches: 6,
+	return Params{Steps: 800, Batch: 32, Hidden: 64, LearningRate: 2e-3, Patterns: 3, Peaks: 60, Patches: 6,
 		PositionWeight: 0.5, Examples: 8, Scale: 2}
 }
 

@@ -102,8 +102,8 @@ func TestPartsOnTinyRun(t *testing.T) {
 	}
 	cfg := trainpkg.Defaults()
 	cfg.Model = trainpkg.ModelConfig{Arch: "small64", Width: 0.25, Dropout: 0.5, Loss: "logistic"}
-	cfg.Data.Train, cfg.Data.Test = 96, 48 // a third of them show the target
-	cfg.Batch, cfg.Epochs = 16, 1
+	cfg.Data.Train, cfg.Data.Test = 96, 45 // about a third of them show the target
+	cfg.Batch, cfg.Epochs = 8, 2           // enough steps that train and test accuracy differ
 	store, err := runstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +130,12 @@ func TestPartsOnTinyRun(t *testing.T) {
 	}
 	if want := fmt.Sprintf("%.4f", res.Metrics.TestAccuracy); m[2] != want {
 		t.Errorf("test accuracy %s, the run recorded %s", m[2], want)
+	}
+	if want := fmt.Sprintf("%.4f", res.Metrics.TrainAccuracy); m[3] != want {
+		t.Errorf("train accuracy %s, the run recorded %s", m[3], want)
+	}
+	if m[4] != "conv4" { // small64's top conv: an ordinary run has no inserted layer
+		t.Errorf("layer %s, want conv4", m[4])
 	}
 	for _, field := range []struct {
 		name string

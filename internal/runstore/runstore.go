@@ -172,8 +172,12 @@ type Status struct {
 // Store is a directory of runs.
 type Store struct{ Root string }
 
-// Open returns a store rooted at root, creating the directory.
+// Open returns a store rooted at root ("": DefaultRoot), creating the
+// directory.
 func Open(root string) (*Store, error) {
+	if root == "" {
+		root = DefaultRoot()
+	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("run store %s: %w", root, err)
 	}

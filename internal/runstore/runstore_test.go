@@ -199,3 +199,15 @@ func TestKeyFollowsPluginOutputNotBinary(t *testing.T) {
 		t.Error("Key modified the identity's plugin list")
 	}
 }
+
+func TestOpenWithoutARootOpensTheDefault(t *testing.T) {
+	want := filepath.Join(t.TempDir(), "store")
+	t.Setenv(EnvVar, want)
+	s, err := Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(want); s.Root != want || err != nil || !st.IsDir() {
+		t.Errorf("Open(\"\") = store at %q (%v); want the directory %s from $%s", s.Root, err, want, EnvVar)
+	}
+}

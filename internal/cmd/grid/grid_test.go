@@ -48,6 +48,8 @@ func TestErrors(t *testing.T) {
 			"the run store must be on a file system that every node shares"},
 		{"other backend", []string{"--backend", "libtorch", "grid", "run", plan, "0"}, "the grid was planned for gorgonia"},
 		{"bad engine", []string{"grid", "submit", "--engine", "k8s"}, `--engine: "k8s" is not one of slurm, local`},
+		{"quick beside another scale", []string{"grid", "submit", "--quick", "--scale", "full"}, "--quick and --scale full contradict"},
+		{"negative seeds", []string{"grid", "submit", "--seeds", "-1"}, "--seeds: -1 is negative"},
 		{"bad only", []string{"grid", "submit", "--engine", "slurm", "--runs", store, "--only", "2-9", "--scale", "test", "--tables", "7"}, "--only: index 4 is out of range"},
 		{"collect unfinished", []string{"grid", "collect", plan}, "4 of 4 tasks have no result yet (indexes 0-3)"},
 	}

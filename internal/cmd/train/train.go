@@ -319,11 +319,7 @@ func trainRun(ctx context.Context, opts *TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	root := opts.RunsDir
-	if root == "" {
-		root = runstore.DefaultRoot()
-	}
-	store, err := runstore.Open(root)
+	store, err := runstore.Open(opts.RunsDir)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ type SubmitOptions struct {
 // NewCmdSubmit builds the command; runF replaces the run step in tests.
 func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Command {
 	opts := &SubmitOptions{}
-	var quick bool
+	sel := papertables.SelectionFlags{Scale: &opts.Scale, Tables: &opts.Tables, Seeds: &opts.Seeds, Data: &opts.Data}
 	cmd := &cobra.Command{
 		Use:   "submit [flags]",
 		Short: "Plan a reproduction as a grid of tasks and submit it (Slurm job array)",
@@ -78,17 +78,11 @@ func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Co
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO = f.IOStreams
 			opts.Backend = f.Backend
-			if quick {
-				if cmd.Flags().Changed("scale") && opts.Scale != "quick" {
-					return cmdutil.FlagErrorf("--quick and --scale %s contradict each other", opts.Scale)
-				}
-				opts.Scale = "quick"
+			if err := sel.Check(cmd); err != nil {
+				return err
 			}
 			if err := opts.Engine.Validate(); err != nil {
 				return err
-			}
-			if opts.Seeds < 0 {
-				return cmdutil.FlagErrorf("--seeds: %d is negative", opts.Seeds)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -98,11 +92,11 @@ func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Co
 	}
 	fl := cmd.Flags()
 	opts.Engine.Register(fl, "slurm")
-	fl.BoolVar(&quick, "quick", false, "shorthand for --scale quick")
-	fl.StringVar(&opts.Scale, "scale", "default", "scale preset: test, quick, default, full (see reproductions/scales.yaml)")
-	fl.StringSliceVar(&opts.Tables, "tables", nil, "tables to reproduce: 1-7, ablation, thesis, fashion (default as reproduce paper-tables)")
-	fl.IntVar(&opts.Seeds, "seeds", 0, "seeds per configuration (0: each table's own count at this scale)")
-	fl.Var(papertables.NewDataFlag(&opts.Data), "data", "real datasets as NAME=PATH, as every node sees them (see reproduce paper-tables)")
+	sel.Register(fl, papertables.SelectionUsage{
+		Scale:  "scale preset: test, quick, default, full (see reproductions/scales.yaml)",
+		Tables: "tables to reproduce: 1-7, ablation, thesis, fashion (default as reproduce paper-tables)",
+		Data:   "real datasets as NAME=PATH, as every node sees them (see reproduce paper-tables)",
+	})
 	fl.StringVar(&opts.RunsDir, "runs", "", "run store directory on a shared file system (default $"+runstore.EnvVar+" or ./runs)")
 	fl.StringVar(&opts.Device, "device", "", "backend device of every task (default: the backend's)")
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads per task (0: all)")

@@ -101,9 +101,6 @@ func (f archFileFlag) Set(v string) error {
 // (shared with `icnnlab grid submit`).
 type DataFlag struct{ m *map[string]string }
 
-// NewDataFlag returns a --data flag value that fills m.
-func NewDataFlag(m *map[string]string) DataFlag { return DataFlag{m} }
-
 func (f DataFlag) String() string {
 	if f.m == nil || len(*f.m) == 0 {
 		return ""
@@ -145,7 +142,7 @@ func (f DataFlag) Set(v string) error {
 // NewCmdPaperTables builds the command; runF replaces the run step in tests.
 func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error) *cobra.Command {
 	opts := &PaperTablesOptions{}
-	var quick bool
+	sel := SelectionFlags{Scale: &opts.Scale, Tables: &opts.Tables, Seeds: &opts.Seeds, Data: &opts.Data}
 	cmd := &cobra.Command{
 		Use:   "paper-tables [flags]",
 		Short: "Reproduce Tables 1-7, the mask/loss ablation and the thesis comparison",
@@ -238,14 +235,8 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO = f.IOStreams
 			opts.Backend = f.Backend
-			if quick {
-				if cmd.Flags().Changed("scale") && opts.Scale != "quick" {
-					return cmdutil.FlagErrorf("--quick and --scale %s contradict each other", opts.Scale)
-				}
-				opts.Scale = "quick"
-			}
-			if opts.Seeds < 0 {
-				return cmdutil.FlagErrorf("--seeds: %d is negative", opts.Seeds)
+			if err := sel.Check(cmd); err != nil {
+				return err
 			}
 			opts.DifficultySet = cmd.Flags().Changed("difficulty")
 			if opts.DifficultySet && (opts.Difficulty < 0 || opts.Difficulty > 1) {
@@ -264,10 +255,11 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&quick, "quick", false, "shorthand for --scale quick")
-	fl.StringVar(&opts.Scale, "scale", "default", "scale preset: quick, default, full (see reproductions/scales.yaml)")
-	fl.StringSliceVar(&opts.Tables, "tables", nil, "tables to reproduce: 1-7, ablation, thesis, fashion (default: all but fashion; with --data, those of the named datasets)")
-	fl.IntVar(&opts.Seeds, "seeds", 0, "seeds per configuration (0: each table's own count at this scale)")
+	sel.Register(fl, SelectionUsage{
+		Scale:  "scale preset: quick, default, full (see reproductions/scales.yaml)",
+		Tables: "tables to reproduce: 1-7, ablation, thesis, fashion (default: all but fashion; with --data, those of the named datasets)",
+		Data:   "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)",
+	})
 	fl.Uint64Var(&opts.WorldSeed, "world-seed", 0, "seed of the synthetic evaluation world (0: the scale's; the report records it)")
 	fl.Float64Var(&opts.Difficulty, "difficulty", 0, "difficulty of the synthetic world in [0,1] (default: the scale's)")
 	fl.StringVar(&opts.Out, "out", "paper-tables", "directory for the Markdown, CSV, JSON and HTML reports")
@@ -276,7 +268,6 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads (0: all)")
 	fl.StringVar(&opts.Reports, "reports", "quick", "visualizer report per table row: quick (no decoder), full, none")
 	fl.Var(archFileFlag{&opts.InitWeights}, "init-weights", "start the runs of an architecture from a weights file, as ARCH=FILE (torchvision names; needs --scale full; see docs/weights.md)")
-	fl.Var(DataFlag{&opts.Data}, "data", "real datasets as NAME=PATH: voc-part, ilsvrc-part, cub200, fashion-mnist (its PATH is optional)")
 	opts.Engine.Register(fl, string(grid.EngineLocal))
 	opts.PluginFlags.Register(fl)
 	return cmd
@@ -350,11 +341,7 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	if err != nil {
 		return err
 	}
-	root := opts.RunsDir
-	if root == "" {
-		root = runstore.DefaultRoot()
-	}
-	store, err := runstore.Open(root)
+	store, err := runstore.Open(opts.RunsDir)
 	if err != nil {
 		return err
 	}

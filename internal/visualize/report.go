@@ -38,6 +38,13 @@ type RunSection struct {
 	TopImages int
 	Decoder   *DecoderFacts // nil when upconv did not run
 	Cards     []FilterCard
+	// Gallery lists, per part, the filters whose mined peaks fall on it
+	// most, purest first (empty without pattern purity); PurityPeaks is
+	// the K of the purity.
+	Gallery     []PartGallery
+	PurityPeaks int
+	// Numbers are the section's figures for report.json.
+	Numbers RunNumbers
 	// Notes are things the reader should know (a metric that could not be
 	// computed, and why).
 	Notes []string
@@ -55,6 +62,23 @@ type LayerFacts struct {
 	Images, TrainImages     int
 	PartInterpretability    string // the layer's mean P_f, or "n/a"
 	LocationInstability     string // mean over defined filters, or "n/a"
+	PatternPurity           string // mean over firing filters, or "n/a"
+}
+
+// PartGallery is one part's filters in the per-part gallery.
+type PartGallery struct {
+	Part    string
+	Filters []GalleryFilter
+	// More counts the part's filters not drawn.
+	More int
+}
+
+// GalleryFilter is one filter of a part's gallery.
+type GalleryFilter struct {
+	Filter int
+	Purity string // "0.85 (17/20)"
+	// Image is its strip of top patches; Link its card ("" without one).
+	Image, Link string
 }
 
 // DecoderFacts summarises the upconv decoder.
@@ -72,11 +96,21 @@ type DecoderFacts struct {
 	Ratio              float64
 	Reconstructions    string
 	MeanImage          string
+	// Seconds is the wall time of training, scoring and drawing.
+	Seconds float64
 }
 
-// FilterCard is one filter's card.
+// FilterCard is one filter's card. It leads with the part its mined
+// patterns fall on and their purity, its top patches and the decoder's
+// rendering of its patterns; the metrics and overlays follow.
 type FilterCard struct {
 	Filter int
+	// Part is the part most of its mined peaks fall on, Purity the share
+	// that do ("0.85, 17 of 20 peaks"); both "" without pattern purity.
+	Part, Purity string
+	// PatchesImage is the strip of its top patches, each peak's
+	// receptive-field centre marked green on Part and red off it.
+	PatchesImage string
 	// RFImage shows its receptive fields on its top images; UpconvImage its
 	// patterns (rows: top patches, reconstruction of the mean feature, of
 	// the filter-only feature). Either may be empty.
@@ -93,6 +127,55 @@ type FilterCard struct {
 	// sheep 2").
 	TopCategories string
 	Patterns      []int // pattern sizes
+}
+
+// NumbersFile is the report's figures as JSON (Numbers), beside
+// report.html.
+const NumbersFile = "report.json"
+
+// Numbers is report.json: every run's layer figures, so that a table row
+// that links the report can quote them.
+type Numbers struct {
+	Runs []RunNumbers `json:"runs"`
+}
+
+// RunNumbers are one run's figures; absent ones were not measured.
+type RunNumbers struct {
+	Run     string `json:"run"`
+	Network string `json:"network"`
+	Layer   string `json:"layer"`
+	// PartInterpretability is the layer's mean P_f (the tables' number).
+	PartInterpretability *float64 `json:"part_interpretability,omitempty"`
+	// PatternPurity is the mean pattern purity over the PurityFiring
+	// filters that fire, each scored on its PurityPeaks strongest peaks.
+	PatternPurity *float64 `json:"pattern_purity,omitempty"`
+	PurityFiring  int      `json:"purity_firing_filters,omitempty"`
+	PurityPeaks   int      `json:"purity_peaks,omitempty"`
+	// PurityParts counts, per part, the filters whose peaks fall on it most.
+	PurityParts map[string]int  `json:"purity_parts,omitempty"`
+	Decoder     *DecoderNumbers `json:"decoder,omitempty"`
+}
+
+// DecoderNumbers are the decoder's held-out figures.
+type DecoderNumbers struct {
+	TrainImages   int     `json:"train_images"`
+	HeldOutImages int     `json:"held_out_images"`
+	Steps         int     `json:"steps"`
+	MSE           float64 `json:"mse"`
+	BaselineMSE   float64 `json:"baseline_mse"`
+	Ratio         float64 `json:"ratio"`
+	// Seconds is the wall time of the decoder's plugin call (training,
+	// scoring and drawing) on the machine that made the report.
+	Seconds float64 `json:"seconds"`
+}
+
+// Numbers collects every section's figures.
+func (r *Report) Numbers() Numbers {
+	n := Numbers{Runs: []RunNumbers{}}
+	for _, s := range r.Runs {
+		n.Runs = append(n.Runs, s.Numbers)
+	}
+	return n
 }
 
 //go:embed report.html.tmpl

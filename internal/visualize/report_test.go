@@ -26,7 +26,8 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 		Manifest: "{\n  \"name\": \"interp\",\n  \"backend\": \"gorgonia\"\n}",
 		Metrics:  []KeyValue{{"test_accuracy", "0.8853"}, {"test_images", "340"}},
 		Layer: LayerFacts{Name: "conv4", Channels: 64, Height: 8, Width: 8, RFSize: 68, RFJump: 8, RFStart: 3.5,
-			Images: 300, TrainImages: 500, PartInterpretability: "0.120", LocationInstability: "0.109 (64 filters defined)"},
+			Images: 300, TrainImages: 500, PartInterpretability: "0.120", LocationInstability: "0.109 (64 filters defined)",
+			PatternPurity: "0.412 (60 filters fire, K = 20)"},
 		Plots: []template.HTML{
 			LinePlot("training loss", "step", []Series{{Name: "train_loss", X: []float64{42, 84, 126}, Y: []float64{1.2, 0.43, 0.3}}}),
 			Histogram("part interpretability P_f per filter", "P_f", []float64{0, 0.1, 0.15, 0.9}, 0, 1, 10),
@@ -41,13 +42,22 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 		Heatmap:   "interp/receptive-field/parts-heatmap.png",
 		Groups:    []string{"background", "head", "torso"},
 		TopImages: 8,
-		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, TrainImages: 500, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
+		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, Seconds: 93.4, TrainImages: 500, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
 			Ratio: 0.611, Patches: 6, PatchSize: 32, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
 		Cards: []FilterCard{
-			{Filter: 7, RFImage: "interp/receptive-field/filter-007.png", UpconvImage: "interp/upconv/filter-007.png",
+			{Filter: 7, Part: "head", Purity: "0.85 (17 of 20 peaks)", PatchesImage: "interp/receptive-field/patches-007.png",
+				RFImage: "interp/receptive-field/filter-007.png", UpconvImage: "interp/upconv/filter-007.png",
 				BestPart: "head", PartScore: "0.45", Instability: "0.081", Coverage: "head 72% (background 20%)",
 				TopCategories: "bird 6, sheep 2", Patterns: []int{20, 11, 3}},
-			{Filter: 12, RFImage: "interp/receptive-field/filter-012.png"},
+			{Filter: 12, Purity: "0 (all 20 peaks on the background)", RFImage: "interp/receptive-field/filter-012.png"},
+		},
+		PurityPeaks: 20,
+		Gallery: []PartGallery{
+			{Part: "head", Filters: []GalleryFilter{
+				{Filter: 7, Purity: "0.85 (17 of 20 peaks)", Image: "interp/receptive-field/patches-007.png", Link: "#run-0-filter-7"},
+				{Filter: 30, Purity: "0.60 (12 of 20 peaks)", Image: "interp/receptive-field/patches-030.png"},
+			}, More: 3},
+			{Part: "tail <& co>", Filters: []GalleryFilter{{Filter: 2, Purity: "0.35 (7 of 20 peaks)", Image: "interp/receptive-field/patches-002.png"}}},
 		},
 		Notes: []string{"location instability unavailable: a <reason>"},
 	}}}
@@ -79,8 +89,13 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 	for _, p := range []string{sec.Heatmap, sec.Decoder.Reconstructions, sec.Decoder.MeanImage} {
 		write(p, tile)
 	}
+	for _, g := range sec.Gallery {
+		for _, f := range g.Filters {
+			write(f.Image, tile)
+		}
+	}
 	for _, c := range sec.Cards {
-		for _, p := range []string{c.RFImage, c.UpconvImage} {
+		for _, p := range []string{c.RFImage, c.UpconvImage, c.PatchesImage} {
 			if p != "" {
 				write(p, tile)
 			}
@@ -91,7 +106,7 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 
 // fixedImages is how many <img> the fixed report has (the heat map PNG is
 // a link: the page draws the labelled map as SVG).
-const fixedImages = 5
+const fixedImages = 9
 
 func TestReportGolden(t *testing.T) {
 	html, err := fixedReport(t, t.TempDir()).Render()

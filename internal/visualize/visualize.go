@@ -48,8 +48,9 @@ const ReportFile = "report.html"
 
 // Defaults of the counts in Options (the command's flag defaults).
 const (
-	DefaultImages      = 300
-	DefaultTrainImages = 500
+	DefaultImages = 300
+	// DefaultTrainImages 0: the decoder trains on the whole training split.
+	DefaultTrainImages = 0
 	DefaultFilters     = 8
 	// DefaultPluginTimeout bounds one plugin call of the host Visualize
 	// makes when Options.Host is nil: the upconv plugin trains its decoder
@@ -146,6 +147,13 @@ func Visualize(ctx context.Context, opt Options) (string, error) {
 	html, err := rep.Render()
 	if err != nil {
 		return "", err
+	}
+	nums, err := json.MarshalIndent(rep.Numbers(), "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("visualize: %s: %w", NumbersFile, err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(opt.Out, NumbersFile), append(nums, '\n')); err != nil {
+		return "", fmt.Errorf("visualize: %w", err)
 	}
 	out := filepath.Join(opt.Out, ReportFile)
 	if err := atomicfile.WriteFile(out, html); err != nil {
@@ -275,6 +283,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 		return nil, err
 	}
 	var up *upconv.Summary
+	var decoderSeconds float64
 	if !opt.SkipUpconv {
 		tr, err := extract(sess, layer, sess.Train, opt.TrainImages)
 		if err != nil {
@@ -286,6 +295,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 			return nil, fmt.Errorf("upconv parameters: %w", err)
 		}
 		logf(opt, "%s: training the up-convolution decoder on %d images (%s)", sec.Name, sec.Layer.TrainImages, b.Name())
+		start := time.Now()
 		if err := render(ctx, opt.Host, vizwire.Upconv, upParams, meta, files,
 			plugin.NamedTensor{Name: vizwire.TensorActivations, Tensor: test.acts},
 			plugin.NamedTensor{Name: vizwire.TensorImages, Tensor: test.images},
@@ -293,6 +303,8 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 			plugin.NamedTensor{Name: vizwire.TensorTrainImages, Tensor: tr.images}); err != nil {
 			return nil, err
 		}
+		decoderSeconds = time.Since(start).Seconds()
+		logf(opt, "%s: decoder trained, scored and drawn in %.0f s", sec.Name, decoderSeconds)
 		up = &upconv.Summary{}
 		if err := summary(files, upconv.Dir, up); err != nil {
 			return nil, err
@@ -312,8 +324,21 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 		cats[i] = smp.CategoryName
 	}
 	assemble(sec, run, sub, filters, pi, inst, &rf, up, cats)
+	sec.Numbers = RunNumbers{Run: sec.Name, Network: sec.Network, Layer: layer}
+	if pi != nil {
+		sec.Numbers.PartInterpretability = &pi.Mean
+	}
+	if pu := rf.Purity; pu != nil {
+		sec.Numbers.PatternPurity, sec.Numbers.PurityFiring, sec.Numbers.PurityPeaks = &pu.Mean, pu.Firing, pu.Peaks
+		sec.Numbers.PurityParts = map[string]int{}
+		for _, p := range pu.Parts {
+			sec.Numbers.PurityParts[p.Part] = len(p.Filters)
+		}
+	}
 	if up != nil {
-		sec.Decoder.FeatureSide, sec.Decoder.InputSide = s[2], up.Decoder.Height
+		sec.Decoder.FeatureSide, sec.Decoder.InputSide, sec.Decoder.Seconds = s[2], up.Decoder.Height, decoderSeconds
+		sec.Numbers.Decoder = &DecoderNumbers{TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images, Steps: up.Steps,
+			MSE: up.HeldOut.MSE, BaselineMSE: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio, Seconds: decoderSeconds}
 	}
 	return sec, nil
 }
@@ -633,6 +658,25 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		}
 		sec.Coverage = CoverageMap("filters by part groups covered: "+sec.Name, rf.Groups, cols)
 	}
+	if pu := rf.Purity; pu != nil {
+		sec.PurityPeaks = pu.Peaks
+		sec.Layer.PatternPurity = fmt.Sprintf("%.3f (%d filters fire, K = %d)", pu.Mean, pu.Firing, pu.Peaks)
+		for _, p := range pu.Parts {
+			pg := PartGallery{Part: p.Part}
+			for _, f := range p.Filters {
+				if pu.Filters[f].Image == "" {
+					pg.More++
+					continue
+				}
+				gf := GalleryFilter{Filter: f, Purity: purityText(pu.Filters[f]), Image: rel(receptivefield.Dir, pu.Filters[f].Image)}
+				if slices.Contains(filters, f) {
+					gf.Link = fmt.Sprintf("#%s-filter-%d", sec.ID, f)
+				}
+				pg.Filters = append(pg.Filters, gf)
+			}
+			sec.Gallery = append(sec.Gallery, pg)
+		}
+	}
 	if up != nil {
 		x := make([]float64, len(up.Losses))
 		for i := range x {
@@ -660,6 +704,11 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		if inst != nil && f < len(inst.Filters) && inst.Filters[f].Defined {
 			card.Instability = fmt.Sprintf("%.3f", inst.Filters[f].Score)
 		}
+		if pu := rf.Purity; pu != nil && f < len(pu.Filters) {
+			fp := pu.Filters[f]
+			card.Part, card.Purity = fp.Part, purityText(fp)
+			card.PatchesImage = rel(receptivefield.Dir, fp.Image)
+		}
 		if f < len(rf.Filters) {
 			fs := rf.Filters[f]
 			card.RFImage = rel(receptivefield.Dir, fs.Image)
@@ -680,6 +729,18 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		}
 		sec.Cards = append(sec.Cards, card)
 	}
+}
+
+// purityText is a filter's purity with its counts: "0.85 (17 of 20
+// peaks)", or "silent" for a filter that never fires.
+func purityText(fp receptivefield.FilterPurity) string {
+	switch {
+	case fp.Peaks == 0:
+		return "silent"
+	case fp.Part == "":
+		return fmt.Sprintf("0 (all %d peaks on the background)", fp.Peaks)
+	}
+	return fmt.Sprintf("%.2f (%d of %d peaks)", fp.Purity, fp.OnPart, fp.Peaks)
 }
 
 // categoryCounts says which categories the images are, most frequent

@@ -26,7 +26,7 @@ func TestVisualizeRefusesBadOptions(t *testing.T) {
 
 func TestDefaultOptions(t *testing.T) {
 	o := DefaultOptions()
-	if o.Images != 300 || o.TrainImages != 500 || o.Filters != 8 || o.Host != nil || o.NewBackend != nil {
+	if o.Images != 300 || o.TrainImages != 0 || o.Filters != 8 || o.Host != nil || o.NewBackend != nil {
 		t.Errorf("DefaultOptions() = %+v", o)
 	}
 }

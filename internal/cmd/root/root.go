@@ -17,6 +17,7 @@ import (
 	evalCmd "github.com/icnnlab/icnnlab/internal/cmd/eval"
 	exportCmd "github.com/icnnlab/icnnlab/internal/cmd/export"
 	gridCmd "github.com/icnnlab/icnnlab/internal/cmd/grid"
+	investigateCmd "github.com/icnnlab/icnnlab/internal/cmd/investigate"
 	metricsCmd "github.com/icnnlab/icnnlab/internal/cmd/metrics"
 	pluginCmd "github.com/icnnlab/icnnlab/internal/cmd/plugin"
 	pluginsCmd "github.com/icnnlab/icnnlab/internal/cmd/plugins"
@@ -86,6 +87,7 @@ func NewCmdRoot(f *cmdutil.Factory, version string) *cobra.Command {
 	cmd.AddCommand(reproduceCmd.NewCmdReproduce(f))
 	cmd.AddCommand(gridCmd.NewCmdGrid(f))
 	cmd.AddCommand(backendCmd.NewCmdBackend(f))
+	cmd.AddCommand(investigateCmd.NewCmdInvestigate(f, nil)) // hidden: the measurements behind docs/investigations
 	return cmd
 }
 

@@ -72,7 +72,7 @@ func newTestCmd(t *testing.T, runF func(*visualize.VisualizeOptions) error) (*co
 }
 
 func TestNewCmdVisualize(t *testing.T) {
-	defaults := visualize.VisualizeOptions{Runs: []string{"runs/a"}, Out: "viz", Images: 300, TrainImages: 500, Filters: 8,
+	defaults := visualize.VisualizeOptions{Runs: []string{"runs/a"}, Out: "viz", Images: 300, TrainImages: 0, Filters: 8,
 		PluginFlags: pluginhost.Flags{CallTimeout: 15 * time.Minute}}
 	with := func(change func(*visualize.VisualizeOptions)) visualize.VisualizeOptions {
 		o := defaults
@@ -286,9 +286,6 @@ func TestVisualizeEndToEnd(t *testing.T) {
 	}
 	// Every picture the page shows is a PNG next to it.
 	srcs := imgSrc.FindAllStringSubmatch(page, -1)
-	if len(srcs) != 2+2*2 { // reconstructions, mean image, 2 cards × (overlays, patterns)
-		t.Errorf("%d images in the report, want 6", len(srcs))
-	}
 	for _, m := range srcs {
 		f, err := os.Open(filepath.Join(out, filepath.FromSlash(m[1])))
 		if err != nil {
@@ -308,6 +305,39 @@ func TestVisualizeEndToEnd(t *testing.T) {
 	if len(rf.Filters) != 32 || len(rf.Drawn) != 2 || rf.TopImages != 3 || rf.Heatmap == "" {
 		t.Errorf("receptive-field summary: %d filters, drawn %v, top images %d, heat map %q; want 32, 2 drawn, 3, a heat map",
 			len(rf.Filters), rf.Drawn, rf.TopImages, rf.Heatmap)
+	}
+	// Reconstructions, mean image, 2 cards × (overlays, patterns, top
+	// patches of a filter that fires), and the gallery's patch strips.
+	pu := rf.Purity
+	if pu == nil || pu.Peaks != 20 || len(pu.Filters) != 32 {
+		t.Fatalf("receptive-field summary's purity %+v, want 32 filters scored on 20 peaks", pu)
+	}
+	want := 2 + 2*2
+	for _, f := range rf.Drawn {
+		if pu.Filters[f].Image != "" {
+			want++
+		}
+	}
+	for _, part := range pu.Parts {
+		for _, f := range part.Filters {
+			if pu.Filters[f].Image != "" {
+				want++
+			}
+		}
+	}
+	if len(srcs) != want {
+		t.Errorf("%d images in the report, want %d", len(srcs), want)
+	}
+	var nums viz.Numbers
+	if err := runstore.ReadJSON(filepath.Join(out, viz.NumbersFile), &nums); err != nil {
+		t.Fatal(err)
+	}
+	if len(nums.Runs) != 1 || nums.Runs[0].PatternPurity == nil || *nums.Runs[0].PatternPurity != pu.Mean ||
+		nums.Runs[0].Decoder == nil || nums.Runs[0].Decoder.Steps != 3 {
+		t.Errorf("%s: %+v, want one run with the summary's purity %v and a 3-step decoder", viz.NumbersFile, nums, pu.Mean)
+	}
+	if !strings.Contains(page, fmt.Sprintf("<td>%.3f (%d filters fire, K = 20)</td>", pu.Mean, pu.Firing)) {
+		t.Errorf("the report does not show the summary's pattern purity %.3f", pu.Mean)
 	}
 	for _, f := range rf.Drawn {
 		if !strings.Contains(page, fmt.Sprintf(`id="run-0-filter-%d"`, f)) || !strings.Contains(page, fmt.Sprintf(`href="#run-0-filter-%d"`, f)) {

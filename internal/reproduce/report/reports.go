@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -62,14 +65,72 @@ func (r *Report) LinkReports(root string, render func(runs []string, dir string)
 		if err := render(rows[0].Runs, filepath.Join(root, ReportsDir, name)); err != nil {
 			return fmt.Errorf("report of %s %s (%s vs %s): %w", rows[0].Arch, rows[0].Column, rows[0].Baseline, rows[0].Treatment, err)
 		}
+		purity, err := readPurity(filepath.Join(root, ReportsDir, name), rows[0].Runs, rows[0].BaseRuns)
+		if err != nil {
+			return fmt.Errorf("report of %s %s (%s vs %s): %w", rows[0].Arch, rows[0].Column, rows[0].Baseline, rows[0].Treatment, err)
+		}
 		for _, row := range rows {
 			row.Report = path.Join(ReportsDir, name, "report.html")
+			row.Purity = purity
 		}
 		if done != nil {
 			done(k+1, len(order), name)
 		}
 	}
 	return nil
+}
+
+// reportNumbers is the part of a visualizer report's report.json
+// (internal/visualize.Numbers) that a row quotes.
+type reportNumbers struct {
+	Runs []struct {
+		Run           string   `json:"run"`
+		PatternPurity *float64 `json:"pattern_purity"`
+	} `json:"runs"`
+}
+
+// readPurity averages the pattern purity of a row's baseline runs (the
+// first base of runs) and of its treatment runs from the report in dir;
+// nil when the report has no report.json (one made before it existed) or
+// lacks a run's purity.
+func readPurity(dir string, runs []string, base int) (*verdict.PurityPair, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var nums reportNumbers
+	if err := json.Unmarshal(data, &nums); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "report.json"), err)
+	}
+	purity := map[string]float64{}
+	for _, r := range nums.Runs {
+		if r.PatternPurity != nil {
+			purity[r.Run] = *r.PatternPurity
+		}
+	}
+	if base < 1 || base >= len(runs) {
+		return nil, nil
+	}
+	mean := func(side []string) (float64, bool) {
+		s := 0.0
+		for _, r := range side {
+			v, ok := purity[path.Base(r)]
+			if !ok {
+				return 0, false
+			}
+			s += v
+		}
+		return s / float64(len(side)), true
+	}
+	b, okB := mean(runs[:base])
+	t, okT := mean(runs[base:])
+	if !okB || !okT {
+		return nil, nil
+	}
+	return &verdict.PurityPair{Base: b, Treat: t}, nil
 }
 
 // rowReportModeFile records with which --reports mode a row report was made,

@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"errors"
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,5 +79,38 @@ func TestLinkReportsNamesTheRowThatFailed(t *testing.T) {
 	}
 	if r.Tables[0].Rows[0].Report != "" {
 		t.Error("a failed report is still linked")
+	}
+}
+
+// A row quotes the pattern purity of its report's runs, baseline beside
+// treatment, each the mean over its seeds; a report without report.json
+// (made before it existed) leaves it out.
+func TestLinkReportsQuotesPurity(t *testing.T) {
+	runs := []string{"vgg-m-a1", "vgg-m-a2", "vgg-m-icnn-b1", "vgg-m-icnn-b2"}
+	r := &Report{Tables: []*verdict.TableResult{{ID: "1", Rows: []verdict.Row{
+		{Metric: spec.PartInterpretability, Arch: "vgg-m", Column: "bird", Baseline: "ordinary", Treatment: "l1+mi", Runs: runs, BaseRuns: 2},
+		{Metric: spec.PartInterpretability, Arch: "vgg-m", Column: "cat", Baseline: "ordinary", Treatment: "l1+mi", Runs: []string{"c1", "c2"}, BaseRuns: 1},
+	}}}}
+	root := t.TempDir()
+	err := r.LinkReports(root, func(runs []string, dir string) error {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if runs[0] != "vgg-m-a1" {
+			return nil // the cat row's report predates report.json
+		}
+		return os.WriteFile(filepath.Join(dir, "report.json"), []byte(`{"runs": [
+			{"run": "vgg-m-a1", "pattern_purity": 0.2}, {"run": "vgg-m-a2", "pattern_purity": 0.4},
+			{"run": "vgg-m-icnn-b1", "pattern_purity": 0.5}, {"run": "vgg-m-icnn-b2", "pattern_purity": 0.7}]}`), 0o644)
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.Tables[0].Rows[0].Purity
+	if got == nil || math.Abs(got.Base-0.3) > 1e-12 || math.Abs(got.Treat-0.6) > 1e-12 {
+		t.Errorf("bird row purity %+v, want base 0.3, treat 0.6", got)
+	}
+	if p := r.Tables[0].Rows[1].Purity; p != nil {
+		t.Errorf("cat row without report.json has purity %+v", p)
 	}
 }

@@ -85,9 +85,21 @@ type Row struct {
 	// store, baseline seeds first
 	// (none for the average over columns).
 	Runs []string `json:"runs,omitempty"`
+	// BaseRuns is how many of Runs are the baseline's.
+	BaseRuns int `json:"base_runs,omitempty"`
 	// Report is the row's visualizer report (report.html comparing its
 	// runs), relative to the reports' directory; "" when none was made.
 	Report string `json:"report,omitempty"`
+	// Purity is the pattern purity of the row's baseline and treatment
+	// layers (each the mean over its runs), from the row's report; nil
+	// without one.
+	Purity *PurityPair `json:"pattern_purity,omitempty"`
+}
+
+// PurityPair is a row's pattern purity, ordinary beside interpretable.
+type PurityPair struct {
+	Base  float64 `json:"base"`
+	Treat float64 `json:"treat"`
 }
 
 // MeanDiff is treatment minus baseline.
@@ -377,7 +389,7 @@ func BuildTable(tp plan.TablePlan, scale spec.Scale, results map[string]*execute
 						notLearned := append(bnl, tnl...)
 						avgNotLearned = append(avgNotLearned, notLearned...)
 						row := newRow(s, m, src.Dataset, arch, col, base, treat, bv, tv, notLearned)
-						row.Runs = append(bdirs, tdirs...)
+						row.Runs, row.BaseRuns = append(bdirs, tdirs...), len(bdirs)
 						t.Rows = append(t.Rows, row)
 						if m != spec.Accuracy {
 							dcol := col

@@ -217,3 +217,40 @@ func UnitBox(g parts.Geometry, i, j, side int) image.Rectangle {
 	r := g.Box(i, j, side)
 	return image.Rect(r.X0, r.Y0, r.X1, r.Y1)
 }
+
+// Cross draws a plus sign of arm length arm centred on (x, y), two pixels
+// thick with a one-pixel dark rim so that it shows on any background;
+// pixels outside img are skipped.
+func Cross(img *image.RGBA, x, y, arm int, c color.RGBA) {
+	set := func(px, py int, c color.RGBA) {
+		if (image.Point{px, py}).In(img.Bounds()) {
+			img.SetRGBA(px, py, c)
+		}
+	}
+	dark := color.RGBA{0, 0, 0, 255}
+	for _, pass := range []struct {
+		c     color.RGBA
+		width int
+	}{{dark, 2}, {c, 1}} {
+		for d := -arm - pass.width + 1; d <= arm+pass.width-1; d++ {
+			for w := -pass.width; w < pass.width; w++ {
+				set(x+d, y+w, pass.c)
+				set(x+w, y+d, pass.c)
+			}
+		}
+	}
+}
+
+// PatchSide is the default side of a mined patch: the unit's receptive
+// field, but at most half the image. The theoretical receptive field of a
+// top conv-layer often covers the whole image (VGG-M's conv5: 75 px of
+// 64), which would make every patch the whole image; the effective one is
+// much smaller (Luo et al. 2016), and a patch of half the image shows what
+// is at the peak.
+func PatchSide(g parts.Geometry) int {
+	side := g.Size
+	if half := min(g.ImageWidth, g.ImageHeight) / 2; half > 0 && side > half {
+		side = half
+	}
+	return max(side, 1)
+}

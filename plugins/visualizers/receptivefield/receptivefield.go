@@ -31,6 +31,14 @@ type Options struct {
 	TopFraction float64
 	// Scale enlarges the drawn images by this integer factor.
 	Scale int
+	// PurityPeaks is K of pattern purity (Purity): the strongest mined
+	// peaks scored per filter; 0 leaves purity out. It needs part labels.
+	PurityPeaks int
+	// Patches is how many top patches a purity strip shows, PatchSize
+	// their side in image pixels (0: draw.PatchSide); Gallery how many
+	// filters per part get a strip for the per-part gallery, besides the
+	// drawn Filters.
+	Patches, PatchSize, Gallery int
 }
 
 // FilterSummary is what the report shows of one filter.
@@ -63,6 +71,10 @@ type Summary struct {
 	// GroupFilters counts, per group, the filters whose best group it is.
 	Heatmap      string         `json:"heatmap,omitempty"`
 	GroupFilters map[string]int `json:"group_filters,omitempty"`
+	// Purity is the layer's pattern purity (nil without part labels or
+	// with Options.PurityPeaks 0); PatchSize the side of its patches.
+	Purity    *PuritySummary `json:"purity,omitempty"`
+	PatchSize int            `json:"patch_size,omitempty"`
 }
 
 // Input is what Render draws from.
@@ -164,6 +176,13 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 		}
 		sum.Filters = append(sum.Filters, fs)
 	}
+	if in.Parts != nil && opt.PurityPeaks > 0 {
+		pf, err := renderPurity(in, opt, sum, &files)
+		if err != nil {
+			return nil, nil, err
+		}
+		sum.Purity = pf
+	}
 	if in.Parts != nil {
 		png, err := draw.PNG(draw.Matrix(matrix, 12))
 		if err != nil {
@@ -205,4 +224,38 @@ func TopImages(a vizwire.Maps, f, k int) ([]int, []float32) {
 		out[i] = peaks[n]
 	}
 	return order, out
+}
+
+// renderPurity scores pattern purity and draws the strips of the drawn
+// filters and of the gallery's.
+func renderPurity(in Input, opt Options, sum *Summary, files *[]File) (*PuritySummary, error) {
+	a, g := in.Activations, in.Meta.Geometry
+	pf, err := Purity(a, in.Parts, g, in.Meta.Groups, opt.PurityPeaks)
+	if err != nil {
+		return nil, err
+	}
+	sum.PatchSize = opt.PatchSize
+	if sum.PatchSize <= 0 {
+		sum.PatchSize = draw.PatchSide(g)
+	}
+	// Patches are drawn as large as the overlays' images.
+	scale := max(1, int(math.Round(float64(opt.Scale*g.ImageWidth)/float64(sum.PatchSize))))
+	strips := slices.Clone(opt.Filters)
+	for _, p := range pf.Parts {
+		strips = append(strips, p.Filters[:min(opt.Gallery, len(p.Filters))]...)
+	}
+	slices.Sort(strips)
+	for _, f := range slices.Compact(strips) {
+		img := PurityStrip(a, in.Images, in.Parts, g, pf.Filters[f], in.Meta.Groups, max(opt.Patches, 1), sum.PatchSize, scale)
+		if img == nil {
+			continue // silent on every image
+		}
+		png, err := draw.PNG(img)
+		if err != nil {
+			return nil, fmt.Errorf("filter %d patches: %w", f, err)
+		}
+		pf.Filters[f].Image = fmt.Sprintf("patches-%03d.png", f)
+		*files = append(*files, File{Name: pf.Filters[f].Image, Data: png})
+	}
+	return pf, nil
 }

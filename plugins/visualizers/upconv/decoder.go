@@ -11,6 +11,15 @@
 // stride-2 transposed convolutions doubling the map until it reaches the
 // image, leaky ReLU (slope 0.2) between layers, a pixel-space squared
 // error and Adam, as the paper prescribes for conv features.
+//
+// Two choices make it learn from few images (a run's training split of a
+// few hundred) where the plain recipe did not (at the default scale it
+// stayed at the mean image, held-out MSE 1.02 times the baseline's): the
+// features are standardised per channel (a layer's channels differ in
+// scale by orders of magnitude, and an interpretable layer's are mostly
+// zero), and the decoder predicts the image as the mean training image plus
+// a correction whose last layer starts at zero, so that training starts at
+// the mean-image baseline and every step that lowers the loss beats it.
 package upconv
 
 import (
@@ -23,7 +32,7 @@ import (
 
 // Graph names.
 const (
-	InputFeatures  = "features"       // [B,C,H,W], scaled by Decoder.FeatureScale
+	InputFeatures  = "features"       // [B,C,H,W], standardised per channel (Decoder.FeatureShift, FeatureScale)
 	InputImages    = "images"         // [B,3,S,S] targets in [0, 1]
 	OutputImages   = "reconstruction" // [B,3,S,S]
 	LeakySlope     = 0.2
@@ -41,6 +50,9 @@ type DecoderSpec struct {
 	// Hidden is the channel count of the 3×3 convolutions; each
 	// up-convolution halves it (at least 8) until the last one outputs RGB.
 	Hidden int
+	// MeanImage [3,S,S] is what the decoder adds its output to (the mean
+	// training image); nil: mid-grey.
+	MeanImage []float32 `json:"-"`
 }
 
 // Upsamplings is k with ImageSize = Height·2^k, or an error naming the sizes.
@@ -83,9 +95,14 @@ func BuildDecoder(s DecoderSpec) (*graph.Graph, error) {
 		}
 		// A stride-2 transposed conv sees about in·k²/4 inputs per output
 		// pixel; He initialisation on that fan-in keeps activations at scale.
-		std := math.Sqrt(2 / (float64(in*upKernel*upKernel) / 4))
+		// The last layer starts at zero, so the decoder starts at the mean
+		// image and learns the correction.
+		var wInit graph.Init = graph.Normal(math.Sqrt(2 / (float64(in*upKernel*upKernel) / 4)))
+		if last {
+			wInit = graph.Zeros()
+		}
 		name := fmt.Sprintf("upconv%d", i+1)
-		w := g.Param(name+"/w", graph.Normal(std), []int{in, out, upKernel, upKernel})
+		w := g.Param(name+"/w", wInit, []int{in, out, upKernel, upKernel})
 		b := g.Param(name+"/b", graph.Zeros(), []int{out}, graph.DecayMult(0))
 		x = g.Add(g.ConvTranspose2D(x, w, graph.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}), g.Reshape(b, 1, out, 1, 1))
 		if !last {
@@ -93,8 +110,16 @@ func BuildDecoder(s DecoderSpec) (*graph.Graph, error) {
 		}
 		in = out
 	}
-	// Start from mid-grey rather than black: the targets live in [0, 1].
-	rec := g.AddScalar(x, 0.5)
+	var rec *graph.Node
+	if s.MeanImage != nil {
+		mean, err := tensor.FromFloat32(tensor.Shape{1, 3, s.ImageSize, s.ImageSize}, s.MeanImage)
+		if err != nil {
+			return nil, fmt.Errorf("upconv: mean image: %w", err)
+		}
+		rec = g.Add(x, g.Const(mean))
+	} else {
+		rec = g.AddScalar(x, 0.5) // mid-grey: the targets live in [0, 1]
+	}
 	g.SetOutput(OutputImages, rec)
 	g.SetLoss(g.Mean(g.Square(g.Sub(rec, target))))
 	if err := g.Err(); err != nil {

@@ -209,3 +209,82 @@ func TestResampleFollowsReceptiveFields(t *testing.T) {
 		t.Errorf("Resample without geometry: %v", err)
 	}
 }
+
+// flatColours is n images of a flat colour each and their features:
+// channel c of image i is scales[c]·rgb_c + offsets[c] (a constant channel
+// when c ≥ 3).
+func flatColours(n, side, size int, scales, offsets []float32) (feats, imgs vizwire.Maps) {
+	feats = vizwire.Maps{N: n, C: len(scales), H: side, W: side}
+	imgs = vizwire.Maps{N: n, C: 3, H: size, W: size}
+	for i := range n {
+		rgb := [3]float32{float32(i%4) / 3, float32(i/4%3) / 2, float32(i%5) / 4}
+		for c := range scales {
+			v := offsets[c]
+			if c < 3 {
+				v += scales[c] * rgb[c]
+			}
+			for range side * side {
+				feats.Data = append(feats.Data, v)
+			}
+		}
+		for c := range 3 {
+			for range size * size {
+				imgs.Data = append(imgs.Data, rgb[c])
+			}
+		}
+	}
+	return feats, imgs
+}
+
+// Channels on scales a thousand times apart (and one constant channel)
+// are each standardised, so the decoder reads the faint one as well as the
+// loud one; with one scale for the whole layer the faint channel would be
+// a millionth of the loud one.
+func TestTrainStandardisesChannels(t *testing.T) {
+	b, err := backends.New("gorgonia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats, imgs := flatColours(48, 4, 16, []float32{1e-3, 1e3, 1, 0}, []float32{0, 1e4, -2, 7})
+	d, err := Train(feats, imgs, TrainOptions{Backend: b, Steps: 300, Batch: 8, Hidden: 8, LearningRate: 1e-2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.FeatureScale[3] != 0 || d.FeatureShift[3] != 7 {
+		t.Errorf("constant channel: shift %v, scale %v; want 7 and 0", d.FeatureShift[3], d.FeatureScale[3])
+	}
+	// The faint channel's standard deviation is 1e-3 times red's (0.37).
+	if s := d.FeatureScale[0]; !(s > 1e3 && s < 1e4) {
+		t.Errorf("faint channel scale %v, want about 1/(1e-3·0.37)", s)
+	}
+	ev, _, err := d.Evaluate(feats, imgs, MeanImage(imgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(ev.Ratio < 0.3) {
+		t.Errorf("MSE %.4f vs mean-image baseline %.4f (ratio %.2f), want well below", ev.MSE, ev.BaselineMSE, ev.Ratio)
+	}
+}
+
+// The decoder starts at the mean training image: after one step of a
+// negligible learning rate its error is the mean-image baseline's.
+func TestTrainStartsAtMeanImage(t *testing.T) {
+	b, err := backends.New("gorgonia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats, imgs := flatColours(24, 4, 16, []float32{1, 1, 1}, []float32{0, 0, 0})
+	d, err := Train(feats, imgs, TrainOptions{Backend: b, Steps: 1, Batch: 8, Hidden: 8, LearningRate: 1e-12, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ev, _, err := d.Evaluate(feats, imgs, MeanImage(imgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(ev.Ratio-1) > 1e-5 {
+		t.Errorf("after one negligible step: MSE %.6f, baseline %.6f (ratio %.7f), want the baseline", ev.MSE, ev.BaselineMSE, ev.Ratio)
+	}
+}

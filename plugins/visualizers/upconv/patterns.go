@@ -9,33 +9,12 @@ import (
 	"github.com/icnnlab/icnnlab/plugins/visualizers/vizwire"
 )
 
-// Peak is one image's strongest unit of a filter.
-type Peak struct {
-	Image int     `json:"image"`
-	Row   int     `json:"row"`
-	Col   int     `json:"col"`
-	Value float32 `json:"value"`
-}
+// Peak is one image's strongest unit of a filter (vizwire.Peak).
+type Peak = vizwire.Peak
 
 // Peaks returns filter f's peak in every image where it fires, strongest
-// first (ties by image index), at most limit of them.
-func Peaks(a vizwire.Maps, f, limit int) []Peak {
-	var out []Peak
-	for n := range a.N {
-		m := a.At(n, f)
-		best := 0
-		for i, v := range m {
-			if v > m[best] {
-				best = i
-			}
-		}
-		if m[best] > 0 {
-			out = append(out, Peak{Image: n, Row: best / a.W, Col: best % a.W, Value: m[best]})
-		}
-	}
-	slices.SortStableFunc(out, func(x, y Peak) int { return cmp.Compare(y.Value, x.Value) })
-	return out[:min(limit, len(out))]
-}
+// first, at most limit of them (vizwire.Peaks).
+func Peaks(a vizwire.Maps, f, limit int) []Peak { return vizwire.Peaks(a, f, limit) }
 
 // PeakDescriptor is the vector a peak is clustered by: the layer's feature
 // vector at the peak's unit (all channels), scaled to unit length so that
@@ -236,10 +215,12 @@ func MeanFeature(a vizwire.Maps, p Pattern) []float32 {
 	return out
 }
 
-// SingleFilter keeps channel f of a [C,H,W] feature and zeroes the rest:
-// what the decoder makes of the filter's contribution alone.
-func SingleFilter(feature []float32, c, h, w, f int) []float32 {
-	out := make([]float32, len(feature))
+// WithFilter is base [C,H,W] with channel f replaced by feature's: what
+// the decoder makes of the filter's pattern when every other filter is at
+// its average (zeroing the others instead would put the decoder far off
+// the features it was trained on).
+func WithFilter(base, feature []float32, h, w, f int) []float32 {
+	out := slices.Clone(base)
 	copy(out[f*h*w:(f+1)*h*w], feature[f*h*w:(f+1)*h*w])
 	return out
 }

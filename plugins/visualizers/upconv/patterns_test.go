@@ -68,7 +68,7 @@ func TestMinePatternsHandMade(t *testing.T) {
 	}
 
 	// The pattern's mean feature averages its images' maps; the
-	// single-filter feature keeps channel 0 only.
+	// filter's feature is a base map with channel 0 from the pattern.
 	mean := MeanFeature(a, got[1])
 	if v := mean[1*h*w+0*w+0]; v != 0 {
 		t.Errorf("legs pattern: channel 1 mean %v at (0,0), want 0", v)
@@ -76,9 +76,13 @@ func TestMinePatternsHandMade(t *testing.T) {
 	if v, want := mean[2*h*w+3*w+2], float32(2*(5+4+3+2+1))/5; v != want {
 		t.Errorf("legs pattern: channel 2 mean %v at (3,2), want %v", v, want)
 	}
-	single := SingleFilter(mean, c, h, w, 0)
-	if single[2*h*w+3*w+2] != 0 || single[3*w+2] != mean[3*w+2] {
-		t.Errorf("single-filter feature keeps other channels or drops channel 0: %v", single)
+	base := make([]float32, len(mean))
+	for i := range base {
+		base[i] = -1
+	}
+	single := WithFilter(base, mean, h, w, 0)
+	if single[2*h*w+3*w+2] != -1 || single[3*w+2] != mean[3*w+2] || base[3*w+2] != -1 {
+		t.Errorf("filter feature keeps the pattern's other channels, drops channel 0 or changes the base: %v", single)
 	}
 
 	// Limiting the peaks keeps the strongest.

@@ -70,9 +70,11 @@ type Summary struct {
 	Resampled     bool `json:"resampled"`
 	Steps         int  `json:"steps"`
 	// TrainImages trained the decoder; HeldOut scores it.
-	TrainImages  int        `json:"train_images"`
-	HeldOut      Evaluation `json:"held_out"`
-	FeatureScale float32    `json:"feature_scale"`
+	TrainImages int        `json:"train_images"`
+	HeldOut     Evaluation `json:"held_out"`
+	// FeatureShift and FeatureScale standardise each channel (Decoder).
+	FeatureShift []float32 `json:"feature_shift"`
+	FeatureScale []float32 `json:"feature_scale"`
 	// Losses is the training loss every LossEvery steps.
 	Losses    []float64       `json:"losses"`
 	LossEvery int             `json:"loss_every"`
@@ -115,13 +117,14 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 	}
 	defer dec.Close()
 	mean := MeanImage(in.TrainImages)
+	average := MeanImage(tr) // the average training feature map [C,H,W]
 	ev, rec, err := dec.Evaluate(a, in.Images, mean)
 	if err != nil {
 		return nil, nil, err
 	}
 	sum := &Summary{Layer: in.Meta.Layer, Backend: opt.Train.Backend.Name(), Decoder: dec.spec,
 		FeatureHeight: dec.FeatureHeight, FeatureWidth: dec.FeatureWidth, Resampled: dec.Resampled(), Steps: opt.Train.Steps,
-		TrainImages: tr.N, HeldOut: ev, FeatureScale: dec.FeatureScale, Columns: opt.Patches, Filters: []FilterSummary{}}
+		TrainImages: tr.N, HeldOut: ev, FeatureShift: dec.FeatureShift, FeatureScale: dec.FeatureScale, Columns: opt.Patches, Filters: []FilterSummary{}}
 	patch := opt.PatchSize
 	if patch <= 0 {
 		patch = PatchSide(in.Meta.Geometry)
@@ -167,12 +170,13 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 			sum.Filters = append(sum.Filters, fs) // silent on every image: nothing to show
 			continue
 		}
-		// Two features per pattern: the mean map and its filter-only part.
+		// Two features per pattern: the mean map, and the average training
+		// map with the filter's channel taken from the pattern's mean.
 		feats := vizwire.Maps{N: 2 * len(patterns), C: a.C, H: a.H, W: a.W}
 		for _, p := range patterns {
 			m := MeanFeature(a, p)
 			feats.Data = append(feats.Data, m...)
-			feats.Data = append(feats.Data, SingleFilter(m, a.C, a.H, a.W, f)...)
+			feats.Data = append(feats.Data, WithFilter(average, m, a.H, a.W, f)...)
 		}
 		recs, err := dec.Reconstruct(feats)
 		if err != nil {
@@ -206,19 +210,8 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 	return files, sum, nil
 }
 
-// PatchSide is the default patch side: the unit's receptive field, but at
-// most half the image. The theoretical receptive field of a top conv-layer
-// often covers the whole image (VGG-M's conv5: 75 px of 64), which would
-// make every patch the whole image; the effective one is much smaller
-// (Luo et al. 2016), and a patch of half the image shows what is at the
-// peak.
-func PatchSide(g parts.Geometry) int {
-	side := g.Size
-	if half := min(g.ImageWidth, g.ImageHeight) / 2; half > 0 && side > half {
-		side = half
-	}
-	return max(side, 1)
-}
+// PatchSide is the default patch side (draw.PatchSide).
+func PatchSide(g parts.Geometry) int { return draw.PatchSide(g) }
 
 func blankTile(side int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, max(side, 1), max(side, 1)))

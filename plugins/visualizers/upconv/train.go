@@ -34,10 +34,12 @@ type Decoder struct {
 	// spec.Height × spec.Width, resampled along geometry when they differ.
 	FeatureHeight, FeatureWidth int
 	geometry                    parts.Geometry
-	// FeatureScale multiplies features before they enter the graph: the
-	// inverse RMS of the training features, so that the decoder sees unit
-	// scale whatever the layer's magnitude.
-	FeatureScale float32
+	// Features enter the graph standardised per channel c:
+	// (x − FeatureShift[c]) · FeatureScale[c], the training features' mean
+	// and inverse standard deviation (scale 0 for a channel constant over
+	// the training set: it carries nothing), so that every channel has
+	// unit scale whatever the layer's magnitudes.
+	FeatureShift, FeatureScale []float32
 	// Losses is the training loss (pixel MSE) of every step.
 	Losses []float64
 }
@@ -64,7 +66,8 @@ func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
 	if feats, err = d.resample(feats, side); err != nil {
 		return nil, err
 	}
-	spec := DecoderSpec{Batch: opt.Batch, Channels: feats.C, Height: side, Width: side, ImageSize: images.H, Hidden: opt.Hidden}
+	spec := DecoderSpec{Batch: opt.Batch, Channels: feats.C, Height: side, Width: side, ImageSize: images.H, Hidden: opt.Hidden,
+		MeanImage: MeanImage(images)}
 	g, err := BuildDecoder(spec)
 	if err != nil {
 		return nil, err
@@ -74,7 +77,8 @@ func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upconv: compile decoder on %s: %w", opt.Backend.Name(), err)
 	}
-	d.exec, d.spec, d.FeatureScale = exec, spec, inverseRMS(feats.Data)
+	d.exec, d.spec = exec, spec
+	d.FeatureShift, d.FeatureScale = channelStandardisation(feats)
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x75706376))
 	order := rng.Perm(feats.N)
 	pos := 0
@@ -144,8 +148,11 @@ func (d *Decoder) batch(feats vizwire.Maps, idx []int) *tensor.Tensor {
 	per := feats.C * feats.H * feats.W
 	data := make([]float32, 0, len(idx)*per)
 	for _, n := range idx {
-		for _, v := range feats.Item(n) {
-			data = append(data, v*d.FeatureScale)
+		for c := range feats.C {
+			shift, scale := d.FeatureShift[c], d.FeatureScale[c]
+			for _, v := range feats.At(n, c) {
+				data = append(data, (v-shift)*scale)
+			}
 		}
 	}
 	return tensor.MustFloat32(tensor.Shape{len(idx), feats.C, feats.H, feats.W}, data)
@@ -160,16 +167,29 @@ func gather(m vizwire.Maps, idx []int) *tensor.Tensor {
 	return tensor.MustFloat32(tensor.Shape{len(idx), m.C, m.H, m.W}, data)
 }
 
-func inverseRMS(v []float32) float32 {
-	s := 0.0
-	for _, x := range v {
-		s += float64(x) * float64(x)
+// channelStandardisation is every channel's mean over all items and
+// positions, and its inverse standard deviation (0 for a constant channel).
+func channelStandardisation(m vizwire.Maps) (shift, scale []float32) {
+	shift, scale = make([]float32, m.C), make([]float32, m.C)
+	count := float64(m.N * m.H * m.W)
+	for c := range m.C {
+		sum, sq := 0.0, 0.0
+		for n := range m.N {
+			for _, v := range m.At(n, c) {
+				sum += float64(v)
+				sq += float64(v) * float64(v)
+			}
+		}
+		mean := sum / count
+		std := math.Sqrt(max(sq/count-mean*mean, 0))
+		shift[c] = float32(mean)
+		// A channel whose spread is rounding noise next to its mean is
+		// constant: scaling it up would feed the decoder noise.
+		if std > 1e-6*max(1, math.Abs(mean)) {
+			scale[c] = float32(1 / std)
+		}
 	}
-	rms := math.Sqrt(s / float64(max(len(v), 1)))
-	if rms == 0 {
-		return 1
-	}
-	return float32(1 / rms)
+	return shift, scale
 }
 
 // mse is the mean squared difference of two equally long slices.

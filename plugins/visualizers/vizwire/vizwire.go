@@ -24,6 +24,7 @@ package vizwire
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -199,6 +200,34 @@ func Parts(name string, t *tensor.Tensor, n, size, groups int) ([]uint8, error) 
 		}
 	}
 	return d, nil
+}
+
+// Peak is one image's strongest unit of a filter.
+type Peak struct {
+	Image int     `json:"image"`
+	Row   int     `json:"row"`
+	Col   int     `json:"col"`
+	Value float32 `json:"value"`
+}
+
+// Peaks returns filter f's peak in every image where it fires, strongest
+// first (ties by image index), at most limit of them.
+func Peaks(a Maps, f, limit int) []Peak {
+	var out []Peak
+	for n := range a.N {
+		m := a.At(n, f)
+		best := 0
+		for i, v := range m {
+			if v > m[best] {
+				best = i
+			}
+		}
+		if m[best] > 0 {
+			out = append(out, Peak{Image: n, Row: best / a.W, Col: best % a.W, Value: m[best]})
+		}
+	}
+	slices.SortStableFunc(out, func(x, y Peak) int { return cmp.Compare(y.Value, x.Value) })
+	return out[:min(limit, len(out))]
 }
 
 // Request is what every visualizer reads first: the request's meta, its

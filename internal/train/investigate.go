@@ -1,8 +1,10 @@
 package train
 
-// The measurements of docs/investigations/interpretable-accuracy.md. They
-// train nothing; they open a model at initialisation (or restore a finished
-// run) and print, for a few training batches:
+// The measurements of docs/investigations/interpretable-accuracy.md, run by
+// the hidden command `icnnlab investigate` (internal/cmd/investigate): they
+// are experiments that print what they find, not tests. The interpretable
+// scale diagnosis trains nothing; it opens a model at initialisation (or
+// restores a finished run) and prints, for a few training batches:
 //
 //   - the classification loss, the filter loss and the λ the paper schedule
 //     gives;
@@ -12,28 +14,16 @@ package train
 //     10, 100 and 1000, next to its floor −H(T);
 //   - the norms of the gradients of the classification loss and of
 //     λ·filter loss with respect to each conv layer's weights.
-//
-// Run with an icnnlab binary that serves the built-in plugins:
-//
-//	go build -o /tmp/icnn ./cmd/icnnlab
-//	ICNNLAB_INVESTIGATE=/tmp/icnn go test -run TestInvestigate -v ./internal/train
-//
-// ICNNLAB_INVESTIGATE_RUNS (colon-separated run directories) adds finished
-// interpretable runs, diagnosed at their final checkpoint.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"testing"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/data"
@@ -43,14 +33,16 @@ import (
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	"github.com/icnnlab/icnnlab/internal/zoo"
 	"github.com/icnnlab/icnnlab/plugins/losses"
-	_ "github.com/icnnlab/icnnlab/plugins/reference"
 	"github.com/icnnlab/icnnlab/sdk/parts"
-	"github.com/icnnlab/icnnlab/sdk/plugin"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
-func TestInvestigateInterpretableScale(t *testing.T) {
-	host := investigationHost(t)
+// InvestigateScale diagnoses the scale of the interpretable layers (see
+// the file comment) of the default VGG-M (seeds 1 and 2) and of small64 at
+// width 0.5, at initialisation, then of each finished interpretable run in
+// runDirs at its final checkpoint, and writes the reports to w. host runs
+// the mask and loss plugins.
+func InvestigateScale(w io.Writer, host *pluginhost.Host, runDirs []string) error {
 
 	type diagCase struct {
 		name string
@@ -68,33 +60,68 @@ func TestInvestigateInterpretableScale(t *testing.T) {
 	s.Model = ModelConfig{Arch: "small64", Width: 0.5, Dropout: 0.5, Loss: "logistic"}
 	s.Interpretable.Enabled = true
 	cases = append(cases, diagCase{name: "small64 w0.5 bird l1+mi, init", cfg: s})
-	for _, dir := range filepath.SplitList(os.Getenv("ICNNLAB_INVESTIGATE_RUNS")) {
-		if dir == "" {
-			continue
-		}
-		run, err := runstore.Load(dir)
+	for _, dir := range runDirs {
+		run, cfg, err := loadInvestigatedRun(dir)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		var c Config
-		if err := json.Unmarshal(run.Manifest.Config, &c); err != nil {
-			t.Fatalf("%s: %v", dir, err)
+		if !cfg.Interpretable.Enabled {
+			return fmt.Errorf("%s: not an interpretable run (interpretable.enabled is false)", dir)
 		}
-		cases = append(cases, diagCase{name: filepath.Base(dir) + ", trained", cfg: c, run: run})
+		cases = append(cases, diagCase{name: filepath.Base(dir) + ", trained", cfg: cfg, run: run})
 	}
 	for _, dc := range cases {
 		report, err := diagnose(dc.cfg, dc.run, host)
 		if err != nil {
-			t.Fatalf("%s: %v", dc.name, err)
+			return fmt.Errorf("%s: %w", dc.name, err)
 		}
-		t.Logf("== %s\n%s", dc.name, report)
+		fmt.Fprintf(w, "== %s\n%s", dc.name, report)
 	}
+	return nil
+}
+
+// loadInvestigatedRun loads the finished run in dir and its config.
+func loadInvestigatedRun(dir string) (*runstore.Run, Config, error) {
+	run, err := runstore.Load(dir)
+	if err != nil {
+		return nil, Config{}, err
+	}
+	var cfg Config
+	if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
+		return nil, Config{}, fmt.Errorf("%s: manifest config: %w", dir, err)
+	}
+	return run, cfg, nil
+}
+
+// investigatedLayer is the top layer the part measurements read: the last
+// inserted conv of an interpretable network, the top conv of an ordinary
+// one.
+func investigatedLayer(sess *Session) string {
+	if n := len(sess.Model.Top); n > 0 {
+		return sess.Model.Top[n-1].Name
+	}
+	return sess.Model.TopConv
+}
+
+// investigatedTestSet is the test set of sess with its part annotations;
+// the part measurements need the synthetic world's.
+func investigatedTestSet(sess *Session) (*synth.Task, *parts.Set, error) {
+	test, ok := sess.Test.(*synth.Task)
+	if !ok {
+		return nil, nil, fmt.Errorf("data.source %v: the part measurements need the synthetic part world's annotations", sess.Config.Data.Source)
+	}
+	samples := make([]*synth.Sample, test.Len())
+	for i := range samples {
+		var err error
+		if samples[i], err = test.Sample(i); err != nil {
+			return nil, nil, err
+		}
+	}
+	return test, synth.Annotations(samples), nil
 }
 
 // preMaskOutput names the added output holding a layer's map before the mask.
 func preMaskOutput(layer string) string { return "premask/" + layer }
-
-// TestInvestigateParts below measures finished runs.
 
 // diagnose opens cfg's interpretable model (with the pre-mask maps as
 // extra outputs), restores run when given, and measures four training
@@ -158,6 +185,9 @@ func diagnose(cfg Config, run *runstore.Run, host *pluginhost.Host) (string, err
 	}
 	gCls := map[string]float64{}
 	gFilt := map[string]float64{}
+	if n := trainSet.Len(); n < batches*cfg.Batch {
+		return "", fmt.Errorf("the diagnosis reads %d batches of %d training images, the training set has %d", batches, cfg.Batch, n)
+	}
 	order := data.EpochOrder(trainSet.Len(), cfg.Seed, 0)
 	for bi := range batches {
 		idx := order[bi*cfg.Batch : (bi+1)*cfg.Batch]
@@ -309,182 +339,175 @@ func logSumExp(v []float64) float64 {
 	return m + math.Log(s)
 }
 
-// TestInvestigateParts prints test accuracy, part interpretability and
-// location instability (head, front legs: Table 3's landmarks) of the top
-// layer (the inserted conv of an interpretable network, conv5 of an
-// ordinary one) for each run of ICNNLAB_INVESTIGATE_RUNS, with the
-// reproduction's on-unit share 0.005·196/(H·W) and categories, as
-// internal/reproduce measures its tables.
-func TestInvestigateParts(t *testing.T) {
-	bin := os.Getenv("ICNNLAB_INVESTIGATE")
-	if bin == "" {
-		t.Skip("set ICNNLAB_INVESTIGATE to an icnnlab binary to print the investigation's measurements")
-	}
-	host := pluginhost.New(pluginhost.Options{
-		CallTimeout: 5 * time.Minute,
-		Logger:      hclog.NewNullLogger(),
-		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
-			return exec.Command(bin, "plugin", "serve", ref.String()), nil
-		},
-	})
-	defer host.Close()
+// InvestigateParts writes, for each finished run in runDirs, its test
+// and train accuracy and the part interpretability and location
+// instability (head, front legs: Table 3's landmarks) of its top layer (the
+// inserted conv of an interpretable network, conv5 of an ordinary one),
+// with the reproduction's on-unit share 0.005·196/(H·W) and categories, as
+// internal/reproduce measures its tables. host runs the plugins.
+func InvestigateParts(ctx context.Context, w io.Writer, host *pluginhost.Host, runDirs []string) error {
 	b, err := backends.New("gorgonia")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	for _, dir := range filepath.SplitList(os.Getenv("ICNNLAB_INVESTIGATE_RUNS")) {
-		if dir == "" {
-			continue
+	for _, dir := range runDirs {
+		if err := investigateRunParts(ctx, w, host, b, dir); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
 		}
-		run, err := runstore.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cfg Config
-		if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
-			t.Fatal(err)
-		}
-		var m Metrics
-		if err := run.ReadMetrics(&m); err != nil {
-			t.Fatal(err)
-		}
-		sess, err := Open(cfg, Options{Backend: b, Device: "cpu", Plugins: host})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sess.Restore(run); err != nil {
-			t.Fatal(err)
-		}
-		layer := sess.Model.TopConv
-		if n := len(sess.Model.Top); n > 0 {
-			layer = sess.Model.Top[n-1].Name
-		}
-		info, _ := sess.Model.Layer(layer)
-		test := sess.Test.(*synth.Task)
-		samples := make([]*synth.Sample, test.Len())
-		for i := range samples {
-			if samples[i], err = test.Sample(i); err != nil {
-				t.Fatal(err)
-			}
-		}
-		set := synth.Annotations(samples)
-		acts, _, err := sess.Extract(layer, test, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		geom := parts.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
-			ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
-		params, _ := json.Marshal(map[string]any{"top_fraction": min(1, 0.005*196/float64(info.Size*info.Size))})
-		pi, err := metricsrun.PartInterpretability(context.Background(), host, acts, set, geom, cfg.Data.Task, test.ClassNames(), params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lm, _ := json.Marshal(map[string]any{"landmarks": []string{"head", "front_legs"}})
-		in, err := metricsrun.LocationInstability(context.Background(), host, acts, set, geom, cfg.Data.Task, test.ClassNames(), lm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: test accuracy %.4f, train accuracy %.4f; %s: part interpretability %.3f, location instability %.4f",
-			filepath.Base(dir), m.TestAccuracy, m.TrainAccuracy, layer, pi.Mean, in.Mean)
-		sess.Close()
 	}
+	return nil
 }
 
-// TestInvestigatePretrained trains the default single-category VGG-M,
-// ordinary and interpretable (l1+mi, and l1 masks alone), from conv1–conv5
-// copied out of another finished run (ICNNLAB_INVESTIGATE_PRETRAINED): the
-// paper fine-tunes ImageNet-pretrained networks (the authors' vgg_m.m
-// loads imagenet-vgg-m.mat and adds the masked layers on top) where our
-// runs start from scratch. The new layers and the fully connected part
-// start fresh. The runs go to ICNNLAB_INVESTIGATE_STORE; their identity
-// does not record the initialisation, so keep that store apart.
-func TestInvestigatePretrained(t *testing.T) {
-	bin, src, root := os.Getenv("ICNNLAB_INVESTIGATE"), os.Getenv("ICNNLAB_INVESTIGATE_PRETRAINED"), os.Getenv("ICNNLAB_INVESTIGATE_STORE")
-	if bin == "" || src == "" || root == "" {
-		t.Skip("set ICNNLAB_INVESTIGATE, ICNNLAB_INVESTIGATE_PRETRAINED (a run to take conv1–conv5 from) and ICNNLAB_INVESTIGATE_STORE")
-	}
-	srcRun, err := runstore.Load(src)
+func investigateRunParts(ctx context.Context, w io.Writer, host *pluginhost.Host, b backends.Backend, dir string) error {
+	run, cfg, err := loadInvestigatedRun(dir)
 	if err != nil {
-		t.Fatal(err)
+		return err
+	}
+	var m Metrics
+	if err := run.ReadMetrics(&m); err != nil {
+		return err
+	}
+	sess, err := Open(cfg, Options{Backend: b, Device: "cpu", Plugins: host})
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	if err := sess.Restore(run); err != nil {
+		return err
+	}
+	layer := investigatedLayer(sess)
+	info, _ := sess.Model.Layer(layer)
+	test, set, err := investigatedTestSet(sess)
+	if err != nil {
+		return err
+	}
+	acts, _, err := sess.Extract(layer, test, 0)
+	if err != nil {
+		return err
+	}
+	geom := parts.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
+		ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
+	params, _ := json.Marshal(map[string]any{"top_fraction": min(1, 0.005*196/float64(info.Size*info.Size))})
+	pi, err := metricsrun.PartInterpretability(ctx, host, acts, set, geom, cfg.Data.Task, test.ClassNames(), params)
+	if err != nil {
+		return err
+	}
+	lm, _ := json.Marshal(map[string]any{"landmarks": []string{"head", "front_legs"}})
+	in, err := metricsrun.LocationInstability(ctx, host, acts, set, geom, cfg.Data.Task, test.ClassNames(), lm)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: test accuracy %.4f, train accuracy %.4f; %s: part interpretability %.3f, location instability %.4f\n",
+		filepath.Base(dir), m.TestAccuracy, m.TrainAccuracy, layer, pi.Mean, in.Mean)
+	return nil
+}
+
+// PretrainedOptions are the settings of InvestigatePretrained.
+type PretrainedOptions struct {
+	// Source is the finished run whose conv1–conv5 start the new runs.
+	Source string
+	// Store is the run store the new runs go to. Their identity does not
+	// record the initialisation, so keep that store apart.
+	Store string
+	// Seed seeds the new runs.
+	Seed uint64
+	// Variants picks among "ord", "l1mi" and "l1none"; empty: all three.
+	Variants []string
+}
+
+// PretrainedVariants are the networks InvestigatePretrained trains: the
+// ordinary one, l1 masks with the mutual-information loss, and l1 masks
+// alone.
+var PretrainedVariants = []string{"ord", "l1mi", "l1none"}
+
+// InvestigatePretrained trains the default single-category VGG-M,
+// ordinary and interpretable (l1+mi, and l1 masks alone), from conv1–conv5
+// copied out of another finished run (opts.Source): the paper fine-tunes
+// ImageNet-pretrained networks (the authors' vgg_m.m loads
+// imagenet-vgg-m.mat and adds the masked layers on top) where our runs
+// start from scratch. The new layers and the fully connected part start
+// fresh. Each finished run's accuracies are written to w.
+func InvestigatePretrained(ctx context.Context, w io.Writer, host *pluginhost.Host, opts PretrainedOptions) error {
+	for _, v := range opts.Variants {
+		if !slices.Contains(PretrainedVariants, v) {
+			return fmt.Errorf("variant %q is not one of %s", v, strings.Join(PretrainedVariants, ", "))
+		}
+	}
+	srcRun, err := runstore.Load(opts.Source)
+	if err != nil {
+		return err
 	}
 	ckpt, err := srcRun.LoadCheckpoint()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	host := pluginhost.New(pluginhost.Options{
-		CallTimeout: time.Minute,
-		Logger:      hclog.NewNullLogger(),
-		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
-			return exec.Command(bin, "plugin", "serve", ref.String()), nil
-		},
-	})
-	defer host.Close()
-	store, err := runstore.Open(root)
+	store, err := runstore.Open(opts.Store)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	b, err := backends.New("gorgonia")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	seed := uint64(1)
-	if s := os.Getenv("ICNNLAB_INVESTIGATE_SEED"); s != "" {
-		fmt.Sscan(s, &seed)
-	}
-	only := os.Getenv("ICNNLAB_INVESTIGATE_VARIANTS") // e.g. "ord,l1mi"; empty: all
 	for _, v := range []struct{ name, mask, loss string }{{"ord", "", ""}, {"l1mi", "l1", "mi"}, {"l1none", "l1", "none"}} {
-		if only != "" && !strings.Contains(","+only+",", ","+v.name+",") {
+		if len(opts.Variants) > 0 && !slices.Contains(opts.Variants, v.name) {
 			continue
 		}
 		cfg := Defaults()
-		cfg.Seed = seed
-		cfg.Name = fmt.Sprintf("pre-%s-s%d", v.name, seed)
+		cfg.Seed = opts.Seed
+		cfg.Name = fmt.Sprintf("pre-%s-s%d", v.name, opts.Seed)
 		if v.mask != "" {
 			cfg.Interpretable.Enabled, cfg.Interpretable.Mask, cfg.Interpretable.Loss = true, v.mask, v.loss
 		}
-		opts := Options{Backend: b, Device: "cpu", Plugins: host, Store: store, Threads: 1}
-		sess, err := Open(cfg, opts)
-		if err != nil {
-			t.Fatal(err)
+		if err := trainPretrained(ctx, w, host, b, store, cfg, ckpt); err != nil {
+			return fmt.Errorf("%s: %w", cfg.Name, err)
 		}
-		for _, l := range []string{"conv1", "conv2", "conv3", "conv4", "conv5"} {
-			for _, p := range []string{"/w", "/b"} {
-				if err := sess.Exec.Write(l+p, ckpt[l+p]); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		id, err := Identity(sess.Config, sess.Train, b.Name(), "cpu", sess.Plugins)
-		if err != nil {
-			t.Fatal(err)
-		}
-		run, existed, err := store.Create(cfg.Name, id, cfg.Seed, []string{b.Description()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if existed {
-			t.Logf("%s exists; skipped", run.Dir)
-			sess.Close()
-			continue
-		}
-		res, err := sess.resumeAndTrain(context.Background(), run, opts, &Result{Run: run}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: test accuracy %.4f, train accuracy %.4f (%s)", cfg.Name, res.Metrics.TestAccuracy, res.Metrics.TrainAccuracy, run.Dir)
-		sess.Close()
 	}
+	return nil
 }
 
-// TestInvestigateFirstSteps traces the first training steps (loss terms
-// and the interpretable layers' mean max activation) of settings that
+func trainPretrained(ctx context.Context, w io.Writer, host *pluginhost.Host, b backends.Backend, store *runstore.Store, cfg Config, ckpt map[string]*tensor.Tensor) error {
+	opts := Options{Backend: b, Device: "cpu", Plugins: host, Store: store, Threads: 1}
+	sess, err := Open(cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	for _, l := range []string{"conv1", "conv2", "conv3", "conv4", "conv5"} {
+		for _, p := range []string{"/w", "/b"} {
+			if err := sess.Exec.Write(l+p, ckpt[l+p]); err != nil {
+				return fmt.Errorf("copy %s%s from the source run: %w", l, p, err)
+			}
+		}
+	}
+	id, err := Identity(sess.Config, sess.Train, b.Name(), "cpu", sess.Plugins)
+	if err != nil {
+		return err
+	}
+	run, existed, err := store.Create(cfg.Name, id, cfg.Seed, []string{b.Description()})
+	if err != nil {
+		return err
+	}
+	if existed {
+		fmt.Fprintf(w, "%s exists; skipped\n", run.Dir)
+		return nil
+	}
+	res, err := sess.resumeAndTrain(ctx, run, opts, &Result{Run: run}, false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: test accuracy %.4f, train accuracy %.4f (%s)\n", cfg.Name, res.Metrics.TestAccuracy, res.Metrics.TrainAccuracy, run.Dir)
+	return nil
+}
+
+// InvestigateFirstSteps traces the first 12 training steps (loss terms and
+// the interpretable layers' mean max activation) of settings that
 // diverged: a constant λ = 10, the loss's τ ×100 (paper schedule), and
-// small64 at width 0.5 with the defaults.
-func TestInvestigateFirstSteps(t *testing.T) {
-	host := investigationHost(t)
+// small64 at width 0.5 with the defaults, and writes the traces to w.
+func InvestigateFirstSteps(w io.Writer, host *pluginhost.Host) error {
 	b, err := backends.New("gorgonia")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	const10 := Defaults()
 	const10.Interpretable.Enabled, const10.Interpretable.LambdaSchedule, const10.Interpretable.Lambda = true, "constant", 10
@@ -498,57 +521,50 @@ func TestInvestigateFirstSteps(t *testing.T) {
 		name string
 		cfg  Config
 	}{{"vgg-m l1+mi, constant λ = 10", const10}, {"vgg-m l1+mi, τ ×100, paper λ", tau100}, {"small64 w0.5 l1+mi, defaults", small}} {
-		sess, err := Open(c.cfg, Options{Backend: b, Device: "cpu", Plugins: host})
+		trace, err := traceFirstSteps(c.cfg, b, host)
 		if err != nil {
-			t.Fatal(err)
+			return fmt.Errorf("%s: %w", c.name, err)
 		}
-		var ls loopState
-		if err := sess.startEpoch(&ls, 0); err != nil {
-			t.Fatal(err)
-		}
-		var w strings.Builder
-		fmt.Fprintf(&w, "λ %.4g\n  step  classification  filter  mean max (%s)\n", ls.Lambda, strings.Join(sess.topOutputs, ", "))
-		order := data.EpochOrder(sess.Train.Len(), c.cfg.Seed, 0)
-		for step := range 12 {
-			idx := order[step*c.cfg.Batch : (step+1)*c.cfg.Batch]
-			images, targets, _, err := data.Batch(sess.Train, idx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sess.Exec.SetLearningRate(c.cfg.Optimizer.LearningRate(int64(step), sess.StepsPerEpoch()*int64(c.cfg.Epochs)))
-			out, err := sess.Exec.TrainStep(sess.feeds(images, targets, ls.Lambda, 1),
-				append([]string{"classification_loss", FilterLossOutput}, sess.topOutputs...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&w, "  %4d  %14.4g  %7.4g ", step, out["classification_loss"].Float64At(0), out[FilterLossOutput].Float64At(0))
-			for _, name := range sess.topOutputs {
-				mm, _ := losses.MeanMaxActivation(out[name])
-				fmt.Fprintf(&w, " %.4g", mm)
-			}
-			fmt.Fprintln(&w)
-		}
-		t.Logf("== %s: %s", c.name, w.String())
-		sess.Close()
+		fmt.Fprintf(w, "== %s: %s", c.name, trace)
 	}
+	return nil
 }
 
-// investigationHost serves the built-in plugins from the icnnlab binary
-// named by ICNNLAB_INVESTIGATE, and skips the test when it is not set: the
-// investigation is run by hand, never in CI.
-func investigationHost(t *testing.T) *pluginhost.Host {
-	t.Helper()
-	bin := os.Getenv("ICNNLAB_INVESTIGATE")
-	if bin == "" {
-		t.Skip("set ICNNLAB_INVESTIGATE to an icnnlab binary to print the investigation's measurements")
+func traceFirstSteps(cfg Config, b backends.Backend, host *pluginhost.Host) (string, error) {
+	sess, err := Open(cfg, Options{Backend: b, Device: "cpu", Plugins: host})
+	if err != nil {
+		return "", err
 	}
-	host := pluginhost.New(pluginhost.Options{
-		CallTimeout: time.Minute,
-		Logger:      hclog.NewNullLogger(),
-		BuiltinCommand: func(ref plugin.Ref) (*exec.Cmd, error) {
-			return exec.Command(bin, "plugin", "serve", ref.String()), nil
-		},
-	})
-	t.Cleanup(func() { host.Close() })
-	return host
+	defer sess.Close()
+	var ls loopState
+	if err := sess.startEpoch(&ls, 0); err != nil {
+		return "", err
+	}
+	var w strings.Builder
+	fmt.Fprintf(&w, "λ %.4g\n  step  classification  filter  mean max (%s)\n", ls.Lambda, strings.Join(sess.topOutputs, ", "))
+	const steps = 12
+	if n := sess.Train.Len(); n < steps*cfg.Batch {
+		return "", fmt.Errorf("the trace takes %d steps of %d training images, the training set has %d", steps, cfg.Batch, n)
+	}
+	order := data.EpochOrder(sess.Train.Len(), cfg.Seed, 0)
+	for step := range steps {
+		idx := order[step*cfg.Batch : (step+1)*cfg.Batch]
+		images, targets, _, err := data.Batch(sess.Train, idx)
+		if err != nil {
+			return "", err
+		}
+		sess.Exec.SetLearningRate(cfg.Optimizer.LearningRate(int64(step), sess.StepsPerEpoch()*int64(cfg.Epochs)))
+		out, err := sess.Exec.TrainStep(sess.feeds(images, targets, ls.Lambda, 1),
+			append([]string{"classification_loss", FilterLossOutput}, sess.topOutputs...)...)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&w, "  %4d  %14.4g  %7.4g ", step, out["classification_loss"].Float64At(0), out[FilterLossOutput].Float64At(0))
+		for _, name := range sess.topOutputs {
+			mm, _ := losses.MeanMaxActivation(out[name])
+			fmt.Fprintf(&w, " %.4g", mm)
+		}
+		fmt.Fprintln(&w)
+	}
+	return w.String(), nil
 }

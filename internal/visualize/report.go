@@ -18,9 +18,11 @@ type Report struct {
 // RunSection is one run's part of the report.
 type RunSection struct {
 	// ID is the section's anchor ("run-0"); cards are ID-filter-N.
-	ID   string
+	ID string
+	// Name is the run's directory name, its key in the run store (never
+	// the directory's path: reports are committed and must not hold a
+	// path of one machine).
 	Name string
-	Dir  string
 	// Network says what was trained ("ordinary vgg-m, single bird, seed
 	// 1"); Accuracy is its test accuracy ("" when unknown).
 	Network  string

@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite testdata/report.golden.html")
 func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 	t.Helper()
 	rep := &Report{Title: "icnnlab visualization: fixed <inputs> & co", Runs: []RunSection{{
-		ID: "run-0", Name: "interp-0123456789ab", Dir: "runs/interp-0123456789ab",
+		ID: "run-0", Name: "interp-0123456789ab",
 		Network: "interpretable (mask l1, loss mi) small64, single bird, seed 1", Accuracy: "0.8853",
 		Manifest: "{\n  \"name\": \"interp\",\n  \"backend\": \"gorgonia\"\n}",
 		Metrics:  []KeyValue{{"test_accuracy", "0.8853"}, {"test_images", "340"}},

@@ -234,7 +234,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	if err != nil {
 		return nil, fmt.Errorf("test split: %w", err)
 	}
-	sec := &RunSection{ID: id, Name: filepath.Base(run.Dir), Dir: run.Dir, Network: describe(cfg)}
+	sec := &RunSection{ID: id, Name: filepath.Base(run.Dir), Network: describe(cfg)}
 	sec.Manifest, sec.Metrics = readManifest(run), readMetrics(run)
 	for _, kv := range sec.Metrics {
 		if kv.Key == "test_accuracy" {

@@ -175,6 +175,8 @@ func outcomeCell(r verdict.Row) string {
 		return "**contradicted**"
 	case verdict.RowNotMeasurable:
 		return "not measurable: the network did not learn"
+	case verdict.RowCollapsed:
+		return "**collapsed**: " + r.Collapse
 	}
 	return r.Outcome
 }
@@ -340,6 +342,9 @@ func writePartSpread(b *strings.Builder, t *verdict.TableResult) {
 	b.WriteString("| network | column | variant | filters | distinct best parts | most frequent | share | collapse |\n|---|---|---|---|---|---|---|---|\n")
 	for _, p := range t.PartSpread {
 		collapse := "no"
+		if p.Filters == 0 {
+			collapse = "–" // nothing measured: neither a collapse nor a spread
+		}
 		if p.Collapsed() {
 			collapse = "**yes**"
 		}

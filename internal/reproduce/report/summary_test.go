@@ -1,8 +1,11 @@
 package report
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -45,5 +48,42 @@ func TestSummaryGoalsFromFixture(t *testing.T) {
 	// The fixture's cat column is not shown, so the goal is not reached.
 	if goals[0].reached != "**no**" {
 		t.Errorf("Table 1 goal %+v: want not reached", goals[0])
+	}
+}
+
+// TestCommittedResultsHoldNoMachinePath: the committed reports name runs
+// by their key in the run store, never by a path of the machine that made
+// them (a report rendered with --runs /abs/store once carried it).
+func TestCommittedResultsHoldNoMachinePath(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "reproductions", "results")
+	machinePath := regexp.MustCompile(`(^|[\s"'>(=])/(tmp|work|home|root|var|usr|mnt|data|scratch)/`)
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		switch filepath.Ext(path) {
+		case ".md", ".csv", ".json", ".html":
+		default:
+			return nil
+		}
+		n++
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if loc := machinePath.FindStringIndex(line); loc != nil {
+				t.Errorf("%s:%d holds a machine path: %q", path, i+1, line[loc[0]:min(len(line), loc[1]+40)])
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("no result files under %s", root)
 	}
 }

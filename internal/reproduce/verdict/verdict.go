@@ -73,6 +73,12 @@ type Row struct {
 	// measurable (a network did not learn; NotLearned says which).
 	Outcome    string   `json:"outcome"`
 	NotLearned []string `json:"not_learned,omitempty"`
+	// Collapse says, for a part-interpretability row whose interval holds
+	// but whose treatment's filters nearly all chose one part, what they
+	// chose (e.g. "99 % of 192 filters on head"): such a row is
+	// RowCollapsed, not RowHolds, because a gain in P from filters that all
+	// see one part is not the paper's claim of filters standing for parts.
+	Collapse string `json:"collapse,omitempty"`
 	// Region names the region rule of a sensitivity row ("": the scale's).
 	Region string `json:"region,omitempty"`
 	// Runs are the run directories behind the row relative to the run
@@ -108,6 +114,9 @@ const (
 	RowNotShown      = "not shown"
 	RowContradicted  = "contradicted"
 	RowNotMeasurable = "not measurable"
+	// RowCollapsed: the interval lies on the claimed side, but the
+	// treatment's filters collapsed onto one part (Row.Collapse).
+	RowCollapsed = "collapsed"
 )
 
 // tCritical975 is Student's t 0.975 quantile for 1..30 degrees of freedom.
@@ -400,12 +409,40 @@ func BuildTable(tp plan.TablePlan, scale spec.Scale, results map[string]*execute
 			}
 		}
 	}
+	t.addPartDiversity(tp, results)
+	t.markCollapsed(t.Rows)
 	t.Verdict = judgeTable(t.Rows)
 	if err := t.addRegionSensitivity(tp, scale, results); err != nil {
 		return nil, err
 	}
-	t.addPartDiversity(tp, results)
+	t.markCollapsed(t.Sensitivity)
 	return t, nil
+}
+
+// markCollapsed turns a holding part-interpretability row into
+// RowCollapsed when its treatment's filters collapsed onto one part
+// (PartSpread.Collapsed) on its column, or, for the average row, on any
+// column.
+func (t *TableResult) markCollapsed(rows []Row) {
+	for i := range rows {
+		r := &rows[i]
+		if r.Metric != spec.PartInterpretability || r.Outcome != RowHolds {
+			continue
+		}
+		for _, p := range t.PartSpread {
+			if p.Arch != r.Arch || p.Dataset != r.Dataset || p.Variant != r.Treatment || !p.Collapsed() {
+				continue
+			}
+			if p.Column == r.Column || r.IsAverage() {
+				r.Outcome = RowCollapsed
+				r.Collapse = fmt.Sprintf("%.0f %% of %d filters on %s", 100*p.TopShare, p.Filters, p.TopPart)
+				if r.IsAverage() {
+					r.Collapse = p.Column + ": " + r.Collapse
+				}
+				break
+			}
+		}
+	}
 }
 
 // addRegionSensitivity repeats the part-interpretability rows under each
@@ -467,6 +504,8 @@ func (t *TableResult) addRegionSensitivity(tp plan.TablePlan, scale spec.Scale, 
 // PartSpread is how the filters of one variant's runs (all seeds pooled)
 // spread their best parts over the parts.
 type PartSpread struct {
+	// Dataset is the real dataset of the runs ("": the synthetic world).
+	Dataset string         `json:"dataset,omitempty"`
 	Arch    string         `json:"arch"`
 	Column  string         `json:"column"`
 	Variant string         `json:"variant"`
@@ -479,8 +518,11 @@ type PartSpread struct {
 	TopShare float64 `json:"top_share"`
 }
 
-// Collapsed reports whether nearly every filter chose one part.
-func (p PartSpread) Collapsed() bool { return p.Distinct <= 1 || p.TopShare >= CollapseShare }
+// Collapsed reports whether nearly every filter chose one part (a spread
+// of no filters, e.g. runs measured without part annotations, is not).
+func (p PartSpread) Collapsed() bool {
+	return p.Filters > 0 && (p.Distinct <= 1 || p.TopShare >= CollapseShare)
+}
 
 // CollapseShare is the share of filters on one part that counts as a collapse.
 const CollapseShare = 0.9
@@ -512,7 +554,7 @@ func (t *TableResult) addPartDiversity(tp plan.TablePlan, results map[string]*ex
 							top = p
 						}
 					}
-					t.PartSpread = append(t.PartSpread, PartSpread{Arch: arch, Column: col, Variant: v.Label(), Filters: len(pooled.BestParts),
+					t.PartSpread = append(t.PartSpread, PartSpread{Dataset: src.Dataset, Arch: arch, Column: col, Variant: v.Label(), Filters: len(pooled.BestParts),
 						Counts: counts, Distinct: distinct, TopPart: top, TopShare: share})
 				}
 			}
@@ -594,7 +636,7 @@ func judgeTable(rows []Row) Verdict {
 	}
 	v := Verdict{Total: len(counted)}
 	var measurable []Row
-	var notLearned, contradicted, notShown []string
+	var notLearned, contradicted, notShown, collapsed []string
 	for _, r := range counted {
 		name := fmt.Sprintf("%s %s/%s", r.Metric, r.Arch, r.Column)
 		switch r.Outcome {
@@ -605,6 +647,8 @@ func judgeTable(rows []Row) Verdict {
 			v.Agree++
 		case RowContradicted:
 			contradicted = append(contradicted, name)
+		case RowCollapsed:
+			collapsed = append(collapsed, fmt.Sprintf("%s (%s)", name, r.Collapse))
 		default:
 			notShown = append(notShown, name)
 		}
@@ -632,11 +676,18 @@ func judgeTable(rows []Row) Verdict {
 			of, plural(seeds, "seed"), strings.Join(sizes, "; "))
 	default:
 		v.Outcome = NotShown
-		why := fmt.Sprintf("the 95 %% interval over %s reaches across the claim's boundary (0, or the tolerance) for %s", plural(seeds, "seed"), strings.Join(notShown, ", "))
-		if seeds < 2 {
-			why = "one seed gives no interval"
+		var why []string
+		if len(notShown) > 0 {
+			w := fmt.Sprintf("the 95 %% interval over %s reaches across the claim's boundary (0, or the tolerance) for %s", plural(seeds, "seed"), strings.Join(notShown, ", "))
+			if seeds < 2 {
+				w = "one seed gives no interval"
+			}
+			why = append(why, w)
 		}
-		v.Text = fmt.Sprintf("Not shown: %s; %s hold; %s.", why, of, strings.Join(sizes, "; "))
+		if len(collapsed) > 0 {
+			why = append(why, fmt.Sprintf("the interval lies on the claimed side, but the interpretable filters collapsed onto one part for %s, so the gain does not show filters that stand for parts", strings.Join(collapsed, ", ")))
+		}
+		v.Text = fmt.Sprintf("Not shown: %s; %s hold; %s.", strings.Join(why, "; "), of, strings.Join(sizes, "; "))
 	}
 	if len(notLearned) > 0 {
 		v.Text += fmt.Sprintf(" Not measurable, because the network did not learn: %s.", strings.Join(notLearned, "; "))

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 )
 
@@ -83,5 +85,65 @@ func TestVerdictOutcomes(t *testing.T) {
 	}
 	if v := judgeTable([]Row{yes, dead}); !strings.Contains(v.Text, "did not learn") {
 		t.Errorf("verdict text %q should name the network that did not learn", v.Text)
+	}
+}
+
+// A part-interpretability gain whose interpretable filters all chose one
+// part does not pass as the paper's claim: the row is collapsed, the
+// table not shown, and the text names the part. A spread over parts, the
+// ordinary network's collapse, another column's collapse and a spread of
+// no filters leave a holding row alone.
+func TestCollapseDoesNotPassAsSuccess(t *testing.T) {
+	const treat = "interpretable (l1+mi)"
+	holding := func(col string) Row {
+		return Row{Metric: spec.PartInterpretability, Arch: "vgg-m", Column: col, Baseline: "ordinary", Treatment: treat,
+			Agrees: true, Outcome: RowHolds, Diff: Stat{N: 3}}
+	}
+	spread := func(variant, col string, filters int, counts map[string]int) PartSpread {
+		p := PartSpread{Arch: "vgg-m", Column: col, Variant: variant, Filters: filters, Counts: counts}
+		for part, n := range counts {
+			p.Distinct++
+			if share := float64(n) / float64(filters); share > p.TopShare {
+				p.TopPart, p.TopShare = part, share
+			}
+		}
+		return p
+	}
+	headOnly := map[string]int{"head": 190, "torso": 2}
+	threeParts := map[string]int{"head": 90, "torso": 60, "tail": 42}
+	for _, tt := range []struct {
+		name    string
+		spreads []PartSpread
+		want    []string // outcomes of bird, cat, avg
+		verdict string
+	}{
+		{"interpretable collapsed on bird", []PartSpread{spread(treat, "bird", 192, headOnly), spread(treat, "cat", 192, threeParts)},
+			[]string{RowCollapsed, RowHolds, RowCollapsed}, NotShown},
+		{"interpretable spread over parts", []PartSpread{spread(treat, "bird", 192, threeParts), spread(treat, "cat", 192, threeParts)},
+			[]string{RowHolds, RowHolds, RowHolds}, Holds},
+		{"only the ordinary network collapsed", []PartSpread{spread("ordinary", "bird", 192, headOnly)},
+			[]string{RowHolds, RowHolds, RowHolds}, Holds},
+		{"no filters measured", []PartSpread{spread(treat, "bird", 0, nil)},
+			[]string{RowHolds, RowHolds, RowHolds}, Holds},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := &TableResult{PartSpread: tt.spreads}
+			rows := []Row{holding("bird"), holding("cat"), holding("avg")}
+			tr.markCollapsed(rows)
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.Outcome)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("row outcomes (-want +got):\n%s", diff)
+			}
+			v := judgeTable(rows)
+			if v.Outcome != tt.verdict {
+				t.Errorf("table verdict %s, want %s (%s)", v.Outcome, tt.verdict, v.Text)
+			}
+			if tt.verdict == NotShown && (!strings.Contains(v.Text, "collapsed onto one part") || !strings.Contains(v.Text, "99 % of 192 filters on head")) {
+				t.Errorf("verdict text %q should say the filters collapsed and onto which part", v.Text)
+			}
+		})
 	}
 }

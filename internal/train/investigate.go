@@ -359,47 +359,85 @@ func InvestigateParts(ctx context.Context, w io.Writer, host *pluginhost.Host, r
 }
 
 func investigateRunParts(ctx context.Context, w io.Writer, host *pluginhost.Host, b backends.Backend, dir string) error {
-	run, cfg, err := loadInvestigatedRun(dir)
+	x, err := openInvestigatedLayer(host, b, dir)
 	if err != nil {
 		return err
 	}
+	defer x.sess.Close()
 	var m Metrics
-	if err := run.ReadMetrics(&m); err != nil {
+	if err := x.run.ReadMetrics(&m); err != nil {
 		return err
 	}
-	sess, err := Open(cfg, Options{Backend: b, Device: "cpu", Plugins: host})
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	if err := sess.Restore(run); err != nil {
-		return err
-	}
-	layer := investigatedLayer(sess)
-	info, _ := sess.Model.Layer(layer)
-	test, set, err := investigatedTestSet(sess)
-	if err != nil {
-		return err
-	}
-	acts, _, err := sess.Extract(layer, test, 0)
-	if err != nil {
-		return err
-	}
-	geom := parts.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
-		ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
-	params, _ := json.Marshal(map[string]any{"top_fraction": min(1, 0.005*196/float64(info.Size*info.Size))})
-	pi, err := metricsrun.PartInterpretability(ctx, host, acts, set, geom, cfg.Data.Task, test.ClassNames(), params)
+	pi, err := metricsrun.PartInterpretability(ctx, host, x.acts, x.set, x.geom, x.cfg.Data.Task, x.test.ClassNames(), x.partParams(nil))
 	if err != nil {
 		return err
 	}
 	lm, _ := json.Marshal(map[string]any{"landmarks": []string{"head", "front_legs"}})
-	in, err := metricsrun.LocationInstability(ctx, host, acts, set, geom, cfg.Data.Task, test.ClassNames(), lm)
+	in, err := metricsrun.LocationInstability(ctx, host, x.acts, x.set, x.geom, x.cfg.Data.Task, x.test.ClassNames(), lm)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%s: test accuracy %.4f, train accuracy %.4f; %s: part interpretability %.3f, location instability %.4f\n",
-		filepath.Base(dir), m.TestAccuracy, m.TrainAccuracy, layer, pi.Mean, in.Mean)
+		filepath.Base(dir), m.TestAccuracy, m.TrainAccuracy, x.layer, pi.Mean, in.Mean)
 	return nil
+}
+
+// investigatedLayerRun is a finished run restored into an open session, with
+// its interpreted layer's activations on the test split and the one
+// receptive-field geometry that places them on the image: what every
+// per-run investigation starts from. The caller closes sess.
+type investigatedLayerRun struct {
+	run   *runstore.Run
+	cfg   Config
+	sess  *Session
+	layer string
+	units int // the layer's map side
+	test  data.Dataset
+	set   *parts.Set
+	acts  *tensor.Tensor
+	geom  parts.Geometry
+}
+
+func openInvestigatedLayer(host *pluginhost.Host, b backends.Backend, dir string) (*investigatedLayerRun, error) {
+	run, cfg, err := loadInvestigatedRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := Open(cfg, Options{Backend: b, Device: "cpu", Plugins: host})
+	if err != nil {
+		return nil, err
+	}
+	x := &investigatedLayerRun{run: run, cfg: cfg, sess: sess}
+	fail := func(err error) (*investigatedLayerRun, error) {
+		sess.Close()
+		return nil, err
+	}
+	if err := sess.Restore(run); err != nil {
+		return fail(err)
+	}
+	x.layer = investigatedLayer(sess)
+	info, _ := sess.Model.Layer(x.layer)
+	x.units = info.Size
+	if x.test, x.set, err = investigatedTestSet(sess); err != nil {
+		return fail(err)
+	}
+	if x.acts, _, err = sess.Extract(x.layer, x.test, 0); err != nil {
+		return fail(err)
+	}
+	x.geom = parts.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
+		ImageWidth: x.test.ImageSize(), ImageHeight: x.test.ImageSize()}
+	return x, nil
+}
+
+// partParams are the part-interpretability parameters of the tables (the
+// paper's 0.005 on-unit share rescaled to the map size), plus extra.
+func (x *investigatedLayerRun) partParams(extra map[string]any) json.RawMessage {
+	params := map[string]any{"top_fraction": min(1, 0.005*196/float64(x.units*x.units))}
+	for k, v := range extra {
+		params[k] = v
+	}
+	b, _ := json.Marshal(params)
+	return b
 }
 
 // PretrainedOptions are the settings of InvestigatePretrained.

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -48,33 +47,14 @@ func InvestigatePartDiversity(ctx context.Context, w io.Writer, host *pluginhost
 }
 
 func investigateRunPartDiversity(ctx context.Context, w io.Writer, host *pluginhost.Host, b backends.Backend, dir string, size float64) error {
-	run, cfg, err := loadInvestigatedRun(dir)
+	x, err := openInvestigatedLayer(host, b, dir)
 	if err != nil {
 		return err
 	}
-	sess, err := Open(cfg, Options{Backend: b, Device: "cpu", Plugins: host})
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	if err := sess.Restore(run); err != nil {
-		return err
-	}
-	layer := investigatedLayer(sess)
-	info, _ := sess.Model.Layer(layer)
-	test, set, err := investigatedTestSet(sess)
-	if err != nil {
-		return err
-	}
-	acts, _, err := sess.Extract(layer, test, 0)
-	if err != nil {
-		return err
-	}
-	geom := parts.Geometry{Size: info.RF.Size, Jump: info.RF.Jump, Start: info.RF.Start,
-		ImageWidth: test.ImageSize(), ImageHeight: test.ImageSize()}
-	params, _ := json.Marshal(map[string]any{"top_fraction": min(1, 0.005*196/float64(info.Size*info.Size)),
-		"region": "round", "region_size": size})
-	pi, err := metricsrun.PartInterpretability(ctx, host, acts, set, geom, cfg.Data.Task, test.ClassNames(), params)
+	defer x.sess.Close()
+	cfg, layer, test, set, geom := x.cfg, x.layer, x.test, x.set, x.geom
+	pi, err := metricsrun.PartInterpretability(ctx, host, x.acts, set, geom, cfg.Data.Task, test.ClassNames(),
+		x.partParams(map[string]any{"region": "round", "region_size": size}))
 	if err != nil {
 		return err
 	}
@@ -99,7 +79,7 @@ func investigateRunPartDiversity(ctx context.Context, w io.Writer, host *pluginh
 			}
 			contain[k]++
 			area[k] += float64(a)
-			if bestDiscIoU(im, uint8(k), a, geom, info.Size, size/2) > 0.2 {
+			if bestDiscIoU(im, uint8(k), a, geom, x.units, size/2) > 0.2 {
 				reach[k]++
 			}
 		}

@@ -288,7 +288,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if r.WallSeconds > 0 {
 		fmt.Fprintf(&b, " Wall time %s (%d runs; their training took %s, counted also for runs reused from the run store).", formatDuration(r.WallSeconds), len(r.Runs), formatDuration(r.trainSeconds()))
 	}
-	b.WriteString("\n\nValues are mean ± sample std over seeds; accuracy in %. \"difference\" is treatment − baseline paired by seed, with its 95 % interval (Student's t) from 2 seeds on. A row holds when the interval lies on the claimed side (for accuracy: above −tolerance), is contradicted when it lies on the other, and is not shown otherwise; it is not measurable when a network did not learn (train accuracy below 90 %, or test accuracy within 10 points of chance).\n")
+	b.WriteString("\n\nValues are mean ± sample std over seeds; accuracy in %. \"difference\" is treatment − baseline paired by seed, with its 95 % interval (Student's t) from 2 seeds on. A row holds when the interval lies on the claimed side (for accuracy: above −tolerance), is contradicted when it lies on the other, and is not shown otherwise; it is not measurable when a network did not learn (train accuracy below 90 %, or test accuracy within 10 points of chance), and a part-interpretability row is collapsed, not holding, when 90 % or more of the treatment's filters choose one part as their best.\n")
 	for _, t := range r.Tables {
 		fmt.Fprintf(&b, "\n## %s\n\n", t.Title)
 		if t.StandsInFor != "" {

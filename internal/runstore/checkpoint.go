@@ -112,12 +112,11 @@ func (r *Run) History(columns ...string) *History {
 
 // Truncate drops rows whose first column (the step) is greater than step,
 // so that a resumed run does not repeat rows written after its checkpoint.
+// A missing file is created with its header alone, so that a run without
+// epochs (an untrained control) still has a history, an empty one.
 func (h *History) Truncate(step int64) error {
 	rows, err := h.Read()
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	keep := rows[:0]

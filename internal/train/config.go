@@ -25,9 +25,13 @@ type Config struct {
 	Model     ModelConfig     `json:"model" yaml:"model"`
 	Data      DataConfig      `json:"data" yaml:"data"`
 	Optimizer OptimizerConfig `json:"optimizer" yaml:"optimizer"`
-	Epochs    int             `json:"epochs" yaml:"epochs"`
-	Batch     int             `json:"batch" yaml:"batch"`
-	Seed      uint64          `json:"seed" yaml:"seed"`
+	// Epochs is the number of training epochs; 0 makes an untrained
+	// control: the run saves its initial weights (pretrained layers copied
+	// by InitFrom, fresh ones from the seed) as its checkpoint and
+	// evaluates them, without an optimisation step.
+	Epochs int    `json:"epochs" yaml:"epochs"`
+	Batch  int    `json:"batch" yaml:"batch"`
+	Seed   uint64 `json:"seed" yaml:"seed"`
 	// CheckpointEvery is the number of steps between checkpoints (0: each epoch only).
 	CheckpointEvery int `json:"checkpoint_every" yaml:"checkpoint_every"`
 	// Interpretable adds the paper's masks and filter loss (plugins).
@@ -170,8 +174,8 @@ func (c Config) Validate(archNames []string, src DataSource) error {
 		return &FieldError{"data.train", fmt.Sprintf("%d training images is fewer than one batch of %d", c.Data.Train, c.Batch)}
 	case c.Data.Test < 1:
 		return &FieldError{"data.test", fmt.Sprintf("%d must be at least 1", c.Data.Test)}
-	case c.Epochs < 1:
-		return &FieldError{"epochs", fmt.Sprintf("%d must be at least 1", c.Epochs)}
+	case c.Epochs < 0:
+		return &FieldError{"epochs", fmt.Sprintf("%d is negative (0: an untrained control, its initial weights)", c.Epochs)}
 	case c.Batch < 1:
 		return &FieldError{"batch", fmt.Sprintf("%d must be at least 1", c.Batch)}
 	case c.Optimizer.LR <= 0:

@@ -142,7 +142,7 @@ func (s *Session) evalBatches(ds data.Dataset, n int, outputs []string, f func(e
 		if err != nil {
 			return err
 		}
-		res, err := s.Exec.Run(s.feeds(images, targets, 0, s.Config.Epochs), outputs...)
+		res, err := s.Exec.Run(s.feeds(images, targets, 0, max(s.Config.Epochs, 1)), outputs...)
 		if err != nil {
 			return err
 		}

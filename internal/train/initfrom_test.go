@@ -114,3 +114,73 @@ func TestFinishedRun(t *testing.T) {
 		t.Errorf("another seed found %s", r.Dir)
 	}
 }
+
+// An untrained control (epochs: 0) is a finished run whose checkpoint holds
+// its initialisation: the pretrained conv layers as copied, the inserted
+// conv and the head as the seed drew them, with both splits' accuracy of
+// those weights and no history.
+func TestUntrainedControlKeepsInitialWeights(t *testing.T) {
+	store := openStore(t)
+	opts := options(t, store)
+	opts.Plugins = newPluginHost(t)
+	pre, err := Run(context.Background(), tinyConfig(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyConfig()
+	cfg.Data.Task, cfg.Data.Target, cfg.Model.Loss = "single", "bird", "logistic"
+	cfg.Interpretable.Enabled = true
+	cfg.InitFrom = pre.Run.Manifest.Key
+	cfg.Epochs = 0
+	fresh, err := Open(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	freshHead, err := fresh.Exec.Read("fc2/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := Run(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt, err := res.Run.LoadCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pretrained, err := pre.Run.LoadCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"conv1/w", "conv4/w"} {
+		if !ckpt[name].Equal(pretrained[name]) {
+			t.Errorf("%s differs from the pretrained run's: the control must keep it as copied", name)
+		}
+	}
+	if !ckpt["fc2/w"].Equal(freshHead) {
+		t.Errorf("fc2/w differs from its initialisation: the control must not train")
+	}
+	m := res.Metrics
+	if m.Steps != 0 || m.Epochs != 0 {
+		t.Errorf("steps %d, epochs %d; want 0, 0", m.Steps, m.Epochs)
+	}
+	if m.TestImages != fresh.Test.Len() || m.TrainAccuracy <= 0 || m.TestAccuracy <= 0 || m.TrainLoss <= 0 {
+		t.Errorf("metrics %+v: want both splits scored", m)
+	}
+	rows, err := res.Run.History().Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 0 {
+		t.Errorf("history has %d rows, want none", len(rows))
+	}
+	again, err := Run(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Reused || again.Metrics != m {
+		t.Errorf("second run: reused %v, metrics %+v; want the first run reused with %+v", again.Reused, again.Metrics, m)
+	}
+}

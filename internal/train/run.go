@@ -446,12 +446,26 @@ func (s *Session) resumeAndTrain(ctx context.Context, run *runstore.Run, opts Op
 	if bar != nil {
 		bar.Finish()
 	}
+	if total == 0 && s.lastCheckpoint == 0 {
+		// An untrained control (epochs: 0): its checkpoint holds the
+		// initial weights, so that measuring, visualising and reusing it
+		// work as on any run.
+		if err := s.checkpoint(run, 0, ls); err != nil {
+			return fail(0, err)
+		}
+	}
 	m, err := s.Evaluate()
 	if err != nil {
 		return fail(s.Exec.Step(), err)
 	}
 	m.Steps, m.Epochs = s.Exec.Step(), cfg.Epochs
-	if ls.EpochSeen > 0 {
+	if total == 0 {
+		// No epoch ran, so there is no running training accuracy: score the
+		// initial weights on the training split in evaluation mode.
+		if m.TrainLoss, m.TrainAccuracy, err = s.score(s.Train); err != nil {
+			return fail(0, fmt.Errorf("evaluate the training split: %w", err))
+		}
+	} else if ls.EpochSeen > 0 {
 		m.TrainLoss, m.TrainAccuracy = ls.EpochLoss/ls.EpochSeen, ls.EpochCorrect/ls.EpochSeen
 	} else if rows, err := history.Read(); err == nil && len(rows) > 0 {
 		last := rows[len(rows)-1]
@@ -652,11 +666,23 @@ func firstNonFinite(t *tensor.Tensor) (float64, bool) {
 // Evaluate computes loss and accuracy over the whole test split in
 // evaluation mode; padded rows of the last batch are not counted.
 func (s *Session) Evaluate() (Metrics, error) {
-	n := s.Test.Len()
 	var m Metrics
+	loss, acc, err := s.score(s.Test)
+	if err != nil {
+		return m, fmt.Errorf("evaluate: %w", err)
+	}
+	m.TestImages = s.Test.Len()
+	m.TestLoss, m.TestAccuracy = loss, acc
+	return m, nil
+}
+
+// score is the mean loss and the accuracy over all of ds in evaluation
+// mode; padded rows of the last batch are not counted.
+func (s *Session) score(ds data.Dataset) (loss, acc float64, err error) {
+	n := ds.Len()
 	var lossSum float64
 	correct := 0
-	err := s.evalBatches(s.Test, n, []string{"logits"}, func(b evalBatch) error {
+	err = s.evalBatches(ds, n, []string{"logits"}, func(b evalBatch) error {
 		logits := b.outputs["logits"]
 		c := logits.Shape()[1]
 		lv := logits.Float32s()
@@ -670,12 +696,9 @@ func (s *Session) Evaluate() (Metrics, error) {
 		return nil
 	})
 	if err != nil {
-		return m, fmt.Errorf("evaluate: %w", err)
+		return 0, 0, err
 	}
-	m.TestImages = n
-	m.TestAccuracy = float64(correct) / float64(n)
-	m.TestLoss = lossSum / float64(n)
-	return m, nil
+	return lossSum / float64(n), float64(correct) / float64(n), nil
 }
 
 // exampleLosses sums the per-example classification loss in float64, the

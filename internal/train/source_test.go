@@ -79,7 +79,7 @@ func TestDataSourceErrors(t *testing.T) {
 		{"source name differs", func(c *Config) { c.Data.Source = "synth" }, nil, `data.source: "synth", but the datasets come from const`},
 		{"target not a category", func(c *Config) { c.Data.Task, c.Data.Target, c.Model.Loss = "single", "zebra", "logistic" }, nil, `data.target: "zebra" is not allowed (allowed: a, b, c)`},
 		{"too many categories", func(c *Config) { c.Data.Categories = 4 }, nil, "data.categories: 4 is not in [2, 3]"},
-		{"other fields still checked", func(c *Config) { c.Epochs = 0 }, nil, "epochs: 0 must be at least 1"},
+		{"other fields still checked", func(c *Config) { c.Epochs = -1 }, nil, "epochs: -1 is negative"},
 		{"loader error wrapped", func(*Config) {}, errors.New("bad.mat: offset 12: truncated"), "data.source const: bad.mat: offset 12: truncated"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -151,7 +151,7 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 	fl.Float64("difficulty", d.Data.Difficulty, "synthetic world difficulty in [0,1]")
 	fl.Int("train-samples", d.Data.Train, "world samples in the training range")
 	fl.Int("test-samples", d.Data.Test, "world samples in the test range")
-	fl.Int("epochs", d.Epochs, "training epochs")
+	fl.Int("epochs", d.Epochs, "training epochs (0: an untrained control that saves and evaluates its initial weights)")
 	fl.Int("batch", d.Batch, "batch size")
 	fl.String("optimizer", d.Optimizer.Kind, "optimizer: sgd or adam")
 	fl.Float64("lr", d.Optimizer.LR, "initial learning rate")

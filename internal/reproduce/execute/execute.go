@@ -118,7 +118,7 @@ func Execute(ctx context.Context, p *plan.Plan, opts ExecOptions) (map[string]*R
 
 func (r *RunResult) summary() string {
 	s := fmt.Sprintf("train %.3f test %.3f", r.TrainAccuracy, r.TestAccuracy)
-	if p := r.LearnedProblem(); p != "" && r.Role == "" {
+	if p := r.LearnedProblem(); p != "" && r.Role == "" && !r.Untrained() {
 		s += " (did not learn)"
 	}
 	if h := r.FilterLoss; h != nil && len(h.GradRatio) > 0 {
@@ -147,7 +147,8 @@ func EvaluatedLayer(s *train.Session) string { return s.Model.EvaluatedLayer() }
 // history (gradient ratio, inert or runaway) the report shows. A variant
 // without one (the mask-only ablation l1+none) has nothing to be live or
 // inert: its gradient ratio is 0 by construction.
-func hasFilterLoss(v spec.Variant) bool { return v.Interpretable && v.Loss != "none" }
+// An untrained control has no epochs, so no history either.
+func hasFilterLoss(v spec.Variant) bool { return v.Interpretable && v.Loss != "none" && !v.Untrained }
 
 // measure computes a finished run's metrics on the test split through the
 // metric plugins, on the session train.Run handed over (res.Session).

@@ -64,6 +64,10 @@ const (
 	MinAboveChance   = 0.10
 )
 
+// Untrained reports whether the run is an untrained control (a variant
+// with spec.UntrainedSuffix): not learning is what it is for.
+func (r *RunResult) Untrained() bool { return strings.HasSuffix(r.Variant, spec.UntrainedSuffix) }
+
 // LearnedProblem says why the run's network did not learn ("" when it did).
 func (r *RunResult) LearnedProblem() string {
 	switch {

@@ -363,6 +363,9 @@ func runConfig(scale spec.Scale, info *catalog.DatasetInfo, st *spec.RunSettings
 		set(&c.Epochs, st.Epochs)
 		set(&c.Batch, st.Batch)
 	}
+	if v.Untrained {
+		c.Epochs = 0 // settings.epochs sizes the trained runs, never a control
+	}
 	if c.Data.Categories > limit {
 		return c, fmt.Errorf("settings.categories: %d, the data has %d categories", c.Data.Categories, limit)
 	}

@@ -149,9 +149,9 @@ func trainDefaults() train.Config { return train.Defaults() }
 // The default scale's budget rests on its run count: one pretraining run,
 // 12 single-category runs (VGG-M, bird and cat, ordinary and
 // interpretable, 3 seeds), 6 multi-category softmax runs (Tables 2, 6 and
-// 7, 3 seeds) and 6 ablation runs (mask only, loss only and the authors'
-// code on bird, 2 seeds; the l1+mi and ordinary runs are shared with
-// Table 1).
+// 7, 3 seeds) and 8 ablation runs (mask only, loss only, the authors'
+// code and the untrained l1+mi control on bird, 2 seeds; the l1+mi and
+// ordinary runs are shared with Table 1).
 func TestDefaultPlanRunCount(t *testing.T) {
 	specs, scales := loadEmbedded(t)
 	specs, err := spec.SelectTables(specs, nil, nil)
@@ -162,8 +162,19 @@ func TestDefaultPlanRunCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(p.Runs); got != 25 {
-		t.Errorf("default plan has %d runs, want 25:\n%s", got, strings.Join(planKeys(p), "\n"))
+	if got := len(p.Runs); got != 27 {
+		t.Errorf("default plan has %d runs, want 27:\n%s", got, strings.Join(planKeys(p), "\n"))
+	}
+	// The control is the paper's l1+mi at its initialisation: its config
+	// differs from the trained run's in the epochs alone.
+	control, trained := runByKey(p, "vgg-m/l1+mi@init/bird/seed1"), runByKey(p, "vgg-m/l1+mi/bird/seed1")
+	if control == nil || trained == nil {
+		t.Fatalf("plan lacks the control or its trained run:\n%s", strings.Join(planKeys(p), "\n"))
+	}
+	want := trained.Config
+	want.Epochs = 0
+	if diff := cmp.Diff(want, control.Config); diff != "" {
+		t.Errorf("control config (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"thesis"}, p.Skipped); diff != "" {
 		t.Errorf("default plan skips (-want +got):\n%s", diff)
@@ -402,4 +413,13 @@ func TestDefaultScaleNetworkIsTheVGGM112Workload(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("the default plan has no single-category run")
 	}
+}
+
+func runByKey(p *Plan, key string) *PlannedRun {
+	for _, r := range p.Runs {
+		if r.Key == key {
+			return r
+		}
+	}
+	return nil
 }

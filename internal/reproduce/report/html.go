@@ -77,6 +77,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 				esc(row.Claimed()), cls, esc(ag), runs)
 		}
 		b.WriteString("</table>\n")
+		if l := controlLegend(t); l != "" {
+			fmt.Fprintf(&b, "<p class=small>%s</p>\n", esc(l))
+		}
 		if na := t.NotApplicableText(); na != "" {
 			fmt.Fprintf(&b, "<p><b>Not applicable:</b> %s</p>\n", esc(na))
 		}

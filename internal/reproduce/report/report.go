@@ -138,6 +138,9 @@ func paperCell(m spec.Metric, v *float64) string {
 }
 
 func csvNote(r verdict.Row) string {
+	if r.Control {
+		return "untrained control: the treatment at its initialisation, not judged"
+	}
 	if r.PaperNetwork != "" && (r.PaperBase != nil || r.PaperTreat != nil) {
 		return "paper numbers: " + r.PaperNetwork
 	}
@@ -179,6 +182,21 @@ func outcomeCell(r verdict.Row) string {
 		return "**collapsed**: " + r.Collapse
 	}
 	return r.Outcome
+}
+
+// controlLegend says what a table's control rows show ("" without any).
+func controlLegend(t *verdict.TableResult) string {
+	var controls []string
+	for _, row := range t.Rows {
+		if row.Control && !slices.Contains(controls, row.Treatment) {
+			controls = append(controls, row.Treatment)
+		}
+	}
+	if len(controls) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Control rows (%s): the network at its initialisation, pretrained layers copied and the inserted conv and head as drawn, with no fine-tuning step. "+
+		"They show how much of a trained variant's numbers exists before training; they are never judged and do not count in the verdict.", strings.Join(controls, ", "))
 }
 
 func columnCell(r verdict.Row) string {
@@ -314,6 +332,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				row.Claimed(), outcomeCell(row))
 		}
 		b.WriteString("\n")
+		if l := controlLegend(t); l != "" {
+			fmt.Fprintf(&b, "%s\n\n", l)
+		}
 		if na := t.NotApplicableText(); na != "" {
 			fmt.Fprintf(&b, "**Not applicable:** %s\n\n", na)
 		}
@@ -372,13 +393,15 @@ func writeRuns(b *strings.Builder, runs []*execute.RunResult) {
 	if len(runs) == 0 {
 		return
 	}
-	b.WriteString("\n## Runs\n\nTrain accuracy is the last epoch's (training mode); chance is the most frequent test class. ")
+	b.WriteString("\n## Runs\n\nTrain accuracy is the last epoch's (training mode), an untrained control's that of its initial weights (evaluation mode); chance is the most frequent test class. ")
 	fmt.Fprintf(b, "The filter/classification gradient ratio is |λ·∇filter loss| / |∇classification loss| on the interpretable layers' weights at the start of the first and last epoch; inert: below %g in every epoch; runaway: above %g, or the mean max activation grew more than %g-fold.\n\n", execute.InertGradRatio, float64(execute.RunawayGradRatio), float64(execute.RunawayGrowth))
 	b.WriteString("| run | train acc | test acc | chance | learned | pretrained from | train s | grad ratio first → last | filter loss |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		learned := "yes"
 		if r.Role == plan.RolePretrain {
 			learned = "(pretraining)"
+		} else if r.Untrained() {
+			learned = "(untrained control)"
 		} else if p := r.LearnedProblem(); p != "" {
 			learned = "**no**"
 		}

@@ -49,7 +49,7 @@ paper:
     - {metric: part-interpretability, network: VGG-M, variant: interpretable, column: avg, value: 0.708}
     - {metric: accuracy, network: VGG-M, variant: interpretable, column: cat, value: 94.17}
 scales:
-  fixture: {archs: [vgg-m], columns: [bird, cat], variants: [interpretable], seeds: 2}
+  fixture: {archs: [vgg-m], columns: [bird, cat], variants: [interpretable, interpretable@init], seeds: 2}
 `), "fixture.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +66,10 @@ scales:
 		"vgg-m/l1+mi/bird/seed1": {0.60, 0.90}, "vgg-m/l1+mi/bird/seed2": {0.64, 0.86},
 		"vgg-m/ordinary/cat/seed1": {0.40, 0.90}, "vgg-m/ordinary/cat/seed2": {0.42, 0.90},
 		"vgg-m/l1+mi/cat/seed1": {0.38, 0.80}, "vgg-m/l1+mi/cat/seed2": {0.36, 0.82},
+		// The untrained control: near chance, which must neither make the
+		// table not measurable nor count in its verdict.
+		"vgg-m/l1+mi@init/bird/seed1": {0.55, 0.50}, "vgg-m/l1+mi@init/bird/seed2": {0.57, 0.52},
+		"vgg-m/l1+mi@init/cat/seed1": {0.20, 0.49}, "vgg-m/l1+mi@init/cat/seed2": {0.22, 0.51},
 	}
 	results := map[string]*execute.RunResult{}
 	for _, pr := range p.Runs {
@@ -77,6 +81,10 @@ scales:
 			RunDir: "runs/" + strings.ReplaceAll(pr.Key, "/", "-"), Layer: "conv5", Accuracy: ptr(v.acc),
 			TrainAccuracy: 0.99, TestAccuracy: v.acc, Chance: 0.5,
 			PartInterp: &execute.Measure{Mean: v.p, Filters: []float64{v.p - 0.1, v.p, v.p + 0.1}}}
+		if pr.Variant.Untrained {
+			results[pr.Key].TrainAccuracy = v.acc
+			results[pr.Key].PartInterp.BestParts = []string{"head", "head", "torso"}
+		}
 	}
 	if change != nil {
 		change(results)
@@ -134,7 +142,9 @@ func TestNetworksThatDidNotLearnAreNotMeasurable(t *testing.T) {
 	}
 	want := []string{
 		"part-interpretability/bird: not measurable", "part-interpretability/cat: not measurable", "part-interpretability/avg: not measurable",
+		"part-interpretability/bird: " + verdict.RowControl, "part-interpretability/cat: " + verdict.RowControl, "part-interpretability/avg: " + verdict.RowControl,
 		"accuracy/bird: not measurable", "accuracy/cat: not measurable", "accuracy/avg: not measurable",
+		"accuracy/bird: " + verdict.RowControl, "accuracy/cat: " + verdict.RowControl, "accuracy/avg: " + verdict.RowControl,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
@@ -172,14 +182,22 @@ func TestTableAggregationAndVerdict(t *testing.T) {
 		{spec.PartInterpretability, "bird", 0.32, 0.62, true, 0.3, [2]float64{0.3, 0.3}, verdict.RowHolds},
 		{spec.PartInterpretability, "cat", 0.41, 0.37, false, -0.04, [2]float64{-0.294, 0.214}, verdict.RowNotShown},
 		{spec.PartInterpretability, "avg", 0.365, 0.495, true, 0.13, [2]float64{0.003, 0.257}, verdict.RowHolds},
+		// The untrained control, near chance: shown, never judged.
+		{spec.PartInterpretability, "bird", 0.32, 0.56, true, 0.24, [2]float64{0.113, 0.367}, verdict.RowControl},
+		{spec.PartInterpretability, "cat", 0.41, 0.21, false, -0.2, [2]float64{-0.2, -0.2}, verdict.RowControl},
+		{spec.PartInterpretability, "avg", 0.365, 0.385, true, 0.02, [2]float64{-0.044, 0.084}, verdict.RowControl},
 		{spec.Accuracy, "bird", 0.93, 0.88, false, -0.05, [2]float64{-0.431, 0.331}, verdict.RowNotShown},
 		{spec.Accuracy, "cat", 0.9, 0.81, false, -0.09, [2]float64{-0.217, 0.037}, verdict.RowNotShown},
 		{spec.Accuracy, "avg", 0.915, 0.845, false, -0.07, [2]float64{-0.197, 0.057}, verdict.RowNotShown},
+		{spec.Accuracy, "bird", 0.93, 0.51, false, -0.42, [2]float64{-0.42, -0.42}, verdict.RowControl},
+		{spec.Accuracy, "cat", 0.9, 0.5, false, -0.4, [2]float64{-0.527, -0.273}, verdict.RowControl},
+		{spec.Accuracy, "avg", 0.915, 0.505, false, -0.41, [2]float64{-0.474, -0.346}, verdict.RowControl},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
-	// The averages are not counted twice: 1 of the 4 per-column rows holds.
+	// The averages are not counted twice, and the control rows (whose
+	// networks did not learn) not at all: 1 of the 4 per-column rows holds.
 	if tab.Verdict.Outcome != verdict.NotShown || tab.Verdict.Agree != 1 || tab.Verdict.Total != 4 {
 		t.Errorf("verdict %+v, want not shown, 1 of 4", tab.Verdict)
 	}
@@ -191,11 +209,15 @@ func TestTableAggregationAndVerdict(t *testing.T) {
 	}
 	// Paper values belong to their metric: the accuracy rows do not pick up
 	// the part-interpretability numbers of the same column.
-	if p := tab.Rows[3].PaperTreat; p != nil {
+	if p := tab.Rows[6].PaperTreat; p != nil {
 		t.Errorf("accuracy bird row has paper value %v, want none", *p)
 	}
-	if p := tab.Rows[4].PaperTreat; p == nil || *p != 94.17 {
+	if p := tab.Rows[7].PaperTreat; p == nil || *p != 94.17 {
 		t.Errorf("accuracy cat row has paper value %v, want 94.17", p)
+	}
+	// The paper has no untrained network.
+	if p := tab.Rows[3].PaperTreat; p != nil {
+		t.Errorf("control bird row has paper value %v, want none", *p)
 	}
 }
 
@@ -207,7 +229,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{"<style>", "<svg", "per-filter P_f", "Verdict:", "0.620 ± 0.028"} {
+	for _, want := range []string{"<style>", "<svg", "per-filter P_f", "Verdict:", "0.620 ± 0.028", "Control rows (interpretable (l1+mi) at initialisation)"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML page lacks %q", want)
 		}

@@ -96,7 +96,7 @@ func (r *Report) goals() []goal {
 		var parts []string
 		ok := len(t.Rows) > 0
 		for _, row := range t.Rows {
-			if row.IsAverage() {
+			if row.IsAverage() || row.Control {
 				continue
 			}
 			parts = append(parts, fmt.Sprintf("%s %s: %s (%s)", spec.PaperNetwork(row.Arch), row.Column, diffCell(row), row.Outcome))
@@ -120,7 +120,7 @@ func (r *Report) goals() []goal {
 			continue
 		}
 		for _, row := range t.Rows {
-			if row.IsAverage() {
+			if row.IsAverage() || row.Control {
 				continue
 			}
 			any = true
@@ -136,7 +136,7 @@ func (r *Report) goals() []goal {
 		var acc []string
 		ok, any := true, false
 		for _, row := range t.Rows {
-			if row.IsAverage() || spec.IsMulti(row.Column) {
+			if row.IsAverage() || row.Control || spec.IsMulti(row.Column) {
 				continue
 			}
 			any = true

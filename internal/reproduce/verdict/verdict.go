@@ -79,6 +79,9 @@ type Row struct {
 	// RowCollapsed, not RowHolds, because a gain in P from filters that all
 	// see one part is not the paper's claim of filters standing for parts.
 	Collapse string `json:"collapse,omitempty"`
+	// Control marks a row whose treatment is an untrained control: its
+	// Outcome is RowControl, and the table's verdict ignores it.
+	Control bool `json:"control,omitempty"`
 	// Region names the region rule of a sensitivity row ("": the scale's).
 	Region string `json:"region,omitempty"`
 	// Runs are the run directories behind the row relative to the run
@@ -117,6 +120,9 @@ const (
 	// RowCollapsed: the interval lies on the claimed side, but the
 	// treatment's filters collapsed onto one part (Row.Collapse).
 	RowCollapsed = "collapsed"
+	// RowControl: the treatment is an untrained control (spec.Variant
+	// Untrained), shown beside the trained variants and never judged.
+	RowControl = "control: untrained, not judged"
 )
 
 // tCritical975 is Student's t 0.975 quantile for 1..30 degrees of freedom.
@@ -206,6 +212,9 @@ func intervalOutcome(d spec.Direction, tol, lo, hi float64) string {
 
 // Claimed is the direction in words, e.g. "interpretable > ordinary".
 func (r Row) Claimed() string {
+	if r.Control {
+		return "none (control)"
+	}
 	switch r.Direction {
 	case spec.Higher:
 		return r.Treatment + " > " + r.Baseline
@@ -356,7 +365,7 @@ func BuildTable(tp plan.TablePlan, scale spec.Scale, results map[string]*execute
 						if r.RunDir != "" {
 							dirs = append(dirs, r.RunDir)
 						}
-						if p := r.LearnedProblem(); p != "" {
+						if p := r.LearnedProblem(); p != "" && !v.Untrained {
 							notLearned = append(notLearned, p)
 						}
 						if seed == 1 {
@@ -485,7 +494,7 @@ func (t *TableResult) addRegionSensitivity(tp plan.TablePlan, scale spec.Scale, 
 									return fmt.Errorf("table %s: run %s did not measure region %s", s.ID, r.Key, name)
 								}
 								*side.vals = append(*side.vals, m.Mean)
-								if p := r.LearnedProblem(); p != "" {
+								if p := r.LearnedProblem(); p != "" && !side.v.Untrained {
 									notLearned = append(notLearned, p)
 								}
 							}
@@ -613,10 +622,15 @@ func newRow(s *spec.Spec, m spec.Metric, dataset, arch, col string, base, treat 
 	if v, ok := s.PaperValue(m, arch, base.Name(), r.PaperColumn); ok {
 		r.PaperBase = &v
 	}
-	if v, ok := s.PaperValue(m, arch, treat.Name(), r.PaperColumn); ok {
+	// The paper has no untrained network: a control row shows no paper
+	// number beside its own.
+	if v, ok := s.PaperValue(m, arch, treat.Name(), r.PaperColumn); ok && !treat.Untrained {
 		r.PaperTreat = &v
 	}
 	r.Judge()
+	if treat.Untrained {
+		r.Control, r.Outcome = true, RowControl
+	}
 	return r
 }
 
@@ -627,7 +641,7 @@ func newRow(s *spec.Spec, m spec.Metric, dataset, arch, col string, base, treat 
 func judgeTable(rows []Row) Verdict {
 	var counted []Row
 	for _, r := range rows {
-		if !r.IsAverage() {
+		if !r.IsAverage() && !r.Control {
 			counted = append(counted, r)
 		}
 	}

@@ -265,6 +265,9 @@ func PaperVariant(variant string) string {
 	if err != nil {
 		return variant
 	}
+	if v.Untrained {
+		return v.Name() // the paper has no untrained network
+	}
 	if !v.Interpretable {
 		return "ordinary"
 	}

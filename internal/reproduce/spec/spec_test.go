@@ -83,6 +83,10 @@ func TestParseVariant(t *testing.T) {
 		{"interpretable", "l1+mi", "interpretable (l1+mi)", "interpretable"},
 		{"l1+mi", "l1+mi", "interpretable (l1+mi)", "interpretable"},
 		{"euclidean+mi-paper-grad", "euclidean+mi-paper-grad", "euclidean+mi-paper-grad", "euclidean+mi-paper-grad"},
+		// Untrained controls: the paper has no such network, so no paper variant.
+		{"interpretable@init", "l1+mi@init", "interpretable (l1+mi) at initialisation", "l1+mi@init"},
+		{"ordinary@init", "ordinary@init", "ordinary at initialisation", "ordinary@init"},
+		{"l1+none@init", "l1+none@init", "l1+none at initialisation", "l1+none@init"},
 	}
 	for _, tt := range tests {
 		v, err := spec.ParseVariant(tt.in)
@@ -93,7 +97,7 @@ func TestParseVariant(t *testing.T) {
 			t.Errorf("ParseVariant(%q): name %q label %q paper %q; want %q %q %q", tt.in, v.Name(), v.Label(), spec.PaperVariant(tt.in), tt.name, tt.label, tt.paper)
 		}
 	}
-	for _, bad := range []string{"", "l1", "+mi", "a+b+c"} {
+	for _, bad := range []string{"", "l1", "+mi", "a+b+c", "@init", "l1+mi@init@init", "l1+mi@trained"} {
 		if _, err := spec.ParseVariant(bad); err == nil {
 			t.Errorf("ParseVariant(%q) accepted", bad)
 		}

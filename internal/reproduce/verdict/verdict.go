@@ -622,9 +622,7 @@ func newRow(s *spec.Spec, m spec.Metric, dataset, arch, col string, base, treat 
 	if v, ok := s.PaperValue(m, arch, base.Name(), r.PaperColumn); ok {
 		r.PaperBase = &v
 	}
-	// The paper has no untrained network: a control row shows no paper
-	// number beside its own.
-	if v, ok := s.PaperValue(m, arch, treat.Name(), r.PaperColumn); ok && !treat.Untrained {
+	if v, ok := s.PaperValue(m, arch, treat.Name(), r.PaperColumn); ok {
 		r.PaperTreat = &v
 	}
 	r.Judge()

@@ -159,7 +159,10 @@ type ScaleRuns struct {
 	Archs []string `yaml:"archs"`
 	// Columns are categories (single-category, logistic) or multi-logistic / multi-softmax.
 	Columns []string `yaml:"columns"`
-	// Variants are compared with the baseline (which is trained too).
+	// Variants are compared with the baseline (which is trained too). A
+	// variant ending in UntrainedSuffix ("interpretable@init") is an
+	// untrained control: trained for 0 epochs, its rows are shown and
+	// never judged.
 	Variants []string `yaml:"variants"`
 	Seeds    int      `yaml:"seeds"`
 	// Settings override the scale preset's sizes for this table's runs.
@@ -332,8 +335,10 @@ func (s *Spec) Validate() error {
 			}
 		}
 	}
-	if _, err := ParseVariant(s.Baseline); err != nil {
+	if b, err := ParseVariant(s.Baseline); err != nil {
 		return fmt.Errorf("baseline: %w", err)
+	} else if b.Untrained {
+		return fmt.Errorf("baseline: %q is an untrained control; a control is a variant shown beside the baseline, never the baseline", s.Baseline)
 	}
 	for i, v := range s.Paper.Values {
 		if v.Network == "" || v.Variant == "" || v.Column == "" {

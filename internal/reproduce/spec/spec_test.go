@@ -50,6 +50,7 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"no landmarks", `landmarks: [head, neck]`, `landmarks: []`, "landmarks: location instability needs landmarks"},
 		{"bad landmark", `landmarks: [head, neck]`, `landmarks: [head, wing]`, `landmarks[1]: "wing" is not a synthetic landmark`},
 		{"bad baseline", `baseline: ordinary`, `baseline: l1`, `baseline: variant "l1"`},
+		{"control baseline", `baseline: ordinary`, `baseline: ordinary@init`, `baseline: "ordinary@init" is an untrained control`},
 		{"bad arch", `archs: [vgg-m]`, `archs: [resnet]`, `scales.quick.archs[0]: "resnet" is not one of`},
 		{"bad column", `columns: [bird]`, `columns: [fish]`, `scales.quick.columns[0]: "fish" is neither a category`},
 		{"avg column", `columns: [bird]`, `columns: [avg]`, `scales.quick.columns[0]: avg is computed`},

@@ -168,7 +168,11 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			location-instability metric plugins, the logits to the accuracy
 			plugin; all metrics run out of process. Results are aggregated over
 			seeds (mean ± std) and written to --out as Markdown, CSV, JSON and a
-			self-contained HTML page; the verdicts are printed.
+			self-contained HTML page; the verdicts are printed. A variant
+			whose name ends in @init (the ablation's interpretable@init) is an
+			untrained control: the network at its initialisation, 0 epochs;
+			its rows show how much of a trained variant's numbers exists
+			before training, and are never judged.
 
 			The paper fine-tunes ImageNet-pretrained networks. --init-weights
 			ARCH=FILE starts every run of that architecture from a weights file

@@ -6,17 +6,18 @@ import (
 )
 
 // exp32 is e^x in float32 arithmetic, within 2 ulp of the correctly rounded
-// result on [-87.3, 88.7] (checked against math.Exp in TestExp32). The
+// result where that is a normal number, and within 1 subnormal step
+// below (checked against math.Exp in TestExp32). The
 // loss kernels call it hundreds of thousands of times per step, where
 // math.Exp's float64 evaluation (and the conversions around it) cost
 // several times more than this. It follows the classic float32 scheme:
 // x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so that n·ln2 is exact
 // enough), a degree-6 polynomial for e^r, and 2^n put into the exponent
-// bits. Results that would be subnormal are flushed to zero, NaN stays NaN.
+// bits. NaN stays NaN.
 func exp32(x float32) float32 {
 	const (
-		hi       = 88.72283 // above: +Inf
-		lo       = -87.33654 // below: 0 (e^lo is the smallest normal float32)
+		hi       = 88.72283  // above: +Inf
+		lo       = -103.97208 // below: 0 (e^lo is half the smallest subnormal float32)
 		log2e    = 1.44269504088896341
 		ln2Hi    = 0.693359375
 		ln2Lo    = -2.12194440e-4
@@ -44,8 +45,9 @@ func exp32(x float32) float32 {
 	r2 := r * r
 	p := ((((p0*r+p1)*r+p2)*r+p3)*r+p4)*r + p5
 	y := p*r2 + r + 1
-	// n is in [-126, 128]; split 2^n in two factors so that n = 128 does
-	// not overflow the exponent field before y (< 2) scales it back.
+	// n is in [-150, 128]; 2^n is applied as two normal factors, so that
+	// n = 128 does not overflow the exponent field before y (< 2) scales
+	// it back, and a subnormal result is rounded once, by the last product.
 	ni := int32(n)
 	h := ni >> 1
 	return y * math.Float32frombits(uint32(h+expBias)<<mantBits) * math.Float32frombits(uint32(ni-h+expBias)<<mantBits)

@@ -121,3 +121,20 @@ func BenchmarkChannelSum(b *testing.B) {
 		}
 	}
 }
+
+// vggm112Conv1 is vggm-112's first convolution: 3 -> 12 channels, 7x7
+// stride 2 on 112x112, no padding.
+var vggm112Conv1 = convGeom{n: 32, c: 3, h: 112, w: 112, o: 12, kh: 7, kw: 7, oh: 53, ow: 53, sh: 2, sw: 2, dh: 1, dw: 1, groups: 1}
+
+// BenchmarkIm2colStride2 builds one image's receptive fields for vggm-112's conv1.
+func BenchmarkIm2colStride2(b *testing.B) {
+	g := vggm112Conv1
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := dataOf[float32](randomValue(rng, g.c, g.h, g.w))
+	col := make([]float32, g.c*g.kh*g.kw*g.oh*g.ow)
+	b.SetBytes(int64(4 * len(col)))
+	b.ReportAllocs()
+	for b.Loop() {
+		im2col(g, x, g.c, col)
+	}
+}

@@ -210,7 +210,7 @@ type miState struct {
 	h     []float32 // [C,B,K]: e^lj·(lq − lpx)
 	hSum  []float32 // [C,K]: Σ_b h
 	parts []float64 // [C]: per filter, Σ_{b,k} h
-	rows  scratch   // per worker: one row of lj
+	rows  scratch   // per worker: one row of lj, then of e^lj
 }
 
 func (k miCoreKernel) name() string {
@@ -272,7 +272,7 @@ func miForwardPass(ctx *runContext, k miCoreKernel, s, lz, prior []float32) floa
 	return float32(total)
 }
 
-// miFilter is one filter's share: s, h [B,K], lz, hSum, lj [K].
+// miFilter is one filter's share: s, h [B,K], lz, hSum, lj [K] (scratch).
 func miFilter(nb, nk int, s, lz, prior, h, hSum, lj []float32) float64 {
 	clear(hSum)
 	part := 0.0
@@ -287,19 +287,39 @@ func miFilter(nb, nk int, s, lz, prior, h, hSum, lj []float32) float64 {
 				m = j
 			}
 		}
+		// e^lj = e^(lj − m)·e^m: one exp per element serves both the sum
+		// and the weights. With batch Z, m ≤ log B (lq ≤ log B, log p(T)
+		// ≤ 0); other inputs take two exps where e^m would leave the
+		// range in which the product keeps float32 precision.
 		var lpx float32
-		if math.IsInf(float64(m), 0) {
+		switch {
+		case math.IsInf(float64(m), 0):
 			lpx = m
-		} else {
+			for i, j := range lj[:nk] {
+				lj[i] = exp32(j)
+			}
+		case m > -60 && m < 60:
+			acc := 0.0
+			em := exp32(m)
+			for i, j := range lj[:nk] {
+				e := exp32(j - m)
+				acc += float64(e)
+				lj[i] = e * em
+			}
+			lpx = float32(float64(m) + math.Log(acc))
+		default: // large, tiny or NaN
 			acc := 0.0
 			for _, j := range lj[:nk] {
 				acc += float64(exp32(j - m))
 			}
 			lpx = float32(float64(m) + math.Log(acc))
+			for i, j := range lj[:nk] {
+				lj[i] = exp32(j)
+			}
 		}
-		for i, j := range lj[:nk] {
+		for i, w := range lj[:nk] {
 			q := row[i] - lz[i]
-			v := exp32(j) * (q - lpx)
+			v := w * (q - lpx)
 			hrow[i] = v
 			hSum[i] += v
 			part += float64(v)

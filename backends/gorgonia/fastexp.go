@@ -16,7 +16,7 @@ import (
 // bits. NaN stays NaN.
 func exp32(x float32) float32 {
 	const (
-		hi       = 88.72283  // above: +Inf
+		hi       = 88.72283   // above: +Inf
 		lo       = -103.97208 // below: 0 (e^lo is half the smallest subnormal float32)
 		log2e    = 1.44269504088896341
 		ln2Hi    = 0.693359375

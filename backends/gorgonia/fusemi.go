@@ -43,6 +43,11 @@ var fuseMI = true
 type fusedMI struct {
 	scores, logZ, prior *graph.Node
 	sum                 *graph.Node // the chain's last node, a full Sum
+	// batchShift is set when log Z is the batch estimate
+	// Add(LogSumExpKeep(scores, 1), shift) with a scalar constant shift
+	// (−log B) read only by the chain: the kernel then computes log Z
+	// itself, logZ is that Add, and batchShift the constant.
+	batchShift *graph.Node
 }
 
 // miPlan maps each fused chain's Sum node to the chain and marks the
@@ -110,7 +115,15 @@ func (c *fusedMI) inner() []*graph.Node {
 	}
 	lj := exp.Inputs()[0]
 	lq, lpx := diff.Inputs()[0], diff.Inputs()[1]
-	return []*graph.Node{lq, lj, lpx, exp, diff, mul}
+	nodes := []*graph.Node{lq, lj, lpx, exp, diff, mul}
+	if c.batchShift != nil {
+		lse := c.logZ.Inputs()[0]
+		if lse == c.batchShift {
+			lse = c.logZ.Inputs()[1]
+		}
+		nodes = append(nodes, c.logZ, lse)
+	}
+	return nodes
 }
 
 // matchMI returns the −MI chain that ends at sum, or nil.
@@ -161,7 +174,19 @@ func matchMI(sum *graph.Node, readBy func(n *graph.Node, want ...*graph.Node) bo
 	if !readBy(exp, mul) || !readBy(diff, mul) || !readBy(lpx, diff) || !readBy(lj, exp, lpx) || !readBy(lq, lj, diff) {
 		return nil
 	}
-	return &fusedMI{scores: scores, logZ: logZ, prior: prior, sum: sum}
+	chain := &fusedMI{scores: scores, logZ: logZ, prior: prior, sum: sum}
+	if logZ.Op() == graph.OpAdd && readBy(logZ, lq) {
+		lse, shift := logZ.Inputs()[0], logZ.Inputs()[1]
+		if lse.Op() != graph.OpLogSumExp {
+			lse, shift = shift, lse
+		}
+		if lse.Op() == graph.OpLogSumExp && lse.Inputs()[0] == scores && lse.Attrs().KeepDims &&
+			slices.Equal(lse.Attrs().Axes, []int{1}) && readBy(lse, logZ) &&
+			shift.Op() == graph.OpConst && len(shift.Shape()) == 0 && shift.DType() == tensor.Float32 {
+			chain.batchShift = shift
+		}
+	}
+	return chain
 }
 
 // isTemplateVector reports whether shape broadcasts against [C,B,K] as one
@@ -182,23 +207,32 @@ func isTemplateVector(shape []int, k int) bool {
 func (p *program) lowerMI(ctx *runContext, c *fusedMI) (*G.Node, error) {
 	s := c.scores.Shape()
 	k := miCoreKernel{c: s[0], b: s[1], k: s[2], st: &miState{}}
-	return applyKernel(ctx, k, gt.Float32, nil,
-		p.nodes[c.scores.ID()], p.nodes[c.logZ.ID()], p.nodes[c.prior.ID()])
+	z := c.logZ
+	if c.batchShift != nil {
+		k.batchZ, z = true, c.batchShift
+	}
+	return applyKernel(ctx, k, gt.Float32, nil, p.nodes[c.scores.ID()], p.nodes[z.ID()], p.nodes[c.prior.ID()])
 }
 
 // miRole is what an miCoreKernel computes.
 type miRole uint8
 
 const (
-	miForward    miRole = iota // (s, lz, prior) -> Σ e^lj·(lq − lpx)
-	miGradScores               // (y, dy) -> dy·h            [C,B,K]
-	miGradLogZ                 // (y, dy) -> −dy·Σ_b h       [C,1,K]
+	miForward    miRole = iota // (s, lz or shift, prior) -> Σ e^lj·(lq − lpx)
+	miGradScores               // (y, dy) -> dy·h, or dy·(h − σ·Σ_b h) with batch Z   [C,B,K]
+	miGradLogZ                 // (y, dy) -> −dy·Σ_b h                                  [C,1,K]
 )
 
 // miCoreKernel is the fused −MI chain and its two gradients.
 type miCoreKernel struct {
 	role    miRole
 	c, b, k int
+	// batchZ: the kernel computes lz = logsumexp over the batch of s +
+	// shift itself (its second operand is the scalar shift), and the
+	// scores' gradient includes the path through lz:
+	//
+	//	∂mi/∂s_bk = h_bk − σ_bk·Σ_b' h_b'k,   σ_bk = e^(s_bk − logsumexp_b s_bk).
+	batchZ bool
 	// st is shared by a chain's forward and gradient kernels and never
 	// part of a hash: the gradients read the forward output too, so
 	// gorgonia orders them after the forward pass.
@@ -207,17 +241,26 @@ type miCoreKernel struct {
 
 // miState is what the forward pass leaves for the gradients.
 type miState struct {
-	h     []float32 // [C,B,K]: e^lj·(lq − lpx)
-	hSum  []float32 // [C,K]: Σ_b h
-	parts []float64 // [C]: per filter, Σ_{b,k} h
-	rows  scratch   // per worker: one row of lj, then of e^lj
+	sigma []float32   // [C,B,K], batch Z only: softmax of s over the batch
+	h     []float32   // [C,B,K]: e^lj·(lq − lpx)
+	hSum  []float32   // [C,K]: Σ_b h
+	parts []float64   // [C]: per filter, Σ_{b,k} h
+	lz    []float32   // [C,K], batch Z only
+	lj    [][]float32 // per worker: one row of lj, then of e^lj
+	acc   [][]float64 // per worker, batch Z only: [K] sums over the batch
 }
 
 func (k miCoreKernel) name() string {
 	return [...]string{"neg_mi_core", "neg_mi_core_grad_scores", "neg_mi_core_grad_logz"}[k.role]
 }
 
-func (k miCoreKernel) writeAttrs(w io.Writer) { attrWriter{w}.ints("cbk", k.c, k.b, k.k) }
+func (k miCoreKernel) writeAttrs(w io.Writer) {
+	batch := 0
+	if k.batchZ {
+		batch = 1
+	}
+	attrWriter{w}.ints("cbkz", k.c, k.b, k.k, batch)
+}
 
 // overwrites: every role writes each element of its output.
 func (miCoreKernel) overwrites() bool { return true }
@@ -232,8 +275,22 @@ func (k miCoreKernel) forward(ctx *runContext, in []G.Value, out G.Value) error 
 		y[0] = miForwardPass(ctx, k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](in[2]))
 	case miGradScores:
 		dy := dataOf[float32](in[1])[0]
-		for i, h := range k.st.h {
-			y[i] = dy * h
+		if !k.batchZ {
+			for i, h := range k.st.h {
+				y[i] = dy * h
+			}
+			break
+		}
+		bk := k.b * k.k
+		for c := range k.c {
+			hs := k.st.hSum[c*k.k : (c+1)*k.k]
+			for b := range k.b {
+				at := c*bk + b*k.k
+				h, sg, out := k.st.h[at:at+k.k], k.st.sigma[at:at+k.k], y[at:at+k.k]
+				for i := range out {
+					out[i] = dy * (h[i] - sg[i]*hs[i])
+				}
+			}
 		}
 	case miGradLogZ:
 		dy := dataOf[float32](in[1])[0]
@@ -256,20 +313,76 @@ func miForwardPass(ctx *runContext, k miCoreKernel, s, lz, prior []float32) floa
 		st.h = make([]float32, n)
 		st.hSum = make([]float32, k.c*k.k)
 		st.parts = make([]float64, k.c)
+		if k.batchZ {
+			st.sigma = make([]float32, n)
+			st.lz = make([]float32, k.c*k.k)
+		}
 	}
-	rows := make([][]float32, min(max(ctx.threads, 1), k.c))
-	for w := range rows {
-		rows[w] = scratchFor[float32](&st.rows, w, k.k)
+	workers := min(max(ctx.threads, 1), k.c)
+	for len(st.lj) < workers {
+		st.lj = append(st.lj, make([]float32, k.k))
+		st.acc = append(st.acc, make([]float64, k.k))
 	}
-	parallelWorkers(len(rows), k.c, func(w, c int) {
-		st.parts[c] = miFilter(k.b, k.k, s[c*k.b*k.k:(c+1)*k.b*k.k], lz[c*k.k:(c+1)*k.k], prior,
-			st.h[c*k.b*k.k:(c+1)*k.b*k.k], st.hSum[c*k.k:(c+1)*k.k], rows[w])
+	bk := k.b * k.k
+	parallelWorkers(workers, k.c, func(w, c int) {
+		sc, z := s[c*bk:(c+1)*bk], lz
+		if k.batchZ {
+			z = st.lz[c*k.k : (c+1)*k.k]
+			batchLogZ(k.b, k.k, sc, lz[0], z, st.sigma[c*bk:(c+1)*bk], st.acc[w])
+		} else {
+			z = lz[c*k.k : (c+1)*k.k]
+		}
+		st.parts[c] = miFilter(k.b, k.k, sc, z, prior, st.h[c*bk:(c+1)*bk], st.hSum[c*k.k:(c+1)*k.k], st.lj[w])
 	})
 	total := 0.0
 	for _, p := range st.parts {
 		total += p
 	}
 	return float32(total)
+}
+
+// batchLogZ sets lz_k = logsumexp_b s_bk + shift and sigma_bk =
+// e^(s_bk − logsumexp_b s_bk) for one filter's scores s [B,K], as the
+// logsumexp kernel and its gradient do (max first, float64 sum of
+// e^(s − max); an infinite max is the result), with acc [K] as scratch.
+func batchLogZ(nb, nk int, s []float32, shift float32, lz, sigma []float32, acc []float64) {
+	m := lz // the column maxima, overwritten by lz below
+	for i := range m {
+		m[i] = float32(math.Inf(-1))
+	}
+	for b := range nb {
+		for i, v := range s[b*nk : (b+1)*nk] {
+			if v > m[i] || v != v {
+				m[i] = v
+			}
+		}
+	}
+	clear(acc[:nk])
+	for b := range nb {
+		row, e := s[b*nk:(b+1)*nk], sigma[b*nk:(b+1)*nk]
+		for i, v := range row {
+			x := exp32(v - m[i])
+			e[i] = x
+			acc[i] += float64(x)
+		}
+	}
+	for i := range m {
+		if math.IsInf(float64(m[i]), 0) {
+			// lse is the infinite maximum, and sigma e^(s − lse) as in
+			// the unfused gradient (NaN where s is that infinity).
+			for b := range nb {
+				sigma[b*nk+i] = exp32(s[b*nk+i] - m[i])
+			}
+			lz[i] = m[i] + shift
+			continue
+		}
+		lse := float32(float64(m[i]) + math.Log(acc[i]))
+		inv := float32(1 / acc[i])
+		for b := range nb {
+			sigma[b*nk+i] *= inv
+		}
+		lz[i] = lse + shift
+	}
 }
 
 // miFilter is one filter's share: s, h [B,K], lz, hSum, lj [K] (scratch).
@@ -332,7 +445,7 @@ func (k miCoreKernel) diffWRT(n int) []bool {
 	if k.role != miForward {
 		return make([]bool, n)
 	}
-	return []bool{true, true, false}
+	return []bool{true, !k.batchZ, false}
 }
 
 func (k miCoreKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -344,6 +457,9 @@ func (k miCoreKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *G.N
 	ds, err := applyKernel(ctx, gs, gt.Float32, []int{k.c, k.b, k.k}, output, grad)
 	if err != nil {
 		return nil, err
+	}
+	if k.batchZ {
+		return G.Nodes{ds, nil, nil}, nil
 	}
 	gz := k
 	gz.role = miGradLogZ

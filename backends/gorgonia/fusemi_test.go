@@ -51,6 +51,14 @@ func (mc miCase) build(t *testing.T) *graph.Graph {
 	return g
 }
 
+func (mc miCase) runningZ() bool {
+	p := mi.Defaults()
+	if mc.params != nil {
+		mc.params(&p)
+	}
+	return p.ZEstimate == losses.ZRunning
+}
+
 func (mc miCase) feeds() map[string]*tensor.Tensor {
 	s := mc.shape
 	rng := rand.New(rand.NewPCG(21, 22))
@@ -114,6 +122,10 @@ func TestMIFusionMatchesUnfusedOps(t *testing.T) {
 			fused, kernels := miGradients(t, mc, true, 2)
 			if got, want := kernels["neg_mi_core"] > 0, !mc.extraReader; got != want {
 				t.Fatalf("fused: %v, want %v (kernels %v)", got, want, kernels)
+			}
+			// With batch Z the kernel computes log Z too: no logsumexp is left.
+			if got, want := kernels["logsumexp"] == 0, !mc.extraReader && !mc.runningZ(); got != want {
+				t.Fatalf("log Z fused: %v, want %v (kernels %v)", got, want, kernels)
 			}
 			oneThread, _ := miGradients(t, mc, true, 1)
 			plain, plainKernels := miGradients(t, mc, false, 2)

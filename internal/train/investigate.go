@@ -169,7 +169,7 @@ func diagnose(cfg Config, run *runstore.Run, host *pluginhost.Host) (string, err
 	sess := &Session{Config: cfg, Model: model, Exec: exec, Train: trainSet}
 	epoch := 1 // λ of the first epoch at initialisation, of the last for a finished run
 	if run != nil {
-		epoch = cfg.Epochs
+		epoch = max(cfg.Epochs, 1) // an untrained control (epochs 0) is at its first
 	}
 
 	const batches = 4

@@ -636,6 +636,7 @@ func newRow(s *spec.Spec, m spec.Metric, dataset, arch, col string, base, treat 
 // averages when a table has only those): holds when every measurable row
 // holds, contradicted when some row is contradicted, not shown otherwise;
 // not measurable when no row is measurable because a network did not learn.
+// Control rows (an untrained variant) are never counted.
 func judgeTable(rows []Row) Verdict {
 	var counted []Row
 	for _, r := range rows {

@@ -3,7 +3,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -221,9 +220,7 @@ func benchRun(ctx context.Context, opts *BenchOptions) error {
 		return err
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return cmdutil.WriteJSON(opts.IO.Out, res)
 	}
 	return writeSummary(opts.IO.Out, res)
 }

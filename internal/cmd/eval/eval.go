@@ -170,9 +170,7 @@ func evalRun(opts *EvalOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "saved %s %s %v to %s (labels: %s.labels.npy)\n", opts.Layer, what, acts.Shape(), opts.Out, opts.Out)
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
+		return cmdutil.WriteJSON(opts.IO.Out, m)
 	}
 	fmt.Fprintf(opts.IO.Out, "run   %s (step %d)\n", run.Dir, sess.Exec.Step())
 	fmt.Fprintf(opts.IO.Out, "test  loss %.4f  accuracy %.3f  (%d images)\n", m.TestLoss, m.TestAccuracy, m.TestImages)

@@ -265,9 +265,7 @@ func evalRun(ctx context.Context, opts *EvalOptions) error {
 		return err
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return cmdutil.WriteJSON(opts.IO.Out, out)
 	}
 	writeSummary(opts.IO.Out, out, in)
 	return nil

@@ -150,9 +150,9 @@ func resolveConfig(fl *pflag.FlagSet, opts *TrainOptions) error {
 		if err != nil {
 			return cmdutil.FlagErrorf("--resume: %v", err)
 		}
-		var cfg trainpkg.Config
-		if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
-			return fmt.Errorf("--resume %s: manifest config: %w", opts.Resume, err)
+		cfg, err := trainpkg.RunConfig(run)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
 		}
 		cfg.Name = run.Manifest.Name
 		opts.Config = cfg
@@ -242,9 +242,6 @@ func checkInterpretableOptions(fl *pflag.FlagSet, c trainpkg.InterpretableConfig
 }
 
 func trainRun(ctx context.Context, opts *TrainOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	b, err := opts.Backend()
 	if err != nil {
 		return err

@@ -215,9 +215,6 @@ type Output struct {
 }
 
 func evalRun(ctx context.Context, opts *EvalOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	out := &Output{Metric: opts.Metric}
 	var in layerInputs
 	var logits *tensor.Tensor

@@ -79,9 +79,6 @@ type Output struct {
 }
 
 func infoRun(ctx context.Context, opts *InfoOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	host, err := opts.NewHost()
 	if err != nil {
 		return err

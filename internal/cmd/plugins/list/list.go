@@ -71,9 +71,6 @@ type Entry struct {
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	host, err := opts.NewHost()
 	if err != nil {
 		return err

@@ -274,9 +274,6 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 }
 
 func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	start := time.Now()
 	sel, err := plan.Resolve(plan.Selection{Scale: opts.Scale, Tables: opts.Tables, Seeds: opts.Seeds, Data: opts.Data})
 	var selErr *plan.SelectionError
@@ -412,27 +409,17 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	return rep.WriteVerdicts(opts.IO.Out)
 }
 
-// applyInitWeights points the runs of each named architecture at its
-// weights file. Pretrained weights have the published widths, so the
-// scale must build full-width networks.
+// applyInitWeights checks the --init-weights files exist, points the plan's
+// runs at them and says which runs each one starts.
 func applyInitWeights(pl *plan.Plan, files map[string]string, log io.Writer) error {
-	if len(files) == 0 {
-		return nil
-	}
-	if pl.Scale.Width != 1 {
-		return cmdutil.FlagErrorf("--init-weights: pretrained weights need full-width networks, and scale %s has width %g: use --scale full", pl.Scale.Name, pl.Scale.Width)
-	}
 	for arch, path := range files {
 		if _, err := os.Stat(path); err != nil {
 			return cmdutil.FlagErrorf("--init-weights %s=%s: %v", arch, path, err)
 		}
 	}
-	counts := map[string]int{}
-	for _, r := range pl.Runs {
-		if path, ok := files[r.Config.Model.Arch]; ok {
-			r.Config.InitWeights = path
-			counts[r.Config.Model.Arch]++
-		}
+	counts, err := pl.UseInitWeights(files)
+	if err != nil {
+		return cmdutil.FlagErrorf("--init-weights: %v", err)
 	}
 	for _, arch := range slices.Sorted(maps.Keys(files)) {
 		if counts[arch] == 0 {

@@ -88,6 +88,8 @@ type DecoderFacts struct {
 	Backend     string
 	Steps       int
 	TrainImages int
+	// Mirrored: the decoder trained on the mirror images too.
+	Mirrored bool
 	// FeatureSide is the layer's map side; InputSide the decoder's, onto
 	// which the features are resampled when they differ.
 	FeatureSide, InputSide int

@@ -42,7 +42,7 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 		Heatmap:   "interp/receptive-field/parts-heatmap.png",
 		Groups:    []string{"background", "head", "torso"},
 		TopImages: 8,
-		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, Seconds: 93.4, TrainImages: 500, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
+		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, Seconds: 93.4, TrainImages: 500, Mirrored: true, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
 			Ratio: 0.611, Patches: 6, PatchSize: 32, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
 		Cards: []FilterCard{
 			{Filter: 7, Part: "head", Purity: "0.85 (17 of 20 peaks)", PatchesImage: "interp/receptive-field/patches-007.png",

@@ -290,6 +290,13 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 			return nil, fmt.Errorf("training split: %w", err)
 		}
 		sec.Layer.TrainImages = tr.acts.Shape()[0]
+		// The mirror images of the training split are as natural as the
+		// originals and cost one more pass through the network: the
+		// decoder gets twice the training pairs.
+		mirrored, _, err := sess.Extract(layer, mirroredDataset{subset{sess.Train, spread(sess.Train.Len(), opt.TrainImages)}}, 0)
+		if err != nil {
+			return nil, fmt.Errorf("training split mirrored: %w", err)
+		}
 		upParams, err := withFilters(opt.UpconvParams, filters)
 		if err != nil {
 			return nil, fmt.Errorf("upconv parameters: %w", err)
@@ -300,7 +307,8 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 			plugin.NamedTensor{Name: vizwire.TensorActivations, Tensor: test.acts},
 			plugin.NamedTensor{Name: vizwire.TensorImages, Tensor: test.images},
 			plugin.NamedTensor{Name: vizwire.TensorTrainActivations, Tensor: tr.acts},
-			plugin.NamedTensor{Name: vizwire.TensorTrainImages, Tensor: tr.images}); err != nil {
+			plugin.NamedTensor{Name: vizwire.TensorTrainImages, Tensor: tr.images},
+			plugin.NamedTensor{Name: vizwire.TensorTrainMirrored, Tensor: mirrored}); err != nil {
 			return nil, err
 		}
 		decoderSeconds = time.Since(start).Seconds()
@@ -379,6 +387,26 @@ type subset struct {
 
 func (s subset) Len() int                            { return len(s.idx) }
 func (s subset) Example(i int) (data.Example, error) { return s.Dataset.Example(s.idx[i]) }
+
+// mirroredDataset flips every image of a dataset left to right.
+type mirroredDataset struct{ data.Dataset }
+
+func (m mirroredDataset) Example(i int) (data.Example, error) {
+	e, err := m.Dataset.Example(i)
+	if err != nil {
+		return e, err
+	}
+	s := m.ImageSize()
+	flipped := make([]float32, len(e.Image))
+	for row := 0; row < len(e.Image)/s; row++ { // rows of every channel
+		src, dst := e.Image[row*s:(row+1)*s], flipped[row*s:(row+1)*s]
+		for x, v := range src {
+			dst[s-1-x] = v
+		}
+	}
+	e.Image = flipped
+	return e, nil
+}
 
 func spread(n, limit int) []int {
 	if limit <= 0 || limit >= n {
@@ -691,7 +719,7 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 			top = 3 * b
 		}
 		sec.Plots = append(sec.Plots, LinePlotClipped("decoder loss (pixel MSE)", "step", series, top))
-		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images,
+		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, Mirrored: up.Mirrored, HeldOutImages: up.HeldOut.Images,
 			MSE: up.HeldOut.MSE, Baseline: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio,
 			Reconstructions: rel(upconv.Dir, up.Reconstructions), MeanImage: rel(upconv.Dir, up.MeanImage),
 			Patches: up.Columns, PatchSize: up.PatchSize}

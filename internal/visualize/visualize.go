@@ -306,6 +306,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 		if err := render(ctx, opt.Host, vizwire.Upconv, upParams, meta, files,
 			plugin.NamedTensor{Name: vizwire.TensorActivations, Tensor: test.acts},
 			plugin.NamedTensor{Name: vizwire.TensorImages, Tensor: test.images},
+			plugin.NamedTensor{Name: vizwire.TensorParts, Tensor: test.parts},
 			plugin.NamedTensor{Name: vizwire.TensorTrainActivations, Tensor: tr.acts},
 			plugin.NamedTensor{Name: vizwire.TensorTrainImages, Tensor: tr.images},
 			plugin.NamedTensor{Name: vizwire.TensorTrainMirrored, Tensor: mirrored}); err != nil {
@@ -346,7 +347,8 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	if up != nil {
 		sec.Decoder.FeatureSide, sec.Decoder.InputSide, sec.Decoder.Seconds = s[2], up.Decoder.Height, decoderSeconds
 		sec.Numbers.Decoder = &DecoderNumbers{TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images, Steps: up.Steps,
-			MSE: up.HeldOut.MSE, BaselineMSE: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio, Seconds: decoderSeconds}
+			Mirrored: up.Mirrored, Object: up.HeldOut.Object, Background: up.HeldOut.Background, MSE: up.HeldOut.MSE, BaselineMSE: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio, Seconds: decoderSeconds,
+			Losses: up.Losses, LossEvery: up.LossEvery}
 	}
 	return sec, nil
 }
@@ -719,7 +721,7 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 			top = 3 * b
 		}
 		sec.Plots = append(sec.Plots, LinePlotClipped("decoder loss (pixel MSE)", "step", series, top))
-		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, Mirrored: up.Mirrored, HeldOutImages: up.HeldOut.Images,
+		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, Mirrored: up.Mirrored, Object: up.HeldOut.Object, Background: up.HeldOut.Background, HeldOutImages: up.HeldOut.Images,
 			MSE: up.HeldOut.MSE, Baseline: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio,
 			Reconstructions: rel(upconv.Dir, up.Reconstructions), MeanImage: rel(upconv.Dir, up.MeanImage),
 			Patches: up.Columns, PatchSize: up.PatchSize}

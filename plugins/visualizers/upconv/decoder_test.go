@@ -382,3 +382,31 @@ func TestCosineRate(t *testing.T) {
 		}
 	}
 }
+
+// The held-out error splits by the part masks: on 2×2 images whose left
+// column is the object, a reconstruction exact on the object and off by
+// 0.5 on the background has ratio 0 on the object and its own ratio on
+// the background.
+func TestSplitByObject(t *testing.T) {
+	img := func(v ...float32) []float32 { // the same 2×2 plane in R, G, B
+		return append(append(append([]float32{}, v...), v...), v...)
+	}
+	images := vizwire.Maps{N: 2, C: 3, H: 2, W: 2, Data: append(img(1, 0, 1, 0), img(0.5, 0, 0.5, 0)...)}
+	rec := vizwire.Maps{N: 2, C: 3, H: 2, W: 2, Data: append(img(1, 0.5, 1, 0.5), img(0.5, 0.5, 0.5, 0.5)...)}
+	parts := []uint8{1, 0, 3, 0, 2, 0, 1, 0}
+	mean := img(0.75, 0.25, 0.75, 0.25)
+	var ev Evaluation
+	if err := SplitByObject(&ev, rec, images, parts, mean); err != nil {
+		t.Fatal(err)
+	}
+	want := Evaluation{
+		Object:     &Region{Share: 0.5, MSE: 0, BaselineMSE: 0.0625, Ratio: 0},
+		Background: &Region{Share: 0.5, MSE: 0.25, BaselineMSE: 0.0625, Ratio: 4},
+	}
+	if d := cmp.Diff(want, ev); d != "" {
+		t.Errorf("split (-want +got):\n%s", d)
+	}
+	if err := SplitByObject(&ev, rec, images, parts[:4], mean); err == nil {
+		t.Error("SplitByObject with the masks of one image for two: no error")
+	}
+}

@@ -127,6 +127,11 @@ func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plu
 	if in.TrainImages, err = vizwire.Images(vizwire.TensorTrainImages, ts[vizwire.TensorTrainImages], in.TrainActivations.N, size); err != nil {
 		return nil, err
 	}
+	if t := ts[vizwire.TensorParts]; t != nil {
+		if in.Parts, err = vizwire.Parts(vizwire.TensorParts, t, in.Images.N, size, len(meta.Groups)); err != nil {
+			return nil, err
+		}
+	}
 	if t := ts[vizwire.TensorTrainMirrored]; t != nil && p.Mirror {
 		m, err := vizwire.AsMaps(vizwire.TensorTrainMirrored, t)
 		if err != nil {

@@ -37,6 +37,9 @@ type Input struct {
 	Meta                          vizwire.Meta
 	Activations, Images           vizwire.Maps // held out: pattern mining and evaluation
 	TrainActivations, TrainImages vizwire.Maps // decoder training
+	// Parts (optional) are the held-out images' part masks [N·S·S]: the
+	// held-out error is then split into object and background.
+	Parts []uint8
 	// TrainMirrored (optional) is the features of the training images
 	// mirrored left to right: more training pairs (TrainOptions.Mirrored).
 	TrainMirrored *vizwire.Maps
@@ -132,6 +135,11 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 	ev, rec, err := dec.Evaluate(a, in.Images, mean)
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.Parts != nil {
+		if err := SplitByObject(&ev, rec, in.Images, in.Parts, mean); err != nil {
+			return nil, nil, err
+		}
 	}
 	sum := &Summary{Layer: in.Meta.Layer, Backend: opt.Train.Backend.Name(), Decoder: dec.spec,
 		FeatureHeight: dec.FeatureHeight, FeatureWidth: dec.FeatureWidth, Resampled: dec.Resampled(), Steps: opt.Train.Steps,

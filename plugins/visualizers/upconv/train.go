@@ -260,6 +260,55 @@ type Evaluation struct {
 	// Ratio is MSE / BaselineMSE: below 1 the features carry information
 	// about the image beyond its average.
 	Ratio float64 `json:"ratio"`
+	// Object and Background split the same errors by the held-out images'
+	// part masks (nil without them): where the decoder recovers the image.
+	Object     *Region `json:"object,omitempty"`
+	Background *Region `json:"background,omitempty"`
+}
+
+// Region is the held-out error over one kind of pixel.
+type Region struct {
+	// Share is the fraction of the held-out pixels in the region.
+	Share       float64 `json:"share"`
+	MSE         float64 `json:"mse"`
+	BaselineMSE float64 `json:"baseline_mse"`
+	Ratio       float64 `json:"ratio"`
+}
+
+// SplitByObject fills ev.Object and ev.Background: rec and images are
+// [N,3,S,S], parts [N,S,S] group ids (0 the background), meanImage [3,S,S].
+func SplitByObject(ev *Evaluation, rec, images vizwire.Maps, parts []uint8, meanImage []float32) error {
+	px := images.H * images.W
+	if len(parts) != images.N*px || len(rec.Data) != len(images.Data) || images.C != 3 {
+		return fmt.Errorf("upconv: part masks of %d pixels for %d images of %d×%d", len(parts), images.N, images.H, images.W)
+	}
+	var sum, base [2]float64 // [background, object]
+	var count [2]int
+	for n := range images.N {
+		img, r, mask := images.Item(n), rec.Item(n), parts[n*px:(n+1)*px]
+		for i, v := range img {
+			k := 0
+			if mask[i%px] != 0 {
+				k = 1
+			}
+			d, b := float64(r[i])-float64(v), float64(meanImage[i])-float64(v)
+			sum[k] += d * d
+			base[k] += b * b
+			count[k]++
+		}
+	}
+	region := func(k int) *Region {
+		if count[k] == 0 {
+			return nil
+		}
+		g := &Region{Share: float64(count[k]) / float64(count[0]+count[1]), MSE: sum[k] / float64(count[k]), BaselineMSE: base[k] / float64(count[k])}
+		if g.BaselineMSE > 0 {
+			g.Ratio = g.MSE / g.BaselineMSE
+		}
+		return g
+	}
+	ev.Background, ev.Object = region(0), region(1)
+	return nil
 }
 
 // Evaluate reconstructs heldout features and scores them against images;

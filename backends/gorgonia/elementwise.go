@@ -49,7 +49,7 @@ func unaryForward[T float](k unaryKernel, x, y []T) error {
 		}
 	case graph.OpExp:
 		for i, v := range x {
-			y[i] = T(math.Exp(float64(v)))
+			y[i] = expOf(v)
 		}
 	case graph.OpLog:
 		for i, v := range x {

@@ -121,3 +121,53 @@ func BenchmarkChannelSum(b *testing.B) {
 		}
 	}
 }
+
+// vggm112Conv1 is vggm-112's first convolution: 3 -> 12 channels, 7x7
+// stride 2 on 112x112, no padding.
+var vggm112Conv1 = convGeom{n: 32, c: 3, h: 112, w: 112, o: 12, kh: 7, kw: 7, oh: 53, ow: 53, sh: 2, sw: 2, dh: 1, dw: 1, groups: 1}
+
+// BenchmarkIm2colStride2 builds one image's receptive fields for vggm-112's conv1.
+func BenchmarkIm2colStride2(b *testing.B) {
+	g := vggm112Conv1
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := dataOf[float32](randomValue(rng, g.c, g.h, g.w))
+	col := make([]float32, g.c*g.kh*g.kw*g.oh*g.ow)
+	b.SetBytes(int64(4 * len(col)))
+	b.ReportAllocs()
+	for b.Loop() {
+		im2col(g, x, g.c, col)
+	}
+}
+
+// BenchmarkMICore runs the fused −MI kernel (batch Z) and its scores
+// gradient on one of vggm-112's interpreted layers: 64 filters, batch 32,
+// 12x12 maps (145 templates).
+func BenchmarkMICore(b *testing.B) {
+	const c, n, k = 64, 32, 145
+	rng := rand.New(rand.NewPCG(1, 1))
+	s := randomValue(rng, c, n, k)
+	prior := randomValue(rng, k)
+	shift := G.NewF32(-3.4657)
+	fwd := miCoreKernel{c: c, b: n, k: k, batchZ: true, st: &miState{}}
+	y := newValue(gt.Float32, nil)
+	ctx := &runContext{threads: 1}
+	b.Run("forward", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := fwd.forward(ctx, []G.Value{s, shift, prior}, y); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	grad := fwd
+	grad.role = miGradScores
+	ds := newValue(gt.Float32, []int{c, n, k})
+	b.Run("grad", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := grad.forward(ctx, []G.Value{y, G.NewF32(1)}, ds); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -77,14 +77,20 @@ func compile(g *graph.Graph, ctx *runContext, mode backends.Mode, roots, wrt []*
 	if fuseConvBlocks {
 		fusion = planFusion(g, mode, p.needed, roots, dependsOn(g, mode, p.needed, wrt))
 	}
+	mi := miPlan{}
+	if fuseMI {
+		mi = planMIFusion(g, mode, p.needed, roots)
+	}
 	for _, n := range g.Nodes() {
-		if !p.needed[n.ID()] || fusion.absorbed[n.ID()] {
+		if !p.needed[n.ID()] || fusion.absorbed[n.ID()] || mi.absorbed[n.ID()] {
 			continue
 		}
 		var gn *G.Node
 		var err error
 		if b := fusion.blocks[n.ID()]; b != nil {
 			gn, err = p.lowerBlock(ctx, b)
+		} else if c := mi.chains[n.ID()]; c != nil {
+			gn, err = p.lowerMI(ctx, c)
 		} else {
 			gn, err = p.lower(ctx, mode, n)
 		}

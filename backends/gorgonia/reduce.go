@@ -87,7 +87,7 @@ func reduceForward[T float](k reduceKernel, x, y []T) {
 			for j, v := range x[o : o+n] {
 				mv := m[iy+j*inc]
 				if !math.IsInf(float64(mv), 0) {
-					acc[iy+j*inc] += math.Exp(float64(v - mv))
+					acc[iy+j*inc] += float64(expOf(v - mv))
 				}
 			}
 		})
@@ -207,7 +207,7 @@ func reduceBackward[T float](k reduceGradKernel, in [][]T, dx []T) {
 		p.rows(func(o, iy, _, n, inc, _ int) {
 			for j, v := range x[o : o+n] {
 				r := iy + j*inc
-				dx[o+j] = dy[r] * T(math.Exp(float64(v-y[r])))
+				dx[o+j] = dy[r] * expOf(v-y[r])
 			}
 		})
 	}

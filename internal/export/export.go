@@ -253,7 +253,7 @@ func FromRun(run *runstore.Run) (sd *weights.StateDict, done bool, err error) {
 		return nil, false, fmt.Errorf("export %s: the checkpoint has no class-layer bias %s", run.Dir, classBias)
 	}
 	spec := zoo.Spec{Arch: cfg.Model.Arch, InputSize: cfg.Data.ImageSize, Width: cfg.Model.Width, Classes: b.Shape()[0],
-		Loss: cfg.Model.Loss, Dropout: cfg.Model.Dropout, Batch: 1}
+		Loss: cfg.Model.Loss, Dropout: cfg.Model.Dropout, Batch: 1, MinTopMap: cfg.Model.MinTopMap}
 	m, err := zoo.Build(spec, zoo.Hooks{Interpretable: cfg.Interpretable.Enabled})
 	if err != nil {
 		return nil, false, fmt.Errorf("export %s: %w", run.Dir, err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/icnnlab/icnnlab/backends"
 	_ "github.com/icnnlab/icnnlab/backends/gorgonia"
 	"github.com/icnnlab/icnnlab/internal/export"
@@ -247,5 +248,46 @@ func TestFromRunInterpretable(t *testing.T) {
 	}
 	if !strings.Contains(sd.Metadata[export.KeyFeatures], `"name":"pool4","kind":"pool","padding":0,"dropped":true`) {
 		t.Errorf("features %s do not mark pool4 dropped", sd.Metadata[export.KeyFeatures])
+	}
+}
+
+// TestFromRunMinTopMap exports a run whose config drops pools to keep the
+// top map at least min_top_map wide (the default scale's VGG-M at 112 px
+// drops pool2): the export must rebuild the same network, or every layer
+// above the dropped pool has another shape than the checkpoint's.
+func TestFromRunMinTopMap(t *testing.T) {
+	cfg := train.Defaults()
+	cfg.Model = train.ModelConfig{Arch: zoo.ArchVGGM, Width: 0.125, Loss: "logistic", MinTopMap: 12}
+	cfg.Data.ImageSize = 112
+	spec := zoo.Spec{Arch: zoo.ArchVGGM, InputSize: 112, Width: 0.125, Classes: 1, Loss: zoo.LossLogistic, Batch: 1, MinTopMap: 12}
+	m, err := zoo.Build(spec, zoo.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"pool2"}, m.DroppedPools); diff != "" {
+		t.Fatalf("dropped pools (-want +got):\n%s", diff)
+	}
+	ckpt := map[string]*tensor.Tensor{"step": tensor.Scalar32(10)}
+	for _, p := range m.Graph.Params() {
+		ckpt[p.Attrs().Name] = tensor.Zeros(tensor.Float32, p.Shape()...)
+	}
+	store, err := runstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := json.Marshal(cfg)
+	run, _, err := store.Create("vgg-m-single", runstore.Identity{Kind: "train", Config: cb}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.SaveCheckpoint(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	sd, _, err := export.FromRun(run)
+	if err != nil {
+		t.Fatalf("export a run with min_top_map 12: %v", err)
+	}
+	if !strings.Contains(sd.Metadata[export.KeyFeatures], `"name":"pool2","kind":"pool","padding":0,"dropped":true`) {
+		t.Errorf("features %s do not mark pool2 dropped", sd.Metadata[export.KeyFeatures])
 	}
 }

@@ -132,7 +132,8 @@ func diagnose(cfg Config, run *runstore.Run, host *pluginhost.Host) (string, err
 		return "", err
 	}
 	spec := zoo.Spec{Arch: cfg.Model.Arch, InputSize: cfg.Data.ImageSize, Width: cfg.Model.Width,
-		Classes: trainSet.Classes(), Loss: cfg.Model.Loss, Dropout: cfg.Model.Dropout, Batch: cfg.Batch}
+		Classes: trainSet.Classes(), Loss: cfg.Model.Loss, Dropout: cfg.Model.Dropout, Batch: cfg.Batch,
+		MinTopMap: cfg.Model.MinTopMap}
 	model, parts, err := buildInterpretable(context.Background(), spec, cfg.Interpretable, cfg.Data.Task, host, zoo.Hooks{})
 	if err != nil {
 		return "", err

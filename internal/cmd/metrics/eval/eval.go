@@ -43,8 +43,11 @@ type EvalOptions struct {
 	Layer       string
 	ImageSize   int
 	Width       float64
-	Task        string
-	Categories  []string
+	// MinTopMap is the zoo's min_top_map the network was built with (0:
+	// the zoo's default); the default scale's VGG-M drops pool2 for it.
+	MinTopMap  int
+	Task       string
+	Categories []string
 
 	// Accuracy.
 	Logits string // .npy [N] or [N,K]
@@ -104,6 +107,8 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 			$ icnnlab metrics eval part-interpretability --activations acts.npy --annotations ann.json --arch small64 --layer conv_interp --params '{"top_fraction": 0.0153}'
 			$ icnnlab metrics eval location-instability --activations acts.npy --annotations ann.json --arch vgg-16 --layer conv_interp --image-size 224 --width 1 --params '{"landmarks": ["head", "neck", "torso"]}'
 			$ icnnlab metrics eval location-instability --activations acts.npy --annotations ann.json --arch small64 --layer conv_interp --task multi --json > instability.json
+			# a network of the default reproduction scale: VGG-M at 112 px, width 0.125, pool2 dropped for 12×12 maps
+			$ icnnlab metrics eval part-interpretability --activations acts.npy --annotations ann.json --arch vgg-m --layer conv_interp --image-size 112 --min-top-map 12
 			$ icnnlab metrics eval accuracy --logits logits.npy --labels labels.npy
 		`),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -129,6 +134,7 @@ func NewCmdEval(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Eval
 	fl.StringVar(&opts.Layer, "layer", "", "layer the activations come from, e.g. conv_interp (layer metrics)")
 	fl.IntVar(&opts.ImageSize, "image-size", 64, "input image side in pixels the network was built for")
 	fl.Float64Var(&opts.Width, "width", 0.125, "width multiplier the network was built with")
+	fl.IntVar(&opts.MinTopMap, "min-top-map", 0, "model.min_top_map the network was built with (12 at the default scale; 0: the zoo's default)")
 	fl.StringVar(&opts.Task, "task", plugin.TaskSingle, "single or multi (see above)")
 	fl.StringSliceVar(&opts.Categories, "categories", nil, "single: the target category; multi: the categories to evaluate on (default: all)")
 	fl.StringVar(&opts.Logits, "logits", "", "logits, a float .npy [N] or [N, K] (accuracy)")
@@ -149,7 +155,7 @@ func (o *EvalOptions) check(cmd *cobra.Command, params string) error {
 		}
 		o.Params = json.RawMessage(params)
 	}
-	layerFlags := []string{"activations", "annotations", "arch", "layer", "image-size", "width", "task", "categories"}
+	layerFlags := []string{"activations", "annotations", "arch", "layer", "image-size", "width", "min-top-map", "task", "categories"}
 	accuracyFlags := []string{"logits", "labels"}
 	if !o.layerMetric() {
 		for _, name := range layerFlags {
@@ -183,6 +189,9 @@ func (o *EvalOptions) check(cmd *cobra.Command, params string) error {
 	if !(o.Width > 0) {
 		return fmt.Errorf("--width %v: want a positive multiplier", o.Width)
 	}
+	if o.MinTopMap < 0 {
+		return fmt.Errorf("--min-top-map %d: want a map side in cells, or 0 for the zoo's default", o.MinTopMap)
+	}
 	if o.Task != plugin.TaskSingle && o.Task != plugin.TaskMulti {
 		return fmt.Errorf("--task %q: want single or multi", o.Task)
 	}
@@ -203,6 +212,7 @@ type Output struct {
 	Layer       string          `json:"layer,omitempty"`
 	ImageSize   int             `json:"image_size,omitempty"`
 	Width       float64         `json:"width,omitempty"`
+	MinTopMap   int             `json:"min_top_map,omitempty"`
 	Geometry    *parts.Geometry `json:"geometry,omitempty"`
 	Task        string          `json:"task,omitempty"`
 	Categories  []string        `json:"categories,omitempty"`
@@ -231,7 +241,7 @@ func evalRun(ctx context.Context, opts *EvalOptions) error {
 		out.Activations, out.Annotations, out.Arch, out.Layer = opts.Activations, opts.Annotations, opts.Arch, opts.Layer
 		g := in.geom
 		out.Geometry = &g
-		out.ImageSize, out.Width, out.Task, out.Categories = opts.ImageSize, opts.Width, opts.Task, opts.Categories
+		out.ImageSize, out.Width, out.MinTopMap, out.Task, out.Categories = opts.ImageSize, opts.Width, opts.MinTopMap, opts.Task, opts.Categories
 	} else {
 		if logits, labels, err = readAccuracyInputs(opts); err != nil {
 			return err
@@ -332,12 +342,15 @@ func readLayerInputs(opts *EvalOptions) (layerInputs, error) {
 // so that the inserted conv_interp exists; it does not change the other
 // layers' geometry.
 func zooLayer(opts *EvalOptions) (zoo.LayerInfo, string, error) {
-	spec := zoo.Spec{Arch: opts.Arch, InputSize: opts.ImageSize, Width: opts.Width, Classes: 1, Loss: zoo.LossLogistic, Batch: 1}
+	spec := zoo.Spec{Arch: opts.Arch, InputSize: opts.ImageSize, Width: opts.Width, MinTopMap: opts.MinTopMap, Classes: 1, Loss: zoo.LossLogistic, Batch: 1}
 	model, err := zoo.Build(spec, zoo.Hooks{Interpretable: true})
 	if err != nil {
 		return zoo.LayerInfo{}, "", fmt.Errorf("--arch %s at --image-size %d, --width %v: %w", opts.Arch, opts.ImageSize, opts.Width, err)
 	}
 	describe := fmt.Sprintf("%s of %s at %d px, width %v", opts.Layer, opts.Arch, opts.ImageSize, opts.Width)
+	if opts.MinTopMap > 0 {
+		describe += fmt.Sprintf(", min top map %d", opts.MinTopMap)
+	}
 	layer, ok := model.Layer(opts.Layer)
 	if !ok {
 		var names []string

@@ -44,6 +44,11 @@ func TestNewCmdEvalFlags(t *testing.T) {
 		{name: "bad task", args: "part-interpretability " + layer + " --task both", wantErr: `--task "both"`},
 		{name: "two targets", args: "part-interpretability " + layer + " --categories bird,cat", wantErr: "single task takes one target category, got 2"},
 		{name: "bad size", args: "part-interpretability " + layer + " --image-size 0", wantErr: "--image-size 0"},
+		{name: "default-scale network", args: "part-interpretability " + layer + " --image-size 112 --min-top-map 12",
+			want: EvalOptions{Metric: "part-interpretability", Activations: "a.npy", Annotations: "ann.json", Arch: "small64", Layer: "conv_interp",
+				ImageSize: 112, Width: 0.125, MinTopMap: 12, Task: "single"}},
+		{name: "bad min top map", args: "part-interpretability " + layer + " --min-top-map -1", wantErr: "--min-top-map -1"},
+		{name: "min top map on accuracy", args: "accuracy --logits l.npy --labels y.npy --min-top-map 12", wantErr: "--min-top-map applies to part-interpretability"},
 		{name: "bad width", args: "part-interpretability " + layer + " --width -1", wantErr: "--width -1"},
 		{name: "bad params", args: "part-interpretability " + layer + " --params {region:box}", wantErr: "--params is not valid JSON"},
 		{name: "logits on a layer metric", args: "part-interpretability " + layer + " --logits l.npy", wantErr: "--logits applies to accuracy only"},
@@ -97,6 +102,25 @@ func TestExtremes(t *testing.T) {
 		best, worst := extremes(items, tt.n)
 		if !cmp.Equal(best, tt.best) || !cmp.Equal(worst, tt.worst) {
 			t.Errorf("extremes(%d of %d) = %v, %v; want %v, %v", tt.n, tt.of, best, worst, tt.best, tt.worst)
+		}
+	}
+}
+
+// The default reproduction's VGG-M drops pool2 so that its interpreted maps
+// are 12×12; without --min-top-map the zoo plans the smaller default map,
+// and activations of a default-scale run would not match the layer.
+func TestZooLayerMinTopMap(t *testing.T) {
+	for _, tt := range []struct {
+		minTopMap int
+		wantSide  int
+	}{{0, 6}, {12, 12}} {
+		opts := &EvalOptions{Arch: "vgg-m", Layer: "conv_interp", ImageSize: 112, Width: 0.125, MinTopMap: tt.minTopMap}
+		layer, _, err := zooLayer(opts)
+		if err != nil {
+			t.Fatalf("min top map %d: %v", tt.minTopMap, err)
+		}
+		if layer.Size != tt.wantSide {
+			t.Errorf("min top map %d: conv_interp maps %d×%d, want %d×%d", tt.minTopMap, layer.Size, layer.Size, tt.wantSide, tt.wantSide)
 		}
 	}
 }

@@ -290,26 +290,33 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 			return nil, fmt.Errorf("training split: %w", err)
 		}
 		sec.Layer.TrainImages = tr.acts.Shape()[0]
-		// The mirror images of the training split are as natural as the
-		// originals and cost one more pass through the network: the
-		// decoder gets twice the training pairs.
-		mirrored, _, err := sess.Extract(layer, mirroredDataset{subset{sess.Train, spread(sess.Train.Len(), opt.TrainImages)}}, 0)
-		if err != nil {
-			return nil, fmt.Errorf("training split mirrored: %w", err)
-		}
 		upParams, err := withFilters(opt.UpconvParams, filters)
 		if err != nil {
 			return nil, fmt.Errorf("upconv parameters: %w", err)
 		}
+		inputs := []plugin.NamedTensor{
+			{Name: vizwire.TensorActivations, Tensor: test.acts},
+			{Name: vizwire.TensorImages, Tensor: test.images},
+			{Name: vizwire.TensorParts, Tensor: test.parts},
+			{Name: vizwire.TensorTrainActivations, Tensor: tr.acts},
+			{Name: vizwire.TensorTrainImages, Tensor: tr.images},
+		}
+		// The mirror images of the training split are as natural as the
+		// originals and cost one more pass through the network: the
+		// decoder gets twice the training pairs. The pass is skipped when
+		// the parameters switch mirroring off (the tensor is optional).
+		if mirror, err := upconvMirrors(upParams); err != nil {
+			return nil, fmt.Errorf("upconv parameters: %w", err)
+		} else if mirror {
+			mirrored, _, err := sess.Extract(layer, mirroredDataset{subset{sess.Train, spread(sess.Train.Len(), opt.TrainImages)}}, 0)
+			if err != nil {
+				return nil, fmt.Errorf("training split mirrored: %w", err)
+			}
+			inputs = append(inputs, plugin.NamedTensor{Name: vizwire.TensorTrainMirrored, Tensor: mirrored})
+		}
 		logf(opt, "%s: training the up-convolution decoder on %d images (%s)", sec.Name, sec.Layer.TrainImages, b.Name())
 		start := time.Now()
-		if err := render(ctx, opt.Host, vizwire.Upconv, upParams, meta, files,
-			plugin.NamedTensor{Name: vizwire.TensorActivations, Tensor: test.acts},
-			plugin.NamedTensor{Name: vizwire.TensorImages, Tensor: test.images},
-			plugin.NamedTensor{Name: vizwire.TensorParts, Tensor: test.parts},
-			plugin.NamedTensor{Name: vizwire.TensorTrainActivations, Tensor: tr.acts},
-			plugin.NamedTensor{Name: vizwire.TensorTrainImages, Tensor: tr.images},
-			plugin.NamedTensor{Name: vizwire.TensorTrainMirrored, Tensor: mirrored}); err != nil {
+		if err := render(ctx, opt.Host, vizwire.Upconv, upParams, meta, files, inputs...); err != nil {
 			return nil, err
 		}
 		decoderSeconds = time.Since(start).Seconds()
@@ -389,6 +396,22 @@ type subset struct {
 
 func (s subset) Len() int                            { return len(s.idx) }
 func (s subset) Example(i int) (data.Example, error) { return s.Dataset.Example(s.idx[i]) }
+
+// upconvMirrors reports whether the up-conv parameters leave the decoder's
+// mirror images on: they are on unless "mirror" is false (the plugin's
+// default is on; its schema validates the value).
+func upconvMirrors(params json.RawMessage) (bool, error) {
+	var p struct {
+		Mirror *bool `json:"mirror"`
+	}
+	if len(params) == 0 {
+		return true, nil
+	}
+	if err := json.Unmarshal(params, &p); err != nil {
+		return false, fmt.Errorf("read \"mirror\": %w", err)
+	}
+	return p.Mirror == nil || *p.Mirror, nil
+}
 
 // mirroredDataset flips every image of a dataset left to right.
 type mirroredDataset struct{ data.Dataset }

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
+
+	"github.com/icnnlab/icnnlab/plugins/visualizers/upconv"
 )
 
 // Report is everything report.html shows. It holds only plain values
@@ -88,6 +90,11 @@ type DecoderFacts struct {
 	Backend     string
 	Steps       int
 	TrainImages int
+	// Mirrored: the decoder trained on the mirror images too.
+	Mirrored bool
+	// Object and Background split the held-out error by the part masks
+	// (nil when the images have none).
+	Object, Background *upconv.Region
 	// FeatureSide is the layer's map side; InputSide the decoder's, onto
 	// which the features are resampled when they differ.
 	FeatureSide, InputSide int
@@ -160,15 +167,24 @@ type RunNumbers struct {
 
 // DecoderNumbers are the decoder's held-out figures.
 type DecoderNumbers struct {
-	TrainImages   int     `json:"train_images"`
-	HeldOutImages int     `json:"held_out_images"`
-	Steps         int     `json:"steps"`
-	MSE           float64 `json:"mse"`
-	BaselineMSE   float64 `json:"baseline_mse"`
-	Ratio         float64 `json:"ratio"`
+	TrainImages   int `json:"train_images"`
+	HeldOutImages int `json:"held_out_images"`
+	Steps         int `json:"steps"`
+	// Mirrored: trained on the mirror images too (2·TrainImages pairs).
+	Mirrored    bool    `json:"mirrored"`
+	MSE         float64 `json:"mse"`
+	BaselineMSE float64 `json:"baseline_mse"`
+	Ratio       float64 `json:"ratio"`
 	// Seconds is the wall time of the decoder's plugin call (training,
 	// scoring and drawing) on the machine that made the report.
 	Seconds float64 `json:"seconds"`
+	// Object and Background split the held-out error by the part masks.
+	Object     *upconv.Region `json:"object,omitempty"`
+	Background *upconv.Region `json:"background,omitempty"`
+	// Losses is the training loss (pixel MSE of the batch) at steps 1,
+	// 1+LossEvery, 1+2·LossEvery, …: the loss curve.
+	Losses    []float64 `json:"losses"`
+	LossEvery int       `json:"loss_every"`
 }
 
 // Numbers collects every section's figures.
@@ -184,7 +200,8 @@ func (r *Report) Numbers() Numbers {
 var reportTemplate string
 
 var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"f3": func(v float64) string { return fmt.Sprintf("%.4f", v) },
+	"f3":  func(v float64) string { return fmt.Sprintf("%.4f", v) },
+	"pct": func(v float64) string { return fmt.Sprintf("%.0f %%", 100*v) },
 }).Parse(reportTemplate))
 
 // Render writes the report as one self-contained HTML page (images are

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/icnnlab/icnnlab/plugins/visualizers/draw"
+	"github.com/icnnlab/icnnlab/plugins/visualizers/upconv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/report.golden.html")
@@ -42,7 +43,7 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 		Heatmap:   "interp/receptive-field/parts-heatmap.png",
 		Groups:    []string{"background", "head", "torso"},
 		TopImages: 8,
-		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, Seconds: 93.4, TrainImages: 500, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
+		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, Seconds: 93.4, TrainImages: 500, Mirrored: true, Object: &upconv.Region{Share: 0.25, MSE: 0.03, BaselineMSE: 0.06, Ratio: 0.5}, Background: &upconv.Region{Share: 0.75, MSE: 0.018, BaselineMSE: 0.024, Ratio: 0.75}, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
 			Ratio: 0.611, Patches: 6, PatchSize: 32, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
 		Cards: []FilterCard{
 			{Filter: 7, Part: "head", Purity: "0.85 (17 of 20 peaks)", PatchesImage: "interp/receptive-field/patches-007.png",

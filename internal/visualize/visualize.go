@@ -294,13 +294,29 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 		if err != nil {
 			return nil, fmt.Errorf("upconv parameters: %w", err)
 		}
+		inputs := []plugin.NamedTensor{
+			{Name: vizwire.TensorActivations, Tensor: test.acts},
+			{Name: vizwire.TensorImages, Tensor: test.images},
+			{Name: vizwire.TensorParts, Tensor: test.parts},
+			{Name: vizwire.TensorTrainActivations, Tensor: tr.acts},
+			{Name: vizwire.TensorTrainImages, Tensor: tr.images},
+		}
+		// The mirror images of the training split are as natural as the
+		// originals and cost one more pass through the network: the
+		// decoder gets twice the training pairs. The pass is skipped when
+		// the parameters switch mirroring off (the tensor is optional).
+		if mirror, err := upconvMirrors(upParams); err != nil {
+			return nil, fmt.Errorf("upconv parameters: %w", err)
+		} else if mirror {
+			mirrored, _, err := sess.Extract(layer, mirroredDataset{subset{sess.Train, spread(sess.Train.Len(), opt.TrainImages)}}, 0)
+			if err != nil {
+				return nil, fmt.Errorf("training split mirrored: %w", err)
+			}
+			inputs = append(inputs, plugin.NamedTensor{Name: vizwire.TensorTrainMirrored, Tensor: mirrored})
+		}
 		logf(opt, "%s: training the up-convolution decoder on %d images (%s)", sec.Name, sec.Layer.TrainImages, b.Name())
 		start := time.Now()
-		if err := render(ctx, opt.Host, vizwire.Upconv, upParams, meta, files,
-			plugin.NamedTensor{Name: vizwire.TensorActivations, Tensor: test.acts},
-			plugin.NamedTensor{Name: vizwire.TensorImages, Tensor: test.images},
-			plugin.NamedTensor{Name: vizwire.TensorTrainActivations, Tensor: tr.acts},
-			plugin.NamedTensor{Name: vizwire.TensorTrainImages, Tensor: tr.images}); err != nil {
+		if err := render(ctx, opt.Host, vizwire.Upconv, upParams, meta, files, inputs...); err != nil {
 			return nil, err
 		}
 		decoderSeconds = time.Since(start).Seconds()
@@ -338,7 +354,8 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	if up != nil {
 		sec.Decoder.FeatureSide, sec.Decoder.InputSide, sec.Decoder.Seconds = s[2], up.Decoder.Height, decoderSeconds
 		sec.Numbers.Decoder = &DecoderNumbers{TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images, Steps: up.Steps,
-			MSE: up.HeldOut.MSE, BaselineMSE: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio, Seconds: decoderSeconds}
+			Mirrored: up.Mirrored, Object: up.HeldOut.Object, Background: up.HeldOut.Background, MSE: up.HeldOut.MSE, BaselineMSE: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio, Seconds: decoderSeconds,
+			Losses: up.Losses, LossEvery: up.LossEvery}
 	}
 	return sec, nil
 }
@@ -379,6 +396,42 @@ type subset struct {
 
 func (s subset) Len() int                            { return len(s.idx) }
 func (s subset) Example(i int) (data.Example, error) { return s.Dataset.Example(s.idx[i]) }
+
+// upconvMirrors reports whether the up-conv parameters leave the decoder's
+// mirror images on: they are on unless "mirror" is false (the plugin's
+// default is on; its schema validates the value).
+func upconvMirrors(params json.RawMessage) (bool, error) {
+	var p struct {
+		Mirror *bool `json:"mirror"`
+	}
+	if len(params) == 0 {
+		return true, nil
+	}
+	if err := json.Unmarshal(params, &p); err != nil {
+		return false, fmt.Errorf("read \"mirror\": %w", err)
+	}
+	return p.Mirror == nil || *p.Mirror, nil
+}
+
+// mirroredDataset flips every image of a dataset left to right.
+type mirroredDataset struct{ data.Dataset }
+
+func (m mirroredDataset) Example(i int) (data.Example, error) {
+	e, err := m.Dataset.Example(i)
+	if err != nil {
+		return e, err
+	}
+	s := m.ImageSize()
+	flipped := make([]float32, len(e.Image))
+	for row := 0; row < len(e.Image)/s; row++ { // rows of every channel
+		src, dst := e.Image[row*s:(row+1)*s], flipped[row*s:(row+1)*s]
+		for x, v := range src {
+			dst[s-1-x] = v
+		}
+	}
+	e.Image = flipped
+	return e, nil
+}
 
 func spread(n, limit int) []int {
 	if limit <= 0 || limit >= n {
@@ -691,7 +744,7 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 			top = 3 * b
 		}
 		sec.Plots = append(sec.Plots, LinePlotClipped("decoder loss (pixel MSE)", "step", series, top))
-		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images,
+		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, Mirrored: up.Mirrored, Object: up.HeldOut.Object, Background: up.HeldOut.Background, HeldOutImages: up.HeldOut.Images,
 			MSE: up.HeldOut.MSE, Baseline: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio,
 			Reconstructions: rel(upconv.Dir, up.Reconstructions), MeanImage: rel(upconv.Dir, up.MeanImage),
 			Patches: up.Columns, PatchSize: up.PatchSize}

@@ -270,7 +270,7 @@ func TestVisualizeEndToEnd(t *testing.T) {
 		"interpretable (mask l1, loss mi) small64, multi, seed 1",
 		"<h3>Layer conv_interp</h3>",
 		"24 test images (held out from the decoder), 32 training images for the decoder",
-		"3 Adam steps, backend gorgonia",
+		"32 images and their mirror images, 3 Adam steps, backend gorgonia",
 		`<svg xmlns="http://www.w3.org/2000/svg" class="coverage"`,
 	} {
 		if !strings.Contains(page, want) {
@@ -333,8 +333,10 @@ func TestVisualizeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(nums.Runs) != 1 || nums.Runs[0].PatternPurity == nil || *nums.Runs[0].PatternPurity != pu.Mean ||
-		nums.Runs[0].Decoder == nil || nums.Runs[0].Decoder.Steps != 3 {
-		t.Errorf("%s: %+v, want one run with the summary's purity %v and a 3-step decoder", viz.NumbersFile, nums, pu.Mean)
+		nums.Runs[0].Decoder == nil || nums.Runs[0].Decoder.Steps != 3 || len(nums.Runs[0].Decoder.Losses) != 3 || nums.Runs[0].Decoder.LossEvery != 1 {
+		t.Errorf("%s: %+v, want one run with the summary's purity %v and a 3-step decoder with its 3 losses", viz.NumbersFile, nums, pu.Mean)
+	} else if d := nums.Runs[0].Decoder; d.Object == nil || d.Background == nil || math.Abs(d.Object.Share+d.Background.Share-1) > 1e-9 || !d.Mirrored {
+		t.Errorf("%s: decoder error on the object %+v and the background %+v, mirrored %v; want both, their shares adding to 1, trained on the mirror images too (the default)", viz.NumbersFile, d.Object, d.Background, d.Mirrored)
 	}
 	if !strings.Contains(page, fmt.Sprintf("<td>%.3f (%d filters fire, K = 20)</td>", pu.Mean, pu.Firing)) {
 		t.Errorf("the report does not show the summary's pattern purity %.3f", pu.Mean)

@@ -41,7 +41,11 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if r.WallSeconds > 0 {
 		fmt.Fprintf(&b, ", wall time %s", formatDuration(r.WallSeconds))
 	}
-	b.WriteString(".</p>\n<p class=\"legend small\">Bars: our mean with ± std whiskers;<span style=\"background:" + colourBase + "\"></span>baseline<span style=\"background:" + colourTreat + "\"></span>treatment<span style=\"background:" + colourPaper + "\"></span>paper's number (◆ baseline, ● treatment). Strip plots: one dot per filter (seed 1), bar = mean.</p>\n")
+	b.WriteString(".</p>\n<p class=\"legend small\">Bars: our mean with ± std whiskers;<span style=\"background:" + colourBase + "\"></span>baseline<span style=\"background:" + colourTreat + "\"></span>treatment<span style=\"background:" + colourPaper + "\"></span>paper's number (◆ baseline, ● treatment). Strip plots: one dot per filter (seed 1), bar = mean.")
+	if r.anyPurity() {
+		b.WriteString(" " + esc(purityLegend))
+	}
+	b.WriteString("</p>\n")
 	for _, t := range r.Tables {
 		fmt.Fprintf(&b, "<h2 id=\"table-%s\">%s</h2>\n", esc(t.ID), esc(t.Title))
 		b.WriteString("<p class=\"small\">")
@@ -60,7 +64,12 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			fmt.Fprintf(&b, "<br>Runs. %s", esc(s))
 		}
 		b.WriteString("</p>\n")
-		b.WriteString("<table><tr><th class=l>metric</th><th class=l>network</th><th class=l>column</th><th class=l>baseline</th><th>ours</th><th class=l>treatment</th><th>ours</th><th>difference [95 % interval]</th><th>paper baseline</th><th>paper treatment</th><th class=l>claim</th><th class=l>outcome</th><th class=l>runs</th></tr>\n")
+		b.WriteString("<table><tr><th class=l>metric</th><th class=l>network</th><th class=l>column</th><th class=l>baseline</th><th>ours</th><th class=l>treatment</th><th>ours</th><th>difference [95 % interval]</th><th>paper baseline</th><th>paper treatment</th><th class=l>claim</th><th class=l>outcome</th>")
+		purity := hasPurity(t)
+		if purity {
+			b.WriteString("<th>pattern purity, baseline → treatment</th>")
+		}
+		b.WriteString("<th class=l>runs</th></tr>\n")
 		for _, row := range t.Rows {
 			ag := strings.ReplaceAll(outcomeCell(row), "**", "")
 			cls := "yes"
@@ -71,10 +80,14 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			if row.Report != "" {
 				runs = fmt.Sprintf("<a href=\"%s\">report</a>", esc(row.Report))
 			}
-			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td class=l>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td><td class=\"l %s\">%s</td><td class=l>%s</td></tr>\n",
+			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td class=l>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td><td class=\"l %s\">%s</td>",
 				esc(string(row.Metric)), esc(spec.PaperNetwork(row.Arch)), esc(columnCell(row)), esc(row.Baseline), esc(cell(row.Metric, row.Base)),
 				esc(row.Treatment), esc(cell(row.Metric, row.Treat)), esc(diffCell(row)), esc(paperCellOf(row, row.PaperBase)), esc(paperCellOf(row, row.PaperTreat)),
-				esc(row.Claimed()), cls, esc(ag), runs)
+				esc(row.Claimed()), cls, esc(ag))
+			if purity {
+				fmt.Fprintf(&b, "<td>%s</td>", esc(purityCell(row)))
+			}
+			fmt.Fprintf(&b, "<td class=l>%s</td></tr>\n", runs)
 		}
 		b.WriteString("</table>\n")
 		if na := t.NotApplicableText(); na != "" {

@@ -181,6 +181,26 @@ func outcomeCell(r verdict.Row) string {
 	return r.Outcome
 }
 
+// purityLegend says what the pattern-purity column holds.
+const purityLegend = "\"pattern purity\" is the visual counterpart of part interpretability, from the row's visualizer report: per filter, the share of its 20 strongest peaks whose receptive-field centre lies on the part most of them land on, averaged over the filters that fire and over the seeds, for the baseline → the treatment (docs/visualizers.md)."
+
+// hasPurity reports whether some row of t quotes its report's purity.
+func hasPurity(t *verdict.TableResult) bool {
+	return slices.ContainsFunc(t.Rows, func(r verdict.Row) bool { return r.Purity != nil })
+}
+
+// anyPurity reports whether some table quotes pattern purity.
+func (r *Report) anyPurity() bool { return slices.ContainsFunc(r.Tables, hasPurity) }
+
+// purityCell is a row's pattern purity, baseline → treatment ("—" without
+// a report).
+func purityCell(r verdict.Row) string {
+	if r.Purity == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f → %.3f", r.Purity.Base, r.Purity.Treat)
+}
+
 func columnCell(r verdict.Row) string {
 	c := r.Column
 	if r.Dataset != "" {
@@ -288,7 +308,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if r.WallSeconds > 0 {
 		fmt.Fprintf(&b, " Wall time %s (%d runs; their training took %s, counted also for runs reused from the run store).", formatDuration(r.WallSeconds), len(r.Runs), formatDuration(r.trainSeconds()))
 	}
-	b.WriteString("\n\nValues are mean ± sample std over seeds; accuracy in %. \"difference\" is treatment − baseline paired by seed, with its 95 % interval (Student's t) from 2 seeds on. A row holds when the interval lies on the claimed side (for accuracy: above −tolerance), is contradicted when it lies on the other, and is not shown otherwise; it is not measurable when a network did not learn (train accuracy below 90 %, or test accuracy within 10 points of chance), and a part-interpretability row is collapsed, not holding, when 90 % or more of the treatment's filters choose one part as their best.\n")
+	b.WriteString("\n\nValues are mean ± sample std over seeds; accuracy in %. \"difference\" is treatment − baseline paired by seed, with its 95 % interval (Student's t) from 2 seeds on. A row holds when the interval lies on the claimed side (for accuracy: above −tolerance), is contradicted when it lies on the other, and is not shown otherwise; it is not measurable when a network did not learn (train accuracy below 90 %, or test accuracy within 10 points of chance), and a part-interpretability row is collapsed, not holding, when 90 % or more of the treatment's filters choose one part as their best.")
+	if r.anyPurity() {
+		b.WriteString(" " + purityLegend)
+	}
+	b.WriteString("\n")
 	for _, t := range r.Tables {
 		fmt.Fprintf(&b, "\n## %s\n\n", t.Title)
 		if t.StandsInFor != "" {
@@ -305,13 +329,25 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		for _, s := range t.Setup {
 			fmt.Fprintf(&b, "Runs. %s\n\n", s)
 		}
-		b.WriteString("| metric | network | column | baseline | ours | treatment | ours | difference [95 % interval] | paper baseline | paper treatment | claim | outcome |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		purity := hasPurity(t)
+		b.WriteString("| metric | network | column | baseline | ours | treatment | ours | difference [95 % interval] | paper baseline | paper treatment | claim | outcome |")
+		if purity {
+			b.WriteString(" pattern purity, baseline → treatment |")
+		}
+		b.WriteString("\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+		if purity {
+			b.WriteString("---|")
+		}
+		b.WriteString("\n")
 		for _, row := range t.Rows {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
 				row.Metric, spec.PaperNetwork(row.Arch), columnCell(row), row.Baseline, cell(row.Metric, row.Base),
 				row.Treatment, cell(row.Metric, row.Treat), diffCell(row), paperCellOf(row, row.PaperBase), paperCellOf(row, row.PaperTreat),
 				row.Claimed(), outcomeCell(row))
+			if purity {
+				fmt.Fprintf(&b, " %s |", purityCell(row))
+			}
+			b.WriteString("\n")
 		}
 		b.WriteString("\n")
 		if na := t.NotApplicableText(); na != "" {

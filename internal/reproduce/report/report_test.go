@@ -108,6 +108,11 @@ func golden(t *testing.T, name string, got []byte) {
 
 func TestReportGoldenFiles(t *testing.T) {
 	r := fixtureReport(t)
+	// The bird rows quote their report's pattern purity, the cat rows have
+	// no report: the Markdown shows the column with "—" for them.
+	for _, i := range []int{0, 3} {
+		r.Tables[0].Rows[i].Purity = &verdict.PurityPair{Base: 0.2, Treat: 0.6}
+	}
 	for _, f := range []struct {
 		name  string
 		write func(*bytes.Buffer) error
@@ -223,5 +228,52 @@ func TestClaimHasNoPipe(t *testing.T) {
 	s := verdict.Row{Metric: spec.Accuracy, Direction: spec.Similar, Tolerance: 0.03, Baseline: "a", Treatment: "b"}
 	if c := s.Claimed(); strings.Contains(c, "|") {
 		t.Errorf("claim %q contains a pipe, which breaks Markdown tables", c)
+	}
+}
+
+// The purity column appears, in Markdown and HTML, only in a table whose
+// rows quote a report's purity, one value pair per row.
+func TestPurityColumn(t *testing.T) {
+	r := fixtureReport(t)
+	render := func() (md, page string) {
+		var m, h bytes.Buffer
+		if err := r.WriteMarkdown(&m); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteHTML(&h); err != nil {
+			t.Fatal(err)
+		}
+		return m.String(), h.String()
+	}
+	md, page := render()
+	for _, out := range []string{md, page} {
+		if strings.Contains(out, "pattern purity") {
+			t.Errorf("a report without purity has a purity column or legend:\n%s", out)
+		}
+	}
+	r.Tables[0].Rows[1].Purity = &verdict.PurityPair{Base: 0.125, Treat: 0.5}
+	md, page = render()
+	var catRow string
+	without := 0
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, "| part-interpretability | VGG-M | cat |") {
+			catRow = line
+		}
+		if strings.HasPrefix(line, "| part-interpretability |") || strings.HasPrefix(line, "| accuracy |") {
+			if strings.HasSuffix(line, "| — |") {
+				without++
+			}
+		}
+	}
+	if !strings.HasSuffix(catRow, "| 0.125 → 0.500 |") {
+		t.Errorf("Markdown cat row = %q, want it to end with its purity", catRow)
+	}
+	if want := len(r.Tables[0].Rows) - 1; without != want {
+		t.Errorf("Markdown has %d rows ending without purity, want %d", without, want)
+	}
+	for _, want := range []string{"<th>pattern purity, baseline → treatment</th>", "<td>0.125 → 0.500</td>", "the share of its 20 strongest peaks"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
 	}
 }

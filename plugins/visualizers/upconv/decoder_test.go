@@ -288,3 +288,125 @@ func TestTrainStartsAtMeanImage(t *testing.T) {
 		t.Errorf("after one negligible step: MSE %.6f, baseline %.6f (ratio %.7f), want the baseline", ev.MSE, ev.BaselineMSE, ev.Ratio)
 	}
 }
+
+// leftStripes is n items whose image is a grey stripe on the left half
+// (brightness by item) and dark on the right, and whose 4×4 feature map
+// carries that brightness in its left half.
+func leftStripes(n, size int) (feats, imgs vizwire.Maps) {
+	const side = 4
+	feats = vizwire.Maps{N: n, C: 1, H: side, W: side}
+	imgs = vizwire.Maps{N: n, C: 3, H: size, W: size}
+	for i := range n {
+		v := 0.2 + 0.8*float32(i%5)/4
+		for range side {
+			for x := range side {
+				feats.Data = append(feats.Data, v*float32(max(0, 1-x/(side/2))))
+			}
+		}
+		for range 3 {
+			for range size {
+				for x := range size {
+					imgs.Data = append(imgs.Data, v*float32(max(0, 1-x/(size/2))))
+				}
+			}
+		}
+	}
+	return feats, imgs
+}
+
+// With the mirror images the decoder also learns stripes on the right,
+// which no original image has; it still starts at the mean of the
+// original images (the baseline's prediction).
+func TestTrainOnMirrorImages(t *testing.T) {
+	b, err := backends.New("gorgonia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats, imgs := leftStripes(40, 16)
+	mirrored := Mirror(feats)
+	heldOutFeats, heldOutImgs := mirrored, Mirror(imgs) // right stripes
+	ratio := func(opt TrainOptions, f vizwire.Maps, im vizwire.Maps) float64 {
+		t.Helper()
+		opt.Backend, opt.Batch, opt.Hidden, opt.Seed = b, 8, 8, 1
+		d, err := Train(feats, imgs, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		ev, _, err := d.Evaluate(f, im, MeanImage(imgs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev.Ratio
+	}
+	if r := ratio(TrainOptions{Steps: 1, LearningRate: 1e-12, Mirrored: &mirrored}, feats, imgs); math.Abs(r-1) > 1e-5 {
+		t.Errorf("after one negligible step with mirror images: ratio %.6f to the originals' mean image, want 1", r)
+	}
+	with := ratio(TrainOptions{Steps: 300, LearningRate: 1e-2, FinalLearningRate: 1e-3, Mirrored: &mirrored}, heldOutFeats, heldOutImgs)
+	without := ratio(TrainOptions{Steps: 300, LearningRate: 1e-2, FinalLearningRate: 1e-3}, heldOutFeats, heldOutImgs)
+	t.Logf("right stripes: ratio %.3f with mirror images, %.3f without", with, without)
+	if !(with < 0.3 && with < without/2) {
+		t.Errorf("right stripes: ratio %.3f trained with mirror images, %.3f without; want the first well below 0.3 and half the second", with, without)
+	}
+	bad := vizwire.Maps{N: 3, C: 1, H: 4, W: 4, Data: make([]float32, 48)}
+	if _, err := Train(feats, imgs, TrainOptions{Backend: b, Steps: 1, Batch: 8, Hidden: 8, LearningRate: 1e-3, Mirrored: &bad}); err == nil ||
+		!strings.Contains(err.Error(), "mirrored features [3,1,4,4] for features [40,1,4,4]") {
+		t.Errorf("Train with 3 mirrored maps for 40: %v", err)
+	}
+}
+
+func TestMirror(t *testing.T) {
+	m := vizwire.Maps{N: 1, C: 2, H: 2, W: 3, Data: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}
+	want := []float32{3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10}
+	if d := cmp.Diff(want, Mirror(m).Data); d != "" {
+		t.Errorf("Mirror (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10}, Concat(m, Mirror(m)).Data); d != "" {
+		t.Errorf("Concat (-want +got):\n%s", d)
+	}
+}
+
+func TestCosineRate(t *testing.T) {
+	for _, tc := range []struct {
+		step, steps int
+		want        float64
+	}{
+		{0, 101, 1e-2},
+		{50, 101, (1e-2 + 1e-4) / 2},
+		{100, 101, 1e-4},
+		{25, 101, 1e-4 + (1e-2-1e-4)*(1+math.Sqrt2/2)/2},
+		{0, 1, 1e-2},
+	} {
+		if got := CosineRate(1e-2, 1e-4, tc.step, tc.steps); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("CosineRate(step %d of %d) = %g, want %g", tc.step, tc.steps, got, tc.want)
+		}
+	}
+}
+
+// The held-out error splits by the part masks: on 2×2 images whose left
+// column is the object, a reconstruction exact on the object and off by
+// 0.5 on the background has ratio 0 on the object and its own ratio on
+// the background.
+func TestSplitByObject(t *testing.T) {
+	img := func(v ...float32) []float32 { // the same 2×2 plane in R, G, B
+		return append(append(append([]float32{}, v...), v...), v...)
+	}
+	images := vizwire.Maps{N: 2, C: 3, H: 2, W: 2, Data: append(img(1, 0, 1, 0), img(0.5, 0, 0.5, 0)...)}
+	rec := vizwire.Maps{N: 2, C: 3, H: 2, W: 2, Data: append(img(1, 0.5, 1, 0.5), img(0.5, 0.5, 0.5, 0.5)...)}
+	parts := []uint8{1, 0, 3, 0, 2, 0, 1, 0}
+	mean := img(0.75, 0.25, 0.75, 0.25)
+	var ev Evaluation
+	if err := SplitByObject(&ev, rec, images, parts, mean); err != nil {
+		t.Fatal(err)
+	}
+	want := Evaluation{
+		Object:     &Region{Share: 0.5, MSE: 0, BaselineMSE: 0.0625, Ratio: 0},
+		Background: &Region{Share: 0.5, MSE: 0.25, BaselineMSE: 0.0625, Ratio: 4},
+	}
+	if d := cmp.Diff(want, ev); d != "" {
+		t.Errorf("split (-want +got):\n%s", d)
+	}
+	if err := SplitByObject(&ev, rec, images, parts[:4], mean); err == nil {
+		t.Error("SplitByObject with the masks of one image for two: no error")
+	}
+}

@@ -15,11 +15,16 @@ const PluginVersion = "1.0.0"
 
 // Params are the plugin's parameters.
 type Params struct {
-	Filters        []int   `json:"filters"`
-	Steps          int     `json:"steps"`
-	Batch          int     `json:"batch"`
-	Hidden         int     `json:"hidden"`
-	LearningRate   float64 `json:"learning_rate"`
+	Filters      []int   `json:"filters"`
+	Steps        int     `json:"steps"`
+	Batch        int     `json:"batch"`
+	Hidden       int     `json:"hidden"`
+	LearningRate float64 `json:"learning_rate"`
+	// FinalLearningRate ends the half-cosine decay of the rate.
+	FinalLearningRate float64 `json:"final_learning_rate"`
+	// Mirror trains on the mirrored training images too, when the host
+	// sends their features.
+	Mirror         bool    `json:"mirror"`
 	Patterns       int     `json:"patterns"`
 	Peaks          int     `json:"peaks"`
 	Patches        int     `json:"patches"`
@@ -29,11 +34,12 @@ type Params struct {
 	Scale          int     `json:"scale"`
 }
 
-// DefaultParams: 800 Adam steps of batch 32 train the decoder of a
-// default-scale layer (64 maps of 12×12 → 112 px) in about 170
-// CPU-seconds (docs/visualizers.md).
+// DefaultParams: 800 Adam steps of batch 32, the rate decaying from 2e-3
+// to 1e-4 along a half cosine, on the training images and their mirror
+// images, train the decoder of a default-scale layer (64 maps of 12×12 →
+// 112 px) in about 0.2 CPU-seconds a step (docs/visualizers.md).
 func DefaultParams() Params {
-	return Params{Steps: 800, Batch: 32, Hidden: 64, LearningRate: 2e-3, Patterns: 3, Peaks: 60, Patches: 6,
+	return Params{Steps: 800, Batch: 32, Hidden: 64, LearningRate: 2e-3, FinalLearningRate: 1e-4, Mirror: true, Patterns: 3, Peaks: 60, Patches: 6,
 		PositionWeight: 0.5, Examples: 8, Scale: 2}
 }
 
@@ -46,17 +52,19 @@ func Schema() *plugin.Schema {
 	return &plugin.Schema{Type: "object", Properties: map[string]*plugin.Property{
 		"filters": {Type: plugin.TypeArray, Items: &plugin.Property{Type: plugin.TypeInteger, Minimum: ptr(0)},
 			Description: "filters to mine patterns for"},
-		"steps":           {Type: plugin.TypeInteger, Default: num(d.Steps), Minimum: ptr(1), Description: "Adam steps of decoder training"},
-		"batch":           {Type: plugin.TypeInteger, Default: num(d.Batch), Minimum: ptr(1), Description: "decoder training batch size"},
-		"hidden":          {Type: plugin.TypeInteger, Default: num(d.Hidden), Minimum: ptr(1), Description: "channels of the decoder's 3x3 convolutions (each up-convolution halves them)"},
-		"learning_rate":   {Type: plugin.TypeNumber, Default: num(d.LearningRate), Minimum: ptr(1e-9), Description: "Adam learning rate"},
-		"patterns":        {Type: plugin.TypeInteger, Default: num(d.Patterns), Minimum: ptr(1), Description: "k of the k-means over a filter's peaks"},
-		"peaks":           {Type: plugin.TypeInteger, Default: num(d.Peaks), Minimum: ptr(1), Description: "strongest peaks (one per image) clustered per filter"},
-		"patches":         {Type: plugin.TypeInteger, Default: num(d.Patches), Minimum: ptr(1), Maximum: ptr(32), Description: "top patches shown per pattern"},
-		"patch_size":      {Type: plugin.TypeInteger, Default: num(d.PatchSize), Minimum: ptr(0), Description: "side of a patch in image pixels, centred on the peak's receptive field (0: the receptive field, at most half the image)"},
-		"position_weight": {Type: plugin.TypeNumber, Default: num(d.PositionWeight), Minimum: ptr(0), Description: "weight of the peak's position (relative to the cropped object) against its unit-length feature vector in the clustering"},
-		"examples":        {Type: plugin.TypeInteger, Default: num(d.Examples), Minimum: ptr(1), Maximum: ptr(64), Description: "held-out images drawn with their reconstructions"},
-		"scale":           {Type: plugin.TypeInteger, Default: num(d.Scale), Minimum: ptr(1), Maximum: ptr(8), Description: "integer up-scaling of the drawn images"},
+		"steps":               {Type: plugin.TypeInteger, Default: num(d.Steps), Minimum: ptr(1), Description: "Adam steps of decoder training"},
+		"batch":               {Type: plugin.TypeInteger, Default: num(d.Batch), Minimum: ptr(1), Description: "decoder training batch size"},
+		"hidden":              {Type: plugin.TypeInteger, Default: num(d.Hidden), Minimum: ptr(1), Description: "channels of the decoder's 3x3 convolutions (each up-convolution halves them)"},
+		"learning_rate":       {Type: plugin.TypeNumber, Default: num(d.LearningRate), Minimum: ptr(1e-9), Description: "Adam learning rate at the first step"},
+		"final_learning_rate": {Type: plugin.TypeNumber, Default: num(d.FinalLearningRate), Minimum: ptr(1e-9), Description: "Adam learning rate at the last step, reached along a half cosine (equal to learning_rate: constant)"},
+		"mirror":              {Type: plugin.TypeBoolean, Default: num(d.Mirror), Description: "train also on the training images mirrored left to right (when the host sends train_mirrored_activations)"},
+		"patterns":            {Type: plugin.TypeInteger, Default: num(d.Patterns), Minimum: ptr(1), Description: "k of the k-means over a filter's peaks"},
+		"peaks":               {Type: plugin.TypeInteger, Default: num(d.Peaks), Minimum: ptr(1), Description: "strongest peaks (one per image) clustered per filter"},
+		"patches":             {Type: plugin.TypeInteger, Default: num(d.Patches), Minimum: ptr(1), Maximum: ptr(32), Description: "top patches shown per pattern"},
+		"patch_size":          {Type: plugin.TypeInteger, Default: num(d.PatchSize), Minimum: ptr(0), Description: "side of a patch in image pixels, centred on the peak's receptive field (0: the receptive field, at most half the image)"},
+		"position_weight":     {Type: plugin.TypeNumber, Default: num(d.PositionWeight), Minimum: ptr(0), Description: "weight of the peak's position (relative to the cropped object) against its unit-length feature vector in the clustering"},
+		"examples":            {Type: plugin.TypeInteger, Default: num(d.Examples), Minimum: ptr(1), Maximum: ptr(64), Description: "held-out images drawn with their reconstructions"},
+		"scale":               {Type: plugin.TypeInteger, Default: num(d.Scale), Minimum: ptr(1), Maximum: ptr(8), Description: "integer up-scaling of the drawn images"},
 	}}
 }
 
@@ -76,6 +84,9 @@ func DecodeParams(raw json.RawMessage) (Params, error) {
 	}
 	if !(p.LearningRate > 0) {
 		return p, &plugin.ParamError{Field: "learning_rate", Reason: fmt.Sprintf("%v is not positive", p.LearningRate)}
+	}
+	if !(p.FinalLearningRate > 0) {
+		return p, &plugin.ParamError{Field: "final_learning_rate", Reason: fmt.Sprintf("%v is not positive", p.FinalLearningRate)}
 	}
 	if p.PatchSize < 0 {
 		return p, &plugin.ParamError{Field: "patch_size", Reason: fmt.Sprintf("%d is negative", p.PatchSize)}
@@ -105,7 +116,7 @@ func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plu
 	if err != nil {
 		return nil, err
 	}
-	r, err := vizwire.ReadRequest(ctx, req, s, []string{vizwire.TensorTrainActivations, vizwire.TensorTrainImages}, []string{vizwire.TensorParts})
+	r, err := vizwire.ReadRequest(ctx, req, s, []string{vizwire.TensorTrainActivations, vizwire.TensorTrainImages}, []string{vizwire.TensorParts, vizwire.TensorTrainMirrored})
 	if err != nil {
 		return nil, err
 	}
@@ -117,13 +128,25 @@ func (visualizer) Render(ctx context.Context, req plugin.VisualizeRequest, s plu
 	if in.TrainImages, err = vizwire.Images(vizwire.TensorTrainImages, ts[vizwire.TensorTrainImages], in.TrainActivations.N, size); err != nil {
 		return nil, err
 	}
+	if t := ts[vizwire.TensorParts]; t != nil {
+		if in.Parts, err = vizwire.Parts(vizwire.TensorParts, t, in.Images.N, size, len(meta.Groups)); err != nil {
+			return nil, err
+		}
+	}
+	if t := ts[vizwire.TensorTrainMirrored]; t != nil && p.Mirror {
+		m, err := vizwire.AsMaps(vizwire.TensorTrainMirrored, t)
+		if err != nil {
+			return nil, err
+		}
+		in.TrainMirrored = &m
+	}
 	b, err := backends.New(meta.Backend)
 	if err != nil {
 		return nil, fmt.Errorf("upconv: backend for the decoder: %w", err)
 	}
 	files, sum, err := Render(in, Options{
 		Train: TrainOptions{Backend: b, Device: meta.Device, Steps: p.Steps, Batch: p.Batch, Hidden: p.Hidden,
-			LearningRate: p.LearningRate, Seed: meta.Seed, Geometry: meta.Geometry},
+			LearningRate: p.LearningRate, FinalLearningRate: p.FinalLearningRate, Seed: meta.Seed, Geometry: meta.Geometry},
 		Filters: p.Filters, Patterns: p.Patterns, Peaks: p.Peaks, Patches: p.Patches, PatchSize: p.PatchSize,
 		PositionWeight: p.PositionWeight, Examples: p.Examples, Scale: p.Scale,
 	})

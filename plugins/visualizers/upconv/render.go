@@ -37,6 +37,12 @@ type Input struct {
 	Meta                          vizwire.Meta
 	Activations, Images           vizwire.Maps // held out: pattern mining and evaluation
 	TrainActivations, TrainImages vizwire.Maps // decoder training
+	// Parts (optional) are the held-out images' part masks [N·S·S]: the
+	// held-out error is then split into object and background.
+	Parts []uint8
+	// TrainMirrored (optional) is the features of the training images
+	// mirrored left to right: more training pairs (TrainOptions.Mirrored).
+	TrainMirrored *vizwire.Maps
 }
 
 // PatternSummary describes one mined pattern.
@@ -70,8 +76,14 @@ type Summary struct {
 	Resampled     bool `json:"resampled"`
 	Steps         int  `json:"steps"`
 	// TrainImages trained the decoder; HeldOut scores it.
-	TrainImages int        `json:"train_images"`
-	HeldOut     Evaluation `json:"held_out"`
+	TrainImages int `json:"train_images"`
+	// Mirrored: the decoder trained on the training images' mirror images
+	// too (2·TrainImages pairs).
+	Mirrored bool `json:"mirrored"`
+	// LearningRate decayed to FinalLearningRate along a half cosine.
+	LearningRate      float64    `json:"learning_rate"`
+	FinalLearningRate float64    `json:"final_learning_rate"`
+	HeldOut           Evaluation `json:"held_out"`
 	// FeatureShift and FeatureScale standardise each channel (Decoder).
 	FeatureShift []float32 `json:"feature_shift"`
 	FeatureScale []float32 `json:"feature_scale"`
@@ -111,7 +123,9 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 			return nil, nil, fmt.Errorf("upconv: filter %d is out of range [0, %d)", f, a.C)
 		}
 	}
-	dec, err := Train(tr, in.TrainImages, opt.Train)
+	trainOpt := opt.Train
+	trainOpt.Mirrored = in.TrainMirrored
+	dec, err := Train(tr, in.TrainImages, trainOpt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,9 +136,14 @@ func Render(in Input, opt Options) ([]File, *Summary, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if in.Parts != nil {
+		if err := SplitByObject(&ev, rec, in.Images, in.Parts, mean); err != nil {
+			return nil, nil, err
+		}
+	}
 	sum := &Summary{Layer: in.Meta.Layer, Backend: opt.Train.Backend.Name(), Decoder: dec.spec,
 		FeatureHeight: dec.FeatureHeight, FeatureWidth: dec.FeatureWidth, Resampled: dec.Resampled(), Steps: opt.Train.Steps,
-		TrainImages: tr.N, HeldOut: ev, FeatureShift: dec.FeatureShift, FeatureScale: dec.FeatureScale, Columns: opt.Patches, Filters: []FilterSummary{}}
+		TrainImages: tr.N, Mirrored: trainOpt.Mirrored != nil, LearningRate: opt.Train.LearningRate, FinalLearningRate: opt.Train.FinalLearningRate, HeldOut: ev, FeatureShift: dec.FeatureShift, FeatureScale: dec.FeatureScale, Columns: opt.Patches, Filters: []FilterSummary{}}
 	patch := opt.PatchSize
 	if patch <= 0 {
 		patch = PatchSide(in.Meta.Geometry)

@@ -14,13 +14,21 @@ import (
 
 // TrainOptions configure decoder training.
 type TrainOptions struct {
-	Backend      backends.Backend
-	Device       string
-	Steps        int
-	Batch        int
-	Hidden       int
-	LearningRate float64
-	Seed         uint64
+	Backend backends.Backend
+	Device  string
+	Steps   int
+	Batch   int
+	Hidden  int
+	// LearningRate is Adam's rate at the first step; it decays along a half
+	// cosine to FinalLearningRate at the last (equal: a constant rate; 0:
+	// LearningRate, constant).
+	LearningRate, FinalLearningRate float64
+	Seed                            uint64
+	// Mirrored, when set, holds the features of the training images
+	// mirrored left to right, in the same order: every training image then
+	// counts twice, as itself and as its mirror image (the target mirrored
+	// too), which doubles the data the decoder sees at no cost in steps.
+	Mirrored *vizwire.Maps
 	// Geometry is the layer's receptive-field geometry; it places the
 	// features when they must be resampled (InputSide).
 	Geometry parts.Geometry
@@ -63,11 +71,19 @@ func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
 		return nil, err
 	}
 	d := &Decoder{FeatureHeight: feats.H, FeatureWidth: feats.W, geometry: opt.Geometry}
+	mean := MeanImage(images) // of the images as they are: the baseline's prediction
+	if m := opt.Mirrored; m != nil {
+		if m.N != feats.N || m.C != feats.C || m.H != feats.H || m.W != feats.W {
+			return nil, fmt.Errorf("upconv: mirrored features [%d,%d,%d,%d] for features [%d,%d,%d,%d]", m.N, m.C, m.H, m.W, feats.N, feats.C, feats.H, feats.W)
+		}
+		feats = Concat(feats, *m)
+		images = Concat(images, Mirror(images))
+	}
 	if feats, err = d.resample(feats, side); err != nil {
 		return nil, err
 	}
 	spec := DecoderSpec{Batch: opt.Batch, Channels: feats.C, Height: side, Width: side, ImageSize: images.H, Hidden: opt.Hidden,
-		MeanImage: MeanImage(images)}
+		MeanImage: mean}
 	g, err := BuildDecoder(spec)
 	if err != nil {
 		return nil, err
@@ -83,7 +99,12 @@ func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
 	order := rng.Perm(feats.N)
 	pos := 0
 	idx := make([]int, opt.Batch)
+	final := opt.FinalLearningRate
+	if final <= 0 {
+		final = opt.LearningRate
+	}
 	for step := range opt.Steps {
+		exec.SetLearningRate(CosineRate(opt.LearningRate, final, step, opt.Steps))
 		for i := range idx {
 			if pos == len(order) {
 				order, pos = rng.Perm(feats.N), 0
@@ -104,6 +125,34 @@ func Train(feats, images vizwire.Maps, opt TrainOptions) (*Decoder, error) {
 		d.Losses = append(d.Losses, loss)
 	}
 	return d, nil
+}
+
+// CosineRate is the learning rate of step (0-based) of steps: from first
+// at step 0 to last at the final step along a half cosine.
+func CosineRate(first, last float64, step, steps int) float64 {
+	if steps <= 1 {
+		return first
+	}
+	t := float64(step) / float64(steps-1)
+	return last + (first-last)*(1+math.Cos(math.Pi*t))/2
+}
+
+// Concat stacks the items of a then b (equal C, H, W).
+func Concat(a, b vizwire.Maps) vizwire.Maps {
+	data := make([]float32, 0, len(a.Data)+len(b.Data))
+	return vizwire.Maps{N: a.N + b.N, C: a.C, H: a.H, W: a.W, Data: append(append(data, a.Data...), b.Data...)}
+}
+
+// Mirror flips every map of m left to right.
+func Mirror(m vizwire.Maps) vizwire.Maps {
+	out := vizwire.Maps{N: m.N, C: m.C, H: m.H, W: m.W, Data: make([]float32, len(m.Data))}
+	for row := 0; row < m.N*m.C*m.H; row++ {
+		src, dst := m.Data[row*m.W:(row+1)*m.W], out.Data[row*m.W:(row+1)*m.W]
+		for x, v := range src {
+			dst[m.W-1-x] = v
+		}
+	}
+	return out
 }
 
 // Reconstruct decodes every item of feats (unscaled, as the layer
@@ -211,6 +260,55 @@ type Evaluation struct {
 	// Ratio is MSE / BaselineMSE: below 1 the features carry information
 	// about the image beyond its average.
 	Ratio float64 `json:"ratio"`
+	// Object and Background split the same errors by the held-out images'
+	// part masks (nil without them): where the decoder recovers the image.
+	Object     *Region `json:"object,omitempty"`
+	Background *Region `json:"background,omitempty"`
+}
+
+// Region is the held-out error over one kind of pixel.
+type Region struct {
+	// Share is the fraction of the held-out pixels in the region.
+	Share       float64 `json:"share"`
+	MSE         float64 `json:"mse"`
+	BaselineMSE float64 `json:"baseline_mse"`
+	Ratio       float64 `json:"ratio"`
+}
+
+// SplitByObject fills ev.Object and ev.Background: rec and images are
+// [N,3,S,S], parts [N,S,S] group ids (0 the background), meanImage [3,S,S].
+func SplitByObject(ev *Evaluation, rec, images vizwire.Maps, parts []uint8, meanImage []float32) error {
+	px := images.H * images.W
+	if len(parts) != images.N*px || len(rec.Data) != len(images.Data) || images.C != 3 {
+		return fmt.Errorf("upconv: part masks of %d pixels for %d images of %d×%d", len(parts), images.N, images.H, images.W)
+	}
+	var sum, base [2]float64 // [background, object]
+	var count [2]int
+	for n := range images.N {
+		img, r, mask := images.Item(n), rec.Item(n), parts[n*px:(n+1)*px]
+		for i, v := range img {
+			k := 0
+			if mask[i%px] != 0 {
+				k = 1
+			}
+			d, b := float64(r[i])-float64(v), float64(meanImage[i])-float64(v)
+			sum[k] += d * d
+			base[k] += b * b
+			count[k]++
+		}
+	}
+	region := func(k int) *Region {
+		if count[k] == 0 {
+			return nil
+		}
+		g := &Region{Share: float64(count[k]) / float64(count[0]+count[1]), MSE: sum[k] / float64(count[k]), BaselineMSE: base[k] / float64(count[k])}
+		if g.BaselineMSE > 0 {
+			g.Ratio = g.MSE / g.BaselineMSE
+		}
+		return g
+	}
+	ev.Background, ev.Object = region(0), region(1)
+	return nil
 }
 
 // Evaluate reconstructs heldout features and scores them against images;

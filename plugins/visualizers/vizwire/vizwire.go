@@ -20,6 +20,8 @@
 //	parts              uint8   [N,S,S]    part group id per pixel (index into "groups"); optional
 //	train_activations  float32 [M,C,H,W]  upconv only: the decoder's training features
 //	train_images       float32 [M,3,S,S]  upconv only: the decoder's training targets
+//	train_mirrored_activations float32 [M,C,H,W]  upconv only, optional: the features of the
+//	                   training images mirrored left to right (more training pairs for the decoder)
 package vizwire
 
 import (
@@ -50,6 +52,9 @@ const (
 	TensorParts            = "parts"
 	TensorTrainActivations = "train_activations"
 	TensorTrainImages      = "train_images"
+	// TensorTrainMirrored is optional: the layer's features of the
+	// training images mirrored left to right, in their order.
+	TensorTrainMirrored = "train_mirrored_activations"
 )
 
 // Summary files: every plugin writes one JSON summary at this path under

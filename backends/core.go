@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
 // This file is the small core every backend shares: what it can do
@@ -123,4 +124,20 @@ func TrainRoots(g *graph.Graph, outputs []string) (nodes, roots []*graph.Node, e
 		roots = append(roots, u.Value)
 	}
 	return nodes, roots, nil
+}
+
+// FetchOutputs copies the values of the output nodes (resolved from names
+// by ResolveOutputs or TrainRoots) out of a finished evaluation, keyed by
+// name; fetch reads one node's value in the backend's own storage. An
+// error names the output.
+func FetchOutputs(names []string, nodes []*graph.Node, fetch func(*graph.Node) (*tensor.Tensor, error)) (map[string]*tensor.Tensor, error) {
+	out := make(map[string]*tensor.Tensor, len(names))
+	for i, n := range nodes {
+		t, err := fetch(n)
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", names[i], err)
+		}
+		out[names[i]] = t
+	}
+	return out, nil
 }

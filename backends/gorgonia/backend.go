@@ -165,19 +165,7 @@ func (e *executable) Run(inputs map[string]*tensor.Tensor, outputs ...string) (m
 	if err := e.execute(p, inputs); err != nil {
 		return nil, err
 	}
-	return fetchAll(p, outputs, nodes)
-}
-
-func fetchAll(p *program, names []string, nodes []*graph.Node) (map[string]*tensor.Tensor, error) {
-	out := make(map[string]*tensor.Tensor, len(names))
-	for i, n := range nodes {
-		t, err := p.fetch(n)
-		if err != nil {
-			return nil, fmt.Errorf("output %q: %w", names[i], err)
-		}
-		out[names[i]] = t
-	}
-	return out, nil
+	return backends.FetchOutputs(outputs, nodes, p.fetch)
 }
 
 func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
@@ -193,7 +181,7 @@ func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...stri
 	if err := e.execute(p, inputs); err != nil {
 		return nil, err
 	}
-	out, err := fetchAll(p, outputs, nodes)
+	out, err := backends.FetchOutputs(outputs, nodes, p.fetch)
 	if err != nil {
 		return nil, err
 	}

@@ -252,18 +252,6 @@ func (p *pass) fetch(n *graph.Node) (*tensor.Tensor, error) {
 	return toHost(p.vals[n.ID()], n.DType(), n.Shape())
 }
 
-func (p *pass) fetchAll(names []string, nodes []*graph.Node) (map[string]*tensor.Tensor, error) {
-	out := make(map[string]*tensor.Tensor, len(names))
-	for i, n := range nodes {
-		t, err := p.fetch(n)
-		if err != nil {
-			return nil, fmt.Errorf("output %q: %w", names[i], err)
-		}
-		out[names[i]] = t
-	}
-	return out, nil
-}
-
 func (e *executable) Run(inputs map[string]*tensor.Tensor, outputs ...string) (out map[string]*tensor.Tensor, err error) {
 	if e.closed {
 		return nil, fmt.Errorf("graph %q: executable is closed", e.g.Name())
@@ -282,7 +270,7 @@ func (e *executable) run(inputs map[string]*tensor.Tensor, outputs []string) (ma
 		return nil, err
 	}
 	defer p.release()
-	return p.fetchAll(outputs, nodes)
+	return backends.FetchOutputs(outputs, nodes, p.fetch)
 }
 
 // floatParams are the parameters the optimizer updates, with their handles.
@@ -338,7 +326,7 @@ func (e *executable) trainStep(inputs map[string]*tensor.Tensor, outputs []strin
 			}
 			outCopies = append(outCopies, c)
 		}
-	} else if out, err = p.fetchAll(outputs, nodes); err != nil {
+	} else if out, err = backends.FetchOutputs(outputs, nodes, p.fetch); err != nil {
 		return nil, err
 	}
 	// Copy the new states before the update: a state may be set to a parameter.

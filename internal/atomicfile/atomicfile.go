@@ -124,7 +124,7 @@ func RemoveStale(dir string) ([]string, error) {
 	var removed []string
 	for _, e := range entries {
 		pid, ok := tempOwner(e.Name())
-		if !ok || e.IsDir() || processAlive(pid) {
+		if !ok || e.IsDir() || ProcessAlive(pid) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
@@ -193,9 +193,10 @@ func tempOwner(name string) (int, bool) {
 	return pid, true
 }
 
-// processAlive reports whether pid names a running process. A process we
-// may not signal (EPERM) still exists.
-func processAlive(pid int) bool {
+// ProcessAlive reports whether pid names a running process on this host. A
+// process we may not signal (EPERM) still exists. It decides both whose
+// temporary files are stale here and whose run claims are (runstore).
+func ProcessAlive(pid int) bool {
 	if pid == os.Getpid() {
 		return true
 	}

@@ -188,3 +188,24 @@ func names(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+func TestProcessAlive(t *testing.T) {
+	exited := exec.Command("true")
+	if err := exited.Run(); err != nil {
+		t.Skipf("no true to run: %v", err)
+	}
+	tests := []struct {
+		name string
+		pid  int
+		want bool
+	}{
+		{name: "this process", pid: os.Getpid(), want: true},
+		{name: "init, which we may not signal", pid: 1, want: true},
+		{name: "a child that exited and was reaped", pid: exited.Process.Pid, want: false},
+	}
+	for _, tt := range tests {
+		if got := ProcessAlive(tt.pid); got != tt.want {
+			t.Errorf("%s (pid %d): alive %v, want %v", tt.name, tt.pid, got, tt.want)
+		}
+	}
+}

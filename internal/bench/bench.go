@@ -65,7 +65,8 @@ type Config struct {
 	CPUProfile io.Writer
 }
 
-// Validate names the first bad field.
+// Validate names the first bad field by the name `icnnlab bench` gives its
+// flag.
 func (c Config) Validate() error {
 	if _, err := Lookup(c.Workload); err != nil {
 		return err
@@ -74,11 +75,11 @@ func (c Config) Validate() error {
 	case c.Batch < 1:
 		return fmt.Errorf("batch: %d is not a positive batch size", c.Batch)
 	case c.Warmup < 0:
-		return fmt.Errorf("warmup: %d steps is negative", c.Warmup)
+		return fmt.Errorf("warmup: %d is negative", c.Warmup)
 	case c.Steps < 1:
 		return fmt.Errorf("steps: %d; at least one timed step is needed", c.Steps)
 	case c.Threads < 0:
-		return fmt.Errorf("threads: %d is negative (0 means all, GOMAXPROCS)", c.Threads)
+		return fmt.Errorf("threads: %d is negative (0 means GOMAXPROCS)", c.Threads)
 	}
 	return nil
 }

@@ -232,9 +232,9 @@ func FromRun(run *runstore.Run) (sd *weights.StateDict, done bool, err error) {
 	if run.Manifest.Kind != "train" {
 		return nil, false, fmt.Errorf("export %s: a %q run holds no trained network", run.Dir, run.Manifest.Kind)
 	}
-	var cfg train.Config
-	if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
-		return nil, false, fmt.Errorf("export %s: manifest config: %w", run.Dir, err)
+	cfg, err := train.RunConfig(run)
+	if err != nil {
+		return nil, false, fmt.Errorf("export: %w", err)
 	}
 	ckpt, err := run.LoadCheckpoint()
 	if err != nil {

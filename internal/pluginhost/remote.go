@@ -60,10 +60,26 @@ func (r *remote) call(ctx context.Context, method string, f func(ctx context.Con
 	return nil
 }
 
-func decodeGraph(data []byte) (*graph.Graph, error) {
-	g, err := graph.Unmarshal(data)
+// callGraph runs a method whose answer is a serialized graph: build asks
+// the plugin, and the graph must decode and pass check. A graph that fails
+// either is a malformed answer, the plugin's fault.
+func (r *remote) callGraph(ctx context.Context, method string, build func(ctx context.Context, raw any) ([]byte, error), check func(*graph.Graph) error) (*graph.Graph, error) {
+	var g *graph.Graph
+	err := r.call(ctx, method, func(ctx context.Context, raw any) error {
+		data, err := build(ctx, raw)
+		if err != nil {
+			return err
+		}
+		if g, err = graph.Unmarshal(data); err != nil {
+			return malformedError{fmt.Errorf("graph does not decode: %w", err)}
+		}
+		if err := check(g); err != nil {
+			return malformedError{err}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, malformedError{fmt.Errorf("graph does not decode: %w", err)}
+		return nil, err
 	}
 	return g, nil
 }
@@ -76,25 +92,10 @@ func (m *remoteMask) BuildMask(ctx context.Context, req plugin.MaskRequest) (*gr
 		return nil, err
 	}
 	req.Params = params
-	var g *graph.Graph
-	err = m.call(ctx, "BuildMask", func(ctx context.Context, raw any) error {
-		data, err := raw.(protocolv1.Mask).BuildMask(ctx, protocolv1.MaskRequest{
+	return m.callGraph(ctx, "BuildMask", func(ctx context.Context, raw any) ([]byte, error) {
+		return raw.(protocolv1.Mask).BuildMask(ctx, protocolv1.MaskRequest{
 			Params: params, Layer: req.Layer, Batch: req.Batch, Channels: req.Channels, Height: req.Height, Width: req.Width})
-		if err != nil {
-			return err
-		}
-		if g, err = decodeGraph(data); err != nil {
-			return err
-		}
-		if err := plugin.CheckMaskGraph(req, g); err != nil {
-			return malformedError{err}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return g, nil
+	}, func(g *graph.Graph) error { return plugin.CheckMaskGraph(req, g) })
 }
 
 type remoteLoss struct{ remote }
@@ -108,26 +109,11 @@ func (l *remoteLoss) BuildLoss(ctx context.Context, req plugin.LossRequest) (*gr
 		return nil, err
 	}
 	req.Params = params
-	var g *graph.Graph
-	err = l.call(ctx, "BuildLoss", func(ctx context.Context, raw any) error {
-		data, err := raw.(protocolv1.Loss).BuildLoss(ctx, protocolv1.LossRequest{
+	return l.callGraph(ctx, "BuildLoss", func(ctx context.Context, raw any) ([]byte, error) {
+		return raw.(protocolv1.Loss).BuildLoss(ctx, protocolv1.LossRequest{
 			Params: params, Layer: req.Layer, Batch: req.Batch, Channels: req.Channels, Height: req.Height,
 			Width: req.Width, Classes: req.Classes, Task: req.Task})
-		if err != nil {
-			return err
-		}
-		if g, err = decodeGraph(data); err != nil {
-			return err
-		}
-		if err := plugin.CheckLossGraph(req, g); err != nil {
-			return malformedError{err}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return g, nil
+	}, func(g *graph.Graph) error { return plugin.CheckLossGraph(req, g) })
 }
 
 type remoteMetric struct{ remote }

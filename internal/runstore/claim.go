@@ -150,7 +150,7 @@ func ClaimDir(ctx context.Context, dir string, opts ClaimOptions) (*Claim, error
 		}
 		reason := ""
 		switch {
-		case holder.Host == host && holder.PID > 0 && !processAlive(holder.PID):
+		case holder.Host == host && holder.PID > 0 && !atomicfile.ProcessAlive(holder.PID):
 			reason = fmt.Sprintf("its process %d on %s is gone", holder.PID, host)
 		case now.Sub(seenSince) > opts.Stale:
 			reason = fmt.Sprintf("its heartbeat has not moved for %s", now.Sub(seenSince).Round(time.Second))
@@ -355,16 +355,6 @@ func randomToken() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// processAlive reports whether pid runs on this host; a process we may not
-// signal still exists.
-func processAlive(pid int) bool {
-	if pid == os.Getpid() {
-		return true
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // JobID names the batch job this process runs in: SLURM_ARRAY_JOB_ID_

@@ -86,11 +86,8 @@ func loadInvestigatedRun(dir string) (*runstore.Run, Config, error) {
 	if err != nil {
 		return nil, Config{}, err
 	}
-	var cfg Config
-	if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
-		return nil, Config{}, fmt.Errorf("%s: manifest config: %w", dir, err)
-	}
-	return run, cfg, nil
+	cfg, err := RunConfig(run)
+	return run, cfg, err
 }
 
 // investigatedLayer is the top layer the part measurements read: the last
@@ -404,7 +401,7 @@ func openInvestigatedLayer(host *pluginhost.Host, b backends.Backend, dir string
 	if err != nil {
 		return nil, err
 	}
-	sess, err := Open(cfg, Options{Backend: b, Device: "cpu", Plugins: host})
+	sess, err := Reopen(run, cfg, Options{Backend: b, Device: "cpu", Plugins: host})
 	if err != nil {
 		return nil, err
 	}
@@ -412,9 +409,6 @@ func openInvestigatedLayer(host *pluginhost.Host, b backends.Backend, dir string
 	fail := func(err error) (*investigatedLayerRun, error) {
 		sess.Close()
 		return nil, err
-	}
-	if err := sess.Restore(run); err != nil {
-		return fail(err)
 	}
 	x.layer = investigatedLayer(sess)
 	info, _ := sess.Model.Layer(x.layer)

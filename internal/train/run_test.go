@@ -246,3 +246,54 @@ func TestKeepOpenHandsTheRunsFinalWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestReopenGivesTheTrainedNetwork checks that a run reopened from the store
+// (on the device its manifest names) computes what the trained session did,
+// and that the config read back from the manifest is the network trained.
+func TestReopenGivesTheTrainedNetwork(t *testing.T) {
+	cfg := tinyConfig()
+	store := openStore(t)
+	opts := options(t, store)
+	opts.KeepOpen = true
+	res, err := Run(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := res.Session.ExtractOutput("logits", res.Session.Test, 0)
+	res.Session.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := runstore.Load(res.Run.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := RunConfig(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The manifest holds the run's identity, which leaves out the settings
+	// of an interpretable network this one does not have; compare the rest.
+	type network struct {
+		Model ModelConfig
+		Data  DataConfig
+		Seed  uint64
+	}
+	if diff := cmp.Diff(network{cfg.Model, cfg.Data, cfg.Seed}, network{got.Model, got.Data, got.Seed}); diff != "" {
+		t.Errorf("manifest config (-trained +read):\n%s", diff)
+	}
+	reopenOpts := options(t, store)
+	reopenOpts.Device = ""
+	sess, err := Reopen(run, got, reopenOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	logits, _, err := sess.ExtractOutput("logits", sess.Test, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want.Float32s(), logits.Float32s()); diff != "" {
+		t.Errorf("reopened logits differ from the trained session's (-trained +reopened):\n%s", diff)
+	}
+}

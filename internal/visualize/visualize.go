@@ -194,9 +194,9 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	if err != nil {
 		return nil, err
 	}
-	var cfg train.Config
-	if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("manifest config: %w", err)
+	cfg, err := train.RunConfig(run)
+	if err != nil {
+		return nil, err
 	}
 	b := opt.Backend
 	if b == nil {
@@ -209,14 +209,11 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	if cfg.Interpretable.Enabled {
 		to.Plugins = opt.Host
 	}
-	sess, err := train.Open(cfg, to)
+	sess, err := train.Reopen(run, cfg, to)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.Close()
-	if err := sess.Restore(run); err != nil {
-		return nil, err
-	}
 	layer := cmp.Or(opt.Layer, sess.Model.EvaluatedLayer())
 	info, ok := sess.Model.Layer(layer)
 	if !ok {

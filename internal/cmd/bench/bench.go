@@ -3,7 +3,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -128,10 +127,12 @@ func NewCmdBench(f *cmdutil.Factory, runF func(*BenchOptions) error) *cobra.Comm
 	return cmd
 }
 
-// validate checks flag values, reporting them as usage errors.
+// validate checks flag values, reporting them as usage errors. The
+// workload and step counts are checked by the config they make, so that the
+// command and the package agree on what is valid.
 func validate(opts *BenchOptions) error {
-	if !containsString(bench.Names(), opts.Workload) {
-		return cmdutil.FlagErrorf("--workload: %q is not one of %s", opts.Workload, strings.Join(bench.Names(), ", "))
+	if err := benchConfig(opts).Validate(); err != nil {
+		return cmdutil.FlagErrorf("--%v", err)
 	}
 	switch opts.Autocast {
 	case "", "bf16", "fp16":
@@ -143,37 +144,13 @@ func validate(opts *BenchOptions) error {
 	default:
 		return cmdutil.FlagErrorf("--interpretable: %q is not one of auto, true, false", opts.Interpretable)
 	}
-	switch {
-	case opts.Batch < 1:
-		return cmdutil.FlagErrorf("--batch: %d is not a positive batch size", opts.Batch)
-	case opts.Warmup < 0:
-		return cmdutil.FlagErrorf("--warmup: %d is negative", opts.Warmup)
-	case opts.Steps < 1:
-		return cmdutil.FlagErrorf("--steps: %d; at least one timed step is needed", opts.Steps)
-	case opts.Threads < 0:
-		return cmdutil.FlagErrorf("--threads: %d is negative (0 means GOMAXPROCS)", opts.Threads)
-	}
 	return nil
 }
 
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func benchRun(ctx context.Context, opts *BenchOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	b, err := opts.Backend()
-	if err != nil {
-		return err
-	}
-	cfg := bench.Config{
+// benchConfig is the measurement the flags ask for, without the plugin
+// host and the profile file that running it opens.
+func benchConfig(opts *BenchOptions) bench.Config {
+	return bench.Config{
 		Workload:      opts.Workload,
 		Batch:         opts.Batch,
 		Warmup:        opts.Warmup,
@@ -185,6 +162,14 @@ func benchRun(ctx context.Context, opts *BenchOptions) error {
 		Autocast:      opts.Autocast,
 		ChannelsLast:  opts.ChannelsLast,
 	}
+}
+
+func benchRun(ctx context.Context, opts *BenchOptions) error {
+	b, err := opts.Backend()
+	if err != nil {
+		return err
+	}
+	cfg := benchConfig(opts)
 	if cfg.Interpretable {
 		host, err := opts.PluginFlags.NewHost(opts.IO.ErrOut)
 		if err != nil {
@@ -221,9 +206,7 @@ func benchRun(ctx context.Context, opts *BenchOptions) error {
 		return err
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return cmdutil.WriteJSON(opts.IO.Out, res)
 	}
 	return writeSummary(opts.IO.Out, res)
 }

@@ -2,7 +2,7 @@
 package eval
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -106,23 +106,15 @@ func evalRun(opts *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	var cfg trainpkg.Config
-	if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
-		return fmt.Errorf("run %s: manifest config: %w", run.Dir, err)
-	}
-	name := opts.BackendFlag
-	if name == "" {
-		name = run.Manifest.Backend
-	}
-	b, err := opts.NewBackend(name)
+	cfg, err := trainpkg.RunConfig(run)
 	if err != nil {
 		return err
 	}
-	device := opts.Device
-	if device == "" {
-		device = run.Manifest.Device
+	b, err := opts.NewBackend(cmp.Or(opts.BackendFlag, run.Manifest.Backend))
+	if err != nil {
+		return err
 	}
-	to := trainpkg.Options{Backend: b, Device: device, Activations: opts.Layer != ""}
+	to := trainpkg.Options{Backend: b, Device: opts.Device, Activations: opts.Layer != ""}
 	if cfg.Interpretable.Enabled {
 		host, err := opts.PluginFlags.NewHost(opts.IO.ErrOut)
 		if err != nil {
@@ -131,14 +123,11 @@ func evalRun(opts *EvalOptions) error {
 		defer host.Close()
 		to.Plugins = host
 	}
-	sess, err := trainpkg.Open(cfg, to)
+	sess, err := trainpkg.Reopen(run, cfg, to)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	if err := sess.Restore(run); err != nil {
-		return err
-	}
 	m, err := sess.Evaluate()
 	if err != nil {
 		return err
@@ -170,9 +159,7 @@ func evalRun(opts *EvalOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "saved %s %s %v to %s (labels: %s.labels.npy)\n", opts.Layer, what, acts.Shape(), opts.Out, opts.Out)
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
+		return cmdutil.WriteJSON(opts.IO.Out, m)
 	}
 	fmt.Fprintf(opts.IO.Out, "run   %s (step %d)\n", run.Dir, sess.Exec.Step())
 	fmt.Fprintf(opts.IO.Out, "test  loss %.4f  accuracy %.3f  (%d images)\n", m.TestLoss, m.TestAccuracy, m.TestImages)

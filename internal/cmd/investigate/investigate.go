@@ -151,9 +151,6 @@ func checkOptions(cmd *cobra.Command, opts *InvestigateOptions) error {
 }
 
 func investigateRun(ctx context.Context, opts *InvestigateOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	host, err := opts.PluginFlags.NewHost(opts.IO.ErrOut)
 	if err != nil {
 		return err

@@ -17,7 +17,6 @@ import (
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/internal/runstore"
 	trainpkg "github.com/icnnlab/icnnlab/internal/train"
-	"github.com/icnnlab/icnnlab/internal/zoo"
 )
 
 // TrainOptions is everything `icnnlab train` needs.
@@ -135,42 +134,11 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(*TrainOptions) error) *cobra.Comm
 	fl.BoolVar(&opts.Force, "force", false, "retrain even if a finished run with these settings exists")
 	fl.BoolVar(&opts.JSON, "json", false, "print the final metrics as JSON")
 
-	fl.String("name", d.Name, "run name (default <arch>-<task>)")
-	fl.String("arch", d.Model.Arch, "architecture: "+strings.Join(zoo.Names(), ", "))
-	fl.Float64("width", d.Model.Width, "width multiplier of the channels")
-	fl.Float64("dropout", d.Model.Dropout, "dropout rate of the fully connected layers")
-	fl.String("loss", d.Model.Loss, "classification loss: logistic or softmax (multi only)")
-	fl.String("data-source", d.Data.Source, "dataset: synth or fashion-mnist (see docs/datasets.md)")
-	fl.String("task", d.Data.Task, "task: single or multi")
-	fl.String("target", d.Data.Target, "target category of a single-category task")
-	fl.Int("categories", d.Data.Categories, "number of categories of the synthetic world (2..6)")
-	fl.Int("image-size", d.Data.ImageSize, "image side in pixels")
-	fl.Uint64("world-seed", d.Data.Seed, "seed of the synthetic world (another seed draws another world)")
-	fl.Int("min-top-map", d.Model.MinTopMap, "smallest side of the top conv map; pools are dropped until it is reached (0: the zoo's 6)")
-	fl.String("init-from", d.InitFrom, "initialise the conv layers from this finished run (key, directory name in the run store, or directory): fine-tuning")
-	fl.Float64("difficulty", d.Data.Difficulty, "synthetic world difficulty in [0,1]")
-	fl.Int("train-samples", d.Data.Train, "world samples in the training range")
-	fl.Int("test-samples", d.Data.Test, "world samples in the test range")
-	fl.Int("epochs", d.Epochs, "training epochs")
-	fl.Int("batch", d.Batch, "batch size")
-	fl.String("optimizer", d.Optimizer.Kind, "optimizer: sgd or adam")
-	fl.Float64("lr", d.Optimizer.LR, "initial learning rate")
-	fl.Float64("final-lr", d.Optimizer.FinalLR, "final learning rate (schedules other than constant)")
-	fl.String("schedule", d.Optimizer.Schedule, "learning-rate schedule: constant, linear, log, cosine")
-	fl.Int("decay-epochs", d.Optimizer.DecayEpochs, "end the schedule's decay after this many epochs, then keep the final rate (0: decay over all epochs)")
-	fl.Float64("top-lr-mult", d.Optimizer.TopLRMult, "learning-rate multiplier of the top conv-layer and the inserted conv (0: 1)")
-	fl.Float64("momentum", d.Optimizer.Momentum, "SGD momentum")
-	fl.Float64("weight-decay", d.Optimizer.WeightDecay, "weight decay")
-	fl.Uint64("seed", d.Seed, "seed of initialisation, shuffling and dropout")
-	fl.Int("checkpoint-every", d.CheckpointEvery, "steps between checkpoints (0: every epoch)")
-	fl.String("init-weights", d.InitWeights, "start from a weights file: torch.save zip or safetensors with torchvision names (docs/weights.md)")
-	fl.Bool("interpretable", d.Interpretable.Enabled, "train the interpretable CNN: masks and a filter loss on the top conv-layers")
-	fl.String("mask", d.Interpretable.Mask, "mask plugin (see icnnlab plugins list)")
+	for _, cf := range configFlags {
+		cf.register(fl, d)
+	}
 	fl.String("mask-params", "", "mask plugin parameters as JSON (see icnnlab plugins info mask/NAME)")
-	fl.String("filter-loss", d.Interpretable.Loss, "filter-loss plugin (see icnnlab plugins list)")
 	fl.String("filter-loss-params", "", "filter-loss plugin parameters as JSON")
-	fl.Float64("lambda", d.Interpretable.Lambda, "base weight λ of the filter loss")
-	fl.String("lambda-schedule", d.Interpretable.LambdaSchedule, "λ schedule: paper (λ·mean max activation / epoch) or constant")
 	opts.PluginFlags.Register(fl)
 	return cmd
 }
@@ -182,9 +150,9 @@ func resolveConfig(fl *pflag.FlagSet, opts *TrainOptions) error {
 		if err != nil {
 			return cmdutil.FlagErrorf("--resume: %v", err)
 		}
-		var cfg trainpkg.Config
-		if err := json.Unmarshal(run.Manifest.Config, &cfg); err != nil {
-			return fmt.Errorf("--resume %s: manifest config: %w", opts.Resume, err)
+		cfg, err := trainpkg.RunConfig(run)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
 		}
 		cfg.Name = run.Manifest.Name
 		opts.Config = cfg
@@ -208,64 +176,26 @@ func resolveConfig(fl *pflag.FlagSet, opts *TrainOptions) error {
 		opts.Config = cfg
 	}
 	c := &opts.Config
-	var err error
-	set := func(name string, apply func()) {
-		if err == nil && fl.Changed(name) {
-			apply()
+	for _, cf := range configFlags {
+		if err := cf.apply(fl, c); err != nil {
+			return err
 		}
 	}
-	str := func(name string) string { v, e := fl.GetString(name); err = e; return v }
-	num := func(name string) float64 { v, e := fl.GetFloat64(name); err = e; return v }
-	integer := func(name string) int { v, e := fl.GetInt(name); err = e; return v }
-	set("name", func() { c.Name = str("name") })
-	set("arch", func() { c.Model.Arch = str("arch") })
-	set("width", func() { c.Model.Width = num("width") })
-	set("dropout", func() { c.Model.Dropout = num("dropout") })
-	set("loss", func() { c.Model.Loss = str("loss") })
-	set("data-source", func() { c.Data.Source = str("data-source") })
-	set("task", func() { c.Data.Task = str("task") })
-	set("target", func() { c.Data.Target = str("target") })
-	set("categories", func() { c.Data.Categories = integer("categories") })
-	set("image-size", func() { c.Data.ImageSize = integer("image-size") })
-	set("world-seed", func() { v, e := fl.GetUint64("world-seed"); err = e; c.Data.Seed = v })
-	set("min-top-map", func() { c.Model.MinTopMap = integer("min-top-map") })
-	set("init-from", func() { c.InitFrom = str("init-from") })
-	set("difficulty", func() { c.Data.Difficulty = num("difficulty") })
-	set("train-samples", func() { c.Data.Train = integer("train-samples") })
-	set("test-samples", func() { c.Data.Test = integer("test-samples") })
-	set("epochs", func() { c.Epochs = integer("epochs") })
-	set("batch", func() { c.Batch = integer("batch") })
-	set("optimizer", func() { c.Optimizer.Kind = str("optimizer") })
-	set("lr", func() { c.Optimizer.LR = num("lr") })
-	set("final-lr", func() { c.Optimizer.FinalLR = num("final-lr") })
-	set("schedule", func() { c.Optimizer.Schedule = str("schedule") })
-	set("decay-epochs", func() { c.Optimizer.DecayEpochs = integer("decay-epochs") })
-	set("top-lr-mult", func() { c.Optimizer.TopLRMult = num("top-lr-mult") })
-	set("momentum", func() { c.Optimizer.Momentum = num("momentum") })
-	set("weight-decay", func() { c.Optimizer.WeightDecay = num("weight-decay") })
-	set("seed", func() { v, e := fl.GetUint64("seed"); err = e; c.Seed = v })
-	set("checkpoint-every", func() { c.CheckpointEvery = integer("checkpoint-every") })
-	set("init-weights", func() { c.InitWeights = str("init-weights") })
-	set("interpretable", func() { v, e := fl.GetBool("interpretable"); err = e; c.Interpretable.Enabled = v })
-	set("mask", func() { c.Interpretable.Mask = str("mask") })
-	set("filter-loss", func() { c.Interpretable.Loss = str("filter-loss") })
-	set("lambda", func() { c.Interpretable.Lambda = num("lambda") })
-	set("lambda-schedule", func() { c.Interpretable.LambdaSchedule = str("lambda-schedule") })
 	for _, p := range []struct {
 		flag string
 		dst  *json.RawMessage
 	}{{"mask-params", &c.Interpretable.MaskParams}, {"filter-loss-params", &c.Interpretable.LossParams}} {
-		set(p.flag, func() {
-			raw := str(p.flag)
-			if !json.Valid([]byte(raw)) {
-				err = cmdutil.FlagErrorf("--%s: %q is not valid JSON", p.flag, raw)
-				return
-			}
-			*p.dst = json.RawMessage(raw)
-		})
-	}
-	if err != nil {
-		return err
+		if !fl.Changed(p.flag) {
+			continue
+		}
+		raw, err := fl.GetString(p.flag)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", p.flag, err)
+		}
+		if !json.Valid([]byte(raw)) {
+			return cmdutil.FlagErrorf("--%s: %q is not valid JSON", p.flag, raw)
+		}
+		*p.dst = json.RawMessage(raw)
 	}
 	if err := checkInterpretableOptions(fl, c.Interpretable); err != nil {
 		return err
@@ -312,9 +242,6 @@ func checkInterpretableOptions(fl *pflag.FlagSet, c trainpkg.InterpretableConfig
 }
 
 func trainRun(ctx context.Context, opts *TrainOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	b, err := opts.Backend()
 	if err != nil {
 		return err
@@ -340,9 +267,7 @@ func trainRun(ctx context.Context, opts *TrainOptions) error {
 		return err
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return cmdutil.WriteJSON(opts.IO.Out, struct {
 			Run     string           `json:"run"`
 			Reused  bool             `json:"reused"`
 			Resumed bool             `json:"resumed"`

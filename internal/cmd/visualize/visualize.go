@@ -123,9 +123,6 @@ func NewCmdVisualize(f *cmdutil.Factory, runF func(*VisualizeOptions) error) *co
 }
 
 func visualizeRun(ctx context.Context, opts *VisualizeOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	host, err := opts.PluginFlags.NewHost(opts.IO.ErrOut)
 	if err != nil {
 		return err

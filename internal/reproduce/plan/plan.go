@@ -368,3 +368,24 @@ func runConfig(scale spec.Scale, info *catalog.DatasetInfo, st *spec.RunSettings
 	}
 	return c, nil
 }
+
+// UseInitWeights points the runs of each architecture named in files at its
+// weights file and says how many runs each file starts; an architecture no
+// planned run uses counts 0. Pretrained weights have the published widths,
+// so the plan's scale must build full-width networks.
+func (p *Plan) UseInitWeights(files map[string]string) (map[string]int, error) {
+	if len(files) > 0 && p.Scale.Width != 1 {
+		return nil, fmt.Errorf("pretrained weights need full-width networks, and scale %s has width %g: use --scale full", p.Scale.Name, p.Scale.Width)
+	}
+	counts := make(map[string]int, len(files))
+	for arch := range files {
+		counts[arch] = 0
+	}
+	for _, r := range p.Runs {
+		if path, ok := files[r.Config.Model.Arch]; ok {
+			r.Config.InitWeights = path
+			counts[r.Config.Model.Arch]++
+		}
+	}
+	return counts, nil
+}

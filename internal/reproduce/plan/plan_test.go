@@ -403,3 +403,49 @@ func TestDefaultScaleNetworkIsTheVGGM112Workload(t *testing.T) {
 		t.Fatal("the default plan has no single-category run")
 	}
 }
+
+func TestUseInitWeights(t *testing.T) {
+	run := func(arch string) *PlannedRun {
+		c := train.Defaults()
+		c.Model.Arch = arch
+		return &PlannedRun{Arch: arch, Config: c}
+	}
+	tests := []struct {
+		name       string
+		width      float64
+		files      map[string]string
+		wantCounts map[string]int
+		wantFiles  []string
+		wantErr    string
+	}{
+		{name: "each architecture's runs take its file", width: 1,
+			files:      map[string]string{"vgg-16": "v16.pt", "vgg-s": "vs.pt"},
+			wantCounts: map[string]int{"vgg-16": 2, "vgg-s": 0},
+			wantFiles:  []string{"v16.pt", "", "v16.pt"}},
+		{name: "no files change nothing", width: 0.25, files: nil, wantCounts: map[string]int{}, wantFiles: []string{"", "", ""}},
+		{name: "narrow networks cannot take pretrained weights", width: 0.25,
+			files: map[string]string{"vgg-16": "v16.pt"}, wantErr: "use --scale full", wantFiles: []string{"", "", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Plan{Scale: spec.Scale{Name: "s", Width: tt.width}, Runs: []*PlannedRun{run("vgg-16"), run("vgg-m"), run("vgg-16")}}
+			counts, err := p.UseInitWeights(tt.files)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else if diff := cmp.Diff(tt.wantCounts, counts); diff != "" {
+				t.Errorf("counts (-want +got):\n%s", diff)
+			}
+			var files []string
+			for _, r := range p.Runs {
+				files = append(files, r.Config.InitWeights)
+			}
+			if diff := cmp.Diff(tt.wantFiles, files); diff != "" {
+				t.Errorf("init_weights per run (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -223,6 +223,26 @@ func (d *decoder) read(n int) ([]byte, error) {
 	return b, nil
 }
 
+// operandWidth is the width in bytes of the unsigned integer that follows
+// an opcode: the value itself (ints, memo keys) or the byte count of the
+// value that follows it (longs, strings, bytes).
+var operandWidth = map[byte]int{
+	opBinInt1: 1, opBinInt2: 2,
+	opBinPut: 1, opLongBinPut: 4, opBinGet: 1, opLongBinGet: 4,
+	opLong1: 1, opLong4: 4,
+	opShortBinUnicode: 1, opBinUnicode: 4, opBinUnicode8: 8,
+	opShortBinString: 1, opBinString: 4, opShortBinBytes: 1, opBinBytes: 4, opBinBytes8: 8,
+}
+
+// readCounted reads a byte count of width bytes, then that many bytes.
+func (d *decoder) readCounted(width int) ([]byte, error) {
+	n, err := d.readUint(width)
+	if err != nil {
+		return nil, err
+	}
+	return d.read(int(min(n, math.MaxInt32)))
+}
+
 func (d *decoder) readUint(n int) (uint64, error) {
 	b, err := d.read(n)
 	if err != nil {
@@ -256,6 +276,46 @@ func (d *decoder) pop() (any, error) {
 	v := d.stack[n-1]
 	d.stack = d.stack[:n-1]
 	return v, nil
+}
+
+// popPair pops the top two items: below was pushed before top.
+func (d *decoder) popPair() (below, top any, err error) {
+	if top, err = d.pop(); err != nil {
+		return nil, nil, err
+	}
+	if below, err = d.pop(); err != nil {
+		return nil, nil, err
+	}
+	return below, top, nil
+}
+
+// popOneOrMark pops the items an opcode adds to a container: the top item,
+// or (toMark) every item since the last MARK.
+func (d *decoder) popOneOrMark(toMark bool) ([]any, error) {
+	if toMark {
+		return d.popMark()
+	}
+	v, err := d.pop()
+	if err != nil {
+		return nil, err
+	}
+	return []any{v}, nil
+}
+
+// topAs is the container on top of the stack that op adds to, which must be
+// a T (the kind a message calls it); the message reads "OP <prep> a <type>,
+// not a <kind>".
+func topAs[T any](d *decoder, op byte, prep, kind string) (T, error) {
+	var zero T
+	v, err := d.top()
+	if err != nil {
+		return zero, err
+	}
+	c, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s %s a %s, not a %s", opName(op), prep, TypeName(v), kind)
+	}
+	return c, nil
 }
 
 func (d *decoder) top() (any, error) {
@@ -351,27 +411,14 @@ func (d *decoder) step(op byte) (result any, done bool, err error) {
 		if v, err = d.readUint(4); err == nil {
 			d.push(int64(int32(uint32(v))))
 		}
-	case opBinInt1:
+	case opBinInt1, opBinInt2:
 		var v uint64
-		if v, err = d.readUint(1); err == nil {
-			d.push(int64(v))
-		}
-	case opBinInt2:
-		var v uint64
-		if v, err = d.readUint(2); err == nil {
+		if v, err = d.readUint(operandWidth[op]); err == nil {
 			d.push(int64(v))
 		}
 	case opLong1, opLong4:
-		width := 1
-		if op == opLong4 {
-			width = 4
-		}
-		var n uint64
-		if n, err = d.readUint(width); err != nil {
-			return nil, false, err
-		}
 		var b []byte
-		if b, err = d.read(int(min(n, math.MaxInt32))); err != nil {
+		if b, err = d.readCounted(operandWidth[op]); err != nil {
 			return nil, false, err
 		}
 		if len(b) > 8 {
@@ -389,23 +436,13 @@ func (d *decoder) step(op byte) (result any, done bool, err error) {
 			d.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
 		}
 	case opBinUnicode, opShortBinUnicode, opBinUnicode8:
-		width := map[byte]int{opBinUnicode: 4, opShortBinUnicode: 1, opBinUnicode8: 8}[op]
-		var n uint64
-		if n, err = d.readUint(width); err != nil {
-			return nil, false, err
-		}
 		var b []byte
-		if b, err = d.read(int(min(n, math.MaxInt32))); err == nil {
+		if b, err = d.readCounted(operandWidth[op]); err == nil {
 			d.push(string(b))
 		}
 	case opBinString, opShortBinString, opBinBytes, opShortBinBytes, opBinBytes8:
-		width := map[byte]int{opBinString: 4, opShortBinString: 1, opBinBytes: 4, opShortBinBytes: 1, opBinBytes8: 8}[op]
-		var n uint64
-		if n, err = d.readUint(width); err != nil {
-			return nil, false, err
-		}
 		var b []byte
-		if b, err = d.read(int(min(n, math.MaxInt32))); err != nil {
+		if b, err = d.readCounted(operandWidth[op]); err != nil {
 			return nil, false, err
 		}
 		if op == opBinString || op == opShortBinString {
@@ -436,31 +473,14 @@ func (d *decoder) step(op byte) (result any, done bool, err error) {
 		if items, err = d.popMark(); err == nil {
 			d.push(&List{Items: items})
 		}
-	case opAppend:
-		var v, l any
-		if v, err = d.pop(); err != nil {
-			return nil, false, err
-		}
-		if l, err = d.top(); err != nil {
-			return nil, false, err
-		}
-		list, ok := l.(*List)
-		if !ok {
-			return nil, false, fmt.Errorf("APPEND to a %s, not a list", TypeName(l))
-		}
-		list.Items = append(list.Items, v)
-	case opAppends:
+	case opAppend, opAppends:
 		var items []any
-		if items, err = d.popMark(); err != nil {
+		if items, err = d.popOneOrMark(op == opAppends); err != nil {
 			return nil, false, err
 		}
-		var l any
-		if l, err = d.top(); err != nil {
+		var list *List
+		if list, err = topAs[*List](d, op, "to", "list"); err != nil {
 			return nil, false, err
-		}
-		list, ok := l.(*List)
-		if !ok {
-			return nil, false, fmt.Errorf("APPENDS to a %s, not a list", TypeName(l))
 		}
 		list.Items = append(list.Items, items...)
 	case opEmptyDict:
@@ -475,19 +495,13 @@ func (d *decoder) step(op byte) (result any, done bool, err error) {
 			d.push(dict)
 		}
 	case opSetItem:
-		var k, v, o any
-		if v, err = d.pop(); err != nil {
+		var k, v any
+		if k, v, err = d.popPair(); err != nil {
 			return nil, false, err
 		}
-		if k, err = d.pop(); err != nil {
+		var dict *Dict
+		if dict, err = topAs[*Dict](d, op, "on", "dict"); err != nil {
 			return nil, false, err
-		}
-		if o, err = d.top(); err != nil {
-			return nil, false, err
-		}
-		dict, ok := o.(*Dict)
-		if !ok {
-			return nil, false, fmt.Errorf("SETITEM on a %s, not a dict", TypeName(o))
 		}
 		err = dict.Set(k, v)
 	case opSetItems:
@@ -495,35 +509,21 @@ func (d *decoder) step(op byte) (result any, done bool, err error) {
 		if items, err = d.popMark(); err != nil {
 			return nil, false, err
 		}
-		var o any
-		if o, err = d.top(); err != nil {
+		var dict *Dict
+		if dict, err = topAs[*Dict](d, op, "on", "dict"); err != nil {
 			return nil, false, err
 		}
-		dict, ok := o.(*Dict)
-		if !ok {
-			return nil, false, fmt.Errorf("SETITEMS on a %s, not a dict", TypeName(o))
-		}
 		err = setItems(dict, items)
-	case opBinPut:
+	case opBinPut, opLongBinPut:
 		var k uint64
-		if k, err = d.readUint(1); err == nil {
-			err = d.memoize(k)
-		}
-	case opLongBinPut:
-		var k uint64
-		if k, err = d.readUint(4); err == nil {
+		if k, err = d.readUint(operandWidth[op]); err == nil {
 			err = d.memoize(k)
 		}
 	case opMemoize:
 		err = d.memoize(uint64(len(d.memo)))
-	case opBinGet:
+	case opBinGet, opLongBinGet:
 		var k uint64
-		if k, err = d.readUint(1); err == nil {
-			err = d.get(k)
-		}
-	case opLongBinGet:
-		var k uint64
-		if k, err = d.readUint(4); err == nil {
+		if k, err = d.readUint(operandWidth[op]); err == nil {
 			err = d.get(k)
 		}
 	case opGlobal:
@@ -537,10 +537,7 @@ func (d *decoder) step(op byte) (result any, done bool, err error) {
 		err = d.global(module, name)
 	case opStackGlobal:
 		var m, n any
-		if n, err = d.pop(); err != nil {
-			return nil, false, err
-		}
-		if m, err = d.pop(); err != nil {
+		if m, n, err = d.popPair(); err != nil {
 			return nil, false, err
 		}
 		module, ok1 := m.(string)
@@ -550,11 +547,8 @@ func (d *decoder) step(op byte) (result any, done bool, err error) {
 		}
 		err = d.global(module, name)
 	case opReduce:
-		var a, f any
-		if a, err = d.pop(); err != nil {
-			return nil, false, err
-		}
-		if f, err = d.pop(); err != nil {
+		var f, a any
+		if f, a, err = d.popPair(); err != nil {
 			return nil, false, err
 		}
 		args, ok := a.(Tuple)

@@ -82,9 +82,6 @@ func NewCmdBuild(f *cmdutil.Factory, runF func(*BuildOptions) error) *cobra.Comm
 }
 
 func buildRun(ctx context.Context, opts *BuildOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	path, err := opts.Build(ctx, libtorch.BuildOptions{Output: opts.Output, LibTorch: opts.LibTorch, Log: opts.IO.ErrOut})
 	if err != nil {
 		return err

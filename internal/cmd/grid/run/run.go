@@ -94,9 +94,6 @@ func NewCmdRun(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command 
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	errOut := opts.IO.ErrOut
 	p, err := grid.Load(opts.Plan)
 	if err != nil {

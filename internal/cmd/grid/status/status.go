@@ -70,9 +70,6 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	plans := []string{opts.Plan}
 	if opts.Plan == "" {
 		root := opts.RunsDir

@@ -225,9 +225,6 @@ type Output struct {
 }
 
 func evalRun(ctx context.Context, opts *EvalOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	out := &Output{Metric: opts.Metric}
 	var in layerInputs
 	var logits *tensor.Tensor
@@ -275,9 +272,7 @@ func evalRun(ctx context.Context, opts *EvalOptions) error {
 		return err
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return cmdutil.WriteJSON(opts.IO.Out, out)
 	}
 	writeSummary(opts.IO.Out, out, in)
 	return nil

@@ -56,9 +56,6 @@ type Array struct {
 }
 
 func evalRun(ctx context.Context, o *EvalOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	in, err := o.loadInputs()
 	if err != nil {
 		return err

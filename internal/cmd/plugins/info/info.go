@@ -3,8 +3,6 @@ package info
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/cmd/plugins/described"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 )
@@ -71,22 +70,15 @@ func NewCmdInfo(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*Info
 	return cmd
 }
 
-// Output is the --json form.
+// Output is the --json form: the identity `plugins list` prints, then what
+// only info prints.
 type Output struct {
-	Kind        plugin.Kind    `json:"kind"`
-	Name        string         `json:"name"`
-	Version     string         `json:"version"`
-	Protocol    int            `json:"protocol"`
-	Source      string         `json:"source"`
-	SHA256      string         `json:"sha256"`
+	described.Identity
 	Description string         `json:"description"`
 	ParamSchema *plugin.Schema `json:"param_schema"`
 }
 
 func infoRun(ctx context.Context, opts *InfoOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	host, err := opts.NewHost()
 	if err != nil {
 		return err
@@ -96,12 +88,9 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	if err != nil {
 		return err
 	}
-	out := Output{Kind: d.Info.Kind, Name: d.Info.Name, Version: d.Info.Version, Protocol: d.Protocol,
-		Source: d.Source(), SHA256: hex.EncodeToString(d.SHA256), Description: d.Info.Description, ParamSchema: d.Info.ParamSchema}
+	out := Output{Identity: described.Of(d), Description: d.Info.Description, ParamSchema: d.Info.ParamSchema}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return cmdutil.WriteJSON(opts.IO.Out, out)
 	}
 	writeText(opts.IO, out)
 	return nil

@@ -3,8 +3,6 @@ package list
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/internal/cmd/cmdutil"
 	"github.com/icnnlab/icnnlab/internal/cmd/iostreams"
+	"github.com/icnnlab/icnnlab/internal/cmd/plugins/described"
 	"github.com/icnnlab/icnnlab/internal/pluginhost"
 	"github.com/icnnlab/icnnlab/sdk/plugin"
 )
@@ -67,19 +66,11 @@ func NewCmdList(f *cmdutil.Factory, hostFlags *pluginhost.Flags, runF func(*List
 
 // Entry is one row of the listing (and one element of --json).
 type Entry struct {
-	Kind     plugin.Kind `json:"kind"`
-	Name     string      `json:"name"`
-	Version  string      `json:"version,omitempty"`
-	Protocol int         `json:"protocol,omitempty"`
-	Source   string      `json:"source"`
-	SHA256   string      `json:"sha256,omitempty"`
-	Error    string      `json:"error,omitempty"`
+	described.Identity
+	Error string `json:"error,omitempty"`
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	host, err := opts.NewHost()
 	if err != nil {
 		return err
@@ -92,20 +83,16 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	entries := make([]Entry, 0, len(cands))
 	failed := 0
 	for _, c := range cands {
-		e := Entry{Kind: c.Ref.Kind, Name: c.Ref.Name, Source: c.Source()}
 		d, err := host.Describe(ctx, c.Ref)
 		if err != nil {
-			e.Error = err.Error()
+			entries = append(entries, Entry{Identity: described.Unstarted(c), Error: err.Error()})
 			failed++
-		} else {
-			e.Version, e.Protocol, e.SHA256 = d.Info.Version, d.Protocol, hex.EncodeToString(d.SHA256)
+			continue
 		}
-		entries = append(entries, e)
+		entries = append(entries, Entry{Identity: described.Of(d)})
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(entries); err != nil {
+		if err := cmdutil.WriteJSON(opts.IO.Out, entries); err != nil {
 			return err
 		}
 	} else {

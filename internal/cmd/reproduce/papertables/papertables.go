@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/internal/atomicfile"
@@ -63,79 +64,47 @@ type PaperTablesOptions struct {
 }
 
 // archFileFlag is --init-weights: ARCH=FILE entries, comma-separated or repeated.
-type archFileFlag struct{ m *map[string]string }
-
-func (f archFileFlag) String() string {
-	if f.m == nil || len(*f.m) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, a := range slices.Sorted(maps.Keys(*f.m)) {
-		parts = append(parts, a+"="+(*f.m)[a])
-	}
-	return strings.Join(parts, ",")
+func archFileFlag(m *map[string]string) entriesFlag {
+	return entriesFlag{m: m, typ: "ARCH=FILE", add: addArchFile}
 }
 
-func (f archFileFlag) Type() string { return "ARCH=FILE" }
-
-func (f archFileFlag) Set(v string) error {
-	if *f.m == nil {
-		*f.m = map[string]string{}
+func addArchFile(m map[string]string, item string) error {
+	arch, path, ok := strings.Cut(item, "=")
+	switch {
+	case !ok || path == "":
+		return fmt.Errorf("%q: want ARCH=FILE, e.g. vgg-16=vgg16.safetensors", item)
+	case arch == zoo.ArchAlexNet:
+		return fmt.Errorf("alexnet: the tables' AlexNet is the 2012 paper's network, whose channel counts torchvision's AlexNet weights do not fit (they fit %s, which train --arch offers)", zoo.ArchAlexNetTorchvision)
+	case !slices.Contains(zoo.Names(), arch):
+		return fmt.Errorf("%q is not an architecture (%s)", arch, strings.Join(zoo.Names(), ", "))
 	}
-	for _, item := range strings.Split(v, ",") {
-		arch, path, ok := strings.Cut(strings.TrimSpace(item), "=")
-		switch {
-		case !ok || path == "":
-			return fmt.Errorf("%q: want ARCH=FILE, e.g. vgg-16=vgg16.safetensors", item)
-		case arch == zoo.ArchAlexNet:
-			return fmt.Errorf("alexnet: the tables' AlexNet is the 2012 paper's network, whose channel counts torchvision's AlexNet weights do not fit (they fit %s, which train --arch offers)", zoo.ArchAlexNetTorchvision)
-		case !slices.Contains(zoo.Names(), arch):
-			return fmt.Errorf("%q is not an architecture (%s)", arch, strings.Join(zoo.Names(), ", "))
-		}
-		(*f.m)[arch] = path
-	}
+	m[arch] = path
 	return nil
 }
 
 // DataFlag is --data: NAME[=PATH] entries, comma-separated or repeated
 // (shared with `icnnlab grid submit`).
-type DataFlag struct{ m *map[string]string }
-
-func (f DataFlag) String() string {
-	if f.m == nil || len(*f.m) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, n := range slices.Sorted(maps.Keys(*f.m)) {
-		parts = append(parts, n+"="+(*f.m)[n])
-	}
-	return strings.Join(parts, ",")
+func DataFlag(m *map[string]string) pflag.Value {
+	return entriesFlag{m: m, typ: "NAME[=PATH]", add: addDataset}
 }
 
-func (f DataFlag) Type() string { return "NAME[=PATH]" }
-
-func (f DataFlag) Set(v string) error {
-	if *f.m == nil {
-		*f.m = map[string]string{}
+func addDataset(m map[string]string, item string) error {
+	name, path, hasPath := strings.Cut(item, "=")
+	info, ok := catalog.DatasetByName(name)
+	switch {
+	case !ok:
+		return fmt.Errorf("unknown dataset %q (datasets: %s)", name, strings.Join(catalog.DatasetNames(), ", "))
+	case hasPath && path == "":
+		return fmt.Errorf("%s=: empty path", name)
+	case !hasPath && info.DefaultPath == nil:
+		return fmt.Errorf("%s needs its root directory: %s=PATH", name, name)
+	case !hasPath:
+		path = info.DefaultPath()
 	}
-	for _, item := range strings.Split(v, ",") {
-		name, path, hasPath := strings.Cut(strings.TrimSpace(item), "=")
-		info, ok := catalog.DatasetByName(name)
-		switch {
-		case !ok:
-			return fmt.Errorf("unknown dataset %q (datasets: %s)", name, strings.Join(catalog.DatasetNames(), ", "))
-		case hasPath && path == "":
-			return fmt.Errorf("%s=: empty path", name)
-		case !hasPath && info.DefaultPath == nil:
-			return fmt.Errorf("%s needs its root directory: %s=PATH", name, name)
-		case !hasPath:
-			path = info.DefaultPath()
-		}
-		if _, dup := (*f.m)[name]; dup {
-			return fmt.Errorf("%s is given twice", name)
-		}
-		(*f.m)[name] = path
+	if _, dup := m[name]; dup {
+		return fmt.Errorf("%s is given twice", name)
 	}
+	m[name] = path
 	return nil
 }
 
@@ -267,16 +236,13 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 	fl.StringVar(&opts.Device, "device", "", "backend device (default: the backend's)")
 	fl.IntVar(&opts.Threads, "threads", 0, "compute threads (0: all)")
 	fl.StringVar(&opts.Reports, "reports", "quick", "visualizer report per table row: quick (no decoder), full, none")
-	fl.Var(archFileFlag{&opts.InitWeights}, "init-weights", "start the runs of an architecture from a weights file, as ARCH=FILE (torchvision names; needs --scale full; see docs/weights.md)")
+	fl.Var(archFileFlag(&opts.InitWeights), "init-weights", "start the runs of an architecture from a weights file, as ARCH=FILE (torchvision names; needs --scale full; see docs/weights.md)")
 	opts.Engine.Register(fl, string(grid.EngineLocal))
 	opts.PluginFlags.Register(fl)
 	return cmd
 }
 
 func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	start := time.Now()
 	sel, err := plan.Resolve(plan.Selection{Scale: opts.Scale, Tables: opts.Tables, Seeds: opts.Seeds, Data: opts.Data})
 	var selErr *plan.SelectionError
@@ -412,27 +378,17 @@ func paperTablesRun(ctx context.Context, opts *PaperTablesOptions) error {
 	return rep.WriteVerdicts(opts.IO.Out)
 }
 
-// applyInitWeights points the runs of each named architecture at its
-// weights file. Pretrained weights have the published widths, so the
-// scale must build full-width networks.
+// applyInitWeights checks the --init-weights files exist, points the plan's
+// runs at them and says which runs each one starts.
 func applyInitWeights(pl *plan.Plan, files map[string]string, log io.Writer) error {
-	if len(files) == 0 {
-		return nil
-	}
-	if pl.Scale.Width != 1 {
-		return cmdutil.FlagErrorf("--init-weights: pretrained weights need full-width networks, and scale %s has width %g: use --scale full", pl.Scale.Name, pl.Scale.Width)
-	}
 	for arch, path := range files {
 		if _, err := os.Stat(path); err != nil {
 			return cmdutil.FlagErrorf("--init-weights %s=%s: %v", arch, path, err)
 		}
 	}
-	counts := map[string]int{}
-	for _, r := range pl.Runs {
-		if path, ok := files[r.Config.Model.Arch]; ok {
-			r.Config.InitWeights = path
-			counts[r.Config.Model.Arch]++
-		}
+	counts, err := pl.UseInitWeights(files)
+	if err != nil {
+		return cmdutil.FlagErrorf("--init-weights: %v", err)
 	}
 	for _, arch := range slices.Sorted(maps.Keys(files)) {
 		if counts[arch] == 0 {

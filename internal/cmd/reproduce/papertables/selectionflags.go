@@ -29,7 +29,7 @@ func (s *SelectionFlags) Register(fl *pflag.FlagSet, usage SelectionUsage) {
 	fl.StringVar(s.Scale, "scale", "default", usage.Scale)
 	fl.StringSliceVar(s.Tables, "tables", nil, usage.Tables)
 	fl.IntVar(s.Seeds, "seeds", 0, "seeds per configuration (0: each table's own count at this scale)")
-	fl.Var(DataFlag{s.Data}, "data", usage.Data)
+	fl.Var(DataFlag(s.Data), "data", usage.Data)
 }
 
 // Check applies --quick (refusing it beside another --scale) and checks

@@ -30,6 +30,10 @@ func (k unaryKernel) writeAttrs(w io.Writer) {
 func (k unaryKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	switch in[0].Dtype() {
 	case gt.Float32:
+		if k.op == graph.OpExp {
+			expSlice(dataOf[float32](out), dataOf[float32](in[0]))
+			return nil
+		}
 		return unaryForward(k, dataOf[float32](in[0]), dataOf[float32](out))
 	case gt.Float64:
 		return unaryForward(k, dataOf[float64](in[0]), dataOf[float64](out))

@@ -361,8 +361,10 @@ func batchLogZ(nb, nk int, s []float32, shift float32, lz, sigma []float32, acc 
 	for b := range nb {
 		row, e := s[b*nk:(b+1)*nk], sigma[b*nk:(b+1)*nk]
 		for i, v := range row {
-			x := exp32(v - m[i])
-			e[i] = x
+			e[i] = v - m[i]
+		}
+		expSlice(e, e)
+		for i, x := range e {
 			acc[i] += float64(x)
 		}
 	}
@@ -412,12 +414,16 @@ func miFilter(nb, nk int, s, lz, prior, h, hSum, lj []float32) float64 {
 				lj[i] = exp32(j)
 			}
 		case m > -60 && m < 60:
+			e := lj[:nk]
+			for i := range e {
+				e[i] -= m
+			}
+			expSlice(e, e)
 			acc := 0.0
 			em := exp32(m)
-			for i, j := range lj[:nk] {
-				e := exp32(j - m)
-				acc += float64(e)
-				lj[i] = e * em
+			for i, v := range e {
+				acc += float64(v)
+				e[i] = v * em
 			}
 			lpx = float32(float64(m) + math.Log(acc))
 		default: // large, tiny or NaN

@@ -147,10 +147,11 @@ func (r *Report) goals() []goal {
 			out = append(out, goal{"Table 7 accuracy, single-category", "drops by at most 3 points", strings.Join(acc, "; "), yesNo(ok)})
 		}
 	}
-	// Every table run: train accuracy ≥ 95 %.
+	// Every trained table run: train accuracy ≥ 95 %. An untrained
+	// control sits near chance by design, so it is not counted.
 	minTrain, below, n := 1.0, 0, 0
 	for _, run := range r.Runs {
-		if run.Role == plan.RolePretrain {
+		if run.Role == plan.RolePretrain || run.Untrained() {
 			continue
 		}
 		n++

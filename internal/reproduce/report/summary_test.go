@@ -9,6 +9,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/icnnlab/icnnlab/internal/reproduce/execute"
+	"github.com/icnnlab/icnnlab/internal/reproduce/plan"
+	"github.com/icnnlab/icnnlab/internal/reproduce/spec"
 )
 
 // The README's results summary is generated from the committed reports;
@@ -85,5 +89,26 @@ func TestCommittedResultsHoldNoMachinePath(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatalf("no result files under %s", root)
+	}
+}
+
+// An untrained control sits near chance by design: the goal "every run's
+// train accuracy ≥ 95 %" counts only the trained table runs.
+func TestTrainAccuracyGoalLeavesOutControls(t *testing.T) {
+	r := &Report{Runs: []*execute.RunResult{
+		{Variant: "ordinary", TrainAccuracy: 0.99},
+		{Variant: "l1+mi", TrainAccuracy: 0.96},
+		{Variant: "l1+mi" + spec.UntrainedSuffix, TrainAccuracy: 0.48},
+		{Variant: "ordinary", Role: plan.RolePretrain, TrainAccuracy: 0.50},
+	}}
+	var got *goal
+	for _, g := range r.goals() {
+		if g.goal == "every run's train accuracy" {
+			got = &g
+		}
+	}
+	want := goal{"every run's train accuracy", "≥ 95 %", "lowest 96.0 %; 0 of 2 runs below 95 %", "yes"}
+	if got == nil || *got != want {
+		t.Errorf("train accuracy goal %+v, want %+v", got, want)
 	}
 }

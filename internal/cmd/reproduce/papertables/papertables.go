@@ -129,8 +129,8 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			finished runs are reused from the run store (--runs), so a second
 			invocation only measures.
 
-			Scales: quick (a few minutes on 2 CPU cores), default (about 30
-			minutes on 2 CPU cores), full (the paper's setting: full-width
+			Scales: quick (about a minute on 2 idle CPU cores), default (about
+			20 minutes on 2 idle CPU cores), full (the paper's setting: full-width
 			networks at 224 px; for a GPU). Every run is measured on its test
 			split: the top conv-layer's activations (for the interpretable CNN,
 			the inserted interpretable conv) go to the part-interpretability and

@@ -47,10 +47,15 @@ bin="$out_dir/icnnlab"
 for r in $(seq 1 "$rounds"); do
 	for t in $threads_list; do
 		echo "round $r, threads=$t: icnnlab ($backend) ..." >&2
-		"$bin" bench --backend "$backend" --workload "$workload" --device cpu --threads "$t" \
+		# The same pin for the libtorch backend, whose at::set_num_threads
+		# leaves the same pool (gorgonia does not read it).
+		OMP_NUM_THREADS="$t" MKL_NUM_THREADS="$t" "$bin" bench --backend "$backend" --workload "$workload" --device cpu --threads "$t" \
 			--batch "$batch" --warmup "$warmup" --steps "$steps" --interpretable "$interpretable" --json >"$out_dir/icnnlab-t$t-r$r.json"
 		echo "round $r, threads=$t: pytorch ..." >&2
-		"$python" "$repo/bench/pytorch_peer.py" --workload "$workload" --threads "$t" \
+		# torch.set_num_threads alone left an OpenMP pool of all cores in
+		# some ops (CPU time twice the wall time at --threads 1, measured
+		# 2026-12-06): pin the pool so that t threads means t cores.
+		OMP_NUM_THREADS="$t" MKL_NUM_THREADS="$t" "$python" "$repo/bench/pytorch_peer.py" --workload "$workload" --threads "$t" \
 			--batch "$batch" --warmup "$warmup" --steps "$steps" --interpretable "$interpretable" >"$out_dir/pytorch-t$t-r$r.json"
 	done
 done

@@ -34,15 +34,7 @@ type fusionPlan struct {
 // a differentiated leaf.
 func planFusion(g *graph.Graph, mode backends.Mode, needed map[int]bool, roots []*graph.Node, needsGrad map[int]bool) fusionPlan {
 	plan := fusionPlan{blocks: map[int]*fusedBlock{}, absorbed: map[int]bool{}}
-	readers := map[int][]*graph.Node{}
-	for _, n := range g.Nodes() {
-		if !needed[n.ID()] {
-			continue
-		}
-		for _, in := range backends.LiveInputs(n, mode) {
-			readers[in.ID()] = append(readers[in.ID()], n)
-		}
-	}
+	readers := readersOf(g, mode, needed)
 	isRoot := map[int]bool{}
 	for _, r := range roots {
 		isRoot[r.ID()] = true

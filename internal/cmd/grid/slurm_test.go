@@ -191,10 +191,18 @@ func TestSlurm(t *testing.T) {
 		task := job + "_" + strconv.Itoa(index)
 		// Once the task reports its first training step, freeze it, so
 		// the cancel lands mid-training however loaded the machine is.
-		c.WaitFor(t, time.Minute, "the first training step", func() bool {
-			pr, err := grid.ReadProgress(p, index)
-			return err == nil && pr.Step >= 1
-		})
+		// The test scale's run has 6 steps of a few tens of milliseconds
+		// each on an idle machine, so poll far more often than WaitFor's
+		// 200 ms: at that interval the whole run once finished between
+		// two polls and the cancel found it done.
+		for start := time.Now(); ; time.Sleep(2 * time.Millisecond) {
+			if pr, err := grid.ReadProgress(p, index); err == nil && pr.Step >= 1 {
+				break
+			}
+			if time.Since(start) > time.Minute {
+				t.Fatalf("waited %v for the first training step\n%s", time.Minute, c.Logs())
+			}
+		}
 		holder, _, err := runstore.ReadClaim(p.TaskDir(index))
 		if err != nil {
 			t.Fatal(err)

@@ -12,8 +12,8 @@ import "math"
 func poolKey32(v float32) int32 {
 	bits := math.Float32bits(v)
 	mag := int32(bits & 0x7fffffff)
-	sign := int32(bits) >> 31 // 0 or -1
-	key := mag ^ sign - sign  // -mag for negative values
+	sign := int32(bits) >> 31       // 0 or -1
+	key := mag ^ sign - sign        // -mag for negative values
 	nan := (0x7f800000 - mag) >> 31 // -1 when mag is above +Inf's bits
 	return key&^nan | math.MaxInt32&nan
 }

@@ -1,10 +1,12 @@
 // Package sgemm is a single-precision general matrix product for row-major
-// matrices, written in Go with an AVX2+FMA micro-kernel on amd64.
+// matrices, written in Go with AVX-512 and AVX2+FMA micro-kernels on amd64
+// (chosen at run time by what the CPU supports).
 //
 // It follows the Goto/BLIS layout: op(B) is copied in KC×NC blocks into
 // panels NR columns wide, op(A) in MC×KC blocks into panels MR rows tall,
 // and a register-blocked micro-kernel multiplies one A panel by one B panel
-// into an MR×NR tile of C. Packing makes every kernel load contiguous
+// into an MR×NR tile of C (the AVX-512 kernel two of each into a 2MR×2NR
+// tile). Packing makes every kernel load contiguous
 // whatever the transposition and leading dimensions, and the block sizes
 // keep a B panel in L1 and the A block in L2 while the kernel runs.
 //

@@ -233,6 +233,9 @@ func (k argMaxKernel) writeAttrs(w io.Writer) {
 	a.ints("in", k.inShape...)
 }
 
+// overwrites: every output gets an index.
+func (argMaxKernel) overwrites() bool { return true }
+
 func (k argMaxKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	switch in[0].Dtype() {
 	case gt.Float32:

@@ -34,6 +34,7 @@ func copyValue(src, dst G.Value) error {
 type reshapeKernel struct{}
 
 func (reshapeKernel) name() string         { return "reshape" }
+func (reshapeKernel) overwrites() bool     { return true }
 func (reshapeKernel) writeAttrs(io.Writer) {}
 func (reshapeKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	return copyValue(in[0], out)
@@ -52,6 +53,9 @@ type transposeKernel struct {
 }
 
 func (k transposeKernel) name() string { return "transpose" }
+
+// overwrites: the plan's rows cover every output element.
+func (transposeKernel) overwrites() bool { return true }
 func (k transposeKernel) writeAttrs(w io.Writer) {
 	a := attrWriter{w}
 	a.ints("perm", k.perm...)
@@ -227,6 +231,10 @@ func (k gatherKernel) name() string {
 	}
 	return "gather"
 }
+
+// overwrites: gathering copies a block into every output position;
+// scattering adds into dx and needs it zeroed.
+func (k gatherKernel) overwrites() bool { return !k.scatter }
 
 func (k gatherKernel) writeAttrs(w io.Writer) {
 	a := attrWriter{w}

@@ -1,0 +1,107 @@
+package gorgonia
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	G "gorgonia.org/gorgonia"
+	gt "gorgonia.org/tensor"
+
+	"github.com/icnnlab/icnnlab/sdk/graph"
+)
+
+// TestOverwritingKernelsIgnoreStaleOutput runs each kernel that says it
+// overwrites its output (so kernelOp.Do skips clearing the buffer kept
+// from the previous step) once into a zeroed buffer and once into one
+// full of NaNs: the results must have the same bits.
+func TestOverwritingKernelsIgnoreStaleOutput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	// x has zeros, NaNs and values outside the clamp range, where the
+	// gradients of abs and clamp are zero.
+	x := randomValue(rng, 3, 4, 5)
+	for i, v := range []float32{0, float32(math.NaN()), 3, -3} {
+		dataOf[float32](x)[7*i] = v
+	}
+	y, dy := randomValue(rng, 3, 4, 5), randomValue(rng, 3, 4, 5)
+	idx := newValue(gt.Int64, []int{4})
+	copy(dataOf[int64](idx), []int64{2, 0, -1, 2})
+	a, b := randomValue(rng, 6, 7), randomValue(rng, 7, 5)
+	cases := []struct {
+		name  string
+		k     kernel
+		in    []G.Value
+		dtype gt.Dtype
+		shape []int
+	}{
+		{"abs_grad", unaryGradKernel{op: graph.OpAbs}, []G.Value{x, y, dy}, gt.Float32, []int{3, 4, 5}},
+		{"clamp_grad", unaryGradKernel{op: graph.OpClamp, lo: -1, hi: 1}, []G.Value{x, y, dy}, gt.Float32, []int{3, 4, 5}},
+		{"relu_grad", unaryGradKernel{op: graph.OpRelu}, []G.Value{x, y, dy}, gt.Float32, []int{3, 4, 5}},
+		{"leaky_relu_grad", unaryGradKernel{op: graph.OpLeakyRelu, alpha: 0.1}, []G.Value{x, y, dy}, gt.Float32, []int{3, 4, 5}},
+		{"transpose", transposeKernel{perm: []int{2, 0, 1}, inShape: []int{3, 4, 5}}, []G.Value{x}, gt.Float32, []int{5, 3, 4}},
+		{"reshape", reshapeKernel{}, []G.Value{x}, gt.Float32, []int{12, 5}},
+		{"gather", gatherKernel{axis: 1, xShape: []int{3, 4, 5}, idxShape: []int{4}}, []G.Value{x, idx}, gt.Float32, []int{3, 4, 5}},
+		{"argmax", argMaxKernel{axis: 1, inShape: []int{3, 4, 5}}, []G.Value{x}, gt.Int64, []int{3, 5}},
+		{"cast", castKernel{to: gt.Float64}, []G.Value{x}, gt.Float64, []int{3, 4, 5}},
+		{"matmul", matMulKernel{m: 6, k: 7, n: 5}, []G.Value{a, b}, gt.Float32, []int{6, 5}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !overwrites(c.k) {
+				t.Fatalf("%s does not say it overwrites its output", c.name)
+			}
+			ctx := &runContext{threads: 1}
+			fresh, stale := newValue(c.dtype, c.shape), newValue(c.dtype, c.shape)
+			fillNaN(stale)
+			if err := c.k.forward(ctx, c.in, fresh); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.k.forward(ctx, c.in, stale); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(valueBits(fresh), valueBits(stale)); diff != "" {
+				t.Errorf("output over NaNs differs from output over zeros (-zeros +NaNs):\n%s", diff)
+			}
+		})
+	}
+}
+
+// fillNaN sets every element of a float value to NaN, and of an integer
+// value to -1.
+func fillNaN(v G.Value) {
+	switch v.Dtype() {
+	case gt.Float32:
+		for i := range dataOf[float32](v) {
+			dataOf[float32](v)[i] = float32(math.NaN())
+		}
+	case gt.Float64:
+		for i := range dataOf[float64](v) {
+			dataOf[float64](v)[i] = math.NaN()
+		}
+	case gt.Int64:
+		for i := range dataOf[int64](v) {
+			dataOf[int64](v)[i] = -1
+		}
+	}
+}
+
+// valueBits is a value's elements as bit patterns, so NaNs compare.
+func valueBits(v G.Value) []uint64 {
+	var out []uint64
+	switch v.Dtype() {
+	case gt.Float32:
+		for _, f := range dataOf[float32](v) {
+			out = append(out, uint64(math.Float32bits(f)))
+		}
+	case gt.Float64:
+		for _, f := range dataOf[float64](v) {
+			out = append(out, math.Float64bits(f))
+		}
+	case gt.Int64:
+		for _, i := range dataOf[int64](v) {
+			out = append(out, uint64(i))
+		}
+	}
+	return out
+}

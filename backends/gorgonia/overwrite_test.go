@@ -105,3 +105,35 @@ func valueBits(v G.Value) []uint64 {
 	}
 	return out
 }
+
+// TestConvBlockPoolGradientIgnoresStaleOutput is the same check for the
+// fused block's pooled gradient, which scatters through the forward pass's
+// argmax into each plane it clears first.
+func TestConvBlockPoolGradientIgnoresStaleOutput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	g := convGeomSame(2, 3, 6, 4)
+	st := &blockState{}
+	ops := blockOps{bias: true, relu: true, pool: true}
+	fwd := convBlockKernel{g: g, ops: ops, st: st}
+	in := []G.Value{randomValue(rng, g.xShape()...), randomValue(rng, g.wShape()...), randomValue(rng, g.o)}
+	ctx := &runContext{threads: 2}
+	y := newValue(gt.Float32, fwd.outShape())
+	if err := fwd.forward(ctx, in, y); err != nil {
+		t.Fatal(err)
+	}
+	dy := randomValue(rng, fwd.outShape()...)
+	k := convBlockGradKernel{g: g, ops: ops, st: st}
+	if !overwrites(k) {
+		t.Fatal("the pooled block gradient does not say it overwrites its output")
+	}
+	fresh, stale := newValue(gt.Float32, g.yShape()), newValue(gt.Float32, g.yShape())
+	fillNaN(stale)
+	for _, out := range []G.Value{fresh, stale} {
+		if err := k.forward(ctx, []G.Value{y, dy}, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff(valueBits(fresh), valueBits(stale)); diff != "" {
+		t.Errorf("output over NaNs differs from output over zeros (-zeros +NaNs):\n%s", diff)
+	}
+}

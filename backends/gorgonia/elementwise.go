@@ -295,7 +295,7 @@ func (k binaryKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 }
 
 func binaryForward[T float](k binaryKernel, a, b, y []T) {
-	p := newPlan(k.outShape, broadcastStrides(k.aShape, k.outShape), broadcastStrides(k.bShape, k.outShape))
+	p := broadcastPlan(k.outShape, k.aShape, k.bShape)
 	op := k.op
 	p.rows(func(o, ia, ib, n, inca, incb int) {
 		yr := y[o : o+n]
@@ -435,7 +435,7 @@ func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {
 	case graph.OpMul, graph.OpDiv:
 		a, b := in[0], in[1]
 		term = newTerm()
-		p := newPlan(k.outShape, broadcastStrides(k.aShape, k.outShape), broadcastStrides(k.bShape, k.outShape))
+		p := broadcastPlan(k.outShape, k.aShape, k.bShape)
 		op, which := k.op, k.which
 		p.rows(func(o, ia, ib, n, inca, incb int) {
 			for j := range n {
@@ -478,7 +478,7 @@ func sumIntoAcc[T float](src []T, srcShape []int, dst []T, dstShape []int, acc [
 		acc = make([]float64, len(dst))
 	}
 	clear(acc)
-	p := newPlan(srcShape, broadcastStrides(dstShape, srcShape), make([]int, len(srcShape)))
+	p := sumIntoPlan(srcShape, dstShape)
 	p.rows(func(o, it, _, n, inct, _ int) {
 		if inct == 0 {
 			s := 0.0

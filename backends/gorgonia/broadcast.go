@@ -106,6 +106,7 @@ const (
 	planBroadcast uint8 = iota // out, a, b: both operands broadcast to out
 	planSumInto                // src, dst: src walked with dst broadcast to it
 	planReduce                 // in, axes
+	planTranspose              // in, perm
 )
 
 // broadcastPlan walks out with operands of shapes a and b broadcast to it.

@@ -87,12 +87,19 @@ func (k transposeKernel) forward(_ *runContext, in []G.Value, out G.Value) error
 }
 
 func transpose[T number](k transposeKernel, x, y []T) {
-	inStrides := stridesOf(k.inShape)
-	sa := make([]int, len(k.perm))
-	for i, p := range k.perm {
-		sa[i] = inStrides[p]
-	}
-	newPlan(k.outShape(), sa, make([]int, len(sa))).rows(func(o, ia, _, n, inca, _ int) {
+	p := cachedPlan(planTranspose, func() plan {
+		inStrides := stridesOf(k.inShape)
+		sa := make([]int, len(k.perm))
+		for i, p := range k.perm {
+			sa[i] = inStrides[p]
+		}
+		return newPlan(k.outShape(), sa, make([]int, len(sa)))
+	}, k.inShape, k.perm)
+	p.rows(func(o, ia, _, n, inca, _ int) {
+		if inca == 1 { // the innermost axis stays in place: a row copy
+			copy(y[o:o+n], x[ia:ia+n])
+			return
+		}
 		for j := range n {
 			y[o+j] = x[ia+j*inca]
 		}

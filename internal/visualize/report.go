@@ -107,7 +107,21 @@ type DecoderFacts struct {
 	MeanImage          string
 	// Seconds is the wall time of training, scoring and drawing.
 	Seconds float64
+	// ZeroFeatures is the share of the held-out feature values that are
+	// zero; above MaskedZeroShare the report says what that leaves the
+	// decoder.
+	ZeroFeatures float64
 }
+
+// MaskedZeroShare is the share of zero feature values from which the
+// report calls a layer's maps mostly silent: an interpretable layer after
+// its mask (about 92 % zeros at the default scale), not a ReLU layer
+// (about half).
+const MaskedZeroShare = 0.75
+
+// MostlySilent tells whether the layer's maps are mostly zeros
+// (MaskedZeroShare), which limits what any decoder can recover.
+func (d *DecoderFacts) MostlySilent() bool { return d.ZeroFeatures >= MaskedZeroShare }
 
 // FilterCard is one filter's card. It leads with the part its mined
 // patterns fall on and their purity, its top patches and the decoder's
@@ -178,6 +192,8 @@ type DecoderNumbers struct {
 	// Seconds is the wall time of the decoder's plugin call (training,
 	// scoring and drawing) on the machine that made the report.
 	Seconds float64 `json:"seconds"`
+	// ZeroFeatures is the share of the held-out feature values that are zero.
+	ZeroFeatures float64 `json:"zero_features"`
 	// Object and Background split the held-out error by the part masks.
 	Object     *upconv.Region `json:"object,omitempty"`
 	Background *upconv.Region `json:"background,omitempty"`

@@ -282,6 +282,10 @@ type Evaluation struct {
 	// part masks (nil without them): where the decoder recovers the image.
 	Object     *Region `json:"object,omitempty"`
 	Background *Region `json:"background,omitempty"`
+	// ZeroFeatures is the share of the held-out feature values that are
+	// exactly zero: the part of the maps that tells the decoder nothing
+	// about its pixels (most of a masked interpretable layer).
+	ZeroFeatures float64 `json:"zero_features"`
 }
 
 // Region is the held-out error over one kind of pixel.
@@ -339,7 +343,7 @@ func (d *Decoder) Evaluate(feats, images vizwire.Maps, meanImage []float32) (Eva
 	if len(rec.Data) != len(images.Data) {
 		return Evaluation{}, rec, fmt.Errorf("upconv: %d reconstructed values for %d image values", len(rec.Data), len(images.Data))
 	}
-	ev := Evaluation{Images: images.N, MSE: mse(rec.Data, images.Data)}
+	ev := Evaluation{Images: images.N, MSE: mse(rec.Data, images.Data), ZeroFeatures: zeroShare(feats.Data)}
 	base := 0.0
 	for n := range images.N {
 		base += mse(meanImage, images.Item(n))
@@ -349,6 +353,17 @@ func (d *Decoder) Evaluate(feats, images vizwire.Maps, meanImage []float32) (Eva
 		ev.Ratio = ev.MSE / ev.BaselineMSE
 	}
 	return ev, rec, nil
+}
+
+// zeroShare is the fraction of values that are exactly zero.
+func zeroShare(v []float32) float64 {
+	zeros := 0
+	for _, x := range v {
+		if x == 0 {
+			zeros++
+		}
+	}
+	return float64(zeros) / float64(max(len(v), 1))
 }
 
 // MeanImage averages images [N,3,S,S] into one [3,S,S].

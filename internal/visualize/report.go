@@ -108,20 +108,12 @@ type DecoderFacts struct {
 	// Seconds is the wall time of training, scoring and drawing.
 	Seconds float64
 	// ZeroFeatures is the share of the held-out feature values that are
-	// zero; above MaskedZeroShare the report says what that leaves the
-	// decoder.
+	// zero.
 	ZeroFeatures float64
+	// Masked: the layer is an interpretable one, read after its mask; the
+	// report then says what that leaves a decoder.
+	Masked bool
 }
-
-// MaskedZeroShare is the share of zero feature values from which the
-// report calls a layer's maps mostly silent: an interpretable layer after
-// its mask (about 92 % zeros at the default scale), not a ReLU layer
-// (about half).
-const MaskedZeroShare = 0.75
-
-// MostlySilent tells whether the layer's maps are mostly zeros
-// (MaskedZeroShare), which limits what any decoder can recover.
-func (d *DecoderFacts) MostlySilent() bool { return d.ZeroFeatures >= MaskedZeroShare }
 
 // FilterCard is one filter's card. It leads with the part its mined
 // patterns fall on and their purity, its top patches and the decoder's

@@ -45,7 +45,7 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 		Groups:    []string{"background", "head", "torso"},
 		TopImages: 8,
 		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, Seconds: 93.4, TrainImages: 500, Mirrored: true, Object: &upconv.Region{Share: 0.25, MSE: 0.03, BaselineMSE: 0.06, Ratio: 0.5}, Background: &upconv.Region{Share: 0.75, MSE: 0.018, BaselineMSE: 0.024, Ratio: 0.75}, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
-			Ratio: 0.611, ZeroFeatures: 0.92, Patches: 6, PatchSize: 32, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
+			Ratio: 0.611, ZeroFeatures: 0.92, Masked: true, Patches: 6, PatchSize: 32, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
 		Cards: []FilterCard{
 			{Filter: 7, Part: "head", Purity: "0.85 (17 of 20 peaks)", PatchesImage: "interp/receptive-field/patches-007.png",
 				RFImage: "interp/receptive-field/filter-007.png", UpconvImage: "interp/upconv/filter-007.png",
@@ -110,23 +110,24 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 // a link: the page draws the labelled map as SVG).
 const fixedImages = 9
 
-// The decoder section says what a mostly silent (masked) layer leaves the
-// decoder, and that the background is out of reach only when the decoder
-// did not recover it.
+// The decoder section says what a masked layer leaves the decoder, and
+// that the background is out of reach only when the decoder did not
+// recover it; an ordinary layer as sparse gets no such note.
 func TestReportMaskedLayerNote(t *testing.T) {
 	for _, c := range []struct {
 		name               string
-		zeros, background  float64
+		masked             bool
+		background         float64
 		note, noBackground bool
 	}{
-		{"ReLU layer", 0.45, 1.03, false, false},
-		{"masked, background recovered in part", 0.92, 0.75, true, false},
-		{"masked, background not recovered", 0.92, 1.03, true, true},
+		{"ordinary layer, 83 % zeros after its ReLU", false, 1.03, false, false},
+		{"masked, background recovered in part", true, 0.75, true, false},
+		{"masked, background not recovered", true, 1.03, true, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rep := fixedReport(t, t.TempDir())
 			dec := rep.Runs[0].Decoder
-			dec.ZeroFeatures = c.zeros
+			dec.Masked, dec.ZeroFeatures = c.masked, 0.83
 			dec.Background = &upconv.Region{Share: 0.75, MSE: 0.024 * c.background, BaselineMSE: 0.024, Ratio: c.background}
 			html, err := rep.Render()
 			if err != nil {

@@ -350,6 +350,7 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	}
 	if up != nil {
 		sec.Decoder.FeatureSide, sec.Decoder.InputSide, sec.Decoder.Seconds = s[2], up.Decoder.Height, decoderSeconds
+		sec.Decoder.Masked = info.Interpretable
 		sec.Numbers.Decoder = &DecoderNumbers{TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images, Steps: up.Steps,
 			Mirrored: up.Mirrored, Object: up.HeldOut.Object, Background: up.HeldOut.Background, MSE: up.HeldOut.MSE, BaselineMSE: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio, Seconds: decoderSeconds,
 			ZeroFeatures: up.HeldOut.ZeroFeatures,

@@ -87,8 +87,11 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	}
 	workers := min(ctx.threads, len(parts))
 	cols := make([][]T, workers)
+	phases := make([][]T, workers)
+	phaseLen := g.phaseLen(cg)
 	for wk := range cols {
-		cols[wk] = scratchFor[T](st, wk, rows*ohw)
+		buf := scratchFor[T](st, wk, rows*ohw+phaseLen)
+		cols[wk], phases[wk] = buf[:rows*ohw], buf[rows*ohw:]
 	}
 	var saved []T
 	if k.role == convGradWeight && k.cols != nil {
@@ -107,7 +110,7 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 		}
 	}
 	parallelWorkers(workers, len(parts), func(wk, p int) {
-		col := cols[wk]
+		col, phase := cols[wk], phases[wk]
 		dw := partial[p]
 		for n := parts[p][0]; n < parts[p][1]; n++ {
 			for gi := range g.groups {
@@ -117,18 +120,18 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 				switch k.role {
 				case convForward: // y_g = W_g · col(x_g)
 					x, w := a, b
-					im2col(g, x[xOff:], cg, col)
+					im2col(g, x[xOff:], cg, col, phase)
 					gemm(false, false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, out[yOff:], ohw)
 				case convGradInput: // dx_g += col2im(W_gᵀ · dy_g)
 					w, dy := a, b
 					gemm(true, false, rows, ohw, og, w[wOff:], rows, dy[yOff:], ohw, 0, col, ohw)
-					col2im(g, col, cg, out[xOff:])
+					col2im(g, col, cg, out[xOff:], phase)
 				case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
 					x, dy := a, b
 					if saved != nil {
 						col = saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
 					} else {
-						im2col(g, x[xOff:], cg, col)
+						im2col(g, x[xOff:], cg, col, phase)
 					}
 					gemm(false, true, og, rows, ohw, dy[yOff:], ohw, col, ohw, 1, dw[wOff:], rows)
 				}
@@ -144,17 +147,95 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	}
 }
 
-// im2col lays out the receptive fields of cg channels of one image as a
-// [cg·KH·KW, OH·OW] matrix, with zeros for padding.
-func im2col[T float](g convGeom, x []T, cg int, col []T) {
-	ohw := g.oh * g.ow
+// phaseLen is the length of the phase planes that im2col and col2im use for
+// cg channels when the horizontal stride is above one (0 otherwise).
+func (g convGeom) phaseLen(cg int) int {
+	if g.sw == 1 {
+		return 0
+	}
+	return cg * g.sw * g.h * g.phaseWidth()
+}
+
+// phaseWidth is the width of one phase plane: the input columns ≡ φ mod sw.
+func (g convGeom) phaseWidth() int { return (g.w + g.sw - 1) / g.sw }
+
+// phaseOf splits the input column offset off = kj·dw − pw of a kernel
+// column into its phase φ = off mod sw (in [0, sw)) and the shift m0 such
+// that the input column ox·sw + off is column ox + m0 of phase plane φ.
+func (g convGeom) phaseOf(off int) (phase, shift int) {
+	phase = ((off % g.sw) + g.sw) % g.sw
+	return phase, (off - phase) / g.sw
+}
+
+// splitPhases deinterleaves cg channel planes of x by column phase: plane
+// (c, φ) row iy holds x[c, iy, φ], x[c, iy, φ+sw], … With the planes, each
+// row of a strided im2col is one contiguous copy instead of a gather that
+// touches every sw-th input (conv1 of vggm-112: 7×7 stride 2, 147 im2col
+// rows built from 3 input planes).
+func splitPhases[T float](g convGeom, x []T, cg int, phases []T) {
+	pwid := g.phaseWidth()
 	for c := range cg {
-		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
+		plane := x[c*g.h*g.w:][:g.h*g.w]
+		for ph := range g.sw {
+			dst := phases[(c*g.sw+ph)*g.h*pwid:][:g.h*pwid]
+			for iy := range g.h {
+				src := plane[iy*g.w : (iy+1)*g.w]
+				row := dst[iy*pwid : (iy+1)*pwid]
+				m := 0
+				for ix := ph; ix < g.w; ix += g.sw {
+					row[m] = src[ix]
+					m++
+				}
+				clear(row[m:])
+			}
+		}
+	}
+}
+
+// mergePhases adds phase planes back into the cg channel planes of x; it
+// undoes splitPhases for col2im.
+func mergePhases[T float](g convGeom, phases []T, cg int, x []T) {
+	pwid := g.phaseWidth()
+	for c := range cg {
+		plane := x[c*g.h*g.w:][:g.h*g.w]
+		for ph := range g.sw {
+			src := phases[(c*g.sw+ph)*g.h*pwid:][:g.h*pwid]
+			for iy := range g.h {
+				dst := plane[iy*g.w : (iy+1)*g.w]
+				row := src[iy*pwid : (iy+1)*pwid]
+				m := 0
+				for ix := ph; ix < g.w; ix += g.sw {
+					dst[ix] += row[m]
+					m++
+				}
+			}
+		}
+	}
+}
+
+// im2col lays out the receptive fields of cg channels of one image as a
+// [cg·KH·KW, OH·OW] matrix, with zeros for padding. phases is scratch of
+// g.phaseLen(cg) elements (unused when the horizontal stride is one).
+func im2col[T float](g convGeom, x []T, cg int, col, phases []T) {
+	ohw := g.oh * g.ow
+	// Strided convolutions copy each row from the deinterleaved planes:
+	// input row iy of phase plane φ, columns ox + m0.
+	width := g.w
+	if g.sw > 1 {
+		splitPhases(g, x, cg, phases)
+		x, width = phases, g.phaseWidth()
+	}
+	for c := range cg {
 		for ki := range g.kh {
 			for kj := range g.kw {
 				row := col[((c*g.kh+ki)*g.kw+kj)*ohw:][:ohw]
 				ix0 := kj*g.dw - g.pw
 				lo, hi := validRange(g.ow, g.w, g.sw, ix0)
+				phase, shift := 0, ix0
+				if g.sw > 1 {
+					phase, shift = g.phaseOf(ix0)
+				}
+				plane := x[(c*g.sw+phase)*g.h*width:][:g.h*width]
 				for oy := range g.oh {
 					dst := row[oy*g.ow : (oy+1)*g.ow]
 					iy := oy*g.sh - g.ph + ki*g.dh
@@ -162,19 +243,9 @@ func im2col[T float](g convGeom, x []T, cg int, col []T) {
 						clear(dst)
 						continue
 					}
-					src := plane[iy*g.w : (iy+1)*g.w]
+					src := plane[iy*width : (iy+1)*width]
 					clear(dst[:lo])
-					switch {
-					case g.sw == 1:
-						copy(dst[lo:hi], src[lo+ix0:hi+ix0])
-					case g.sw == 2 && hi > lo:
-						// Resliced so that the loop carries one bounds check.
-						gatherEven(dst[lo:hi], src[2*lo+ix0:2*(hi-1)+ix0+1])
-					default:
-						for ox := lo; ox < hi; ox++ {
-							dst[ox] = src[ox*g.sw+ix0]
-						}
-					}
+					copy(dst[lo:hi], src[lo+shift:hi+shift])
 					clear(dst[hi:])
 				}
 			}
@@ -182,57 +253,44 @@ func im2col[T float](g convGeom, x []T, cg int, col []T) {
 	}
 }
 
-// gatherEven sets d[j] = s[2j]; len(s) must be at least 2·len(d) − 1.
-// Four elements per iteration with the bounds checked once per block: the
-// one-at-a-time loop it replaces checked every load and ran about 3.5×
-// slower (BenchmarkIm2colStride2, conv1 of vggm-112).
-func gatherEven[T float](d, s []T) {
-	n := len(d)
-	if n == 0 {
-		return
-	}
-	s = s[:2*n-1]
-	j := 0
-	for ; j+4 <= n; j += 4 {
-		q := s[2*j : 2*j+7]
-		dd := d[j : j+4]
-		dd[0], dd[1], dd[2], dd[3] = q[0], q[2], q[4], q[6]
-	}
-	for ; j < n; j++ {
-		d[j] = s[2*j]
-	}
-}
-
 // col2im adds an im2col-shaped matrix back into the image it came from.
-func col2im[T float](g convGeom, col []T, cg int, x []T) {
+// phases is scratch of g.phaseLen(cg) elements, as for im2col: strided
+// convolutions add each row contiguously into a phase plane, and the
+// planes are interleaved into x at the end.
+func col2im[T float](g convGeom, col []T, cg int, x, phases []T) {
 	ohw := g.oh * g.ow
+	dstImg, width := x, g.w
+	if g.sw > 1 {
+		clear(phases)
+		dstImg, width = phases, g.phaseWidth()
+	}
 	for c := range cg {
-		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
 		for ki := range g.kh {
 			for kj := range g.kw {
 				row := col[((c*g.kh+ki)*g.kw+kj)*ohw:][:ohw]
 				ix0 := kj*g.dw - g.pw
 				lo, hi := validRange(g.ow, g.w, g.sw, ix0)
+				phase, shift := 0, ix0
+				if g.sw > 1 {
+					phase, shift = g.phaseOf(ix0)
+				}
+				plane := dstImg[(c*g.sw+phase)*g.h*width:][:g.h*width]
 				for oy := range g.oh {
 					iy := oy*g.sh - g.ph + ki*g.dh
 					if iy < 0 || iy >= g.h {
 						continue
 					}
-					src := row[oy*g.ow : (oy+1)*g.ow]
-					dst := plane[iy*g.w : (iy+1)*g.w]
-					if g.sw == 1 {
-						d := dst[lo+ix0 : hi+ix0]
-						for j, v := range src[lo:hi] {
-							d[j] += v
-						}
-					} else {
-						for ox := lo; ox < hi; ox++ {
-							dst[ox*g.sw+ix0] += src[ox]
-						}
+					src := row[oy*g.ow : (oy+1)*g.ow][lo:hi]
+					d := plane[iy*width : (iy+1)*width][lo+shift : hi+shift]
+					for j, v := range src {
+						d[j] += v
 					}
 				}
 			}
 		}
+	}
+	if g.sw > 1 {
+		mergePhases(g, phases, cg, x)
 	}
 }
 

@@ -190,12 +190,15 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 	} else {
 		ys = nil
 	}
+	phases := make([][]T, workers)
+	phaseLen := g.phaseLen(cg)
 	for wk := range workers {
-		buf := scratchFor[T](&k.st.scratch, wk, rows*ohw+yLen)
+		buf := scratchFor[T](&k.st.scratch, wk, rows*ohw+yLen+phaseLen)
 		cols[wk] = buf[:rows*ohw]
 		if ys != nil {
-			ys[wk] = buf[rows*ohw:]
+			ys[wk] = buf[rows*ohw:][:yLen]
 		}
+		phases[wk] = buf[rows*ohw+yLen:]
 	}
 	parallelWorkers(workers, g.n, func(wk, n int) {
 		col := cols[wk]
@@ -207,7 +210,7 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 			if saved != nil {
 				col = saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
 			}
-			im2col(g, x[n*xImg+gi*cg*g.h*g.w:], cg, col)
+			im2col(g, x[n*xImg+gi*cg*g.h*g.w:], cg, col, phases[wk])
 			gemm(false, false, og, ohw, rows, w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
 		}
 		if !k.ops.pool {

@@ -88,24 +88,6 @@ func BenchmarkExp(b *testing.B) {
 	})
 }
 
-func TestGatherEven(t *testing.T) {
-	for n := range 11 {
-		s := make([]float32, 2*n+1)
-		for i := range s {
-			s[i] = float32(i)
-		}
-		for _, src := range [][]float32{s[:max(2*n-1, 0)], s} {
-			d := make([]float32, n)
-			gatherEven(d, src)
-			for j, v := range d {
-				if v != float32(2*j) {
-					t.Fatalf("n=%d, len(s)=%d: d[%d] = %v, want %v", n, len(src), j, v, 2*j)
-				}
-			}
-		}
-	}
-}
-
 // TestExpSlice checks the vector loop against exp32 (within 1 ulp: it
 // fuses the multiply-adds) on the same inputs as TestExp32's sweep, edge
 // values, NaN and infinities included, at every length of the tail.

@@ -132,10 +132,11 @@ func BenchmarkIm2colStride2(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	x := dataOf[float32](randomValue(rng, g.c, g.h, g.w))
 	col := make([]float32, g.c*g.kh*g.kw*g.oh*g.ow)
+	phases := make([]float32, g.phaseLen(g.c))
 	b.SetBytes(int64(4 * len(col)))
 	b.ReportAllocs()
 	for b.Loop() {
-		im2col(g, x, g.c, col)
+		im2col(g, x, g.c, col, phases)
 	}
 }
 
@@ -170,4 +171,83 @@ func BenchmarkMICore(b *testing.B) {
 			}
 		}
 	})
+}
+
+// vggm112Convs are vggm-112's convolution blocks (none pooled in the
+// block: pool1 is 3x3 stride 2, and pool2 is dropped), at batch 32.
+var vggm112Convs = []struct {
+	name string
+	g    convGeom
+	pool bool
+}{
+	{"conv1", vggm112Conv1, false},
+	{"conv2", convGeom{n: 32, c: 12, h: 26, w: 26, o: 32, kh: 5, kw: 5, oh: 12, ow: 12, sh: 2, sw: 2, ph: 1, pw: 1, dh: 1, dw: 1, groups: 1}, false},
+	{"conv3", convGeomSame(32, 32, 12, 64), false},
+	{"conv4", convGeomSame(32, 64, 12, 64), false},
+}
+
+// BenchmarkVGGM112Conv runs each vggm-112 convolution block's forward pass
+// (keeping its im2col matrices for the weight gradient, as training does)
+// and its input and weight gradients, one thread.
+func BenchmarkVGGM112Conv(b *testing.B) {
+	for _, c := range vggm112Convs {
+		rng := rand.New(rand.NewPCG(1, 1))
+		fwd := convBlockKernel{g: c.g, ops: blockOps{bias: true, relu: true, pool: c.pool, xGrad: true}, st: &blockState{}}
+		fwd.st.cols.keep = true
+		x, w := randomValue(rng, c.g.xShape()...), randomValue(rng, c.g.wShape()...)
+		in := []G.Value{x, w, randomValue(rng, c.g.o)}
+		y := newValue(gt.Float32, fwd.outShape())
+		dy := randomValue(rng, c.g.yShape()...)
+		ctx := &runContext{threads: 1}
+		b.Run(c.name+"/forward", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := fwd.forward(ctx, in, y); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/forward_unsaved", func(b *testing.B) {
+			k := convBlockKernel{g: c.g, ops: fwd.ops, st: &blockState{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := k.forward(ctx, in, y); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/grad_weight_rebuilt", func(b *testing.B) {
+			k := convKernel{role: convGradWeight, g: c.g, st: &scratch{}}
+			dw := newValue(gt.Float32, c.g.wShape())
+			b.ReportAllocs()
+			for b.Loop() {
+				clearValue(dw)
+				if err := k.forward(ctx, []G.Value{x, dy}, dw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/grad_input", func(b *testing.B) {
+			k := convKernel{role: convGradInput, g: c.g, st: &scratch{}}
+			dx := newValue(gt.Float32, c.g.xShape())
+			b.ReportAllocs()
+			for b.Loop() {
+				clearValue(dx)
+				if err := k.forward(ctx, []G.Value{w, dy}, dx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/grad_weight", func(b *testing.B) {
+			k := convKernel{role: convGradWeight, g: c.g, st: &scratch{}, cols: &fwd.st.cols}
+			dw := newValue(gt.Float32, c.g.wShape())
+			b.ReportAllocs()
+			for b.Loop() {
+				clearValue(dw)
+				if err := k.forward(ctx, []G.Value{x, dy}, dw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -14,12 +14,7 @@ import (
 // (see backends/gorgonia/bench_test.go): each conv layer's forward pass
 // (W·col), input gradient (Wᵀ·dy) and weight gradient (dy·colᵀ, beta 1),
 // and the first linear layer with its two gradients at batch 32.
-var small64Shapes = []struct {
-	name           string
-	transA, transB bool
-	m, n, k        int
-	beta           float32
-}{
+var small64Shapes = []benchShape{
 	{"conv1_fwd", false, false, 32, 4096, 27, 0},
 	{"conv1_dx", true, false, 27, 4096, 32, 0},
 	{"conv1_dw", false, true, 32, 27, 4096, 1},
@@ -38,6 +33,33 @@ var small64Shapes = []struct {
 	{"square512", false, false, 512, 512, 512, 0},
 }
 
+// vggm112Shapes are the per-image products of the vggm-112 benchmark
+// network's convolutions (the default reproduction's network; one image's
+// im2col matrix per product): conv1 (7×7 stride 2 on 3 channels, no input
+// gradient), conv2 (5×5 stride 2, 12→32), conv3 (3×3, 32→64) and conv4,
+// conv5 and the inserted conv (3×3, 64→64), all on 12×12 maps but conv1.
+var vggm112Shapes = []benchShape{
+	{"conv1_fwd", false, false, 12, 2809, 147, 0},
+	{"conv1_dw", false, true, 12, 147, 2809, 1},
+	{"conv2_fwd", false, false, 32, 144, 300, 0},
+	{"conv2_dx", true, false, 300, 144, 32, 0},
+	{"conv2_dw", false, true, 32, 300, 144, 1},
+	{"conv3_fwd", false, false, 64, 144, 288, 0},
+	{"conv3_dx", true, false, 288, 144, 64, 0},
+	{"conv3_dw", false, true, 64, 288, 144, 1},
+	{"conv4_fwd", false, false, 64, 144, 576, 0},
+	{"conv4_dx", true, false, 576, 144, 64, 0},
+	{"conv4_dw", false, true, 64, 576, 144, 1},
+}
+
+// benchShape is one product of a benchmark table.
+type benchShape struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+	beta           float32
+}
+
 type sgemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
 // implementations are the products compared; the openblas build tag adds
@@ -52,6 +74,12 @@ var implementations = []struct {
 		useAssembly = false
 		Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		useAssembly = saved
+	}},
+	{"sgemm_avx2", func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		saved := useAVX512
+		useAVX512 = false
+		Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		useAVX512 = saved
 	}},
 	{"gonum", gonumSgemm},
 }
@@ -68,9 +96,14 @@ func gonumSgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b
 
 // BenchmarkSmall64Shapes reports GFLOP/s (2·m·n·k per product) for every
 // implementation on every shape.
-func BenchmarkSmall64Shapes(b *testing.B) {
+func BenchmarkSmall64Shapes(b *testing.B) { benchmarkShapes(b, small64Shapes) }
+
+// BenchmarkVGGM112Shapes is BenchmarkSmall64Shapes on vggm-112's products.
+func BenchmarkVGGM112Shapes(b *testing.B) { benchmarkShapes(b, vggm112Shapes) }
+
+func benchmarkShapes(b *testing.B, shapes []benchShape) {
 	b.Logf("sgemm kernel: %s", Implementation())
-	for _, s := range small64Shapes {
+	for _, s := range shapes {
 		rng := rand.New(rand.NewPCG(1, 1))
 		a := randomMatrix(rng, s.m*s.k, 1, 1)
 		bm := randomMatrix(rng, s.k*s.n, 1, 1)
@@ -99,9 +132,15 @@ func BenchmarkSmall64Shapes(b *testing.B) {
 // reports each one's best round in GFLOP/s, so that load from other
 // processes hits all of them alike and the best rounds approach the
 // undisturbed speed. b.N counts rounds.
-func BenchmarkSmall64ShapesBestOf(b *testing.B) {
+func BenchmarkSmall64ShapesBestOf(b *testing.B) { benchmarkShapesBestOf(b, small64Shapes) }
+
+// BenchmarkVGGM112ShapesBestOf is BenchmarkSmall64ShapesBestOf on vggm-112's
+// products.
+func BenchmarkVGGM112ShapesBestOf(b *testing.B) { benchmarkShapesBestOf(b, vggm112Shapes) }
+
+func benchmarkShapesBestOf(b *testing.B, shapes []benchShape) {
 	b.Logf("sgemm kernel: %s", Implementation())
-	for _, s := range small64Shapes {
+	for _, s := range shapes {
 		b.Run(s.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 1))
 			a := randomMatrix(rng, s.m*s.k, 1, 1)

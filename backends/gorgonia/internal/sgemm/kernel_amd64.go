@@ -12,8 +12,36 @@ import (
 // (x/sys/cpu already folds in whether the OS saves the YMM registers).
 var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// useAssembly can be switched off by tests to exercise the Go kernel.
-var useAssembly = hasAVX2FMA
+// hasAVX512 says whether the CPU and OS support the AVX-512 kernel
+// (x/sys/cpu checks that the OS saves the ZMM state).
+var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
+
+// useAssembly can be switched off by tests to exercise the Go kernel;
+// useAVX512 (only read when useAssembly is set) to exercise the AVX2 one.
+var (
+	useAssembly = hasAVX2FMA
+	useAVX512   = hasAVX512
+)
+
+//go:noescape
+func kernel12x32AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// kernelAVX512 computes a 12×32 tile from two consecutive A panels and two
+// consecutive B panels of the packed layout (see macroKernelWide).
+func kernelAVX512(kc int, ap, bp []float32, c []float32, ldc int, alpha, beta float32) {
+	_ = ap[kc*2*mr-1]
+	_ = bp[kc*2*nr-1]
+	_ = c[(2*mr-1)*ldc+2*nr-1]
+	kernel12x32AVX512(kc, unsafe.SliceData(ap), unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha, beta)
+}
+
+// wideKernel is the 12×32 kernel when the CPU has one, else nil.
+func wideKernel() microKernel {
+	if useAssembly && useAVX512 {
+		return kernelAVX512
+	}
+	return nil
+}
 
 //go:noescape
 func kernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
@@ -108,6 +136,9 @@ func activeKernel() microKernel {
 
 // Implementation names the micro-kernel in use, for benchmark logs.
 func Implementation() string {
+	if useAssembly && useAVX512 {
+		return "AVX-512 assembly 12x32 (AVX2+FMA 6x16 at the edges)"
+	}
 	if useAssembly {
 		return "AVX2+FMA assembly 6x16"
 	}

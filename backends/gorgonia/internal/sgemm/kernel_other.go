@@ -11,6 +11,13 @@ var useAssembly = false
 
 func activeKernel() microKernel { return kernelGo }
 
+// hasAVX512 is false here, and useAVX512 is never set.
+const hasAVX512 = false
+
+var useAVX512 = false
+
+func wideKernel() microKernel { return nil }
+
 // Implementation names the micro-kernel in use, for benchmark logs.
 func Implementation() string { return "pure Go 6x16" }
 

@@ -1,10 +1,12 @@
 // Package sgemm is a single-precision general matrix product for row-major
-// matrices, written in Go with an AVX2+FMA micro-kernel on amd64.
+// matrices, written in Go with AVX-512 and AVX2+FMA micro-kernels on amd64
+// (chosen at run time by what the CPU supports).
 //
 // It follows the Goto/BLIS layout: op(B) is copied in KC×NC blocks into
 // panels NR columns wide, op(A) in MC×KC blocks into panels MR rows tall,
 // and a register-blocked micro-kernel multiplies one A panel by one B panel
-// into an MR×NR tile of C. Packing makes every kernel load contiguous
+// into an MR×NR tile of C (the AVX-512 kernel two of each into a 2MR×2NR
+// tile). Packing makes every kernel load contiguous
 // whatever the transposition and leading dimensions, and the block sizes
 // keep a B panel in L1 and the A block in L2 while the kernel runs.
 //
@@ -48,7 +50,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	kernel := activeKernel()
+	kernel, wide := activeKernel(), wideKernel()
 	bufs := packPool.Get().(*packBuffers)
 	defer packPool.Put(bufs)
 
@@ -82,7 +84,11 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 				} else {
 					packA(ap, a, lda, ic, mc, pc, kc)
 				}
-				macroKernel(kernel, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc, &bufs.edge)
+				if wide != nil {
+					macroKernelWide(wide, kernel, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc, &bufs.edge)
+				} else {
+					macroKernel(kernel, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc, &bufs.edge)
+				}
 			}
 		}
 	}
@@ -124,6 +130,28 @@ func macroKernel(kernel microKernel, mc, nc, kc int, alpha float32, ap, bp []flo
 				}
 			}
 		}
+	}
+}
+
+// macroKernelWide is macroKernel with a wide kernel that computes 2mr×2nr
+// tiles from pairs of consecutive A and B panels (the AVX-512 kernel: twice
+// the vector width, so twice the columns, and the ZMM registers hold twice
+// the rows). Where the block has no full wide tile left, the columns and
+// rows go to macroKernel and its mr×nr kernel.
+func macroKernelWide(wide, kernel microKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, edge *[mr * nr]float32) {
+	jr := 0
+	for ; jr+2*nr <= nc; jr += 2 * nr {
+		bPanels := bp[jr*kc : (jr+2*nr)*kc]
+		ir := 0
+		for ; ir+2*mr <= mc; ir += 2 * mr {
+			wide(kc, ap[ir*kc:(ir+2*mr)*kc], bPanels, c[ir*ldc+jr:], ldc, alpha, beta)
+		}
+		if ir < mc {
+			macroKernel(kernel, mc-ir, 2*nr, kc, alpha, ap[ir*kc:], bPanels, beta, c[ir*ldc+jr:], ldc, edge)
+		}
+	}
+	if jr < nc {
+		macroKernel(kernel, mc, nc-jr, kc, alpha, ap, bp[jr*kc:], beta, c[jr:], ldc, edge)
 	}
 }
 

@@ -11,28 +11,35 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// kernels lists the micro-kernels this build can run; every correctness
-// test runs once per entry.
-func kernels() []bool {
+// kernelMode selects the micro-kernels: the portable Go one, the AVX2
+// one, or the AVX-512 one with AVX2 at the edges.
+type kernelMode string
+
+const (
+	modeGo     kernelMode = "go"
+	modeAVX2   kernelMode = "avx2"
+	modeAVX512 kernelMode = "avx512"
+)
+
+// kernels lists the micro-kernel modes this build and CPU can run; every
+// correctness test runs once per entry.
+func kernels() []kernelMode {
+	modes := []kernelMode{modeGo}
 	if hasAVX2FMA {
-		return []bool{false, true}
+		modes = append(modes, modeAVX2)
 	}
-	return []bool{false}
+	if hasAVX512 {
+		modes = append(modes, modeAVX512)
+	}
+	return modes
 }
 
-func kernelName(asm bool) string {
-	if asm {
-		return "asm"
-	}
-	return "go"
-}
-
-// withKernel runs f with the assembly kernel on or off and restores it.
-func withKernel(t testing.TB, asm bool, f func()) {
+// withKernel runs f with the given kernels and restores the defaults.
+func withKernel(t testing.TB, mode kernelMode, f func()) {
 	t.Helper()
-	saved := useAssembly
-	useAssembly = asm
-	defer func() { useAssembly = saved }()
+	savedAsm, saved512 := useAssembly, useAVX512
+	useAssembly, useAVX512 = mode != modeGo, mode == modeAVX512
+	defer func() { useAssembly, useAVX512 = savedAsm, saved512 }()
 	f()
 }
 
@@ -179,6 +186,8 @@ func TestSgemmShapes(t *testing.T) {
 		{mr - 1, nr - 1, 3},
 		{mr + 1, nr + 1, 4},
 		{2 * mr, 2 * nr, 7},
+		{4*mr + 1, 4*nr + 3, 13}, // wide tiles with both edges
+		{4 * mr, 4 * nr, kcMax + 9},
 		{13, 33, kcMax},
 		{12, 17, kcMax + 1},
 		{5, 20, 2*kcMax + 3},
@@ -190,9 +199,9 @@ func TestSgemmShapes(t *testing.T) {
 	}
 	flags := []struct{ transA, transB bool }{{false, false}, {false, true}, {true, false}, {true, true}}
 	scalars := []struct{ alpha, beta float32 }{{1, 0}, {1, 1}, {-0.5, 0.3}, {0, 2}}
-	for _, asm := range kernels() {
-		t.Run(kernelName(asm), func(t *testing.T) {
-			withKernel(t, asm, func() {
+	for _, mode := range kernels() {
+		t.Run(string(mode), func(t *testing.T) {
+			withKernel(t, mode, func() {
 				rng := rand.New(rand.NewPCG(1, 2))
 				for _, s := range shapes {
 					for _, f := range flags {
@@ -227,9 +236,9 @@ func TestSgemmEmpty(t *testing.T) {
 // TestSgemmRandom draws many small products with random flags, scalars
 // and leading dimensions.
 func TestSgemmRandom(t *testing.T) {
-	for _, asm := range kernels() {
-		t.Run(kernelName(asm), func(t *testing.T) {
-			withKernel(t, asm, func() {
+	for _, mode := range kernels() {
+		t.Run(string(mode), func(t *testing.T) {
+			withKernel(t, mode, func() {
 				rng := rand.New(rand.NewPCG(5, 6))
 				for range 400 {
 					check(t, randomCase(rng), rng)
@@ -260,16 +269,21 @@ func FuzzSgemm(f *testing.F) {
 		if asm && !hasAVX2FMA {
 			t.Skip("no AVX2/FMA kernel in this build")
 		}
-		withKernel(t, asm, func() {
+		mode := modeGo
+		if asm {
+			mode = kernels()[len(kernels())-1]
+		}
+		withKernel(t, mode, func() {
 			rng := rand.New(rand.NewPCG(seed, 7))
 			check(t, randomCase(rng), rng)
 		})
 	})
 }
 
-// TestKernelsAgree compares the two micro-kernels on one large product:
-// they round differently (FMA versus separate multiply and add), so they
-// agree to rounding, not bit for bit.
+// TestKernelsAgree compares the micro-kernels on one large product: the
+// Go kernel rounds differently from the assembly ones (FMA versus separate
+// multiply and add), so they agree to rounding, not bit for bit; the AVX2
+// and AVX-512 kernels run the same FMAs in the same order and agree exactly.
 func TestKernelsAgree(t *testing.T) {
 	if !hasAVX2FMA {
 		t.Skip("no AVX2/FMA kernel in this build")
@@ -277,15 +291,20 @@ func TestKernelsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	c := gemmCase{m: 50, n: 70, k: 300, alpha: 1, beta: 1}
 	a, lda, b, ldb, cm, ldc := c.operands(rng)
-	run := func(asm bool) []float32 {
+	run := func(mode kernelMode) []float32 {
 		out := append([]float32(nil), cm...)
-		withKernel(t, asm, func() { Sgemm(false, false, c.m, c.n, c.k, 1, a, lda, b, ldb, 1, out, ldc) })
+		withKernel(t, mode, func() { Sgemm(false, false, c.m, c.n, c.k, 1, a, lda, b, ldb, 1, out, ldc) })
 		return out
 	}
-	goOut, asmOut := run(false), run(true)
+	goOut, avx2Out := run(modeGo), run(modeAVX2)
 	for i := range goOut {
-		if d := math.Abs(float64(goOut[i] - asmOut[i])); d > 1e-3 {
-			t.Fatalf("C[%d]: go kernel %g, asm kernel %g", i, goOut[i], asmOut[i])
+		if d := math.Abs(float64(goOut[i] - avx2Out[i])); d > 1e-3 {
+			t.Fatalf("C[%d]: go kernel %g, asm kernel %g", i, goOut[i], avx2Out[i])
+		}
+	}
+	if hasAVX512 {
+		if diff := cmp.Diff(avx2Out, run(modeAVX512)); diff != "" {
+			t.Errorf("AVX-512 kernel differs from the AVX2 one (-avx2 +avx512):\n%s", diff)
 		}
 	}
 }

@@ -133,7 +133,7 @@ func (e *executable) execute(p *program, inputs map[string]*tensor.Tensor) error
 		case graph.OpConst:
 			t = n.Attrs().Value
 		}
-		v, err := wrapTensor(t)
+		v, err := p.leafValue(id, t)
 		if err != nil {
 			return fmt.Errorf("graph %q: bind %v: %w", e.g.Name(), n, err)
 		}

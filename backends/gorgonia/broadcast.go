@@ -1,5 +1,7 @@
 package gorgonia
 
+import "sync"
+
 // Broadcasting walks a contiguous "primary" array of shape `shape` together
 // with two secondary arrays addressed through strides (0 on broadcast axes).
 // Adjacent axes with the same stride pattern are merged first, so the usual
@@ -53,12 +55,87 @@ func newPlan(shape, sa, sb []int) plan {
 	return p
 }
 
+// planKey identifies a cached plan by what it was built from: a kind and
+// up to three shapes (or axis lists) of at most maxPlanRank entries.
+type planKey struct {
+	kind uint8
+	n    [3]uint8
+	s    [3][maxPlanRank]int
+}
+
+const maxPlanRank = 8
+
+// plans caches the plans of the broadcast and reduction kernels, which
+// build the same few plans every step (a handful of allocations each).
+// Plans are never modified after they are built.
+var plans struct {
+	sync.Mutex
+	m map[planKey]plan
+}
+
+// cachedPlan returns the plan of kind for the given shapes, building it
+// with build on first use; shapes of rank above maxPlanRank are not cached.
+func cachedPlan(kind uint8, build func() plan, shapes ...[]int) plan {
+	var key planKey
+	key.kind = kind
+	for i, s := range shapes {
+		if len(s) > maxPlanRank {
+			return build()
+		}
+		key.n[i] = uint8(len(s))
+		copy(key.s[i][:], s)
+	}
+	plans.Lock()
+	p, ok := plans.m[key]
+	plans.Unlock()
+	if ok {
+		return p
+	}
+	p = build()
+	plans.Lock()
+	if plans.m == nil {
+		plans.m = map[planKey]plan{}
+	}
+	plans.m[key] = p
+	plans.Unlock()
+	return p
+}
+
+// Kinds of cached plans.
+const (
+	planBroadcast uint8 = iota // out, a, b: both operands broadcast to out
+	planSumInto                // src, dst: src walked with dst broadcast to it
+	planReduce                 // in, axes
+	planTranspose              // in, perm
+)
+
+// broadcastPlan walks out with operands of shapes a and b broadcast to it.
+func broadcastPlan(out, a, b []int) plan {
+	return cachedPlan(planBroadcast, func() plan {
+		return newPlan(out, broadcastStrides(a, out), broadcastStrides(b, out))
+	}, out, a, b)
+}
+
+// sumIntoPlan walks src with dst (src reduced by broadcasting) as the
+// first secondary.
+func sumIntoPlan(src, dst []int) plan {
+	return cachedPlan(planSumInto, func() plan {
+		return newPlan(src, broadcastStrides(dst, src), make([]int, len(src)))
+	}, src, dst)
+}
+
 // rows calls fn once per innermost row: the primary offset o, secondary
 // offsets ia and ib, the row length n and the secondary strides along it.
 func (p plan) rows(fn func(o, ia, ib, n, inca, incb int)) {
 	r := len(p.shape) - 1
 	n, inca, incb := p.shape[r], p.sa[r], p.sb[r]
-	idx := make([]int, r)
+	var small [maxPlanRank]int
+	idx := small[:0]
+	if r <= maxPlanRank {
+		idx = small[:r]
+	} else {
+		idx = make([]int, r)
+	}
 	o, ia, ib := 0, 0, 0
 	for {
 		fn(o, ia, ib, n, inca, incb)

@@ -63,6 +63,13 @@ func (k convKernel) writeAttrs(w io.Writer) {
 	attrWriter{w}.ints("geom", k.g.ints()...)
 }
 
+// overwrites: the forward pass and the transposed-convolution input
+// gradient write every element with beta-0 GEMMs; col2im and the weight
+// gradient add into a cleared output.
+func (k convKernel) overwrites() bool {
+	return k.role == convForward || (k.role == convGradInput && k.g.transposable())
+}
+
 func (k convKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch out.Dtype() {
 	case gt.Float32:
@@ -77,6 +84,10 @@ func (k convKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 
 func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	g := k.g
+	if k.role == convGradInput && g.transposable() {
+		runGradInputAsConv(ctx, k, a, b, out)
+		return
+	}
 	cg, og := g.c/g.groups, g.o/g.groups
 	rows, ohw := g.colRows(), g.oh*g.ow
 	xImg, yImg := g.c*g.h*g.w, g.o*ohw
@@ -145,6 +156,59 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 			}
 		}
 	}
+}
+
+// transposable says whether the input gradient of g is itself a
+// convolution that im2col builds with whole-plane copies: stride and
+// dilation 1, one group, padding below the kernel size, and ow = w (then
+// the transposed convolution has w = ow too). col2im's scatter adds short
+// rows one element at a time; the transposed convolution copies.
+func (g convGeom) transposable() bool {
+	return g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.groups == 1 &&
+		g.ph < g.kh && g.pw < g.kw && g.ow == g.w
+}
+
+// transposed is the convolution whose forward pass is g's input gradient
+// (g.transposable()): dy [N,O,OH,OW] convolved with the flipped,
+// transposed weights [C,O,KH,KW] and padding k−1−p gives dx [N,C,H,W].
+func (g convGeom) transposed() convGeom {
+	return convGeom{n: g.n, c: g.o, h: g.oh, w: g.ow, o: g.c, kh: g.kh, kw: g.kw, oh: g.h, ow: g.w,
+		sh: 1, sw: 1, ph: g.kh - 1 - g.ph, pw: g.kw - 1 - g.pw, dh: 1, dw: 1, groups: 1}
+}
+
+// runGradInputAsConv computes dx as the forward convolution of dy with the
+// flipped, transposed weights: dx[c, iy, ix] = Σ_{o,ki,kj} w[o, c, ki, kj]
+// · dy[o, iy + ph − ki, ix + pw − kj]. The products are col2im's, summed
+// in another order (GEMM over o, ki, kj instead of a scatter).
+func runGradInputAsConv[T float](ctx *runContext, k convKernel, w, dy, dx []T) {
+	g := k.g
+	t := g.transposed()
+	st := k.st
+	if st == nil {
+		st = &scratch{}
+	}
+	rows, hw := t.colRows(), t.oh*t.ow
+	// wt[c, o, kh−1−ki, kw−1−kj] = w[o, c, ki, kj], shared by the workers.
+	wt := partialFor[T](st, 0, g.c*rows)
+	for o := range g.o {
+		for c := range g.c {
+			src := w[(o*g.c+c)*g.kh*g.kw:][:g.kh*g.kw]
+			dst := wt[(c*g.o+o)*g.kh*g.kw:][:g.kh*g.kw]
+			for i, v := range src {
+				dst[len(dst)-1-i] = v
+			}
+		}
+	}
+	workers := min(ctx.threads, g.n)
+	cols := make([][]T, workers)
+	for wk := range cols {
+		cols[wk] = scratchFor[T](st, wk, rows*hw)
+	}
+	yImg, xImg := g.o*g.oh*g.ow, g.c*hw
+	parallelWorkers(workers, g.n, func(wk, n int) {
+		im2col(t, dy[n*yImg:], t.c, cols[wk], nil)
+		gemm(false, false, g.c, hw, rows, wt, rows, cols[wk], hw, 0, dx[n*xImg:], hw)
+	})
 }
 
 // phaseLen is the length of the phase planes that im2col and col2im use for
@@ -225,6 +289,12 @@ func im2col[T float](g convGeom, x []T, cg int, col, phases []T) {
 		splitPhases(g, x, cg, phases)
 		x, width = phases, g.phaseWidth()
 	}
+	// When a step of one output row moves the input by exactly one output
+	// row's worth of elements (sw = 1 and sh·w = ow: "same" 3×3 and 5×5
+	// convolutions at stride 1), an im2col row is the input plane shifted
+	// by a constant: one long copy, then zeros where the copy wrapped
+	// across the input's row ends.
+	planeShift := g.sw == 1 && g.sh*g.w == g.ow
 	for c := range cg {
 		for ki := range g.kh {
 			for kj := range g.kw {
@@ -236,6 +306,10 @@ func im2col[T float](g convGeom, x []T, cg int, col, phases []T) {
 					phase, shift = g.phaseOf(ix0)
 				}
 				plane := x[(c*g.sw+phase)*g.h*width:][:g.h*width]
+				if planeShift {
+					copyShiftedPlane(g, row, plane, ki*g.dh-g.ph, ix0, lo, hi)
+					continue
+				}
 				for oy := range g.oh {
 					dst := row[oy*g.ow : (oy+1)*g.ow]
 					iy := oy*g.sh - g.ph + ki*g.dh
@@ -251,6 +325,31 @@ func im2col[T float](g convGeom, x []T, cg int, col, phases []T) {
 			}
 		}
 	}
+}
+
+// copyShiftedPlane writes the im2col row of one (channel, ki, kj) when
+// sw = 1 and sh·w = ow: output (oy, ox) reads input row oy·sh + iy0 and
+// column ox + ix0, which is plane[oy·ow + ox + iy0·w + ix0], so all valid
+// elements come in one copy. Output columns [lo, hi) are the valid ones.
+func copyShiftedPlane[T float](g convGeom, row, plane []T, iy0, ix0, lo, hi int) {
+	oy0, oy1 := validRange(g.oh, g.h, g.sh, iy0)
+	if oy0 >= oy1 || lo >= hi {
+		clear(row)
+		return
+	}
+	ow := g.ow
+	start, end := oy0*ow+lo, (oy1-1)*ow+hi
+	from := (oy0*g.sh+iy0)*g.w + lo + ix0
+	copy(row[start:end], plane[from:from+end-start])
+	clear(row[:start])
+	// The copy filled each row's invalid columns with the neighbouring
+	// input row's ends; there are at most kw−1 of them per row.
+	for oy := oy0; oy < oy1-1; oy++ {
+		for i := oy*ow + hi; i < (oy+1)*ow+lo; i++ {
+			row[i] = 0
+		}
+	}
+	clear(row[end:])
 }
 
 // col2im adds an im2col-shaped matrix back into the image it came from.

@@ -394,9 +394,10 @@ func (k convBlockGradKernel) writeAttrs(w io.Writer) {
 	convBlockKernel{g: k.g, ops: k.ops}.writeAttrs(w)
 }
 
-// Pooling's gradient is a scatter into zeros; the ReLU-only form writes
-// every element.
-func (k convBlockGradKernel) overwrites() bool { return !k.ops.pool }
+// overwrites: the ReLU-only form writes every element, and pooling's
+// gradient clears each plane just before scattering into it (in cache,
+// instead of a separate pass over the whole output before the kernel).
+func (k convBlockGradKernel) overwrites() bool { return true }
 
 func (k convBlockGradKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch out.Dtype() {
@@ -429,6 +430,7 @@ func blockGrad[T float](ctx *runContext, k convBlockGradKernel, y, dy, dz []T) {
 		for c := range g.o {
 			plane := dz[(n*g.o+c)*ohw:][:ohw]
 			at := (n*g.o + c) * ph * pw
+			clear(plane)
 			for j, v := range y[at : at+ph*pw] {
 				// Windows do not overlap, so each winner is written once.
 				if !k.ops.relu || v > 0 {

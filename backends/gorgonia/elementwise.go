@@ -133,6 +133,9 @@ func (k unaryKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *G.No
 type unaryGradKernel unaryKernel
 
 func (k unaryGradKernel) name() string { return k.op.String() + "_grad" }
+
+// overwrites: every rule writes each dx element, zeros included.
+func (unaryGradKernel) overwrites() bool { return true }
 func (k unaryGradKernel) writeAttrs(w io.Writer) {
 	attrWriter{w}.floats("alh", k.alpha, k.lo, k.hi)
 }
@@ -160,6 +163,8 @@ func unaryBackward[T float](k unaryGradKernel, x, y, dy, dx []T) error {
 				dx[i] = g
 			case x[i] < 0:
 				dx[i] = -g
+			default: // zero or NaN
+				dx[i] = 0
 			}
 		}
 	case graph.OpExp:
@@ -200,6 +205,8 @@ func unaryBackward[T float](k unaryGradKernel, x, y, dy, dx []T) error {
 		for i, g := range dy {
 			if f := float64(x[i]); f >= k.lo && f <= k.hi {
 				dx[i] = g
+			} else {
+				dx[i] = 0
 			}
 		}
 	default:
@@ -221,6 +228,7 @@ type castKernel struct {
 }
 
 func (k castKernel) name() string           { return "cast" }
+func (castKernel) overwrites() bool         { return true }
 func (k castKernel) writeAttrs(w io.Writer) { io.WriteString(w, k.to.String()) }
 
 func (k castKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
@@ -287,7 +295,7 @@ func (k binaryKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 }
 
 func binaryForward[T float](k binaryKernel, a, b, y []T) {
-	p := newPlan(k.outShape, broadcastStrides(k.aShape, k.outShape), broadcastStrides(k.bShape, k.outShape))
+	p := broadcastPlan(k.outShape, k.aShape, k.bShape)
 	op := k.op
 	p.rows(func(o, ia, ib, n, inca, incb int) {
 		yr := y[o : o+n]
@@ -427,7 +435,7 @@ func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {
 	case graph.OpMul, graph.OpDiv:
 		a, b := in[0], in[1]
 		term = newTerm()
-		p := newPlan(k.outShape, broadcastStrides(k.aShape, k.outShape), broadcastStrides(k.bShape, k.outShape))
+		p := broadcastPlan(k.outShape, k.aShape, k.bShape)
 		op, which := k.op, k.which
 		p.rows(func(o, ia, ib, n, inca, incb int) {
 			for j := range n {
@@ -470,7 +478,7 @@ func sumIntoAcc[T float](src []T, srcShape []int, dst []T, dstShape []int, acc [
 		acc = make([]float64, len(dst))
 	}
 	clear(acc)
-	p := newPlan(srcShape, broadcastStrides(dstShape, srcShape), make([]int, len(srcShape)))
+	p := sumIntoPlan(srcShape, dstShape)
 	p.rows(func(o, it, _, n, inct, _ int) {
 		if inct == 0 {
 			s := 0.0

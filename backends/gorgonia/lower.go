@@ -22,6 +22,10 @@ type program struct {
 	nodes  map[int]*G.Node // IR node id -> gorgonia node
 	grads  []*G.Node       // one per requested wrt; nil where the loss does not depend on it
 	needed map[int]bool    // IR node ids this program evaluates
+	// bound is each leaf's gorgonia value from the last run, reused while
+	// the leaf's tensor keeps its backing data (parameters are updated in
+	// place; a feed reused across steps keeps its slice).
+	bound map[int]boundLeaf
 }
 
 // gradientFlows reports whether d(n)/d(operand i) is propagated.

@@ -16,6 +16,9 @@ type matMulKernel struct {
 }
 
 func (k matMulKernel) name() string { return "matmul" }
+
+// overwrites: the GEMM runs with beta 0, which writes C without reading it.
+func (matMulKernel) overwrites() bool { return true }
 func (k matMulKernel) writeAttrs(w io.Writer) {
 	ta, tb := 0, 0
 	if k.transA {

@@ -42,18 +42,19 @@ func (e *executable) update(p *graph.Node, grad []float32) {
 	lrMult, decayMult := multipliers(p)
 	lr := float32(e.lr * lrMult)
 	wd := float32(e.opt.WeightDecay * decayMult)
-	g := grad
-	if wd != 0 {
-		g = make([]float32, len(grad))
-		for i := range g {
-			g[i] = grad[i] + wd*w[i]
-		}
-	}
+	// The weight decay is added inside each update loop, one pass over
+	// the weights with nothing allocated, instead of a decayed copy of the
+	// gradient first; the arithmetic (grad + wd·w, rounded to float32) is
+	// the same.
 	switch e.opt.Kind {
 	case backends.SGD:
 		if e.opt.Momentum == 0 {
 			for i := range w {
-				w[i] -= lr * g[i]
+				g := grad[i]
+				if wd != 0 {
+					g += wd * w[i]
+				}
+				w[i] -= lr * g
 			}
 			return
 		}
@@ -62,7 +63,11 @@ func (e *executable) update(p *graph.Node, grad []float32) {
 		// The buffer starts at zero, so the first step sets it to g exactly,
 		// as PyTorch's clone of the first gradient does.
 		for i := range w {
-			v[i] = mom*v[i] + g[i]
+			g := grad[i]
+			if wd != 0 {
+				g += wd * w[i]
+			}
+			v[i] = mom*v[i] + g
 			w[i] -= lr * v[i]
 		}
 	case backends.Adam:
@@ -75,8 +80,12 @@ func (e *executable) update(p *graph.Node, grad []float32) {
 		eps := float32(e.opt.Epsilon)
 		oneMinusB1, b2f, oneMinusB2 := float32(1-b1), float32(b2), float32(1-b2)
 		for i := range w {
-			m[i] += (g[i] - m[i]) * oneMinusB1
-			v[i] = v[i]*b2f + oneMinusB2*g[i]*g[i]
+			g := grad[i]
+			if wd != 0 {
+				g += wd * w[i]
+			}
+			m[i] += (g - m[i]) * oneMinusB1
+			v[i] = v[i]*b2f + oneMinusB2*g*g
 			denom := float32(math.Sqrt(float64(v[i])))/bc2Sqrt + eps
 			w[i] -= stepSize * (m[i] / denom)
 		}

@@ -1,6 +1,9 @@
 package gorgonia
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // parallelFor runs body(i) for i in [0, n) on at most `workers` goroutines.
 // Items are independent, so the assignment of items to goroutines does not
@@ -24,8 +27,65 @@ func chunks(n, k int) [][2]int {
 	return out
 }
 
+// parallelJob is one parallelWorkers call: items are claimed from next,
+// and left counts those not yet finished.
+type parallelJob struct {
+	body func(worker, i int)
+	n    int64
+	next atomic.Int64
+	left sync.WaitGroup
+}
+
+// run claims and runs items as the given worker until none are left.
+func (j *parallelJob) run(worker int) {
+	for {
+		i := j.next.Add(1) - 1
+		if i >= j.n {
+			return
+		}
+		j.body(worker, int(i))
+		j.left.Done()
+	}
+}
+
+// helperTask asks a helper goroutine to join job as worker.
+type helperTask struct {
+	job    *parallelJob
+	worker int
+}
+
+// The helper goroutines, started on demand and kept for the life of the
+// process (idle ones block on the queue and cost nothing): starting fresh
+// goroutines, a channel of items and a WaitGroup for each parallel kernel
+// call cost allocations and start-up latency on every step.
+var helpers struct {
+	sync.Mutex
+	started int
+	queue   chan helperTask
+}
+
+// ensureHelpers starts helper goroutines until there are at least n.
+func ensureHelpers(n int) {
+	helpers.Lock()
+	defer helpers.Unlock()
+	if helpers.queue == nil {
+		helpers.queue = make(chan helperTask, 256)
+	}
+	for ; helpers.started < n; helpers.started++ {
+		go func(queue <-chan helperTask) {
+			for t := range queue {
+				t.job.run(t.worker)
+			}
+		}(helpers.queue)
+	}
+}
+
 // parallelWorkers is parallelFor that also tells body which worker (in
 // [0, workers)) runs item i, so that each worker can use its own scratch.
+// The caller is worker 0 and runs items too; helpers join as workers 1 ..
+// workers-1. The caller waits for the items, not for the helpers: a
+// helper that starts late (busy with another call, or a nested call) finds
+// nothing left and returns, so no call ever waits on a queue.
 func parallelWorkers(workers, n int, body func(worker, i int)) {
 	workers = min(workers, n)
 	if workers <= 1 {
@@ -34,20 +94,15 @@ func parallelWorkers(workers, n int, body func(worker, i int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	next := make(chan int, n)
-	for i := range n {
-		next <- i
+	ensureHelpers(workers - 1)
+	job := &parallelJob{body: body, n: int64(n)}
+	job.left.Add(n)
+	for w := 1; w < workers; w++ {
+		select {
+		case helpers.queue <- helperTask{job: job, worker: w}:
+		default: // queue full: the workers already running take the items
+		}
 	}
-	close(next)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				body(w, i)
-			}
-		}()
-	}
-	wg.Wait()
+	job.run(0)
+	job.left.Wait()
 }

@@ -51,6 +51,9 @@ type poolKernel struct {
 type poolArgmax struct {
 	keep bool
 	idx  []int32
+	// rows is each worker's scratch for maxPoolPlane32's row pass, kept
+	// across steps.
+	rows [][]int32
 }
 
 func (k poolKernel) name() string {
@@ -95,20 +98,43 @@ func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
 			}
 		}
 	}
-	parallelFor(ctx.threads, g.n, func(n int) {
+	// float32 max-pooling forward runs maxPoolPlane32 with per-worker
+	// scratch (allocated before the workers start).
+	out32, fast := any(out).([]float32)
+	fast = fast && k.role == maxPoolForward && k.arg != nil
+	workers := min(ctx.threads, g.n)
+	if fast {
+		if len(k.arg.rows) < workers {
+			k.arg.rows = append(k.arg.rows, make([][]int32, workers-len(k.arg.rows))...)
+		}
+		for w := range workers {
+			if len(k.arg.rows[w]) != 2*poolRowScratch(g) {
+				k.arg.rows[w] = make([]int32, 2*poolRowScratch(g))
+			}
+		}
+	}
+	parallelWorkers(workers, g.n, func(worker, n int) {
 		for c := range g.c {
 			plane := n*g.c + c
 			switch k.role {
 			case maxPoolForward:
-				src := in[0][plane*hw : (plane+1)*hw]
 				var at []int32
 				if arg != nil {
 					at = arg[plane*ohw : (plane+1)*ohw]
 				}
+				if fast {
+					src := any(in[0]).([]float32)[plane*hw : (plane+1)*hw]
+					rows := k.arg.rows[worker]
+					half := poolRowScratch(g)
+					maxPoolPlane32(g, x0s, x1s, src, out32[plane*ohw:(plane+1)*ohw], at, rows[:half], rows[half:])
+					continue
+				}
+				src := in[0][plane*hw : (plane+1)*hw]
 				maxPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw], nil, nil, at)
 			case maxPoolBackward:
 				dy := in[len(in)-1][plane*ohw : (plane+1)*ohw]
 				dx := out[plane*hw : (plane+1)*hw]
+				clear(dx) // here rather than before the kernel: one pass, in cache
 				if arg != nil {
 					for o, at := range arg[plane*ohw : (plane+1)*ohw] {
 						dx[at] += dy[o]
@@ -122,6 +148,7 @@ func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
 				avgPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw])
 			case avgPoolBackward:
 				dy := in[0][plane*ohw : (plane+1)*ohw]
+				clear(out[plane*hw : (plane+1)*hw])
 				avgPoolGradPlane(g, x0s, x1s, dy, out[plane*hw:(plane+1)*hw])
 			}
 		}
@@ -225,6 +252,12 @@ func avgPoolGradPlane[T float](g poolGeom, x0s, x1s []int, dy, dx []T) {
 		}
 	}
 }
+
+// overwrites is true for every role: the forward passes write every
+// output, and the gradients clear each plane just before they scatter into
+// it, while it is in cache, instead of a separate pass over the whole
+// output before the kernel.
+func (k poolKernel) overwrites() bool { return true }
 
 func (k poolKernel) diffWRT(n int) []bool {
 	if k.role == maxPoolForward || k.role == avgPoolForward {

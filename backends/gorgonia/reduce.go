@@ -58,7 +58,9 @@ func (k reduceKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 
 // reducePlan walks the input contiguously with the output as the first secondary.
 func reducePlan(inShape, axes []int) plan {
-	return newPlan(inShape, broadcastStrides(keptShape(inShape, axes), inShape), make([]int, len(inShape)))
+	return cachedPlan(planReduce, func() plan {
+		return newPlan(inShape, broadcastStrides(keptShape(inShape, axes), inShape), make([]int, len(inShape)))
+	}, inShape, axes)
 }
 
 func reduceForward[T float](k reduceKernel, x, y []T) {
@@ -232,6 +234,9 @@ func (k argMaxKernel) writeAttrs(w io.Writer) {
 	a.ints("axis", k.axis)
 	a.ints("in", k.inShape...)
 }
+
+// overwrites: every output gets an index.
+func (argMaxKernel) overwrites() bool { return true }
 
 func (k argMaxKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	switch in[0].Dtype() {

@@ -34,6 +34,7 @@ func copyValue(src, dst G.Value) error {
 type reshapeKernel struct{}
 
 func (reshapeKernel) name() string         { return "reshape" }
+func (reshapeKernel) overwrites() bool     { return true }
 func (reshapeKernel) writeAttrs(io.Writer) {}
 func (reshapeKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	return copyValue(in[0], out)
@@ -52,6 +53,9 @@ type transposeKernel struct {
 }
 
 func (k transposeKernel) name() string { return "transpose" }
+
+// overwrites: the plan's rows cover every output element.
+func (transposeKernel) overwrites() bool { return true }
 func (k transposeKernel) writeAttrs(w io.Writer) {
 	a := attrWriter{w}
 	a.ints("perm", k.perm...)
@@ -83,12 +87,19 @@ func (k transposeKernel) forward(_ *runContext, in []G.Value, out G.Value) error
 }
 
 func transpose[T number](k transposeKernel, x, y []T) {
-	inStrides := stridesOf(k.inShape)
-	sa := make([]int, len(k.perm))
-	for i, p := range k.perm {
-		sa[i] = inStrides[p]
-	}
-	newPlan(k.outShape(), sa, make([]int, len(sa))).rows(func(o, ia, _, n, inca, _ int) {
+	p := cachedPlan(planTranspose, func() plan {
+		inStrides := stridesOf(k.inShape)
+		sa := make([]int, len(k.perm))
+		for i, p := range k.perm {
+			sa[i] = inStrides[p]
+		}
+		return newPlan(k.outShape(), sa, make([]int, len(sa)))
+	}, k.inShape, k.perm)
+	p.rows(func(o, ia, _, n, inca, _ int) {
+		if inca == 1 { // the innermost axis stays in place: a row copy
+			copy(y[o:o+n], x[ia:ia+n])
+			return
+		}
 		for j := range n {
 			y[o+j] = x[ia+j*inca]
 		}
@@ -227,6 +238,10 @@ func (k gatherKernel) name() string {
 	}
 	return "gather"
 }
+
+// overwrites: gathering copies a block into every output position;
+// scattering adds into dx and needs it zeroed.
+func (k gatherKernel) overwrites() bool { return !k.scatter }
 
 func (k gatherKernel) writeAttrs(w io.Writer) {
 	a := attrWriter{w}

@@ -3,6 +3,7 @@ package gorgonia
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"unsafe"
 
 	G "gorgonia.org/gorgonia"
@@ -155,6 +156,63 @@ func scalarSlice[T number](p unsafe.Pointer, dt gt.Dtype) []T {
 
 // dtypeOfValue reports a value's element type.
 func dtypeOfValue(v G.Value) gt.Dtype { return v.Dtype() }
+
+// boundLeaf is a leaf's gorgonia value and the tensor data it wraps.
+type boundLeaf struct {
+	data  unsafe.Pointer // the backing slice's first element
+	n     int            // its length
+	dtype tensor.DType
+	shape []int
+	v     G.Value
+}
+
+// dataPointer is t's backing slice (first element and length).
+func dataPointer(t *tensor.Tensor) (unsafe.Pointer, int) {
+	switch t.DType() {
+	case tensor.Float32:
+		return unsafe.Pointer(unsafe.SliceData(t.Float32s())), len(t.Float32s())
+	case tensor.Float64:
+		return unsafe.Pointer(unsafe.SliceData(t.Float64s())), len(t.Float64s())
+	case tensor.Int32:
+		return unsafe.Pointer(unsafe.SliceData(t.Int32s())), len(t.Int32s())
+	case tensor.Int64:
+		return unsafe.Pointer(unsafe.SliceData(t.Int64s())), len(t.Int64s())
+	}
+	return nil, 0
+}
+
+// leafValue is the gorgonia value of leaf id bound to t: the value of the
+// previous run when it wraps the same backing data with the same shape
+// (its elements are t's, shared), else a new wrapper. Scalars are copies,
+// so a reused scalar takes t's current value. Wrapping anew each run cost
+// a handful of allocations per leaf and step.
+func (p *program) leafValue(id int, t *tensor.Tensor) (G.Value, error) {
+	data, n := dataPointer(t)
+	if b, ok := p.bound[id]; ok && b.data == data && b.n == n && b.dtype == t.DType() && slices.Equal(b.shape, t.Shape()) {
+		if t.Rank() == 0 {
+			switch v := b.v.(type) {
+			case *G.F32:
+				*v = G.F32(t.Float32s()[0])
+			case *G.F64:
+				*v = G.F64(t.Float64s()[0])
+			case *G.I32:
+				*v = G.I32(t.Int32s()[0])
+			case *G.I64:
+				*v = G.I64(t.Int64s()[0])
+			}
+		}
+		return b.v, nil
+	}
+	v, err := wrapTensor(t)
+	if err != nil {
+		return nil, err
+	}
+	if p.bound == nil {
+		p.bound = map[int]boundLeaf{}
+	}
+	p.bound[id] = boundLeaf{data: data, n: n, dtype: t.DType(), shape: slices.Clone(t.Shape()), v: v}
+	return v, nil
+}
 
 // wrapTensor makes a gorgonia value that shares t's backing data (no copy).
 func wrapTensor(t *tensor.Tensor) (G.Value, error) {

@@ -24,26 +24,6 @@ var (
 )
 
 //go:noescape
-func kernel12x32AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
-
-// kernelAVX512 computes a 12×32 tile from two consecutive A panels and two
-// consecutive B panels of the packed layout (see macroKernelWide).
-func kernelAVX512(kc int, ap, bp []float32, c []float32, ldc int, alpha, beta float32) {
-	_ = ap[kc*2*mr-1]
-	_ = bp[kc*2*nr-1]
-	_ = c[(2*mr-1)*ldc+2*nr-1]
-	kernel12x32AVX512(kc, unsafe.SliceData(ap), unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha, beta)
-}
-
-// wideKernel is the 12×32 kernel when the CPU has one, else nil.
-func wideKernel() microKernel {
-	if useAssembly && useAVX512 {
-		return kernelAVX512
-	}
-	return nil
-}
-
-//go:noescape
 func kernel6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
 func kernelAVX2(kc int, ap, bp []float32, c []float32, ldc int, alpha, beta float32) {
@@ -53,6 +33,43 @@ func kernelAVX2(kc int, ap, bp []float32, c []float32, ldc int, alpha, beta floa
 	_ = bp[kc*nr-1]
 	_ = c[(mr-1)*ldc+nr-1]
 	kernel6x16AVX2(kc, unsafe.SliceData(ap), unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha, beta)
+}
+
+//go:noescape
+func kernel12x32AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernel6x32AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernel12x16AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernel6x16AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// avx512Kernels are the AVX-512 kernels by [A panels − 1][B panels − 1]:
+// each computes a (mr·rp)×(nr·cp) tile from rp consecutive packed A panels
+// and cp consecutive packed B panels (see macroKernelWide).
+var avx512Kernels = [2][2]microKernel{
+	{avx512Kernel(1, 1, kernel6x16AVX512), avx512Kernel(1, 2, kernel6x32AVX512)},
+	{avx512Kernel(2, 1, kernel12x16AVX512), avx512Kernel(2, 2, kernel12x32AVX512)},
+}
+
+func avx512Kernel(rp, cp int, asm func(kc int, a, b, c *float32, ldc int, alpha, beta float32)) microKernel {
+	return func(kc int, ap, bp []float32, c []float32, ldc int, alpha, beta float32) {
+		_ = ap[kc*rp*mr-1]
+		_ = bp[kc*cp*nr-1]
+		_ = c[(rp*mr-1)*ldc+cp*nr-1]
+		asm(kc, unsafe.SliceData(ap), unsafe.SliceData(bp), unsafe.SliceData(c), ldc, alpha, beta)
+	}
+}
+
+// wideKernels are the AVX-512 kernels when the CPU has them, else nil.
+func wideKernels() *[2][2]microKernel {
+	if useAssembly && useAVX512 {
+		return &avx512Kernels
+	}
+	return nil
 }
 
 //go:noescape
@@ -137,7 +154,7 @@ func activeKernel() microKernel {
 // Implementation names the micro-kernel in use, for benchmark logs.
 func Implementation() string {
 	if useAssembly && useAVX512 {
-		return "AVX-512 assembly 12x32 (AVX2+FMA 6x16 at the edges)"
+		return "AVX-512 assembly 12x32"
 	}
 	if useAssembly {
 		return "AVX2+FMA assembly 6x16"

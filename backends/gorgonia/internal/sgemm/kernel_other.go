@@ -16,7 +16,7 @@ const hasAVX512 = false
 
 var useAVX512 = false
 
-func wideKernel() microKernel { return nil }
+func wideKernels() *[2][2]microKernel { return nil }
 
 // Implementation names the micro-kernel in use, for benchmark logs.
 func Implementation() string { return "pure Go 6x16" }

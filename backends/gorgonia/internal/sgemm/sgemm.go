@@ -50,7 +50,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	kernel, wide := activeKernel(), wideKernel()
+	kernel, wide := activeKernel(), wideKernels()
 	bufs := packPool.Get().(*packBuffers)
 	defer packPool.Put(bufs)
 
@@ -85,7 +85,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 					packA(ap, a, lda, ic, mc, pc, kc)
 				}
 				if wide != nil {
-					macroKernelWide(wide, kernel, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc, &bufs.edge)
+					macroKernelWide(wide, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc, &bufs.wideEdge)
 				} else {
 					macroKernel(kernel, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc, &bufs.edge)
 				}
@@ -118,40 +118,58 @@ func macroKernel(kernel microKernel, mc, nc, kc int, alpha float32, ap, bp []flo
 				continue
 			}
 			kernel(kc, aPanel, bPanel, edge[:], nr, alpha, 0)
-			for i := range rows {
-				dst := c[(ir+i)*ldc+jr:][:cols]
-				src := edge[i*nr:][:cols]
-				if beta == 0 {
-					copy(dst, src)
-					continue
-				}
-				for j, v := range src {
-					dst[j] = v + beta*dst[j]
-				}
-			}
+			copyEdge(edge[:], nr, rows, cols, beta, c[ir*ldc+jr:], ldc)
 		}
 	}
 }
 
-// macroKernelWide is macroKernel with a wide kernel that computes 2mr×2nr
-// tiles from pairs of consecutive A and B panels (the AVX-512 kernel: twice
-// the vector width, so twice the columns, and the ZMM registers hold twice
-// the rows). Where the block has no full wide tile left, the columns and
-// rows go to macroKernel and its mr×nr kernel.
-func macroKernelWide(wide, kernel microKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, edge *[mr * nr]float32) {
-	jr := 0
-	for ; jr+2*nr <= nc; jr += 2 * nr {
-		bPanels := bp[jr*kc : (jr+2*nr)*kc]
-		ir := 0
-		for ; ir+2*mr <= mc; ir += 2 * mr {
-			wide(kc, ap[ir*kc:(ir+2*mr)*kc], bPanels, c[ir*ldc+jr:], ldc, alpha, beta)
+// macroKernelWide is macroKernel for the AVX-512 kernels, which compute
+// tiles of one or two A panels by one or two B panels: two of each where
+// the block has them, one where only one is left. The tiles are the
+// 6×16 tiles that macroKernel would use, grouped, so the tiles that stick
+// out of C (computed into edge and copied) are the same, and the results
+// are macroKernel's bit for bit.
+func macroKernelWide(kernels *[2][2]microKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, edge *[4 * mr * nr]float32) {
+	for jr := 0; jr < nc; {
+		cp := 1
+		if nc-jr >= 2*nr {
+			cp = 2
 		}
-		if ir < mc {
-			macroKernel(kernel, mc-ir, 2*nr, kc, alpha, ap[ir*kc:], bPanels, beta, c[ir*ldc+jr:], ldc, edge)
+		cols := min(cp*nr, nc-jr)
+		bPanels := bp[jr*kc : (jr+cp*nr)*kc]
+		for ir := 0; ir < mc; {
+			rp := 1
+			if mc-ir >= 2*mr {
+				rp = 2
+			}
+			rows := min(rp*mr, mc-ir)
+			kernel := kernels[rp-1][cp-1]
+			aPanels := ap[ir*kc : (ir+rp*mr)*kc]
+			if rows == rp*mr && cols == cp*nr {
+				kernel(kc, aPanels, bPanels, c[ir*ldc+jr:], ldc, alpha, beta)
+			} else {
+				kernel(kc, aPanels, bPanels, edge[:], 2*nr, alpha, 0)
+				copyEdge(edge[:], 2*nr, rows, cols, beta, c[ir*ldc+jr:], ldc)
+			}
+			ir += rp * mr
 		}
+		jr += cp * nr
 	}
-	if jr < nc {
-		macroKernel(kernel, mc, nc-jr, kc, alpha, ap, bp[jr*kc:], beta, c[jr:], ldc, edge)
+}
+
+// copyEdge writes the rows×cols tile held in edge (row stride lde) into C
+// as tile + beta·C, not reading C when beta is zero.
+func copyEdge(edge []float32, lde, rows, cols int, beta float32, c []float32, ldc int) {
+	for i := range rows {
+		dst := c[i*ldc:][:cols]
+		src := edge[i*lde:][:cols]
+		if beta == 0 {
+			copy(dst, src)
+			continue
+		}
+		for j, v := range src {
+			dst[j] = v + beta*dst[j]
+		}
 	}
 }
 
@@ -187,8 +205,9 @@ func (g *growBuffer) take(n int) []float32 {
 }
 
 type packBuffers struct {
-	a, b growBuffer
-	edge [mr * nr]float32
+	a, b     growBuffer
+	edge     [mr * nr]float32
+	wideEdge [4 * mr * nr]float32 // the AVX-512 kernels' largest tile
 }
 
 // packPool keeps packing buffers across calls: the backend calls Sgemm

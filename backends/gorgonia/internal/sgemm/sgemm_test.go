@@ -188,6 +188,7 @@ func TestSgemmShapes(t *testing.T) {
 		{2 * mr, 2 * nr, 7},
 		{4*mr + 1, 4*nr + 3, 13}, // wide tiles with both edges
 		{4 * mr, 4 * nr, kcMax + 9},
+		{3 * mr, 3 * nr, 9}, // every AVX-512 tile size, all full
 		{13, 33, kcMax},
 		{12, 17, kcMax + 1},
 		{5, 20, 2*kcMax + 3},
@@ -289,22 +290,29 @@ func TestKernelsAgree(t *testing.T) {
 		t.Skip("no AVX2/FMA kernel in this build")
 	}
 	rng := rand.New(rand.NewPCG(8, 9))
-	c := gemmCase{m: 50, n: 70, k: 300, alpha: 1, beta: 1}
-	a, lda, b, ldb, cm, ldc := c.operands(rng)
-	run := func(mode kernelMode) []float32 {
-		out := append([]float32(nil), cm...)
-		withKernel(t, mode, func() { Sgemm(false, false, c.m, c.n, c.k, 1, a, lda, b, ldb, 1, out, ldc) })
-		return out
-	}
-	goOut, avx2Out := run(modeGo), run(modeAVX2)
-	for i := range goOut {
-		if d := math.Abs(float64(goOut[i] - avx2Out[i])); d > 1e-3 {
-			t.Fatalf("C[%d]: go kernel %g, asm kernel %g", i, goOut[i], avx2Out[i])
+	for _, c := range []gemmCase{
+		{m: 50, n: 70, k: 300, alpha: 1, beta: 1},
+		{m: 4*mr + 1, n: 4*nr + 3, k: 40, alpha: -0.5, beta: 0.3, transA: true, padC: 5},
+		{m: 3 * mr, n: 3 * nr, k: 17, alpha: 2, beta: 0.7, transB: true},
+	} {
+		a, lda, b, ldb, cm, ldc := c.operands(rng)
+		run := func(mode kernelMode) []float32 {
+			out := append([]float32(nil), cm...)
+			withKernel(t, mode, func() {
+				Sgemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, out, ldc)
+			})
+			return out
 		}
-	}
-	if hasAVX512 {
-		if diff := cmp.Diff(avx2Out, run(modeAVX512)); diff != "" {
-			t.Errorf("AVX-512 kernel differs from the AVX2 one (-avx2 +avx512):\n%s", diff)
+		goOut, avx2Out := run(modeGo), run(modeAVX2)
+		for i := range goOut {
+			if d := math.Abs(float64(goOut[i] - avx2Out[i])); d > 1e-3 {
+				t.Fatalf("%v: C[%d]: go kernel %g, asm kernel %g", c, i, goOut[i], avx2Out[i])
+			}
+		}
+		if hasAVX512 {
+			if diff := cmp.Diff(avx2Out, run(modeAVX512)); diff != "" {
+				t.Errorf("%v: AVX-512 kernels differ from the AVX2 one (-avx2 +avx512):\n%s", c, diff)
+			}
 		}
 	}
 }

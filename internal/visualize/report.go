@@ -107,6 +107,12 @@ type DecoderFacts struct {
 	MeanImage          string
 	// Seconds is the wall time of training, scoring and drawing.
 	Seconds float64
+	// ZeroFeatures is the share of the held-out feature values that are
+	// zero.
+	ZeroFeatures float64
+	// Masked: the layer is an interpretable one, read after its mask; the
+	// report then says what that leaves a decoder.
+	Masked bool
 }
 
 // FilterCard is one filter's card. It leads with the part its mined
@@ -178,6 +184,8 @@ type DecoderNumbers struct {
 	// Seconds is the wall time of the decoder's plugin call (training,
 	// scoring and drawing) on the machine that made the report.
 	Seconds float64 `json:"seconds"`
+	// ZeroFeatures is the share of the held-out feature values that are zero.
+	ZeroFeatures float64 `json:"zero_features"`
 	// Object and Background split the held-out error by the part masks.
 	Object     *upconv.Region `json:"object,omitempty"`
 	Background *upconv.Region `json:"background,omitempty"`

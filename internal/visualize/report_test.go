@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -44,7 +45,7 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 		Groups:    []string{"background", "head", "torso"},
 		TopImages: 8,
 		Decoder: &DecoderFacts{Backend: "gorgonia", Steps: 400, Seconds: 93.4, TrainImages: 500, Mirrored: true, Object: &upconv.Region{Share: 0.25, MSE: 0.03, BaselineMSE: 0.06, Ratio: 0.5}, Background: &upconv.Region{Share: 0.75, MSE: 0.018, BaselineMSE: 0.024, Ratio: 0.75}, FeatureSide: 6, InputSide: 8, HeldOutImages: 300, MSE: 0.0201, Baseline: 0.0329,
-			Ratio: 0.611, Patches: 6, PatchSize: 32, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
+			Ratio: 0.611, ZeroFeatures: 0.92, Masked: true, Patches: 6, PatchSize: 32, Reconstructions: "interp/upconv/reconstructions.png", MeanImage: "interp/upconv/mean-image.png"},
 		Cards: []FilterCard{
 			{Filter: 7, Part: "head", Purity: "0.85 (17 of 20 peaks)", PatchesImage: "interp/receptive-field/patches-007.png",
 				RFImage: "interp/receptive-field/filter-007.png", UpconvImage: "interp/upconv/filter-007.png",
@@ -108,6 +109,41 @@ func fixedReport(t *testing.T, dir string, missing ...string) *Report {
 // fixedImages is how many <img> the fixed report has (the heat map PNG is
 // a link: the page draws the labelled map as SVG).
 const fixedImages = 9
+
+// The decoder section says what a masked layer leaves the decoder, and
+// that the background is out of reach only when the decoder did not
+// recover it; an ordinary layer as sparse gets no such note.
+func TestReportMaskedLayerNote(t *testing.T) {
+	for _, c := range []struct {
+		name               string
+		masked             bool
+		background         float64
+		note, noBackground bool
+	}{
+		{"ordinary layer, 83 % zeros after its ReLU", false, 1.03, false, false},
+		{"masked, background recovered in part", true, 0.75, true, false},
+		{"masked, background not recovered", true, 1.03, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rep := fixedReport(t, t.TempDir())
+			dec := rep.Runs[0].Decoder
+			dec.Masked, dec.ZeroFeatures = c.masked, 0.83
+			dec.Background = &upconv.Region{Share: 0.75, MSE: 0.024 * c.background, BaselineMSE: 0.024, Ratio: c.background}
+			html, err := rep.Render()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := struct{ Note, NoBackground bool }{
+				strings.Contains(string(html), "What a decoder can recover from this layer"),
+				strings.Contains(string(html), "not in these maps"),
+			}
+			want := struct{ Note, NoBackground bool }{c.note, c.noBackground}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("note (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
 
 func TestReportGolden(t *testing.T) {
 	html, err := fixedReport(t, t.TempDir()).Render()

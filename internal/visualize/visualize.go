@@ -350,9 +350,11 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	}
 	if up != nil {
 		sec.Decoder.FeatureSide, sec.Decoder.InputSide, sec.Decoder.Seconds = s[2], up.Decoder.Height, decoderSeconds
+		sec.Decoder.Masked = info.Interpretable
 		sec.Numbers.Decoder = &DecoderNumbers{TrainImages: up.TrainImages, HeldOutImages: up.HeldOut.Images, Steps: up.Steps,
 			Mirrored: up.Mirrored, Object: up.HeldOut.Object, Background: up.HeldOut.Background, MSE: up.HeldOut.MSE, BaselineMSE: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio, Seconds: decoderSeconds,
-			Losses: up.Losses, LossEvery: up.LossEvery}
+			ZeroFeatures: up.HeldOut.ZeroFeatures,
+			Losses:       up.Losses, LossEvery: up.LossEvery}
 	}
 	return sec, nil
 }
@@ -742,7 +744,7 @@ func assemble(sec *RunSection, run *runstore.Run, sub string, filters []int, pi 
 		}
 		sec.Plots = append(sec.Plots, LinePlotClipped("decoder loss (pixel MSE)", "step", series, top))
 		sec.Decoder = &DecoderFacts{Backend: up.Backend, Steps: up.Steps, TrainImages: up.TrainImages, Mirrored: up.Mirrored, Object: up.HeldOut.Object, Background: up.HeldOut.Background, HeldOutImages: up.HeldOut.Images,
-			MSE: up.HeldOut.MSE, Baseline: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio,
+			MSE: up.HeldOut.MSE, Baseline: up.HeldOut.BaselineMSE, Ratio: up.HeldOut.Ratio, ZeroFeatures: up.HeldOut.ZeroFeatures,
 			Reconstructions: rel(upconv.Dir, up.Reconstructions), MeanImage: rel(upconv.Dir, up.MeanImage),
 			Patches: up.Columns, PatchSize: up.PatchSize}
 	}

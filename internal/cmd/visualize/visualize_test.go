@@ -360,6 +360,11 @@ func TestVisualizeEndToEnd(t *testing.T) {
 	if !strings.Contains(page, fmt.Sprintf("%.4f on 24 images", up.HeldOut.MSE)) {
 		t.Errorf("the report does not show the summary's held-out MSE %.4f", up.HeldOut.MSE)
 	}
+	// conv_interp is read after its mask: the page says what that leaves
+	// the decoder, with the summary's share of zero values.
+	if z := up.HeldOut.ZeroFeatures; !(z > 0 && z < 1) || !strings.Contains(page, fmt.Sprintf("which silences each filter away from its strongest place (%.0f %% of the held-out values are zero)", 100*z)) {
+		t.Errorf("the report does not say what the masked layer leaves the decoder (%v zeros)", z)
+	}
 	// The report scores through the metric plugins on the whole test split
 	// as the tables do (reproduce's measure): the same P_f for every filter.
 	var reported partinterp.Result

@@ -35,6 +35,7 @@ const (
 	InputFeatures  = "features"       // [B,C,H,W], standardised per channel (Decoder.FeatureShift, FeatureScale)
 	InputImages    = "images"         // [B,3,S,S] targets in [0, 1]
 	OutputImages   = "reconstruction" // [B,3,S,S]
+	lossOutput     = "loss"           // the pixel MSE, scalar (graph.SetLoss names it so)
 	LeakySlope     = 0.2
 	upKernel       = 4 // transposed conv 4×4, stride 2, padding 1 doubles the side exactly
 	minUpChannels  = 8

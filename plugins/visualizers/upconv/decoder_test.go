@@ -130,6 +130,11 @@ func trainBeatsMeanImage(t *testing.T, side int, geom parts.Geometry, resampled 
 	if !(ev.Ratio < 0.3) {
 		t.Errorf("MSE %.4f vs mean-image baseline %.4f (ratio %.2f), want the decoder well below the baseline", ev.MSE, ev.BaselineMSE, ev.Ratio)
 	}
+	// A channel is zero on the items whose colour component is 0: 12, 16
+	// and 10 of the 48 items for red, green and blue.
+	if want := 38.0 / 144; math.Abs(ev.ZeroFeatures-want) > 1e-12 {
+		t.Errorf("zero feature share %v, want %v", ev.ZeroFeatures, want)
+	}
 	if first, last := d.Losses[0], d.Losses[len(d.Losses)-1]; !(last < first) {
 		t.Errorf("training loss went from %.4f to %.4f", first, last)
 	}

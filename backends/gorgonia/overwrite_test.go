@@ -187,3 +187,49 @@ func BenchmarkTranspose(b *testing.B) {
 		}
 	}
 }
+
+// TestArgMaxFirstMaximum checks argmax along the innermost and an outer
+// axis on ties (the first maximum wins) and NaNs (a NaN never beats the
+// running maximum, as the comparison v > best says; a leading NaN stays).
+func TestArgMaxFirstMaximum(t *testing.T) {
+	nan := float32(math.NaN())
+	x := newValue(gt.Float32, []int{2, 2, 4})
+	copy(dataOf[float32](x), []float32{
+		1, 3, 3, 2, // row ties: first 3
+		nan, 5, 1, 0, // leading NaN stays
+		-1, -1, -1, -1,
+		0, nan, 2, 2,
+	})
+	for _, c := range []struct {
+		axis  int
+		shape []int
+		want  []int64
+	}{
+		{2, []int{2, 2}, []int64{1, 0, 0, 2}},
+		{1, []int{2, 4}, []int64{0, 1, 0, 0, 1, 0, 1, 1}},
+	} {
+		k := argMaxKernel{axis: c.axis, inShape: []int{2, 2, 4}}
+		out := newValue(gt.Int64, c.shape)
+		if err := k.forward(&runContext{threads: 1}, []G.Value{x}, out); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(c.want, dataOf[int64](out)); diff != "" {
+			t.Errorf("axis %d (-want +got):\n%s", c.axis, diff)
+		}
+	}
+}
+
+// BenchmarkArgMax is argmax over the 144 positions of a 12x12 map for
+// each of 32 images and 64 filters (vggm-112's masked layers).
+func BenchmarkArgMax(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	k := argMaxKernel{axis: 2, inShape: []int{32, 64, 144}}
+	x := randomValue(rng, 32, 64, 144)
+	out := newValue(gt.Int64, []int{32, 64})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := k.forward(&runContext{threads: 1}, []G.Value{x}, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -259,6 +259,21 @@ func argMax[T number](k argMaxKernel, x []T, idx []int64) {
 	outer := numElements(k.inShape[:k.axis])
 	size := k.inShape[k.axis]
 	inner := numElements(k.inShape[k.axis+1:])
+	if inner == 1 {
+		// The axis is the innermost: each output scans one contiguous row
+		// (no index arithmetic or bounds check per element).
+		for o := range outer {
+			row := x[o*size : (o+1)*size]
+			best, bestAt := row[0], 0
+			for a, v := range row {
+				if v > best {
+					best, bestAt = v, a
+				}
+			}
+			idx[o] = int64(bestAt)
+		}
+		return
+	}
 	for o := range outer {
 		for i := range inner {
 			base := o*size*inner + i

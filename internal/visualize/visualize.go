@@ -226,7 +226,13 @@ func visualizeRun(ctx context.Context, opt Options, dir, sub, id string) (*RunSe
 	size := sess.Test.ImageSize()
 	geom := info.RF.Geometry(size, size)
 
-	logf(opt, "%s: extracting %s on %d test and %d training images", run.Manifest.Name, layer, opt.Images, opt.TrainImages)
+	// The counts the extraction really uses (0, "all", is not a count).
+	if opt.SkipUpconv {
+		logf(opt, "%s: extracting %s on %d test images", run.Manifest.Name, layer, len(spread(sess.Test.Len(), opt.Images)))
+	} else {
+		logf(opt, "%s: extracting %s on %d test and %d training images", run.Manifest.Name, layer,
+			len(spread(sess.Test.Len(), opt.Images)), len(spread(sess.Train.Len(), opt.TrainImages)))
+	}
 	test, err := extract(sess, layer, sess.Test, opt.Images)
 	if err != nil {
 		return nil, fmt.Errorf("test split: %w", err)

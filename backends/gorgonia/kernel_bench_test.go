@@ -199,55 +199,37 @@ func BenchmarkVGGM112Conv(b *testing.B) {
 		y := newValue(gt.Float32, fwd.outShape())
 		dy := randomValue(rng, c.g.yShape()...)
 		ctx := &runContext{threads: 1}
-		b.Run(c.name+"/forward", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := fwd.forward(ctx, in, y); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(c.name+"/forward", func(b *testing.B) { benchKernel(b, ctx, fwd, in, y, false) })
 		b.Run(c.name+"/forward_unsaved", func(b *testing.B) {
-			k := convBlockKernel{g: c.g, ops: fwd.ops, st: &blockState{}}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := k.forward(ctx, in, y); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchKernel(b, ctx, convBlockKernel{g: c.g, ops: fwd.ops, st: &blockState{}}, in, y, false)
 		})
 		b.Run(c.name+"/grad_weight_rebuilt", func(b *testing.B) {
 			k := convKernel{role: convGradWeight, g: c.g, st: &scratch{}}
-			dw := newValue(gt.Float32, c.g.wShape())
-			b.ReportAllocs()
-			for b.Loop() {
-				clearValue(dw)
-				if err := k.forward(ctx, []G.Value{x, dy}, dw); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchKernel(b, ctx, k, []G.Value{x, dy}, newValue(gt.Float32, c.g.wShape()), true)
 		})
 		b.Run(c.name+"/grad_input", func(b *testing.B) {
 			k := convKernel{role: convGradInput, g: c.g, st: &scratch{}}
-			dx := newValue(gt.Float32, c.g.xShape())
-			b.ReportAllocs()
-			for b.Loop() {
-				clearValue(dx)
-				if err := k.forward(ctx, []G.Value{w, dy}, dx); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchKernel(b, ctx, k, []G.Value{w, dy}, newValue(gt.Float32, c.g.xShape()), true)
 		})
 		b.Run(c.name+"/grad_weight", func(b *testing.B) {
 			k := convKernel{role: convGradWeight, g: c.g, st: &scratch{}, cols: &fwd.st.cols}
-			dw := newValue(gt.Float32, c.g.wShape())
-			b.ReportAllocs()
-			for b.Loop() {
-				clearValue(dw)
-				if err := k.forward(ctx, []G.Value{x, dy}, dw); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchKernel(b, ctx, k, []G.Value{x, dy}, newValue(gt.Float32, c.g.wShape()), true)
 		})
+	}
+}
+
+// benchKernel times k.forward on in into out; clearFirst zeroes out before
+// each call, as the executor does for a gradient that accumulates.
+func benchKernel(b *testing.B, ctx *runContext, k interface {
+	forward(*runContext, []G.Value, G.Value) error
+}, in []G.Value, out G.Value, clearFirst bool) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if clearFirst {
+			clearValue(out)
+		}
+		if err := k.forward(ctx, in, out); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

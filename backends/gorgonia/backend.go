@@ -16,8 +16,6 @@ import (
 	"slices"
 	"strings"
 
-	G "gorgonia.org/gorgonia"
-
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/sdk/graph"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
@@ -137,12 +135,9 @@ func (e *executable) execute(p *program, inputs map[string]*tensor.Tensor) error
 		if err != nil {
 			return fmt.Errorf("graph %q: bind %v: %w", e.g.Name(), n, err)
 		}
-		if err := G.Let(leaf, v); err != nil {
-			return fmt.Errorf("graph %q: bind %v: %w", e.g.Name(), n, err)
-		}
+		p.x.bindLeaf(leaf, v)
 	}
-	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	if err := p.x.run(e.ctx); err != nil {
 		return fmt.Errorf("graph %q: run: %w", e.g.Name(), err)
 	}
 	return nil
@@ -150,7 +145,11 @@ func (e *executable) execute(p *program, inputs map[string]*tensor.Tensor) error
 
 // fetch copies the value of IR node n out of a program that has run.
 func (p *program) fetch(n *graph.Node) (*tensor.Tensor, error) {
-	return copyOut(p.nodes[n.ID()].Value(), n.Shape())
+	v := p.x.value(p.nodes[n.ID()])
+	if v == nil {
+		return nil, fmt.Errorf("node %v was not computed", n)
+	}
+	return copyOut(v, n.Shape())
 }
 
 func (e *executable) Run(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
@@ -196,7 +195,7 @@ func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...stri
 		if p.grads[i] == nil {
 			continue // the loss does not depend on it; PyTorch leaves such parameters alone
 		}
-		grad := dataOf[float32](p.grads[i].Value())
+		grad := dataOf[float32](p.x.value(p.grads[i]))
 		e.update(pn, grad)
 	}
 	for i, u := range e.g.StateUpdates() {
@@ -238,7 +237,7 @@ func (e *executable) Gradients(mode backends.Mode, inputs map[string]*tensor.Ten
 			out[wrt[i]] = tensor.Zeros(n.DType(), n.Shape()...)
 			continue
 		}
-		if out[wrt[i]], err = copyOut(p.grads[i].Value(), n.Shape()); err != nil {
+		if out[wrt[i]], err = copyOut(p.x.value(p.grads[i]), n.Shape()); err != nil {
 			return nil, fmt.Errorf("gradient of %q: %w", wrt[i], err)
 		}
 	}
@@ -340,9 +339,6 @@ func (e *executable) Restore(snap map[string]*tensor.Tensor) error {
 }
 
 func (e *executable) Close() error {
-	for _, p := range e.programs {
-		p.vm.Close()
-	}
 	e.programs = map[string]*program{}
 	e.closed = true
 	return nil

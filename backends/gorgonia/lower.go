@@ -7,6 +7,7 @@ import (
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
 // program is one compiled view of the IR graph: a gorgonia expression graph
@@ -23,6 +24,9 @@ type program struct {
 	// the leaf's tensor keeps its backing data (parameters are updated in
 	// place; a feed reused across steps keeps its slice).
 	bound map[int]boundLeaf
+	// newStates receives the state updates' values of a training step
+	// before they are copied into the states (allocated on first use).
+	newStates []*tensor.Tensor
 }
 
 // gradientFlows reports whether d(n)/d(operand i) is propagated.

@@ -1,7 +1,8 @@
 // Package gorgonia is icnnlab's CPU backend. It lowers a graph.Graph onto
 // gorgonia expression graphs (gorgonia.org/gorgonia v0.9.18), differentiates
-// the loss with gorgonia's symbolic Grad, runs the result on gorgonia's tape
-// machine, and applies SGD or Adam updates in plain Go.
+// the loss with gorgonia's symbolic Grad, runs the result on an executor of
+// its own (exec.go: node order and operand slots fixed at compile time),
+// and applies SGD or Adam updates in plain Go.
 //
 // Each IR op runs as a custom gorgonia op (see op.go) whose kernels follow
 // the IR's semantics exactly: NumPy broadcasting, keep-dims reductions over
@@ -34,7 +35,7 @@ type Backend struct{}
 func (Backend) Name() string { return Name }
 
 func (Backend) Description() string {
-	return fmt.Sprintf("gorgonia v0.9.18 expression graphs + tape machine on the CPU (%d threads max), GEMM by %s", runtime.GOMAXPROCS(0), blasName)
+	return fmt.Sprintf("gorgonia v0.9.18 expression graphs + own executor on the CPU (%d threads max), GEMM by %s", runtime.GOMAXPROCS(0), blasName)
 }
 
 // Compile checks every op and dtype and sets up parameters, states and

@@ -237,6 +237,19 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 func biasRelu[T float](y, bias []T, hw int, relu bool) {
 	for c := range len(y) / hw {
 		row := y[c*hw : (c+1)*hw]
+		if r32, ok := any(row).([]float32); ok && relu {
+			// rectify(v + 0) is rectify(v) for every v (−0 and NaN give
+			// +0 either way), so a block without bias adds zero.
+			var b float32
+			if bias != nil {
+				b = float32(bias[c])
+			}
+			done := biasReluVector(r32, b)
+			for i, v := range r32[done:] {
+				r32[done+i] = rectify(v + b)
+			}
+			continue
+		}
 		if bias != nil {
 			b := bias[c]
 			for i := range row {
@@ -418,6 +431,9 @@ func blockGrad[T float](ctx *runContext, k convBlockGradKernel, y, dy, dz []T) {
 		// ReLU only: y > 0 exactly where the pre-activation was > 0.
 		parallelFor(ctx.threads, g.n, func(n int) {
 			lo, hi := n*g.o*ohw, (n+1)*g.o*ohw
+			if y32, ok := any(y).([]float32); ok {
+				lo += reluGradVector(y32[lo:hi], any(dy).([]float32)[lo:hi], any(dz).([]float32)[lo:hi])
+			}
 			for i, v := range y[lo:hi] {
 				dz[lo+i] = keepIf(dy[lo+i], v > 0)
 			}

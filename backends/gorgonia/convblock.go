@@ -482,12 +482,30 @@ func (k channelSumKernel) forward(ctx *runContext, in []G.Value, out G.Value) er
 
 func channelSum[T float](ctx *runContext, k channelSumKernel, x, out []T) {
 	parallelFor(ctx.threads, k.c, func(c int) {
+		row := func(n, c int) []T { return x[(n*k.c+c)*k.hw:][:k.hw] }
+		// One sequential sum per row, added to the total, is sumInto's
+		// order: the fused bias gradient equals the unfused one bit for
+		// bit. Four rows are summed side by side, each in its own order:
+		// one row alone waits on the latency of every float64 add.
 		s := 0.0
-		for n := range k.n {
-			// One sequential sum per row, added to the total, is sumInto's
-			// order: the fused bias gradient equals the unfused one bit for bit.
+		n := 0
+		for ; n+4 <= k.n; n += 4 {
+			x0, x1, x2, x3 := row(n, c), row(n+1, c), row(n+2, c), row(n+3, c)
+			var r0, r1, r2, r3 float64
+			for i, v := range x0 {
+				r0 += float64(v)
+				r1 += float64(x1[i])
+				r2 += float64(x2[i])
+				r3 += float64(x3[i])
+			}
+			s += r0
+			s += r1
+			s += r2
+			s += r3
+		}
+		for ; n < k.n; n++ {
 			r := 0.0
-			for _, v := range x[(n*k.c+c)*k.hw:][:k.hw] {
+			for _, v := range row(n, c) {
 				r += float64(v)
 			}
 			s += r

@@ -3,6 +3,7 @@ package gorgonia
 import (
 	"fmt"
 	"io"
+	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
@@ -238,6 +239,10 @@ func (g convGeom) phaseOf(off int) (phase, shift int) {
 // rows built from 3 input planes).
 func splitPhases[T float](g convGeom, x []T, cg int, phases []T) {
 	pwid := g.phaseWidth()
+	if g.sw == 2 {
+		splitPhases2(g, x, cg, phases)
+		return
+	}
 	for c := range cg {
 		plane := x[c*g.h*g.w:][:g.h*g.w]
 		for ph := range g.sw {
@@ -254,6 +259,38 @@ func splitPhases[T float](g convGeom, x []T, cg int, phases []T) {
 			}
 		}
 	}
+}
+
+// splitPhases2 is splitPhases for stride 2 (vggm-112's conv1 and conv2):
+// each input row is read once, in pairs, into both phase rows, instead of
+// once per phase with a strided index.
+func splitPhases2[T float](g convGeom, x []T, cg int, phases []T) {
+	pwid := g.phaseWidth()
+	pairs := g.w / 2
+	for c := range cg {
+		plane := x[c*g.h*g.w:][:g.h*g.w]
+		even := phases[(2*c)*g.h*pwid:][:g.h*pwid]
+		odd := phases[(2*c+1)*g.h*pwid:][:g.h*pwid]
+		for iy := range g.h {
+			src := plane[iy*g.w : (iy+1)*g.w]
+			e := even[iy*pwid : (iy+1)*pwid]
+			o := odd[iy*pwid : (iy+1)*pwid]
+			for m, pair := range pairsOf(src[:2*pairs]) {
+				e[m], o[m] = pair[0], pair[1]
+			}
+			// An odd width leaves one even column and no odd one.
+			if g.w%2 == 1 {
+				e[pairs] = src[g.w-1]
+			}
+			clear(e[(g.w+1)/2:])
+			clear(o[pairs:])
+		}
+	}
+}
+
+// pairsOf views an even-length slice as consecutive pairs.
+func pairsOf[T float](s []T) [][2]T {
+	return unsafe.Slice((*[2]T)(unsafe.Pointer(unsafe.SliceData(s))), len(s)/2)
 }
 
 // mergePhases adds phase planes back into the cg channel planes of x; it

@@ -16,8 +16,6 @@ import (
 	"slices"
 	"strings"
 
-	G "gorgonia.org/gorgonia"
-
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/sdk/graph"
 	"github.com/icnnlab/icnnlab/sdk/tensor"
@@ -73,6 +71,7 @@ func (Backend) Compile(g *graph.Graph, opts backends.CompileOptions) (backends.E
 		slots:    map[string]*tensor.Tensor{},
 		programs: map[string]*program{},
 	}
+	e.paramNodes, e.inputNodes = g.Params(), g.Inputs()
 	e.ctx = &runContext{threads: threads, seed: opts.Seed, step: &e.step}
 	e.initSlots()
 	return e, nil
@@ -89,6 +88,14 @@ type executable struct {
 	slots    map[string]*tensor.Tensor // optimizer state, by snapshot name
 	programs map[string]*program
 	closed   bool
+	// The graph's parameter and input nodes, listed once: the graph
+	// builds these lists afresh on every call.
+	paramNodes, inputNodes []*graph.Node
+	// lastTrain is the last TrainStep's resolved request.
+	lastTrain *trainRequest
+	// slotsOf caches each parameter's optimizer slot data (nil until the
+	// first update, and after Restore replaces the slot tensors).
+	slotsOf [][][]float32
 }
 
 // program returns the cached program for key, compiling it on first use.
@@ -117,40 +124,85 @@ func (e *executable) execute(p *program, inputs map[string]*tensor.Tensor) error
 	if e.closed {
 		return fmt.Errorf("graph %q: executable is closed", e.g.Name())
 	}
-	if err := backends.CheckFeeds(e.g, inputs, p.needed); err != nil {
-		return err
+	if !e.feedsFit(inputs, p.needed) {
+		// Let the shared check name what is wrong.
+		if err := backends.CheckFeeds(e.g, inputs, p.needed); err != nil {
+			return err
+		}
 	}
 	for id, leaf := range p.leaves {
 		n := e.g.Nodes()[id]
-		var t *tensor.Tensor
-		switch n.Op() {
-		case graph.OpInput:
-			t = inputs[n.Attrs().Name]
-		case graph.OpParam:
-			t = e.params[n.Attrs().Name]
-		case graph.OpState:
-			t = e.states[n.Attrs().Name]
-		case graph.OpConst:
-			t = n.Attrs().Value
-		}
+		t := e.leafTensor(n, inputs)
 		v, err := p.leafValue(id, t)
 		if err != nil {
 			return fmt.Errorf("graph %q: bind %v: %w", e.g.Name(), n, err)
 		}
-		if err := G.Let(leaf, v); err != nil {
-			return fmt.Errorf("graph %q: bind %v: %w", e.g.Name(), n, err)
-		}
+		p.x.bindLeaf(leaf, v)
 	}
-	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	if err := p.x.run(e.ctx); err != nil {
 		return fmt.Errorf("graph %q: run: %w", e.g.Name(), err)
 	}
 	return nil
 }
 
+// leafTensor is the tensor bound to leaf n: its feed, parameter, state or constant.
+func (e *executable) leafTensor(n *graph.Node, inputs map[string]*tensor.Tensor) *tensor.Tensor {
+	switch n.Op() {
+	case graph.OpInput:
+		return inputs[n.Attrs().Name]
+	case graph.OpParam:
+		return e.params[n.Attrs().Name]
+	case graph.OpState:
+		return e.states[n.Attrs().Name]
+	case graph.OpConst:
+		return n.Attrs().Value
+	}
+	return nil
+}
+
+// feedsFit reports whether the feeds are exactly what backends.CheckFeeds
+// accepts (every feed a known input of the right dtype and shape, every
+// needed input fed), without the lists that check builds on each call.
+func (e *executable) feedsFit(inputs map[string]*tensor.Tensor, needed map[int]bool) bool {
+	for name, v := range inputs {
+		n := e.g.Leaf(name)
+		if n == nil || n.Op() != graph.OpInput || v == nil || v.DType() != n.DType() || !v.Shape().Equal(n.Shape()) {
+			return false
+		}
+	}
+	for _, in := range e.inputNodes {
+		if needed != nil && !needed[in.ID()] {
+			continue
+		}
+		if _, ok := inputs[in.Attrs().Name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // fetch copies the value of IR node n out of a program that has run.
 func (p *program) fetch(n *graph.Node) (*tensor.Tensor, error) {
-	return copyOut(p.nodes[n.ID()].Value(), n.Shape())
+	v := p.x.value(p.nodes[n.ID()])
+	if v == nil {
+		return nil, fmt.Errorf("node %v was not computed", n)
+	}
+	return copyOut(v, n.Shape())
+}
+
+// fetchInto copies the value of IR node n into *dst, allocating *dst on
+// first use.
+func (p *program) fetchInto(n *graph.Node, dst **tensor.Tensor) error {
+	v := p.x.value(p.nodes[n.ID()])
+	if v == nil {
+		return fmt.Errorf("node %v was not computed", n)
+	}
+	if *dst == nil {
+		t, err := copyOut(v, n.Shape())
+		*dst = t
+		return err
+	}
+	return copyValueInto(*dst, v)
 }
 
 func (e *executable) Run(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
@@ -169,41 +221,89 @@ func (e *executable) Run(inputs map[string]*tensor.Tensor, outputs ...string) (m
 }
 
 func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...string) (map[string]*tensor.Tensor, error) {
+	req, err := e.trainRequest(outputs)
+	if err != nil {
+		return nil, err
+	}
+	p := req.p
+	if err := e.execute(p, inputs); err != nil {
+		return nil, err
+	}
+	out, err := backends.FetchOutputs(outputs, req.nodes, p.fetch)
+	if err != nil {
+		return nil, err
+	}
+	// Read everything the update needs before changing any parameter or
+	// state: the new states go to buffers of the program first, since an
+	// update's value may be another state's (or its own) leaf.
+	updates := e.g.StateUpdates()
+	if p.newStates == nil {
+		p.newStates = make([]*tensor.Tensor, len(updates))
+	}
+	for i, u := range updates {
+		if err := p.fetchInto(u.Value, &p.newStates[i]); err != nil {
+			return nil, fmt.Errorf("state %q: %w", u.State.Attrs().Name, err)
+		}
+	}
+	for i, pn := range e.paramNodes {
+		if p.grads[i] == nil {
+			continue // the loss does not depend on it; PyTorch leaves such parameters alone
+		}
+		grad := dataOf[float32](p.x.value(p.grads[i]))
+		e.update(i, pn, grad)
+	}
+	for i, u := range updates {
+		if err := copyState(e.states[u.State.Attrs().Name], p.newStates[i]); err != nil {
+			return nil, fmt.Errorf("state %q: %w", u.State.Attrs().Name, err)
+		}
+	}
+	e.step++
+	return out, nil
+}
+
+// trainRequest is a TrainStep's outputs resolved to nodes and its program.
+type trainRequest struct {
+	names []string
+	nodes []*graph.Node
+	p     *program
+}
+
+// trainRequest returns the resolved request for outputs: the last one when
+// the same outputs are asked for again (the common case, every step),
+// so that a step resolves no names and builds no cache key.
+func (e *executable) trainRequest(outputs []string) (*trainRequest, error) {
+	if last := e.lastTrain; last != nil && slices.Equal(last.names, outputs) {
+		return last, nil
+	}
 	nodes, roots, err := backends.TrainRoots(e.g, outputs)
 	if err != nil {
 		return nil, err
 	}
-	params := e.g.Params()
-	p, err := e.program("train|"+nodeKey(nodes), backends.Train, roots, params)
+	p, err := e.program("train|"+nodeKey(nodes), backends.Train, roots, e.paramNodes)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.execute(p, inputs); err != nil {
-		return nil, err
+	e.lastTrain = &trainRequest{names: slices.Clone(outputs), nodes: nodes, p: p}
+	return e.lastTrain, nil
+}
+
+// copyState copies a new state value into the state's own tensor, whose
+// backing data the bound leaf shares.
+func copyState(dst, src *tensor.Tensor) error {
+	if dst.DType() != src.DType() || dst.Len() != src.Len() {
+		return fmt.Errorf("new value %v%v does not fit the state's %v%v", src.DType(), src.Shape(), dst.DType(), dst.Shape())
 	}
-	out, err := backends.FetchOutputs(outputs, nodes, p.fetch)
-	if err != nil {
-		return nil, err
+	switch dst.DType() {
+	case tensor.Float32:
+		copy(dst.Float32s(), src.Float32s())
+	case tensor.Float64:
+		copy(dst.Float64s(), src.Float64s())
+	case tensor.Int32:
+		copy(dst.Int32s(), src.Int32s())
+	case tensor.Int64:
+		copy(dst.Int64s(), src.Int64s())
 	}
-	// Read everything the update needs before changing any parameter.
-	newStates := make([]*tensor.Tensor, len(e.g.StateUpdates()))
-	for i, u := range e.g.StateUpdates() {
-		if newStates[i], err = p.fetch(u.Value); err != nil {
-			return nil, fmt.Errorf("state %q: %w", u.State.Attrs().Name, err)
-		}
-	}
-	for i, pn := range params {
-		if p.grads[i] == nil {
-			continue // the loss does not depend on it; PyTorch leaves such parameters alone
-		}
-		grad := dataOf[float32](p.grads[i].Value())
-		e.update(pn, grad)
-	}
-	for i, u := range e.g.StateUpdates() {
-		e.states[u.State.Attrs().Name] = newStates[i]
-	}
-	e.step++
-	return out, nil
+	return nil
 }
 
 func (e *executable) Gradients(mode backends.Mode, inputs map[string]*tensor.Tensor, wrt ...string) (map[string]*tensor.Tensor, error) {
@@ -238,7 +338,7 @@ func (e *executable) Gradients(mode backends.Mode, inputs map[string]*tensor.Ten
 			out[wrt[i]] = tensor.Zeros(n.DType(), n.Shape()...)
 			continue
 		}
-		if out[wrt[i]], err = copyOut(p.grads[i].Value(), n.Shape()); err != nil {
+		if out[wrt[i]], err = copyOut(p.x.value(p.grads[i]), n.Shape()); err != nil {
 			return nil, fmt.Errorf("gradient of %q: %w", wrt[i], err)
 		}
 	}
@@ -318,6 +418,7 @@ func (e *executable) Restore(snap map[string]*tensor.Tensor) error {
 			return fmt.Errorf("restore %q: got %v%v, want %v%v", name, v.DType(), v.Shape(), old.DType(), old.Shape())
 		}
 	}
+	e.slotsOf = nil
 	names := make([]string, 0, len(snap))
 	for name := range snap {
 		names = append(names, name)
@@ -340,9 +441,6 @@ func (e *executable) Restore(snap map[string]*tensor.Tensor) error {
 }
 
 func (e *executable) Close() error {
-	for _, p := range e.programs {
-		p.vm.Close()
-	}
 	e.programs = map[string]*program{}
 	e.closed = true
 	return nil

@@ -2,22 +2,20 @@ package gorgonia
 
 import (
 	"fmt"
-	"io"
-	"math"
 
 	G "gorgonia.org/gorgonia"
-	gt "gorgonia.org/tensor"
 
 	"github.com/icnnlab/icnnlab/backends"
 	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
 )
 
 // program is one compiled view of the IR graph: a gorgonia expression graph
 // for one mode, one set of requested values and one set of gradients,
-// with the tape machine that runs it.
+// with the executor that runs it.
 type program struct {
 	eg     *G.ExprGraph
-	vm     G.VM
+	x      *executor
 	leaves map[int]*G.Node // IR leaf (input, param, state, const) id -> gorgonia input node
 	nodes  map[int]*G.Node // IR node id -> gorgonia node
 	grads  []*G.Node       // one per requested wrt; nil where the loss does not depend on it
@@ -26,6 +24,9 @@ type program struct {
 	// the leaf's tensor keeps its backing data (parameters are updated in
 	// place; a feed reused across steps keeps its slice).
 	bound map[int]boundLeaf
+	// newStates receives the state updates' values of a training step
+	// before they are copied into the states (allocated on first use).
+	newStates []*tensor.Tensor
 }
 
 // gradientFlows reports whether d(n)/d(operand i) is propagated.
@@ -130,14 +131,11 @@ func compile(g *graph.Graph, ctx *runContext, mode backends.Mode, roots, wrt []*
 			}
 		}
 	}
-	// Gorgonia's register allocator may reuse the register of a value that
-	// no later instruction reads, and its own ops (the gradient sums) write
-	// into reused registers in place. A final sink reading every value we
-	// fetch keeps those values alive to the end of the tape.
-	if _, err := applyKernel(ctx, sinkKernel{}, gt.Float32, nil, dedupe(keep)...); err != nil {
+	x, err := newExecutor(p.eg, dedupe(keep))
+	if err != nil {
 		return nil, fmt.Errorf("graph %q: %w", g.Name(), err)
 	}
-	p.vm = G.NewTapeMachine(p.eg)
+	p.x = x
 	return p, nil
 }
 
@@ -266,14 +264,4 @@ func (p *program) lower(ctx *runContext, mode backends.Mode, n *graph.Node) (*G.
 		return apply(gatherKernel{axis: a.Axis, xShape: inShape(0), idxShape: inShape(1)}, in...)
 	}
 	return nil, &backends.UnsupportedOpError{Backend: Name, Node: n}
-}
-
-// sinkKernel reads its operands and produces nothing useful; see compile.
-type sinkKernel struct{ noGradient }
-
-func (sinkKernel) name() string         { return "keep_alive" }
-func (sinkKernel) writeAttrs(io.Writer) {}
-func (sinkKernel) forward(_ *runContext, _ []G.Value, out G.Value) error {
-	dataOf[float32](out)[0] = float32(math.NaN())
-	return nil
 }

@@ -11,22 +11,42 @@ import (
 // Optimizer slots are named "opt/<slot>/<param>" in snapshots.
 func slotName(slot, param string) string { return "opt/" + slot + "/" + param }
 
-// initSlots creates zeroed optimizer state for every parameter.
-func (e *executable) initSlots() {
-	var slots []string
+// slotKinds are the optimizer's slots per parameter, in a fixed order.
+func (e *executable) slotKinds() []string {
 	switch e.opt.Kind {
 	case backends.SGD:
 		if e.opt.Momentum != 0 {
-			slots = []string{"momentum"}
+			return []string{"momentum"}
 		}
 	case backends.Adam:
-		slots = []string{"adam_m", "adam_v"}
+		return []string{"adam_m", "adam_v"}
 	}
-	for _, p := range e.g.Params() {
-		for _, s := range slots {
+	return nil
+}
+
+// initSlots creates zeroed optimizer state for every parameter.
+func (e *executable) initSlots() {
+	for _, p := range e.paramNodes {
+		for _, s := range e.slotKinds() {
 			e.slots[slotName(s, p.Attrs().Name)] = tensor.Zeros(tensor.Float32, p.Shape()...)
 		}
 	}
+}
+
+// slotData returns the i-th parameter's slot slices in slotKinds order,
+// looked up by name once and then cached: building the names on every
+// step cost an allocation per parameter and slot.
+func (e *executable) slotData(i int) [][]float32 {
+	if e.slotsOf == nil {
+		kinds := e.slotKinds()
+		e.slotsOf = make([][][]float32, len(e.paramNodes))
+		for j, p := range e.paramNodes {
+			for _, s := range kinds {
+				e.slotsOf[j] = append(e.slotsOf[j], e.slots[slotName(s, p.Attrs().Name)].Float32s())
+			}
+		}
+	}
+	return e.slotsOf[i]
 }
 
 // multipliers returns a parameter's learning-rate and weight-decay multipliers.
@@ -34,9 +54,10 @@ func multipliers(p *graph.Node) (lrMult, decayMult float64) {
 	return p.Attrs().LRMult, p.Attrs().DecayMult
 }
 
-// update applies one optimizer step to parameter p with gradient grad, in
-// float32 arithmetic with float64 scalars rounded once, as PyTorch does.
-func (e *executable) update(p *graph.Node, grad []float32) {
+// update applies one optimizer step to parameter p (the index-th of the graph)
+// with gradient grad, in float32 arithmetic with float64 scalars rounded
+// once, as PyTorch does.
+func (e *executable) update(index int, p *graph.Node, grad []float32) {
 	name := p.Attrs().Name
 	w := e.params[name].Float32s()
 	lrMult, decayMult := multipliers(p)
@@ -58,7 +79,7 @@ func (e *executable) update(p *graph.Node, grad []float32) {
 			}
 			return
 		}
-		v := e.slots[slotName("momentum", name)].Float32s()
+		v := e.slotData(index)[0]
 		mom := float32(e.opt.Momentum)
 		// The buffer starts at zero, so the first step sets it to g exactly,
 		// as PyTorch's clone of the first gradient does.
@@ -71,8 +92,7 @@ func (e *executable) update(p *graph.Node, grad []float32) {
 			w[i] -= lr * v[i]
 		}
 	case backends.Adam:
-		m := e.slots[slotName("adam_m", name)].Float32s()
-		v := e.slots[slotName("adam_v", name)].Float32s()
+		m, v := e.slotData(index)[0], e.slotData(index)[1]
 		b1, b2 := e.opt.Beta1, e.opt.Beta2
 		t := float64(e.step + 1)
 		stepSize := float32(e.lr * lrMult / (1 - math.Pow(b1, t)))

@@ -261,6 +261,28 @@ func copyOut(v G.Value, shape tensor.Shape) (*tensor.Tensor, error) {
 	return nil, fmt.Errorf("value of dtype %v cannot be returned", v.Dtype())
 }
 
+// copyValueInto copies the elements of v into t, which has v's dtype and size.
+func copyValueInto(t *tensor.Tensor, v G.Value) error {
+	if t.DType() != fromGorgoniaDtype(v.Dtype()) {
+		return fmt.Errorf("copy a %v value into a %v tensor", v.Dtype(), t.DType())
+	}
+	var n int
+	switch t.DType() {
+	case tensor.Float32:
+		n = copy(t.Float32s(), dataOf[float32](v))
+	case tensor.Float64:
+		n = copy(t.Float64s(), dataOf[float64](v))
+	case tensor.Int32:
+		n = copy(t.Int32s(), dataOf[int32](v))
+	case tensor.Int64:
+		n = copy(t.Int64s(), dataOf[int64](v))
+	}
+	if n != t.Len() {
+		return fmt.Errorf("copy %d elements into a tensor of %d", n, t.Len())
+	}
+	return nil
+}
+
 // numElements is the product of shape's dimensions.
 func numElements(shape []int) int {
 	n := 1

@@ -1,0 +1,200 @@
+package gorgonia
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	gt "gorgonia.org/tensor"
+
+	"github.com/icnnlab/icnnlab/backends"
+	"github.com/icnnlab/icnnlab/sdk/graph"
+	"github.com/icnnlab/icnnlab/sdk/tensor"
+)
+
+// keepAliveKernel reads its operands and writes a NaN. Gorgonia's tape
+// machine may hand the register of a value that no later instruction
+// reads to another op, so a final reader of every value we compare keeps
+// those values intact to the end of the tape.
+type keepAliveKernel struct{ noGradient }
+
+func (keepAliveKernel) name() string         { return "keep_alive" }
+func (keepAliveKernel) writeAttrs(io.Writer) {}
+func (keepAliveKernel) forward(_ *runContext, _ []G.Value, out G.Value) error {
+	dataOf[float32](out)[0] = float32(math.NaN())
+	return nil
+}
+
+// executorCase is a graph and the feeds of one training step.
+type executorCase struct {
+	name  string
+	g     *graph.Graph
+	feeds map[string]*tensor.Tensor
+}
+
+func executorCases(t *testing.T) []executorCase {
+	cases := []executorCase{
+		{name: "small CNN with dropout", g: squaresGraph(6, 0.5), feeds: squaresBatch(rand.New(rand.NewPCG(4, 4)), 6)},
+	}
+	for _, mc := range miCases() {
+		cases = append(cases, executorCase{name: "-MI " + mc.name, g: mc.build(t), feeds: mc.feeds()})
+	}
+	// A convolution output read twice: its gradient is a sum of two terms.
+	bc := blockCase{name: "conv read twice", dt: tensor.Float32, c: 3, o: 4, h: 7, w: 6, k: 3,
+		conv: graph.ConvOptions{Padding: [2]int{1, 1}}, bias: true, relu: true, pool: true, extraReader: true}
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases = append(cases, executorCase{name: bc.name, g: bc.build(3), feeds: map[string]*tensor.Tensor{"x": randomTensor(tensor.Float32, rng, 3, 3, 7, 6)}})
+	return cases
+}
+
+// TestExecutorMatchesTapeMachine runs each training program once on the
+// executor and once on gorgonia's tape machine (what programs ran on
+// before) and requires the loss, the outputs, the state updates and every
+// parameter gradient to be the same bits, at 1 and 2 threads.
+func TestExecutorMatchesTapeMachine(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		for _, c := range executorCases(t) {
+			t.Run(fmt.Sprintf("%s/threads=%d", c.name, threads), func(t *testing.T) {
+				exe := compileOrFatal(t, c.g, backends.CompileOptions{Seed: 5, Threads: threads}).(*executable)
+				var outputs []string
+				for _, o := range c.g.Outputs() {
+					outputs = append(outputs, o.Name)
+				}
+				req, err := exe.trainRequest(outputs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := req.p
+				var compared G.Nodes
+				for _, n := range append([]*graph.Node{c.g.Loss()}, req.nodes...) {
+					compared = append(compared, p.nodes[n.ID()])
+				}
+				for _, u := range c.g.StateUpdates() {
+					compared = append(compared, p.nodes[u.Value.ID()])
+				}
+				sums := 0
+				for i, gr := range p.grads {
+					if gr == nil {
+						t.Fatalf("parameter %v gets no gradient", exe.paramNodes[i])
+					}
+					compared = append(compared, gr)
+				}
+				for _, st := range p.x.steps {
+					if st.sum != nil {
+						sums++
+					}
+				}
+				if err := exe.execute(p, c.feeds); err != nil {
+					t.Fatal(err)
+				}
+				var fromExecutor [][]uint64
+				for _, n := range compared {
+					fromExecutor = append(fromExecutor, valueBits(p.x.value(n)))
+				}
+
+				for id, leaf := range p.leaves {
+					v, err := p.leafValue(id, exe.leafTensor(c.g.Nodes()[id], c.feeds))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := G.Let(leaf, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := applyKernel(exe.ctx, keepAliveKernel{}, gt.Float32, nil, dedupe(compared)...); err != nil {
+					t.Fatal(err)
+				}
+				vm := G.NewTapeMachine(p.eg)
+				defer vm.Close()
+				if err := vm.RunAll(); err != nil {
+					t.Fatal(err)
+				}
+				for i, n := range compared {
+					if got := valueBits(n.Value()); !slices.Equal(got, fromExecutor[i]) {
+						t.Errorf("%v: the executor's value differs from the tape machine's", n)
+					}
+				}
+				t.Logf("%d values compared, %d gradient sums", len(compared), sums)
+			})
+		}
+	}
+}
+
+// TestExecutorSumsSplitEvenly checks the gradient sums' kernel against a
+// plain loop at lengths around its parallel grain, at 1, 2 and 3 threads.
+func TestExecutorSumsSplitEvenly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, n := range []int{1, 7, sumGrain - 1, 2*sumGrain + 3, 5*sumGrain + 1} {
+		a, b := make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64()*1e-3)
+		}
+		for _, threads := range []int{1, 2, 3} {
+			out := make([]float32, n)
+			for i := range out {
+				out[i] = float32(math.NaN())
+			}
+			addInto(&runContext{threads: threads}, out, a, b)
+			for i := range out {
+				if want := a[i] + b[i]; math.Float32bits(out[i]) != math.Float32bits(want) {
+					t.Fatalf("n=%d threads=%d: out[%d] = %v, want %v", n, threads, i, out[i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestTrainStepAllocations counts the Go allocations of a steady-state
+// training step (a count, not a timing). All that a step allocates is its
+// result: the map of outputs and each output tensor with its data.
+func TestTrainStepAllocations(t *testing.T) {
+	mc := miCases()[2] // running Z: the step updates a state
+	if !mc.runningZ() {
+		t.Fatal("the running-Z case has no running Z")
+	}
+	type stepCase struct {
+		name    string
+		g       *graph.Graph
+		feeds   map[string]*tensor.Tensor
+		outputs []string
+		// kernelAllocs is what the kernels may still allocate per step:
+		// the closures their parallel loops hand to the helper goroutines.
+		kernelAllocs int
+	}
+	cases := []stepCase{
+		{name: "small CNN", g: squaresGraph(8, 0.5), feeds: squaresBatch(rand.New(rand.NewPCG(1, 1)), 8), outputs: []string{"logit"}, kernelAllocs: 58},
+		{name: "-MI with a running Z", g: mc.build(t), feeds: mc.feeds(), kernelAllocs: 3},
+	}
+	optimizers := []backends.Optimizer{
+		{Kind: backends.SGD, LearningRate: 0.01, Momentum: 0.9, WeightDecay: 1e-4},
+		{Kind: backends.Adam, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8},
+	}
+	for _, c := range cases {
+		for _, opt := range optimizers {
+			for _, threads := range []int{1, 2} {
+				t.Run(fmt.Sprintf("%s/%v/threads=%d", c.name, opt.Kind, threads), func(t *testing.T) {
+					exe := compileOrFatal(t, c.g, backends.CompileOptions{Seed: 2, Threads: threads, Optimizer: opt})
+					step := func() {
+						if _, err := exe.TrainStep(c.feeds, c.outputs...); err != nil {
+							t.Fatal(err)
+						}
+					}
+					for range 3 {
+						step()
+					}
+					// The result: its map, and per output a tensor, its shape and its data.
+					resultAllocs := 1 + 3*len(c.outputs)
+					allocs := testing.AllocsPerRun(20, step)
+					t.Logf("%v allocations per step", allocs)
+					if allocs > float64(resultAllocs+c.kernelAllocs) {
+						t.Errorf("%v allocations per step, want at most %d for the result and %d in the kernels", allocs, resultAllocs, c.kernelAllocs)
+					}
+				})
+			}
+		}
+	}
+}

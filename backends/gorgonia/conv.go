@@ -121,6 +121,17 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 			clear(partial[p])
 		}
 	}
+	// The weights are the left operand of every image's forward and
+	// input-gradient product: packed once for all images.
+	lefts := leftsFor(st, g.groups)
+	for gi, slot := range lefts {
+		switch k.role {
+		case convForward:
+			packLeft(slot, false, og, rows, b[gi*og*rows:], rows)
+		case convGradInput:
+			packLeft(slot, true, rows, og, a[gi*og*rows:], rows)
+		}
+	}
 	parallelWorkers(workers, len(parts), func(wk, p int) {
 		col, phase := cols[wk], phases[wk]
 		dw := partial[p]
@@ -133,10 +144,10 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 				case convForward: // y_g = W_g · col(x_g)
 					x, w := a, b
 					im2col(g, x[xOff:], cg, col, phase)
-					gemm(false, false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, out[yOff:], ohw)
+					leftTimes(lefts[gi], false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, out[yOff:], ohw)
 				case convGradInput: // dx_g += col2im(W_gᵀ · dy_g)
 					w, dy := a, b
-					gemm(true, false, rows, ohw, og, w[wOff:], rows, dy[yOff:], ohw, 0, col, ohw)
+					leftTimes(lefts[gi], true, rows, ohw, og, w[wOff:], rows, dy[yOff:], ohw, 0, col, ohw)
 					col2im(g, col, cg, out[xOff:], phase)
 				case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
 					x, dy := a, b
@@ -206,9 +217,11 @@ func runGradInputAsConv[T float](ctx *runContext, k convKernel, w, dy, dx []T) {
 		cols[wk] = scratchFor[T](st, wk, rows*hw)
 	}
 	yImg, xImg := g.o*g.oh*g.ow, g.c*hw
+	left := leftsFor(st, 1)[0]
+	packLeft(left, false, g.c, rows, wt, rows)
 	parallelWorkers(workers, g.n, func(wk, n int) {
 		im2col(t, dy[n*yImg:], t.c, cols[wk], nil)
-		gemm(false, false, g.c, hw, rows, wt, rows, cols[wk], hw, 0, dx[n*xImg:], hw)
+		leftTimes(left, false, g.c, hw, rows, wt, rows, cols[wk], hw, 0, dx[n*xImg:], hw)
 	})
 }
 

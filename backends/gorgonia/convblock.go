@@ -79,6 +79,18 @@ type scratch struct {
 	mu       sync.Mutex
 	workers  []any // per worker: a []T
 	partials []any // per chunk of a reduction: a []T
+	lefts    []*packedLeft
+}
+
+// leftsFor returns n slots for weights packed once per call (one per
+// group), shared by the workers.
+func leftsFor(s *scratch, n int) []*packedLeft {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.lefts) < n {
+		s.lefts = append(s.lefts, new(packedLeft))
+	}
+	return s.lefts[:n]
 }
 
 // scratchFor returns worker w's scratch buffer of n elements of T (not
@@ -200,6 +212,11 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 		}
 		phases[wk] = buf[rows*ohw+yLen:]
 	}
+	// The weights are packed once for all images.
+	lefts := leftsFor(&k.st.scratch, g.groups)
+	for gi, slot := range lefts {
+		packLeft(slot, false, og, rows, w[gi*og*rows:], rows)
+	}
 	parallelWorkers(workers, g.n, func(wk, n int) {
 		col := cols[wk]
 		y := out[n*outImg:][:outImg]
@@ -211,7 +228,7 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 				col = saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
 			}
 			im2col(g, x[n*xImg+gi*cg*g.h*g.w:], cg, col, phases[wk])
-			gemm(false, false, og, ohw, rows, w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
+			leftTimes(lefts[gi], false, og, ohw, rows, w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
 		}
 		if !k.ops.pool {
 			biasRelu(y, bias, ohw, k.ops.relu)

@@ -387,13 +387,25 @@ func (k binaryGradKernel) writeAttrs(w io.Writer) {
 func (k binaryGradKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	switch out.Dtype() {
 	case gt.Float32:
-		binaryBackward(k, valuesOf[float32](in), dataOf[float32](out))
+		var operands [3][]float32
+		binaryBackward(k, operandsInto(operands[:0], in), dataOf[float32](out))
 	case gt.Float64:
-		binaryBackward(k, valuesOf[float64](in), dataOf[float64](out))
+		var operands [3][]float64
+		binaryBackward(k, operandsInto(operands[:0], in), dataOf[float64](out))
 	default:
 		return fmt.Errorf("dtype %v is not a float", out.Dtype())
 	}
 	return nil
+}
+
+// operandsInto appends the data of each value to dst. Kernels pass a small
+// array on their stack as dst, so that a call allocates nothing where
+// valuesOf allocated a slice per kernel call and step.
+func operandsInto[T number](dst [][]T, in []G.Value) [][]T {
+	for _, v := range in {
+		dst = append(dst, dataOf[T](v))
+	}
+	return dst
 }
 
 func valuesOf[T number](in []G.Value) [][]T {

@@ -9,7 +9,15 @@ import (
 // Items are independent, so the assignment of items to goroutines does not
 // change any result.
 func parallelFor(workers, n int, body func(i int)) {
-	parallelWorkers(workers, n, func(_, i int) { body(i) })
+	if min(workers, n) <= 1 {
+		for i := range n {
+			body(i)
+		}
+		return
+	}
+	job := startJob(n)
+	job.body1 = body
+	job.runAll(workers)
 }
 
 // chunks splits [0, n) into at most k contiguous, nearly equal ranges. The
@@ -27,13 +35,61 @@ func chunks(n, k int) [][2]int {
 	return out
 }
 
-// parallelJob is one parallelWorkers call: items are claimed from next,
-// and left counts those not yet finished.
+// parallelJob is one parallelWorkers or parallelFor call: items are
+// claimed from next, and left counts those not yet finished. Jobs are
+// pooled: refs counts the caller and every helper handed the job, and
+// whoever drops it to zero returns the job to the pool, so a job is reused
+// only when no goroutine can still read it (a helper that arrives late
+// still holds a reference, and the job stays out of the pool until it
+// leaves). A new job per call was an allocation per parallel loop.
 type parallelJob struct {
-	body func(worker, i int)
-	n    int64
-	next atomic.Int64
-	left sync.WaitGroup
+	body1 func(i int)         // parallelFor's body, or
+	body2 func(worker, i int) // parallelWorkers'
+	n     int64
+	next  atomic.Int64
+	left  sync.WaitGroup
+	refs  atomic.Int32
+}
+
+var jobPool = sync.Pool{New: func() any { return new(parallelJob) }}
+
+// startJob takes a job for n items from the pool, held by the caller.
+func startJob(n int) *parallelJob {
+	job := jobPool.Get().(*parallelJob)
+	job.n = int64(n)
+	job.next.Store(0)
+	job.refs.Store(1)
+	job.left.Add(n)
+	return job
+}
+
+// release drops one reference; the last one returns the job to the pool.
+func (j *parallelJob) release() {
+	if j.refs.Add(-1) == 0 {
+		j.body1, j.body2 = nil, nil
+		jobPool.Put(j)
+	}
+}
+
+// runAll hands the job to up to workers-1 helpers, runs items as worker 0
+// until none are left, waits for the items (not for the helpers: a helper
+// that starts late, busy with another call or a nested one, finds nothing
+// left and returns, so no call ever waits on a queue) and releases the
+// caller's reference.
+func (j *parallelJob) runAll(workers int) {
+	workers = int(min(int64(workers), j.n))
+	ensureHelpers(workers - 1)
+	for w := 1; w < workers; w++ {
+		j.refs.Add(1)
+		select {
+		case helpers.queue <- helperTask{job: j, worker: w}:
+		default: // queue full: the workers already running take the items
+			j.refs.Add(-1)
+		}
+	}
+	j.run(0)
+	j.left.Wait()
+	j.release()
 }
 
 // run claims and runs items as the given worker until none are left.
@@ -43,7 +99,11 @@ func (j *parallelJob) run(worker int) {
 		if i >= j.n {
 			return
 		}
-		j.body(worker, int(i))
+		if j.body1 != nil {
+			j.body1(int(i))
+		} else {
+			j.body2(worker, int(i))
+		}
 		j.left.Done()
 	}
 }
@@ -75,6 +135,7 @@ func ensureHelpers(n int) {
 		go func(queue <-chan helperTask) {
 			for t := range queue {
 				t.job.run(t.worker)
+				t.job.release()
 			}
 		}(helpers.queue)
 	}
@@ -83,26 +144,15 @@ func ensureHelpers(n int) {
 // parallelWorkers is parallelFor that also tells body which worker (in
 // [0, workers)) runs item i, so that each worker can use its own scratch.
 // The caller is worker 0 and runs items too; helpers join as workers 1 ..
-// workers-1. The caller waits for the items, not for the helpers: a
-// helper that starts late (busy with another call, or a nested call) finds
-// nothing left and returns, so no call ever waits on a queue.
+// workers-1.
 func parallelWorkers(workers, n int, body func(worker, i int)) {
-	workers = min(workers, n)
-	if workers <= 1 {
+	if min(workers, n) <= 1 {
 		for i := range n {
 			body(0, i)
 		}
 		return
 	}
-	ensureHelpers(workers - 1)
-	job := &parallelJob{body: body, n: int64(n)}
-	job.left.Add(n)
-	for w := 1; w < workers; w++ {
-		select {
-		case helpers.queue <- helperTask{job: job, worker: w}:
-		default: // queue full: the workers already running take the items
-		}
-	}
-	job.run(0)
-	job.left.Wait()
+	job := startJob(n)
+	job.body2 = body
+	job.runAll(workers)
 }

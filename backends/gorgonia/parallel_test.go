@@ -55,6 +55,24 @@ func TestParallelWorkersRunsEachItemOnce(t *testing.T) {
 	}
 }
 
+// TestParallelForReusesJobs counts the allocations of parallel loops
+// whose body captures nothing: the jobs come from the pool.
+func TestParallelForReusesJobs(t *testing.T) {
+	for _, workers := range []int{1, 2, 4} {
+		allocs := testing.AllocsPerRun(200, func() {
+			parallelFor(workers, 16, func(i int) { parallelItems.Add(int64(i)) })
+			parallelWorkers(workers, 16, func(_, i int) { parallelItems.Add(int64(i)) })
+		})
+		// A helper that picks its task up late keeps its job out of the
+		// pool for a while, so now and then a call takes a new one.
+		if allocs > 0.5 {
+			t.Errorf("workers %d: %v allocations per pair of calls, want (nearly) none", workers, allocs)
+		}
+	}
+}
+
+var parallelItems atomic.Int64
+
 func BenchmarkParallelFor(b *testing.B) {
 	b.ReportAllocs()
 	var sink atomic.Int64

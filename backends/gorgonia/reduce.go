@@ -164,9 +164,11 @@ func (k reduceGradKernel) writeAttrs(w io.Writer) {
 func (k reduceGradKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	switch out.Dtype() {
 	case gt.Float32:
-		reduceBackward(k, valuesOf[float32](in), dataOf[float32](out))
+		var operands [3][]float32
+		reduceBackward(k, operandsInto(operands[:0], in), dataOf[float32](out))
 	case gt.Float64:
-		reduceBackward(k, valuesOf[float64](in), dataOf[float64](out))
+		var operands [3][]float64
+		reduceBackward(k, operandsInto(operands[:0], in), dataOf[float64](out))
 	default:
 		return fmt.Errorf("dtype %v is not a float", out.Dtype())
 	}

@@ -145,13 +145,17 @@ func (k concatKernel) blocks() (outer int, lens []int) {
 func (k concatKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 	switch out.Dtype() {
 	case gt.Float32:
-		concat(k, valuesOf[float32](in), dataOf[float32](out))
+		var operands [4][]float32
+		concat(k, operandsInto(operands[:0], in), dataOf[float32](out))
 	case gt.Float64:
-		concat(k, valuesOf[float64](in), dataOf[float64](out))
+		var operands [4][]float64
+		concat(k, operandsInto(operands[:0], in), dataOf[float64](out))
 	case gt.Int32:
-		concat(k, valuesOf[int32](in), dataOf[int32](out))
+		var operands [4][]int32
+		concat(k, operandsInto(operands[:0], in), dataOf[int32](out))
 	case gt.Int64:
-		concat(k, valuesOf[int64](in), dataOf[int64](out))
+		var operands [4][]int64
+		concat(k, operandsInto(operands[:0], in), dataOf[int64](out))
 	default:
 		return fmt.Errorf("dtype %v is not supported", out.Dtype())
 	}
@@ -348,10 +352,13 @@ func (k dropoutKernel) forward(ctx *runContext, in []G.Value, out G.Value) error
 
 func dropout[T float](ctx *runContext, k dropoutKernel, x, y []T) {
 	step := uint64(*ctx.step)
-	rng := rand.New(rand.NewPCG(ctx.seed^0x5851f42d4c957f2d, step*0x9e3779b97f4a7c15^uint64(k.nodeID)))
+	// The PCG source is used directly, a value on the stack, and its
+	// draws turned into floats exactly as rand.Rand.Float64 does; a
+	// rand.Rand around a new source cost two allocations per call.
+	src := rand.NewPCG(ctx.seed^0x5851f42d4c957f2d, step*0x9e3779b97f4a7c15^uint64(k.nodeID))
 	scale := T(1 / (1 - k.rate))
 	for i, v := range x {
-		if rng.Float64() >= k.rate {
+		if float64(src.Uint64()<<11>>11)/(1<<53) >= k.rate {
 			y[i] = v * scale
 		}
 	}

@@ -3,6 +3,7 @@ package gorgonia
 import (
 	"fmt"
 	"io"
+	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
@@ -120,6 +121,17 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 			clear(partial[p])
 		}
 	}
+	// The weights are the left operand of every image's forward and
+	// input-gradient product: packed once for all images.
+	lefts := leftsFor(st, g.groups)
+	for gi, slot := range lefts {
+		switch k.role {
+		case convForward:
+			packLeft(slot, false, og, rows, b[gi*og*rows:], rows)
+		case convGradInput:
+			packLeft(slot, true, rows, og, a[gi*og*rows:], rows)
+		}
+	}
 	parallelWorkers(workers, len(parts), func(wk, p int) {
 		col, phase := cols[wk], phases[wk]
 		dw := partial[p]
@@ -132,10 +144,10 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 				case convForward: // y_g = W_g · col(x_g)
 					x, w := a, b
 					im2col(g, x[xOff:], cg, col, phase)
-					gemm(false, false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, out[yOff:], ohw)
+					leftTimes(lefts[gi], false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, out[yOff:], ohw)
 				case convGradInput: // dx_g += col2im(W_gᵀ · dy_g)
 					w, dy := a, b
-					gemm(true, false, rows, ohw, og, w[wOff:], rows, dy[yOff:], ohw, 0, col, ohw)
+					leftTimes(lefts[gi], true, rows, ohw, og, w[wOff:], rows, dy[yOff:], ohw, 0, col, ohw)
 					col2im(g, col, cg, out[xOff:], phase)
 				case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
 					x, dy := a, b
@@ -205,9 +217,11 @@ func runGradInputAsConv[T float](ctx *runContext, k convKernel, w, dy, dx []T) {
 		cols[wk] = scratchFor[T](st, wk, rows*hw)
 	}
 	yImg, xImg := g.o*g.oh*g.ow, g.c*hw
+	left := leftsFor(st, 1)[0]
+	packLeft(left, false, g.c, rows, wt, rows)
 	parallelWorkers(workers, g.n, func(wk, n int) {
 		im2col(t, dy[n*yImg:], t.c, cols[wk], nil)
-		gemm(false, false, g.c, hw, rows, wt, rows, cols[wk], hw, 0, dx[n*xImg:], hw)
+		leftTimes(left, false, g.c, hw, rows, wt, rows, cols[wk], hw, 0, dx[n*xImg:], hw)
 	})
 }
 
@@ -238,6 +252,10 @@ func (g convGeom) phaseOf(off int) (phase, shift int) {
 // rows built from 3 input planes).
 func splitPhases[T float](g convGeom, x []T, cg int, phases []T) {
 	pwid := g.phaseWidth()
+	if g.sw == 2 {
+		splitPhases2(g, x, cg, phases)
+		return
+	}
 	for c := range cg {
 		plane := x[c*g.h*g.w:][:g.h*g.w]
 		for ph := range g.sw {
@@ -254,6 +272,38 @@ func splitPhases[T float](g convGeom, x []T, cg int, phases []T) {
 			}
 		}
 	}
+}
+
+// splitPhases2 is splitPhases for stride 2 (vggm-112's conv1 and conv2):
+// each input row is read once, in pairs, into both phase rows, instead of
+// once per phase with a strided index.
+func splitPhases2[T float](g convGeom, x []T, cg int, phases []T) {
+	pwid := g.phaseWidth()
+	pairs := g.w / 2
+	for c := range cg {
+		plane := x[c*g.h*g.w:][:g.h*g.w]
+		even := phases[(2*c)*g.h*pwid:][:g.h*pwid]
+		odd := phases[(2*c+1)*g.h*pwid:][:g.h*pwid]
+		for iy := range g.h {
+			src := plane[iy*g.w : (iy+1)*g.w]
+			e := even[iy*pwid : (iy+1)*pwid]
+			o := odd[iy*pwid : (iy+1)*pwid]
+			for m, pair := range pairsOf(src[:2*pairs]) {
+				e[m], o[m] = pair[0], pair[1]
+			}
+			// An odd width leaves one even column and no odd one.
+			if g.w%2 == 1 {
+				e[pairs] = src[g.w-1]
+			}
+			clear(e[(g.w+1)/2:])
+			clear(o[pairs:])
+		}
+	}
+}
+
+// pairsOf views an even-length slice as consecutive pairs.
+func pairsOf[T float](s []T) [][2]T {
+	return unsafe.Slice((*[2]T)(unsafe.Pointer(unsafe.SliceData(s))), len(s)/2)
 }
 
 // mergePhases adds phase planes back into the cg channel planes of x; it

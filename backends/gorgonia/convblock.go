@@ -79,6 +79,18 @@ type scratch struct {
 	mu       sync.Mutex
 	workers  []any // per worker: a []T
 	partials []any // per chunk of a reduction: a []T
+	lefts    []*packedLeft
+}
+
+// leftsFor returns n slots for weights packed once per call (one per
+// group), shared by the workers.
+func leftsFor(s *scratch, n int) []*packedLeft {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.lefts) < n {
+		s.lefts = append(s.lefts, new(packedLeft))
+	}
+	return s.lefts[:n]
 }
 
 // scratchFor returns worker w's scratch buffer of n elements of T (not
@@ -200,6 +212,11 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 		}
 		phases[wk] = buf[rows*ohw+yLen:]
 	}
+	// The weights are packed once for all images.
+	lefts := leftsFor(&k.st.scratch, g.groups)
+	for gi, slot := range lefts {
+		packLeft(slot, false, og, rows, w[gi*og*rows:], rows)
+	}
 	parallelWorkers(workers, g.n, func(wk, n int) {
 		col := cols[wk]
 		y := out[n*outImg:][:outImg]
@@ -211,7 +228,7 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 				col = saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
 			}
 			im2col(g, x[n*xImg+gi*cg*g.h*g.w:], cg, col, phases[wk])
-			gemm(false, false, og, ohw, rows, w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
+			leftTimes(lefts[gi], false, og, ohw, rows, w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
 		}
 		if !k.ops.pool {
 			biasRelu(y, bias, ohw, k.ops.relu)
@@ -237,6 +254,19 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 func biasRelu[T float](y, bias []T, hw int, relu bool) {
 	for c := range len(y) / hw {
 		row := y[c*hw : (c+1)*hw]
+		if r32, ok := any(row).([]float32); ok && relu {
+			// rectify(v + 0) is rectify(v) for every v (−0 and NaN give
+			// +0 either way), so a block without bias adds zero.
+			var b float32
+			if bias != nil {
+				b = float32(bias[c])
+			}
+			done := biasReluVector(r32, b)
+			for i, v := range r32[done:] {
+				r32[done+i] = rectify(v + b)
+			}
+			continue
+		}
 		if bias != nil {
 			b := bias[c]
 			for i := range row {
@@ -418,6 +448,9 @@ func blockGrad[T float](ctx *runContext, k convBlockGradKernel, y, dy, dz []T) {
 		// ReLU only: y > 0 exactly where the pre-activation was > 0.
 		parallelFor(ctx.threads, g.n, func(n int) {
 			lo, hi := n*g.o*ohw, (n+1)*g.o*ohw
+			if y32, ok := any(y).([]float32); ok {
+				lo += reluGradVector(y32[lo:hi], any(dy).([]float32)[lo:hi], any(dz).([]float32)[lo:hi])
+			}
 			for i, v := range y[lo:hi] {
 				dz[lo+i] = keepIf(dy[lo+i], v > 0)
 			}
@@ -466,12 +499,30 @@ func (k channelSumKernel) forward(ctx *runContext, in []G.Value, out G.Value) er
 
 func channelSum[T float](ctx *runContext, k channelSumKernel, x, out []T) {
 	parallelFor(ctx.threads, k.c, func(c int) {
+		row := func(n, c int) []T { return x[(n*k.c+c)*k.hw:][:k.hw] }
+		// One sequential sum per row, added to the total, is sumInto's
+		// order: the fused bias gradient equals the unfused one bit for
+		// bit. Four rows are summed side by side, each in its own order:
+		// one row alone waits on the latency of every float64 add.
 		s := 0.0
-		for n := range k.n {
-			// One sequential sum per row, added to the total, is sumInto's
-			// order: the fused bias gradient equals the unfused one bit for bit.
+		n := 0
+		for ; n+4 <= k.n; n += 4 {
+			x0, x1, x2, x3 := row(n, c), row(n+1, c), row(n+2, c), row(n+3, c)
+			var r0, r1, r2, r3 float64
+			for i, v := range x0 {
+				r0 += float64(v)
+				r1 += float64(x1[i])
+				r2 += float64(x2[i])
+				r3 += float64(x3[i])
+			}
+			s += r0
+			s += r1
+			s += r2
+			s += r3
+		}
+		for ; n < k.n; n++ {
 			r := 0.0
-			for _, v := range x[(n*k.c+c)*k.hw:][:k.hw] {
+			for _, v := range row(n, c) {
 				r += float64(v)
 			}
 			s += r

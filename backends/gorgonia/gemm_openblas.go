@@ -44,3 +44,20 @@ func sgemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
 		1, (*C.float)(unsafe.Pointer(&a[0])), C.blasint(lda), (*C.float)(unsafe.Pointer(&b[0])), C.blasint(ldb),
 		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
 }
+
+// packedLeft keeps a product's left operand for several products (see
+// sharedLeft); OpenBLAS packs it inside each call.
+type packedLeft struct {
+	tA   bool
+	m, k int
+	a    []float32
+	lda  int
+}
+
+func (l *packedLeft) pack(tA bool, m, k int, a []float32, lda int) {
+	*l = packedLeft{tA: tA, m: m, k: k, a: a, lda: lda}
+}
+
+func (l *packedLeft) times(n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(l.tA, false, l.m, n, l.k, l.a, l.lda, b, ldb, beta, c, ldc)
+}

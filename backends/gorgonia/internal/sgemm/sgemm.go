@@ -50,17 +50,24 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	kernel, wide := activeKernel(), wideKernels()
 	bufs := packPool.Get().(*packBuffers)
 	defer packPool.Put(bufs)
+	multiply(m, n, k, alpha, func(ic, mc, pc, kc int) []float32 {
+		ap := bufs.a.take(kc * roundUp(mc, mr))
+		if transA {
+			packATrans(ap, a, lda, ic, mc, pc, kc)
+		} else {
+			packA(ap, a, lda, ic, mc, pc, kc)
+		}
+		return ap
+	}, transB, b, ldb, beta, c, ldc, bufs)
+}
 
-	// Split k into near-equal blocks so that a k just above kcMax does not
-	// leave a tiny last block whose tiles pay the full cost of touching C.
-	kBlocks := (k + kcMax - 1) / kcMax
-	kcStep := (k + kBlocks - 1) / kBlocks
-	mBlocks := (m + mcMax - 1) / mcMax
-	mcStep := roundUp((m+mBlocks-1)/mBlocks, mr)
-
+// multiply is Sgemm's blocked loop (m, n, k ≥ 1); aBlock returns op(A)
+// rows [ic, ic+mc) and columns [pc, pc+kc), packed.
+func multiply(m, n, k int, alpha float32, aBlock func(ic, mc, pc, kc int) []float32, transB bool, b []float32, ldb int, beta float32, c []float32, ldc int, bufs *packBuffers) {
+	kernel, wide := activeKernel(), wideKernels()
+	kcStep, mcStep := depthBlock(k), rowBlock(m)
 	for jc := 0; jc < n; jc += ncMax {
 		nc := min(ncMax, n-jc)
 		for pc := 0; pc < k; pc += kcStep {
@@ -78,12 +85,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			}
 			for ic := 0; ic < m; ic += mcStep {
 				mc := min(mcStep, m-ic)
-				ap := bufs.a.take(kc * roundUp(mc, mr))
-				if transA {
-					packATrans(ap, a, lda, ic, mc, pc, kc)
-				} else {
-					packA(ap, a, lda, ic, mc, pc, kc)
-				}
+				ap := aBlock(ic, mc, pc, kc)
 				if wide != nil {
 					macroKernelWide(wide, mc, nc, kc, alpha, ap, bp, blockBeta, c[ic*ldc+jc:], ldc, &bufs.wideEdge)
 				} else {
@@ -92,6 +94,22 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			}
 		}
 	}
+}
+
+// depthBlock is the length of the blocks that a product of depth k is
+// split into: near-equal blocks of at most kcMax, so that a k just above
+// kcMax does not leave a tiny last block whose tiles pay the full cost of
+// touching C.
+func depthBlock(k int) int {
+	kBlocks := (k + kcMax - 1) / kcMax
+	return (k + kBlocks - 1) / kBlocks
+}
+
+// rowBlock is the height of the blocks that op(A)'s m rows are split
+// into: near-equal multiples of mr, at most mcMax.
+func rowBlock(m int) int {
+	mBlocks := (m + mcMax - 1) / mcMax
+	return roundUp((m+mBlocks-1)/mBlocks, mr)
 }
 
 // microKernel computes the full tile C[0:mr, 0:nr] = alpha·Ap·Bp + beta·C

@@ -97,6 +97,9 @@ type executable struct {
 	// slotsOf caches each parameter's optimizer slot data (nil until the
 	// first update, and after Restore replaces the slot tensors).
 	slotsOf [][][]float32
+	// updates runs the optimizer pass; stepGrads holds a step's gradients.
+	updates   updater
+	stepGrads [][]float32
 }
 
 // program returns the cached program for key, compiling it on first use.
@@ -246,13 +249,18 @@ func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...stri
 			return nil, fmt.Errorf("state %q: %w", u.State.Attrs().Name, err)
 		}
 	}
-	for i, pn := range e.paramNodes {
-		if p.grads[i] == nil {
-			continue // the loss does not depend on it; PyTorch leaves such parameters alone
-		}
-		grad := dataOf[float32](p.x.value(p.grads[i]))
-		e.update(i, pn, grad)
+	if e.stepGrads == nil {
+		e.stepGrads = make([][]float32, len(e.paramNodes))
 	}
+	for i, gr := range p.grads {
+		// nil where the loss does not depend on the parameter: PyTorch
+		// leaves such parameters alone.
+		e.stepGrads[i] = nil
+		if gr != nil {
+			e.stepGrads[i] = dataOf[float32](p.x.value(gr))
+		}
+	}
+	e.applyUpdates(e.stepGrads)
 	for i, u := range updates {
 		if err := copyState(e.states[u.State.Attrs().Name], p.newStates[i]); err != nil {
 			return nil, fmt.Errorf("state %q: %w", u.State.Attrs().Name, err)

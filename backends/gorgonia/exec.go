@@ -47,11 +47,15 @@ type execStep struct {
 	view *viewStep
 }
 
-// sumStep is an elementwise sum a+b with a kept result buffer.
+// sumStep is an elementwise sum a+b with a kept result buffer. It is its
+// own parallel task body, so a run allocates nothing.
 type sumStep struct {
 	dtype gt.Dtype
 	shape []int
 	out   G.Value
+	// during a run: the operands and the number of parts
+	a, b  G.Value
+	tasks int
 }
 
 // newExecutor orders the nodes of eg that the wanted nodes depend on. The
@@ -245,31 +249,29 @@ func (s *sumStep) run(ctx *runContext, a, b G.Value) G.Value {
 	if s.out == nil {
 		s.out = newValue(s.dtype, s.shape)
 	}
-	switch s.dtype {
-	case gt.Float32:
-		addInto(ctx, dataOf[float32](s.out), dataOf[float32](a), dataOf[float32](b))
-	case gt.Float64:
-		addInto(ctx, dataOf[float64](s.out), dataOf[float64](a), dataOf[float64](b))
-	}
+	n := numElements(s.shape)
+	s.tasks = max(min(ctx.threads, n/sumGrain), 1)
+	s.a, s.b = a, b
+	parallelTasks(s.tasks, s.tasks, s)
+	s.a, s.b = nil, nil
 	return s.out
 }
 
-// addInto sets out[i] = a[i] + b[i], in parallel for long slices.
-func addInto[T float](ctx *runContext, out, a, b []T) {
-	n := len(out)
-	tasks := min(ctx.threads, n/sumGrain)
-	if tasks <= 1 {
-		addRange(out, a, b)
-		return
+// runTask adds the t-th of the run's equal parts of the operands.
+func (s *sumStep) runTask(t int) {
+	switch s.dtype {
+	case gt.Float32:
+		addPart(t, s.tasks, dataOf[float32](s.out), dataOf[float32](s.a), dataOf[float32](s.b))
+	case gt.Float64:
+		addPart(t, s.tasks, dataOf[float64](s.out), dataOf[float64](s.a), dataOf[float64](s.b))
 	}
-	parallelFor(tasks, tasks, func(t int) {
-		lo, hi := t*n/tasks, (t+1)*n/tasks
-		addRange(out[lo:hi], a[lo:hi], b[lo:hi])
-	})
 }
 
-func addRange[T float](out, a, b []T) {
-	a, b = a[:len(out)], b[:len(out)]
+// addPart sets out[i] = a[i] + b[i] over the t-th of k equal parts.
+func addPart[T float](t, k int, out, a, b []T) {
+	n := len(out)
+	lo, hi := t*n/k, (t+1)*n/k
+	out, a, b = out[lo:hi], a[lo:hi], b[lo:hi]
 	for i := range out {
 		out[i] = a[i] + b[i]
 	}

@@ -27,16 +27,16 @@ func (k unaryKernel) writeAttrs(w io.Writer) {
 	attrWriter{w}.floats("alh", k.alpha, k.lo, k.hi)
 }
 
-func (k unaryKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
+func (k unaryKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch in[0].Dtype() {
 	case gt.Float32:
 		if k.op == graph.OpExp {
 			expSlice(dataOf[float32](out), dataOf[float32](in[0]))
 			return nil
 		}
-		return unaryForward(k, dataOf[float32](in[0]), dataOf[float32](out))
+		return unaryForwardParallel(ctx, k, dataOf[float32](in[0]), dataOf[float32](out))
 	case gt.Float64:
-		return unaryForward(k, dataOf[float64](in[0]), dataOf[float64](out))
+		return unaryForwardParallel(ctx, k, dataOf[float64](in[0]), dataOf[float64](out))
 	}
 	return fmt.Errorf("dtype %v is not a float", in[0].Dtype())
 }
@@ -140,12 +140,12 @@ func (k unaryGradKernel) writeAttrs(w io.Writer) {
 	attrWriter{w}.floats("alh", k.alpha, k.lo, k.hi)
 }
 
-func (k unaryGradKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
+func (k unaryGradKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch in[0].Dtype() {
 	case gt.Float32:
-		return unaryBackward(k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](in[2]), dataOf[float32](out))
+		return unaryBackwardParallel(ctx, k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](in[2]), dataOf[float32](out))
 	case gt.Float64:
-		return unaryBackward(k, dataOf[float64](in[0]), dataOf[float64](in[1]), dataOf[float64](in[2]), dataOf[float64](out))
+		return unaryBackwardParallel(ctx, k, dataOf[float64](in[0]), dataOf[float64](in[1]), dataOf[float64](in[2]), dataOf[float64](out))
 	}
 	return fmt.Errorf("dtype %v is not a float", in[0].Dtype())
 }

@@ -2,6 +2,8 @@ package gorgonia
 
 import (
 	"sync"
+
+	"github.com/icnnlab/icnnlab/sdk/graph"
 )
 
 // elementGrain is the fewest elements worth a parallel task of an
@@ -119,4 +121,51 @@ func argMaxParallel(ctx *runContext, k argMaxKernel, x []float32, idx []int64) {
 	parallelTasks(parts, parts, t)
 	*t = argMaxParts{}
 	argMaxPartsPool.Put(t)
+}
+
+// binaryParts runs a float32 broadcast binary op over equal ranges of its
+// output's elements as parallel tasks (pooled, like unaryParts). A range
+// may start or end inside an innermost row (operands of one shape make one
+// long row); each piece of a row is computed by binaryRow with the offsets
+// the serial walk gives its elements, so the split changes no bit.
+type binaryParts struct {
+	op      graph.Op
+	p       plan
+	a, b, y []float32
+	parts   int
+}
+
+var binaryPartsPool = sync.Pool{New: func() any { return new(binaryParts) }}
+
+func (t *binaryParts) runTask(i int) {
+	op, a, b, y := t.op, t.a, t.b, t.y
+	lo, hi := i*len(y)/t.parts, (i+1)*len(y)/t.parts
+	if lo >= hi {
+		return
+	}
+	n := t.p.shape[len(t.p.shape)-1]
+	t.p.rowsIn(lo/n, (hi-1)/n+1, func(o, ia, ib, rowLen, inca, incb int) {
+		start, end := max(lo, o), min(hi, o+rowLen)
+		d := start - o
+		binaryRow(op, a, b, y, start, ia+d*inca, ib+d*incb, end-start, inca, incb)
+	})
+}
+
+// binaryForwardParallel is binaryForward over ranges of rows in parallel.
+func binaryForwardParallel(ctx *runContext, k binaryKernel, a, b, y []float32) {
+	parts := elementParts(ctx.threads, len(y))
+	if parts <= 1 {
+		binaryForward(k, a, b, y)
+		return
+	}
+	p := broadcastPlan(k.outShape, k.aShape, k.bShape)
+	if p.numRows() == 0 || numElements(p.shape) != len(y) {
+		binaryForward(k, a, b, y)
+		return
+	}
+	t := binaryPartsPool.Get().(*binaryParts)
+	*t = binaryParts{op: k.op, p: p, a: a, b: b, y: y, parts: parts}
+	parallelTasks(parts, parts, t)
+	*t = binaryParts{}
+	binaryPartsPool.Put(t)
 }

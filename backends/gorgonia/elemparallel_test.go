@@ -91,3 +91,39 @@ func TestArgMaxSplitsEvenly(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryForwardSplitsEvenly checks the parallel broadcast binary ops
+// against the serial walk bit for bit: operands of one shape (one long
+// row), a per-channel operand, a row vector and a column broadcast, each
+// op, above the parallel grain, at 2 and 3 threads.
+func TestBinaryForwardSplitsEvenly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	random := func(shape ...int) []float32 {
+		x := make([]float32, numElements(shape))
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	out := []int{3, 5, 47, 161} // about 3.5 grains: 2 and 3 parts
+	for _, shapes := range [][2][]int{
+		{out, out},
+		{out, {1, 5, 1, 1}},
+		{{161}, out},
+		{{3, 5, 47, 1}, out},
+	} {
+		a, b := random(shapes[0]...), random(shapes[1]...)
+		for _, op := range []graph.Op{graph.OpAdd, graph.OpSub, graph.OpMul, graph.OpDiv} {
+			k := binaryKernel{op: op, aShape: shapes[0], bShape: shapes[1], outShape: out}
+			want := make([]float32, numElements(out))
+			binaryForward(k, a, b, want)
+			for _, threads := range []int{2, 3} {
+				got := make([]float32, len(want))
+				binaryForwardParallel(&runContext{threads: threads}, k, a, b, got)
+				if !slices.Equal(bitsOf(got), bitsOf(want)) {
+					t.Errorf("%v %v %v, %d threads: differs from the serial walk", shapes[0], op, shapes[1], threads)
+				}
+			}
+		}
+	}
+}

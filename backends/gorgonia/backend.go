@@ -1,7 +1,8 @@
 // Package gorgonia is icnnlab's CPU backend. It lowers a graph.Graph onto
 // gorgonia expression graphs (gorgonia.org/gorgonia v0.9.18), differentiates
-// the loss with gorgonia's symbolic Grad, runs the result on gorgonia's tape
-// machine, and applies SGD or Adam updates in plain Go.
+// the loss with gorgonia's symbolic Grad, runs the result on an executor of
+// its own (exec.go: node order and operand slots fixed at compile time),
+// and applies SGD or Adam updates in plain Go.
 //
 // Each IR op runs as a custom gorgonia op (see op.go) whose kernels follow
 // the IR's semantics exactly: NumPy broadcasting, keep-dims reductions over
@@ -34,7 +35,7 @@ type Backend struct{}
 func (Backend) Name() string { return Name }
 
 func (Backend) Description() string {
-	return fmt.Sprintf("gorgonia v0.9.18 expression graphs + tape machine on the CPU (%d threads max), GEMM by %s", runtime.GOMAXPROCS(0), blasName)
+	return fmt.Sprintf("gorgonia v0.9.18 expression graphs + own executor on the CPU (%d threads max), GEMM by %s", runtime.GOMAXPROCS(0), blasName)
 }
 
 // Compile checks every op and dtype and sets up parameters, states and
@@ -96,6 +97,9 @@ type executable struct {
 	// slotsOf caches each parameter's optimizer slot data (nil until the
 	// first update, and after Restore replaces the slot tensors).
 	slotsOf [][][]float32
+	// updates runs the optimizer pass; stepGrads holds a step's gradients.
+	updates   updater
+	stepGrads [][]float32
 }
 
 // program returns the cached program for key, compiling it on first use.
@@ -245,13 +249,18 @@ func (e *executable) TrainStep(inputs map[string]*tensor.Tensor, outputs ...stri
 			return nil, fmt.Errorf("state %q: %w", u.State.Attrs().Name, err)
 		}
 	}
-	for i, pn := range e.paramNodes {
-		if p.grads[i] == nil {
-			continue // the loss does not depend on it; PyTorch leaves such parameters alone
-		}
-		grad := dataOf[float32](p.x.value(p.grads[i]))
-		e.update(i, pn, grad)
+	if e.stepGrads == nil {
+		e.stepGrads = make([][]float32, len(e.paramNodes))
 	}
+	for i, gr := range p.grads {
+		// nil where the loss does not depend on the parameter: PyTorch
+		// leaves such parameters alone.
+		e.stepGrads[i] = nil
+		if gr != nil {
+			e.stepGrads[i] = dataOf[float32](p.x.value(gr))
+		}
+	}
+	e.applyUpdates(e.stepGrads)
 	for i, u := range updates {
 		if err := copyState(e.states[u.State.Attrs().Name], p.newStates[i]); err != nil {
 			return nil, fmt.Errorf("state %q: %w", u.State.Attrs().Name, err)

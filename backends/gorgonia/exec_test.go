@@ -124,6 +124,10 @@ func TestExecutorMatchesTapeMachine(t *testing.T) {
 	}
 }
 
+func tensorValue(x []float32) G.Value {
+	return gt.New(gt.WithShape(len(x)), gt.WithBacking(x))
+}
+
 // TestExecutorSumsSplitEvenly checks the gradient sums' kernel against a
 // plain loop at lengths around its parallel grain, at 1, 2 and 3 threads.
 func TestExecutorSumsSplitEvenly(t *testing.T) {
@@ -134,11 +138,10 @@ func TestExecutorSumsSplitEvenly(t *testing.T) {
 			a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64()*1e-3)
 		}
 		for _, threads := range []int{1, 2, 3} {
-			out := make([]float32, n)
-			for i := range out {
-				out[i] = float32(math.NaN())
-			}
-			addInto(&runContext{threads: threads}, out, a, b)
+			s := &sumStep{dtype: gt.Float32, shape: []int{n}, out: newValue(gt.Float32, []int{n})}
+			fillNaN(s.out)
+			s.run(&runContext{threads: threads}, tensorValue(a), tensorValue(b))
+			out := dataOf[float32](s.out)
 			for i := range out {
 				if want := a[i] + b[i]; math.Float32bits(out[i]) != math.Float32bits(want) {
 					t.Fatalf("n=%d threads=%d: out[%d] = %v, want %v", n, threads, i, out[i], want)
@@ -152,6 +155,9 @@ func TestExecutorSumsSplitEvenly(t *testing.T) {
 // training step (a count, not a timing). All that a step allocates is its
 // result: the map of outputs and each output tensor with its data.
 func TestTrainStepAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
 	mc := miCases()[2] // running Z: the step updates a state
 	if !mc.runningZ() {
 		t.Fatal("the running-Z case has no running Z")
@@ -230,5 +236,89 @@ func TestDropoutMaskFollowsRandFloat64(t *testing.T) {
 	}
 	if kept < 600 || kept > 800 {
 		t.Errorf("%d of %d kept at rate 0.3", kept, len(x))
+	}
+}
+
+// TestOptimizerPassSplitsParameters checks the parallel optimizer pass on
+// parameters several tasks long (and one shorter than a task): after three
+// steps the weights must be the bits of a plain float32 loop over each
+// parameter, at 1 and 3 threads, for SGD with momentum and Adam.
+func TestOptimizerPassSplitsParameters(t *testing.T) {
+	sizes := map[string]int{"long": 3*updateGrain + 5, "short": 7}
+	g := graph.New("long linear")
+	loss := (*graph.Node)(nil)
+	xs := map[string][]float32{}
+	feeds := map[string]*tensor.Tensor{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, name := range []string{"long", "short"} {
+		n := sizes[name]
+		x := g.Input("x_"+name, tensor.Float32, n)
+		w := g.Param(name, graph.Constant(0.25), []int{n})
+		term := g.Sum(g.Mul(w, x))
+		if loss == nil {
+			loss = term
+		} else {
+			loss = g.Add(loss, term)
+		}
+		xs[name] = make([]float32, n)
+		for i := range xs[name] {
+			xs[name][i] = float32(rng.NormFloat64())
+		}
+		feeds["x_"+name] = tensor.MustFloat32(tensor.Shape{n}, xs[name])
+	}
+	g.SetLoss(loss)
+	const lr, wd = 0.05, 0.01
+	opts := []backends.Optimizer{
+		{Kind: backends.SGD, LearningRate: lr, Momentum: 0.9, WeightDecay: wd},
+		{Kind: backends.Adam, LearningRate: lr, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8, WeightDecay: wd},
+	}
+	for _, opt := range opts {
+		// The reference: each element's float32 update, as the pass's
+		// arithmetic, in one loop per parameter.
+		want := map[string][]float32{}
+		for name, x := range xs {
+			w := make([]float32, len(x))
+			m, v := make([]float32, len(x)), make([]float32, len(x))
+			for i := range w {
+				w[i] = 0.25
+			}
+			for step := range 3 {
+				for i := range w {
+					gr := x[i] + float32(wd)*w[i]
+					if opt.Kind == backends.SGD {
+						v[i] = float32(0.9)*v[i] + gr
+						w[i] -= float32(lr) * v[i]
+						continue
+					}
+					tt := float64(step + 1)
+					stepSize := float32(lr / (1 - math.Pow(0.9, tt)))
+					bc2Sqrt := float32(math.Sqrt(1 - math.Pow(0.999, tt)))
+					m[i] += (gr - m[i]) * float32(1-0.9)
+					v[i] = v[i]*float32(0.999) + float32(1-0.999)*gr*gr
+					denom := float32(math.Sqrt(float64(v[i])))/bc2Sqrt + float32(1e-8)
+					w[i] -= stepSize * (m[i] / denom)
+				}
+			}
+			want[name] = w
+		}
+		for _, threads := range []int{1, 3} {
+			exe := compileOrFatal(t, g, backends.CompileOptions{Threads: threads, Optimizer: opt})
+			for range 3 {
+				if _, err := exe.TrainStep(feeds); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, w := range want {
+				got, err := exe.Read(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range got.Float32s() {
+					if math.Float32bits(v) != math.Float32bits(w[i]) {
+						t.Fatalf("%v, %d threads: %s[%d] = %v, want %v", opt.Kind, threads, name, i, v, w[i])
+					}
+				}
+			}
+		}
 	}
 }

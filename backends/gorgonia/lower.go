@@ -69,8 +69,8 @@ func differentiable(g *graph.Graph, mode backends.Mode) map[int]bool {
 }
 
 // compile lowers the IR nodes needed for roots, adds gradient nodes of the
-// loss for wrt (which must then include the loss among roots) and builds
-// the tape machine.
+// loss for wrt (which must then include the loss among roots) and orders
+// the nodes for the executor.
 func compile(g *graph.Graph, ctx *runContext, mode backends.Mode, roots, wrt []*graph.Node) (*program, error) {
 	p := &program{
 		eg:     G.NewGraph(),

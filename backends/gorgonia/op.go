@@ -14,7 +14,7 @@ import (
 )
 
 // Every IR op runs as a kernelOp: gorgonia supplies the expression graph,
-// symbolic differentiation (Grad) and the tape machine, and the kernels here
+// symbolic differentiation (Grad) and the graph the executor runs, and the kernels here
 // supply NumPy broadcasting, keep-dims reductions, grouped/dilated
 // convolutions and the other semantics the IR fixes, which gorgonia's
 // built-in ops either lack or define differently.

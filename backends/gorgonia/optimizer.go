@@ -54,12 +54,59 @@ func multipliers(p *graph.Node) (lrMult, decayMult float64) {
 	return p.Attrs().LRMult, p.Attrs().DecayMult
 }
 
-// update applies one optimizer step to parameter p (the index-th of the graph)
-// with gradient grad, in float32 arithmetic with float64 scalars rounded
-// once, as PyTorch does.
-func (e *executable) update(index int, p *graph.Node, grad []float32) {
+// updateGrain is the most elements of one parameter that one task of the
+// parallel optimizer pass updates.
+const updateGrain = 1 << 15
+
+// updateChunk is a range of one parameter's elements.
+type updateChunk struct{ param, lo, hi int }
+
+// updater runs the optimizer pass over all parameters as parallel tasks
+// of at most updateGrain elements. Every element's update depends only on
+// its own weight, gradient and slots, so the split changes no bit. It is
+// kept by the executable and handed to the helpers as an interface, so a
+// step's pass allocates nothing.
+type updater struct {
+	e      *executable
+	chunks []updateChunk
+	grads  [][]float32 // this step's gradient of each parameter (nil: none)
+}
+
+func (u *updater) runTask(i int) {
+	c := u.chunks[i]
+	if g := u.grads[c.param]; g != nil {
+		u.e.update(c.param, c.lo, c.hi, g)
+	}
+}
+
+// applyUpdates updates every parameter that has a gradient in grads.
+func (e *executable) applyUpdates(grads [][]float32) {
+	u := &e.updates
+	if u.e == nil {
+		u.e = e
+		for i, p := range e.paramNodes {
+			n := p.Shape().NumElements()
+			for lo := 0; lo < n; lo += updateGrain {
+				u.chunks = append(u.chunks, updateChunk{param: i, lo: lo, hi: min(lo+updateGrain, n)})
+			}
+		}
+	}
+	if len(e.paramNodes) > 0 {
+		e.slotData(0) // look the slots up before the tasks share them
+	}
+	u.grads = grads
+	parallelTasks(e.ctx.threads, len(u.chunks), u)
+	u.grads = nil
+}
+
+// update applies one optimizer step to elements [lo, hi) of the index-th
+// parameter with gradient grad (the whole parameter's), in float32
+// arithmetic with float64 scalars rounded once, as PyTorch does.
+func (e *executable) update(index, lo, hi int, grad []float32) {
+	p := e.paramNodes[index]
 	name := p.Attrs().Name
-	w := e.params[name].Float32s()
+	w := e.params[name].Float32s()[lo:hi]
+	grad = grad[lo:hi]
 	lrMult, decayMult := multipliers(p)
 	lr := float32(e.lr * lrMult)
 	wd := float32(e.opt.WeightDecay * decayMult)
@@ -79,7 +126,7 @@ func (e *executable) update(index int, p *graph.Node, grad []float32) {
 			}
 			return
 		}
-		v := e.slotData(index)[0]
+		v := e.slotData(index)[0][lo:hi]
 		mom := float32(e.opt.Momentum)
 		// The buffer starts at zero, so the first step sets it to g exactly,
 		// as PyTorch's clone of the first gradient does.
@@ -92,7 +139,7 @@ func (e *executable) update(index int, p *graph.Node, grad []float32) {
 			w[i] -= lr * v[i]
 		}
 	case backends.Adam:
-		m, v := e.slotData(index)[0], e.slotData(index)[1]
+		m, v := e.slotData(index)[0][lo:hi], e.slotData(index)[1][lo:hi]
 		b1, b2 := e.opt.Beta1, e.opt.Beta2
 		t := float64(e.step + 1)
 		stepSize := float32(e.lr * lrMult / (1 - math.Pow(b1, t)))

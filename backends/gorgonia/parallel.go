@@ -20,6 +20,24 @@ func parallelFor(workers, n int, body func(i int)) {
 	job.runAll(workers)
 }
 
+// taskRunner is a parallel loop body that its owner keeps across calls
+// (a kernel's or the executable's own struct), so that handing it to the
+// helpers allocates nothing, where a closure is a new object per call.
+type taskRunner interface{ runTask(i int) }
+
+// parallelTasks is parallelFor with a kept body: r.runTask(i) for i in [0, n).
+func parallelTasks(workers, n int, r taskRunner) {
+	if min(workers, n) <= 1 {
+		for i := range n {
+			r.runTask(i)
+		}
+		return
+	}
+	job := startJob(n)
+	job.body3 = r
+	job.runAll(workers)
+}
+
 // chunks splits [0, n) into at most k contiguous, nearly equal ranges. The
 // split depends only on n and k, never on the thread count, so reductions
 // over chunks give the same bits whatever the parallelism.
@@ -44,7 +62,8 @@ func chunks(n, k int) [][2]int {
 // leaves). A new job per call was an allocation per parallel loop.
 type parallelJob struct {
 	body1 func(i int)         // parallelFor's body, or
-	body2 func(worker, i int) // parallelWorkers'
+	body2 func(worker, i int) // parallelWorkers', or
+	body3 taskRunner          // parallelTasks'
 	n     int64
 	next  atomic.Int64
 	left  sync.WaitGroup
@@ -66,7 +85,7 @@ func startJob(n int) *parallelJob {
 // release drops one reference; the last one returns the job to the pool.
 func (j *parallelJob) release() {
 	if j.refs.Add(-1) == 0 {
-		j.body1, j.body2 = nil, nil
+		j.body1, j.body2, j.body3 = nil, nil, nil
 		jobPool.Put(j)
 	}
 }
@@ -99,10 +118,13 @@ func (j *parallelJob) run(worker int) {
 		if i >= j.n {
 			return
 		}
-		if j.body1 != nil {
+		switch {
+		case j.body1 != nil:
 			j.body1(int(i))
-		} else {
+		case j.body2 != nil:
 			j.body2(worker, int(i))
+		default:
+			j.body3.runTask(int(i))
 		}
 		j.left.Done()
 	}

@@ -310,6 +310,10 @@ func pairsOf[T float](s []T) [][2]T {
 // undoes splitPhases for col2im.
 func mergePhases[T float](g convGeom, phases []T, cg int, x []T) {
 	pwid := g.phaseWidth()
+	if g.sw == 2 {
+		mergePhases2(g, phases, cg, x)
+		return
+	}
 	for c := range cg {
 		plane := x[c*g.h*g.w:][:g.h*g.w]
 		for ph := range g.sw {
@@ -322,6 +326,31 @@ func mergePhases[T float](g convGeom, phases []T, cg int, x []T) {
 					dst[ix] += row[m]
 					m++
 				}
+			}
+		}
+	}
+}
+
+// mergePhases2 is mergePhases for stride 2 (vggm-112's conv2): each
+// image row is updated once, in pairs, from both phase rows.
+func mergePhases2[T float](g convGeom, phases []T, cg int, x []T) {
+	pwid := g.phaseWidth()
+	pairs := g.w / 2
+	for c := range cg {
+		plane := x[c*g.h*g.w:][:g.h*g.w]
+		even := phases[(2*c)*g.h*pwid:][:g.h*pwid]
+		odd := phases[(2*c+1)*g.h*pwid:][:g.h*pwid]
+		for iy := range g.h {
+			dst := plane[iy*g.w : (iy+1)*g.w]
+			e := even[iy*pwid:][:pairs]
+			o := odd[iy*pwid:][:pairs]
+			d := pairsOf(dst[:2*pairs])
+			for m := range d {
+				d[m][0] += e[m]
+				d[m][1] += o[m]
+			}
+			if g.w%2 == 1 {
+				dst[g.w-1] += even[iy*pwid+pairs]
 			}
 		}
 	}

@@ -233,3 +233,31 @@ func benchKernel(b *testing.B, ctx *runContext, k interface {
 		}
 	}
 }
+
+// BenchmarkIm2colSame builds one image's receptive fields for vggm-112's
+// conv4 (3x3, stride 1, pad 1, 64 channels of 12x12): whole-plane copies.
+func BenchmarkIm2colSame(b *testing.B) {
+	g := vggm112Convs[3].g
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := dataOf[float32](randomValue(rng, g.c, g.h, g.w))
+	col := make([]float32, g.colRows()*g.oh*g.ow)
+	b.SetBytes(int64(4 * len(col)))
+	b.ReportAllocs()
+	for b.Loop() {
+		im2col(g, x, g.c, col, nil)
+	}
+}
+
+// BenchmarkCol2imStride2 adds one image's im2col-shaped gradient back into
+// vggm-112's conv2 input (5x5 stride 2, 12 channels of 26x26).
+func BenchmarkCol2imStride2(b *testing.B) {
+	g := vggm112Convs[1].g
+	rng := rand.New(rand.NewPCG(1, 1))
+	col := dataOf[float32](randomValue(rng, g.colRows(), g.oh*g.ow))
+	x := make([]float32, g.c*g.h*g.w)
+	phases := make([]float32, g.phaseLen(g.c))
+	b.ReportAllocs()
+	for b.Loop() {
+		col2im(g, col, g.c, x, phases)
+	}
+}

@@ -124,6 +124,52 @@ func sumIntoPlan(src, dst []int) plan {
 	}, src, dst)
 }
 
+// numRows is how many innermost rows rows visits.
+func (p plan) numRows() int {
+	if len(p.shape) == 0 {
+		return 0
+	}
+	return numElements(p.shape[:len(p.shape)-1])
+}
+
+// rowsIn is rows for rows [first, last) only, in the same order: rows
+// split into ranges visit every row once with the offsets rows gives it.
+func (p plan) rowsIn(first, last int, fn func(o, ia, ib, n, inca, incb int)) {
+	r := len(p.shape) - 1
+	n, inca, incb := p.shape[r], p.sa[r], p.sb[r]
+	var small [maxPlanRank]int
+	idx := small[:0]
+	if r <= maxPlanRank {
+		idx = small[:r]
+	} else {
+		idx = make([]int, r)
+	}
+	ia, ib := 0, 0
+	rest := first
+	for k := r - 1; k >= 0; k-- {
+		idx[k] = rest % p.shape[k]
+		rest /= p.shape[k]
+		ia += idx[k] * p.sa[k]
+		ib += idx[k] * p.sb[k]
+	}
+	o := first * n
+	for row := first; row < last; row++ {
+		fn(o, ia, ib, n, inca, incb)
+		o += n
+		for k := r - 1; k >= 0; k-- {
+			idx[k]++
+			ia += p.sa[k]
+			ib += p.sb[k]
+			if idx[k] < p.shape[k] {
+				break
+			}
+			ia -= p.sa[k] * p.shape[k]
+			ib -= p.sb[k] * p.shape[k]
+			idx[k] = 0
+		}
+	}
+}
+
 // rows calls fn once per innermost row: the primary offset o, secondary
 // offsets ia and ib, the row length n and the secondary strides along it.
 func (p plan) rows(fn func(o, ia, ib, n, inca, incb int)) {

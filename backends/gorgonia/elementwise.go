@@ -27,16 +27,16 @@ func (k unaryKernel) writeAttrs(w io.Writer) {
 	attrWriter{w}.floats("alh", k.alpha, k.lo, k.hi)
 }
 
-func (k unaryKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
+func (k unaryKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch in[0].Dtype() {
 	case gt.Float32:
 		if k.op == graph.OpExp {
 			expSlice(dataOf[float32](out), dataOf[float32](in[0]))
 			return nil
 		}
-		return unaryForward(k, dataOf[float32](in[0]), dataOf[float32](out))
+		return unaryForwardParallel(ctx, k, dataOf[float32](in[0]), dataOf[float32](out))
 	case gt.Float64:
-		return unaryForward(k, dataOf[float64](in[0]), dataOf[float64](out))
+		return unaryForwardParallel(ctx, k, dataOf[float64](in[0]), dataOf[float64](out))
 	}
 	return fmt.Errorf("dtype %v is not a float", in[0].Dtype())
 }
@@ -140,12 +140,12 @@ func (k unaryGradKernel) writeAttrs(w io.Writer) {
 	attrWriter{w}.floats("alh", k.alpha, k.lo, k.hi)
 }
 
-func (k unaryGradKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
+func (k unaryGradKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch in[0].Dtype() {
 	case gt.Float32:
-		return unaryBackward(k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](in[2]), dataOf[float32](out))
+		return unaryBackwardParallel(ctx, k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](in[2]), dataOf[float32](out))
 	case gt.Float64:
-		return unaryBackward(k, dataOf[float64](in[0]), dataOf[float64](in[1]), dataOf[float64](in[2]), dataOf[float64](out))
+		return unaryBackwardParallel(ctx, k, dataOf[float64](in[0]), dataOf[float64](in[1]), dataOf[float64](in[2]), dataOf[float64](out))
 	}
 	return fmt.Errorf("dtype %v is not a float", in[0].Dtype())
 }
@@ -282,10 +282,10 @@ func (k binaryKernel) writeAttrs(w io.Writer) {
 	a.ints("b", k.bShape...)
 }
 
-func (k binaryKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
+func (k binaryKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch out.Dtype() {
 	case gt.Float32:
-		binaryForward(k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](out))
+		binaryForwardParallel(ctx, k, dataOf[float32](in[0]), dataOf[float32](in[1]), dataOf[float32](out))
 	case gt.Float64:
 		binaryForward(k, dataOf[float64](in[0]), dataOf[float64](in[1]), dataOf[float64](out))
 	default:
@@ -298,43 +298,48 @@ func binaryForward[T float](k binaryKernel, a, b, y []T) {
 	p := broadcastPlan(k.outShape, k.aShape, k.bShape)
 	op := k.op
 	p.rows(func(o, ia, ib, n, inca, incb int) {
-		yr := y[o : o+n]
-		if inca == 1 && incb == 1 {
-			ar, br := a[ia:ia+n], b[ib:ib+n]
-			switch op {
-			case graph.OpAdd:
-				for j := range yr {
-					yr[j] = ar[j] + br[j]
-				}
-			case graph.OpSub:
-				for j := range yr {
-					yr[j] = ar[j] - br[j]
-				}
-			case graph.OpMul:
-				for j := range yr {
-					yr[j] = ar[j] * br[j]
-				}
-			case graph.OpDiv:
-				for j := range yr {
-					yr[j] = ar[j] / br[j]
-				}
-			}
-			return
-		}
-		for j := range yr {
-			av, bv := a[ia+j*inca], b[ib+j*incb]
-			switch op {
-			case graph.OpAdd:
-				yr[j] = av + bv
-			case graph.OpSub:
-				yr[j] = av - bv
-			case graph.OpMul:
-				yr[j] = av * bv
-			case graph.OpDiv:
-				yr[j] = av / bv
-			}
-		}
+		binaryRow(op, a, b, y, o, ia, ib, n, inca, incb)
 	})
+}
+
+// binaryRow computes one innermost row of a broadcast binary op.
+func binaryRow[T float](op graph.Op, a, b, y []T, o, ia, ib, n, inca, incb int) {
+	yr := y[o : o+n]
+	if inca == 1 && incb == 1 {
+		ar, br := a[ia:ia+n], b[ib:ib+n]
+		switch op {
+		case graph.OpAdd:
+			for j := range yr {
+				yr[j] = ar[j] + br[j]
+			}
+		case graph.OpSub:
+			for j := range yr {
+				yr[j] = ar[j] - br[j]
+			}
+		case graph.OpMul:
+			for j := range yr {
+				yr[j] = ar[j] * br[j]
+			}
+		case graph.OpDiv:
+			for j := range yr {
+				yr[j] = ar[j] / br[j]
+			}
+		}
+		return
+	}
+	for j := range yr {
+		av, bv := a[ia+j*inca], b[ib+j*incb]
+		switch op {
+		case graph.OpAdd:
+			yr[j] = av + bv
+		case graph.OpSub:
+			yr[j] = av - bv
+		case graph.OpMul:
+			yr[j] = av * bv
+		case graph.OpDiv:
+			yr[j] = av / bv
+		}
+	}
 }
 
 func (k binaryKernel) diffWRT(n int) []bool { return allTrue(n) }

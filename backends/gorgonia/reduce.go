@@ -240,10 +240,10 @@ func (k argMaxKernel) writeAttrs(w io.Writer) {
 // overwrites: every output gets an index.
 func (argMaxKernel) overwrites() bool { return true }
 
-func (k argMaxKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
+func (k argMaxKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch in[0].Dtype() {
 	case gt.Float32:
-		argMax(k, dataOf[float32](in[0]), dataOf[int64](out))
+		argMaxParallel(ctx, k, dataOf[float32](in[0]), dataOf[int64](out))
 	case gt.Float64:
 		argMax(k, dataOf[float64](in[0]), dataOf[int64](out))
 	case gt.Int32:
@@ -258,13 +258,18 @@ func (k argMaxKernel) forward(_ *runContext, in []G.Value, out G.Value) error {
 
 // argMax picks the first maximum along the axis.
 func argMax[T number](k argMaxKernel, x []T, idx []int64) {
-	outer := numElements(k.inShape[:k.axis])
+	argMaxOuter(k, x, idx, 0, numElements(k.inShape[:k.axis]))
+}
+
+// argMaxOuter is argMax for the outer indices [oLo, oHi): each output
+// depends on its own row only, so ranges can run in parallel.
+func argMaxOuter[T number](k argMaxKernel, x []T, idx []int64, oLo, oHi int) {
 	size := k.inShape[k.axis]
 	inner := numElements(k.inShape[k.axis+1:])
 	if inner == 1 {
 		// The axis is the innermost: each output scans one contiguous row
 		// (no index arithmetic or bounds check per element).
-		for o := range outer {
+		for o := oLo; o < oHi; o++ {
 			row := x[o*size : (o+1)*size]
 			best, bestAt := row[0], 0
 			for a, v := range row {
@@ -276,7 +281,7 @@ func argMax[T number](k argMaxKernel, x []T, idx []int64) {
 		}
 		return
 	}
-	for o := range outer {
+	for o := oLo; o < oHi; o++ {
 		for i := range inner {
 			base := o*size*inner + i
 			best, bestAt := x[base], 0

@@ -389,7 +389,16 @@ func im2col[T float](g convGeom, x []T, cg int, col, phases []T) {
 					copyShiftedPlane(g, row, plane, ki*g.dh-g.ph, ix0, lo, hi)
 					continue
 				}
-				for oy := range g.oh {
+				// With dilation 1, kernel row ki reads at output row oy the
+				// input row that kernel row ki − sh read at oy + 1: all but
+				// the last output row are one copy of that im2col row.
+				oyFrom := 0
+				if g.dh == 1 && ki >= g.sh && g.oh > 1 {
+					above := col[((c*g.kh+ki-g.sh)*g.kw+kj)*ohw:][:ohw]
+					copy(row[:(g.oh-1)*g.ow], above[g.ow:])
+					oyFrom = g.oh - 1
+				}
+				for oy := oyFrom; oy < g.oh; oy++ {
 					dst := row[oy*g.ow : (oy+1)*g.ow]
 					iy := oy*g.sh - g.ph + ki*g.dh
 					if iy < 0 || iy >= g.h {

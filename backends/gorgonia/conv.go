@@ -91,40 +91,41 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	}
 	cg, og := g.c/g.groups, g.o/g.groups
 	rows, ohw := g.colRows(), g.oh*g.ow
-	xImg, yImg := g.c*g.h*g.w, g.o*ohw
-	parts := chunks(g.n, convChunks)
 	st := k.st
 	if st == nil {
 		st = &scratch{}
 	}
-	workers := min(ctx.threads, len(parts))
-	cols := make([][]T, workers)
-	phases := make([][]T, workers)
+	l := keptLoop[convLoop[T]](st, loopConv)
+	l.k, l.a, l.b, l.out = k, a, b, out
+	l.parts = chunksInto(l.parts, g.n, convChunks)
+	workers := min(ctx.threads, len(l.parts))
+	l.cols, l.phases = resized(l.cols, workers), resized(l.phases, workers)
 	phaseLen := g.phaseLen(cg)
-	for wk := range cols {
+	for wk := range workers {
 		buf := scratchFor[T](st, wk, rows*ohw+phaseLen)
-		cols[wk], phases[wk] = buf[:rows*ohw], buf[rows*ohw:]
+		l.cols[wk], l.phases[wk] = buf[:rows*ohw], buf[rows*ohw:]
 	}
-	var saved []T
+	l.saved = nil
 	if k.role == convGradWeight && k.cols != nil {
 		if b, ok := k.cols.buf.([]T); ok && len(b) == g.n*g.groups*rows*ohw {
-			saved = b
+			l.saved = b
 		}
 	}
-	partial := make([][]T, len(parts))
+	l.partial = resized(l.partial, len(l.parts))
+	clear(l.partial)
 	if k.role == convGradWeight {
 		// Chunk 0 accumulates into out; the others into their own buffer,
 		// summed in chunk order afterwards.
-		partial[0] = out
-		for p := 1; p < len(parts); p++ {
-			partial[p] = partialFor[T](st, p, len(out))
-			clear(partial[p])
+		l.partial[0] = out
+		for p := 1; p < len(l.parts); p++ {
+			l.partial[p] = partialFor[T](st, p, len(out))
+			clear(l.partial[p])
 		}
 	}
 	// The weights are the left operand of every image's forward and
 	// input-gradient product: packed once for all images.
-	lefts := leftsFor(st, g.groups)
-	for gi, slot := range lefts {
+	l.lefts = leftsFor(st, g.groups)
+	for gi, slot := range l.lefts {
 		switch k.role {
 		case convForward:
 			packLeft(slot, false, og, rows, b[gi*og*rows:], rows)
@@ -132,39 +133,65 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 			packLeft(slot, true, rows, og, a[gi*og*rows:], rows)
 		}
 	}
-	parallelWorkers(workers, len(parts), func(wk, p int) {
-		col, phase := cols[wk], phases[wk]
-		dw := partial[p]
-		for n := parts[p][0]; n < parts[p][1]; n++ {
-			for gi := range g.groups {
-				xOff := n*xImg + gi*cg*g.h*g.w
-				yOff := n*yImg + gi*og*ohw
-				wOff := gi * og * rows
-				switch k.role {
-				case convForward: // y_g = W_g · col(x_g)
-					x, w := a, b
-					im2col(g, x[xOff:], cg, col, phase)
-					leftTimes(lefts[gi], false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, out[yOff:], ohw)
-				case convGradInput: // dx_g += col2im(W_gᵀ · dy_g)
-					w, dy := a, b
-					leftTimes(lefts[gi], true, rows, ohw, og, w[wOff:], rows, dy[yOff:], ohw, 0, col, ohw)
-					col2im(g, col, cg, out[xOff:], phase)
-				case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
-					x, dy := a, b
-					if saved != nil {
-						col = saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
-					} else {
-						im2col(g, x[xOff:], cg, col, phase)
-					}
-					gemm(false, true, og, rows, ohw, dy[yOff:], ohw, col, ohw, 1, dw[wOff:], rows)
-				}
-			}
-		}
-	})
+	if l.body == nil {
+		l.body = l.run
+	}
+	parallelWorkers(workers, len(l.parts), l.body)
 	if k.role == convGradWeight {
-		for _, pw := range partial[1:] {
+		for _, pw := range l.partial[1:] {
 			for i, v := range pw {
 				out[i] += v
+			}
+		}
+	}
+	// Drop the call's operands: the kernel outlives them.
+	l.a, l.b, l.out, l.saved = nil, nil, nil, nil
+	clear(l.partial)
+}
+
+// convLoop is runConv's parallel loop over chunks of images, kept by the
+// kernel (keptLoop): the call's operands, the chunks and the buffers.
+type convLoop[T float] struct {
+	k            convKernel
+	a, b, out    []T
+	parts        [][2]int
+	cols, phases [][]T // per worker
+	partial      [][]T // per chunk: the weight gradient it accumulates into
+	lefts        []*packedLeft
+	saved        []T // the forward pass's im2col matrices, if kept
+	body         func(wk, p int)
+}
+
+// run computes chunk p of the images as worker wk.
+func (l *convLoop[T]) run(wk, p int) {
+	g := l.k.g
+	cg, og := g.c/g.groups, g.o/g.groups
+	rows, ohw := g.colRows(), g.oh*g.ow
+	xImg, yImg := g.c*g.h*g.w, g.o*ohw
+	col, phase := l.cols[wk], l.phases[wk]
+	dw := l.partial[p]
+	for n := l.parts[p][0]; n < l.parts[p][1]; n++ {
+		for gi := range g.groups {
+			xOff := n*xImg + gi*cg*g.h*g.w
+			yOff := n*yImg + gi*og*ohw
+			wOff := gi * og * rows
+			switch l.k.role {
+			case convForward: // y_g = W_g · col(x_g)
+				x, w := l.a, l.b
+				im2col(g, x[xOff:], cg, col, phase)
+				leftTimes(l.lefts[gi], false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, l.out[yOff:], ohw)
+			case convGradInput: // dx_g += col2im(W_gᵀ · dy_g)
+				w, dy := l.a, l.b
+				leftTimes(l.lefts[gi], true, rows, ohw, og, w[wOff:], rows, dy[yOff:], ohw, 0, col, ohw)
+				col2im(g, col, cg, l.out[xOff:], phase)
+			case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
+				x, dy := l.a, l.b
+				if l.saved != nil {
+					col = l.saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
+				} else {
+					im2col(g, x[xOff:], cg, col, phase)
+				}
+				gemm(false, true, og, rows, ohw, dy[yOff:], ohw, col, ohw, 1, dw[wOff:], rows)
 			}
 		}
 	}
@@ -211,18 +238,40 @@ func runGradInputAsConv[T float](ctx *runContext, k convKernel, w, dy, dx []T) {
 			}
 		}
 	}
+	l := keptLoop[gradInputLoop[T]](st, loopGradInputAsConv)
 	workers := min(ctx.threads, g.n)
-	cols := make([][]T, workers)
-	for wk := range cols {
-		cols[wk] = scratchFor[T](st, wk, rows*hw)
+	l.cols = resized(l.cols, workers)
+	for wk := range l.cols {
+		l.cols[wk] = scratchFor[T](st, wk, rows*hw)
 	}
+	l.k, l.dy, l.dx, l.wt = k, dy, dx, wt
+	l.left = leftsFor(st, 1)[0]
+	packLeft(l.left, false, g.c, rows, wt, rows)
+	if l.body == nil {
+		l.body = l.run
+	}
+	parallelWorkers(workers, g.n, l.body)
+	l.dy, l.dx = nil, nil // the kernel outlives the call's operands
+}
+
+// gradInputLoop is runGradInputAsConv's parallel loop over images, kept by
+// the kernel (keptLoop).
+type gradInputLoop[T float] struct {
+	k          convKernel
+	dy, dx, wt []T
+	cols       [][]T // per worker
+	left       *packedLeft
+	body       func(wk, n int)
+}
+
+// run computes image n's dx as worker wk.
+func (l *gradInputLoop[T]) run(wk, n int) {
+	g := l.k.g
+	t := g.transposed()
+	rows, hw := t.colRows(), t.oh*t.ow
 	yImg, xImg := g.o*g.oh*g.ow, g.c*hw
-	left := leftsFor(st, 1)[0]
-	packLeft(left, false, g.c, rows, wt, rows)
-	parallelWorkers(workers, g.n, func(wk, n int) {
-		im2col(t, dy[n*yImg:], t.c, cols[wk], nil)
-		leftTimes(left, false, g.c, hw, rows, wt, rows, cols[wk], hw, 0, dx[n*xImg:], hw)
-	})
+	im2col(t, l.dy[n*yImg:], t.c, l.cols[wk], nil)
+	leftTimes(l.left, false, g.c, hw, rows, l.wt, rows, l.cols[wk], hw, 0, l.dx[n*xImg:], hw)
 }
 
 // phaseLen is the length of the phase planes that im2col and col2im use for

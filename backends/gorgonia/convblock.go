@@ -80,6 +80,46 @@ type scratch struct {
 	workers  []any // per worker: a []T
 	partials []any // per chunk of a reduction: a []T
 	lefts    []*packedLeft
+	loops    []any // per call site: its kept loop (see keptLoop)
+}
+
+// The call sites that keep their parallel loop in a kernel's scratch, one
+// slot each (a block's forward and gradient kernels share one scratch).
+const (
+	loopConv = iota
+	loopGradInputAsConv
+	loopBlockForward
+	loopBlockGrad
+	loopChannelSum
+	loopPool
+)
+
+// keptLoop returns the loop state of type L that call site slot keeps in
+// s, made on its first call. A parallel loop body that closes over its
+// call's operands is a new heap object on every call (the helper
+// goroutines may run it after the call's frame is gone, so it escapes);
+// a body kept by the kernel, with the operands refilled per call, is made
+// once. A step then allocates nothing for its loops.
+func keptLoop[L any](s *scratch, slot int) *L {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.loops) <= slot {
+		s.loops = append(s.loops, nil)
+	}
+	if l, ok := s.loops[slot].(*L); ok {
+		return l
+	}
+	l := new(L)
+	s.loops[slot] = l
+	return l
+}
+
+// resized is s with length n, reusing its array when it is large enough.
+func resized[E any](s []E, n int) []E {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]E, n)
 }
 
 // leftsFor returns n slots for weights packed once per call (one per
@@ -160,22 +200,78 @@ func (k convBlockKernel) overwrites() bool { return true }
 func (k convBlockKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch out.Dtype() {
 	case gt.Float32:
-		runConvBlock(ctx, k, valuesOf[float32](in), dataOf[float32](out))
+		runConvBlock(ctx, k, in, dataOf[float32](out))
 	case gt.Float64:
-		runConvBlock(ctx, k, valuesOf[float64](in), dataOf[float64](out))
+		runConvBlock(ctx, k, in, dataOf[float64](out))
 	default:
 		return fmt.Errorf("dtype %v is not a float", out.Dtype())
 	}
 	return nil
 }
 
-func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T) {
+func runConvBlock[T float](ctx *runContext, k convBlockKernel, in []G.Value, out []T) {
 	g := k.g
-	x, w := in[0], in[1]
-	var bias []T
+	l := keptLoop[blockLoop[T]](&k.st.scratch, loopBlockForward)
+	l.k, l.out = k, out
+	l.x, l.w, l.bias = dataOf[T](in[0]), dataOf[T](in[1]), nil
 	if k.ops.bias {
-		bias = in[2]
+		l.bias = dataOf[T](in[2])
 	}
+	cg, og := g.c/g.groups, g.o/g.groups
+	rows, ohw := g.colRows(), g.oh*g.ow
+	if k.ops.pool {
+		if len(k.st.argmax) != len(out) {
+			k.st.argmax = make([]int32, len(out))
+		}
+	}
+	workers := min(ctx.threads, g.n)
+	l.saved = nil
+	if k.st.cols.keep {
+		l.saved = savedColsFor[T](&k.st.cols, g.n, g.groups*rows*ohw)
+	}
+	// Scratch is taken before the workers start, so no worker allocates.
+	// Pooling blocks convolve each image into scratch (ys) and pool from
+	// there.
+	yLen := 0
+	if k.ops.pool {
+		yLen = g.o * ohw
+	}
+	l.cols, l.ys, l.phases = resized(l.cols, workers), resized(l.ys, workers), resized(l.phases, workers)
+	phaseLen := g.phaseLen(cg)
+	for wk := range workers {
+		buf := scratchFor[T](&k.st.scratch, wk, rows*ohw+yLen+phaseLen)
+		l.cols[wk] = buf[:rows*ohw]
+		l.ys[wk] = buf[rows*ohw:][:yLen]
+		l.phases[wk] = buf[rows*ohw+yLen:]
+	}
+	// The weights are packed once for all images.
+	l.lefts = leftsFor(&k.st.scratch, g.groups)
+	for gi, slot := range l.lefts {
+		packLeft(slot, false, og, rows, l.w[gi*og*rows:], rows)
+	}
+	if l.body == nil {
+		l.body = l.run
+	}
+	parallelWorkers(workers, g.n, l.body)
+	// Drop the call's operands: the kernel outlives them.
+	l.x, l.w, l.bias, l.out, l.saved = nil, nil, nil, nil, nil
+}
+
+// blockLoop is runConvBlock's parallel loop over images, kept by the
+// kernel (keptLoop).
+type blockLoop[T float] struct {
+	k                convBlockKernel
+	x, w, bias, out  []T
+	saved            []T   // every image's im2col matrices, kept for the weight gradient
+	cols, ys, phases [][]T // per worker
+	lefts            []*packedLeft
+	body             func(wk, n int)
+}
+
+// run convolves image n as worker wk, then adds the bias, rectifies and
+// pools as the block says.
+func (l *blockLoop[T]) run(wk, n int) {
+	k, g := l.k, l.k.g
 	cg, og := g.c/g.groups, g.o/g.groups
 	rows, ohw := g.colRows(), g.oh*g.ow
 	xImg := g.c * g.h * g.w
@@ -183,70 +279,36 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in [][]T, out []T
 	outImg := g.o * ohw
 	if k.ops.pool {
 		outImg = g.o * ph * pw
-		if len(k.st.argmax) != len(out) {
-			k.st.argmax = make([]int32, len(out))
-		}
 	}
-	workers := min(ctx.threads, g.n)
-	var saved []T
-	if k.st.cols.keep {
-		saved = savedColsFor[T](&k.st.cols, g.n, g.groups*rows*ohw)
-	}
-	// Scratch is taken before the workers start, so no worker allocates.
-	cols := make([][]T, workers)
-	ys := make([][]T, workers)
-	// Pooling blocks convolve each image into scratch and pool from there.
-	yLen := 0
+	out := l.out
+	col := l.cols[wk]
+	y := out[n*outImg:][:outImg]
 	if k.ops.pool {
-		yLen = g.o * ohw
-	} else {
-		ys = nil
+		y = l.ys[wk]
 	}
-	phases := make([][]T, workers)
-	phaseLen := g.phaseLen(cg)
-	for wk := range workers {
-		buf := scratchFor[T](&k.st.scratch, wk, rows*ohw+yLen+phaseLen)
-		cols[wk] = buf[:rows*ohw]
-		if ys != nil {
-			ys[wk] = buf[rows*ohw:][:yLen]
+	for gi := range g.groups {
+		if l.saved != nil {
+			col = l.saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
 		}
-		phases[wk] = buf[rows*ohw+yLen:]
+		im2col(g, l.x[n*xImg+gi*cg*g.h*g.w:], cg, col, l.phases[wk])
+		leftTimes(l.lefts[gi], false, og, ohw, rows, l.w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
 	}
-	// The weights are packed once for all images.
-	lefts := leftsFor(&k.st.scratch, g.groups)
-	for gi, slot := range lefts {
-		packLeft(slot, false, og, rows, w[gi*og*rows:], rows)
+	if !k.ops.pool {
+		biasRelu(y, l.bias, ohw, k.ops.relu)
+		return
 	}
-	parallelWorkers(workers, g.n, func(wk, n int) {
-		col := cols[wk]
-		y := out[n*outImg:][:outImg]
-		if ys != nil {
-			y = ys[wk]
+	for c := range g.o {
+		var b T
+		if l.bias != nil {
+			b = l.bias[c]
 		}
-		for gi := range g.groups {
-			if saved != nil {
-				col = saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
-			}
-			im2col(g, x[n*xImg+gi*cg*g.h*g.w:], cg, col, phases[wk])
-			leftTimes(lefts[gi], false, og, ohw, rows, w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
+		at := n*outImg + c*ph*pw
+		if rz, ok := any(y).([]float32); ok && k.ops.relu {
+			pool2x2Relu32(rz[c*ohw:(c+1)*ohw], g.ow, float32(b), any(out).([]float32)[at:at+ph*pw], k.st.argmax[at:at+ph*pw])
+			continue
 		}
-		if !k.ops.pool {
-			biasRelu(y, bias, ohw, k.ops.relu)
-			return
-		}
-		for c := range g.o {
-			var b T
-			if bias != nil {
-				b = bias[c]
-			}
-			at := n*outImg + c*ph*pw
-			if rz, ok := any(y).([]float32); ok && k.ops.relu {
-				pool2x2Relu32(rz[c*ohw:(c+1)*ohw], g.ow, float32(b), any(out).([]float32)[at:at+ph*pw], k.st.argmax[at:at+ph*pw])
-				continue
-			}
-			pool2x2Rectified(y[c*ohw:(c+1)*ohw], g.ow, b, k.ops.relu, out[at:at+ph*pw], k.st.argmax[at:at+ph*pw])
-		}
-	})
+		pool2x2Rectified(y[c*ohw:(c+1)*ohw], g.ow, b, k.ops.relu, out[at:at+ph*pw], k.st.argmax[at:at+ph*pw])
+	}
 }
 
 // biasRelu adds bias[c] to each channel plane of y (planes of size hw) and
@@ -403,7 +465,7 @@ func (k convBlockKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *
 	}
 	if k.ops.bias {
 		b := inputs[2]
-		if grads[2], err = applyKernel(ctx, channelSumKernel{n: k.g.n, c: k.g.o, hw: k.g.oh * k.g.ow}, dt, nodeShape(b), dz); err != nil {
+		if grads[2], err = applyKernel(ctx, channelSumKernel{n: k.g.n, c: k.g.o, hw: k.g.oh * k.g.ow, st: &scratch{}}, dt, nodeShape(b), dz); err != nil {
 			return nil, err
 		}
 	}
@@ -442,36 +504,63 @@ func (k convBlockGradKernel) forward(ctx *runContext, in []G.Value, out G.Value)
 }
 
 func blockGrad[T float](ctx *runContext, k convBlockGradKernel, y, dy, dz []T) {
-	g := k.g
-	ohw := g.oh * g.ow
-	if !k.ops.pool {
-		// ReLU only: y > 0 exactly where the pre-activation was > 0.
-		parallelFor(ctx.threads, g.n, func(n int) {
-			lo, hi := n*g.o*ohw, (n+1)*g.o*ohw
-			if y32, ok := any(y).([]float32); ok {
-				lo += reluGradVector(y32[lo:hi], any(dy).([]float32)[lo:hi], any(dz).([]float32)[lo:hi])
-			}
-			for i, v := range y[lo:hi] {
-				dz[lo+i] = keepIf(dy[lo+i], v > 0)
-			}
-		})
-		return
+	st := k.st
+	if st == nil {
+		st = &blockState{} // a ReLU-only block built without state (tests)
 	}
+	l := keptLoop[blockGradLoop[T]](&st.scratch, loopBlockGrad)
+	l.k, l.y, l.dy, l.dz = k, y, dy, dz
+	if l.reluOnly == nil {
+		l.reluOnly, l.pooled = l.runReluOnly, l.runPooled
+	}
+	body := l.pooled
+	if !k.ops.pool {
+		body = l.reluOnly
+	}
+	parallelFor(ctx.threads, k.g.n, body)
+	l.y, l.dy, l.dz = nil, nil, nil // the kernel outlives the call's operands
+}
+
+// blockGradLoop is blockGrad's parallel loop over images, kept by the
+// kernel (keptLoop).
+type blockGradLoop[T float] struct {
+	k                convBlockGradKernel
+	y, dy, dz        []T
+	reluOnly, pooled func(n int)
+}
+
+// runReluOnly is image n of a block without pooling: y > 0 exactly where
+// the pre-activation was > 0.
+func (l *blockGradLoop[T]) runReluOnly(n int) {
+	g := l.k.g
+	y, dy, dz := l.y, l.dy, l.dz
+	lo, hi := n*g.o*g.oh*g.ow, (n+1)*g.o*g.oh*g.ow
+	if y32, ok := any(y).([]float32); ok {
+		lo += reluGradVector(y32[lo:hi], any(dy).([]float32)[lo:hi], any(dz).([]float32)[lo:hi])
+	}
+	for i, v := range y[lo:hi] {
+		dz[lo+i] = keepIf(dy[lo+i], v > 0)
+	}
+}
+
+// runPooled is image n of a pooling block: each window's winner, recorded
+// by the forward pass, receives its pooled gradient.
+func (l *blockGradLoop[T]) runPooled(n int) {
+	k, g := l.k, l.k.g
+	ohw := g.oh * g.ow
 	ph, pw := g.oh/2, g.ow/2
 	arg := k.st.argmax
-	parallelFor(ctx.threads, g.n, func(n int) {
-		for c := range g.o {
-			plane := dz[(n*g.o+c)*ohw:][:ohw]
-			at := (n*g.o + c) * ph * pw
-			clear(plane)
-			for j, v := range y[at : at+ph*pw] {
-				// Windows do not overlap, so each winner is written once.
-				if !k.ops.relu || v > 0 {
-					plane[arg[at+j]] = dy[at+j]
-				}
+	for c := range g.o {
+		plane := l.dz[(n*g.o+c)*ohw:][:ohw]
+		at := (n*g.o + c) * ph * pw
+		clear(plane)
+		for j, v := range l.y[at : at+ph*pw] {
+			// Windows do not overlap, so each winner is written once.
+			if !k.ops.relu || v > 0 {
+				plane[arg[at+j]] = l.dy[at+j]
 			}
 		}
-	})
+	}
 }
 
 // channelSumKernel sums x [N,C,HW] over N and HW into C values (the bias
@@ -479,6 +568,7 @@ func blockGrad[T float](ctx *runContext, k convBlockGradKernel, y, dy, dz []T) {
 type channelSumKernel struct {
 	noGradient
 	n, c, hw int
+	st       *scratch // the kept loop; nil: made per run
 }
 
 func (k channelSumKernel) name() string           { return "channel_sum" }
@@ -498,35 +588,57 @@ func (k channelSumKernel) forward(ctx *runContext, in []G.Value, out G.Value) er
 }
 
 func channelSum[T float](ctx *runContext, k channelSumKernel, x, out []T) {
-	parallelFor(ctx.threads, k.c, func(c int) {
-		row := func(n, c int) []T { return x[(n*k.c+c)*k.hw:][:k.hw] }
-		// One sequential sum per row, added to the total, is sumInto's
-		// order: the fused bias gradient equals the unfused one bit for
-		// bit. Four rows are summed side by side, each in its own order:
-		// one row alone waits on the latency of every float64 add.
-		s := 0.0
-		n := 0
-		for ; n+4 <= k.n; n += 4 {
-			x0, x1, x2, x3 := row(n, c), row(n+1, c), row(n+2, c), row(n+3, c)
-			var r0, r1, r2, r3 float64
-			for i, v := range x0 {
-				r0 += float64(v)
-				r1 += float64(x1[i])
-				r2 += float64(x2[i])
-				r3 += float64(x3[i])
-			}
-			s += r0
-			s += r1
-			s += r2
-			s += r3
+	st := k.st
+	if st == nil {
+		st = &scratch{}
+	}
+	l := keptLoop[channelSumLoop[T]](st, loopChannelSum)
+	l.k, l.x, l.out = k, x, out
+	if l.body == nil {
+		l.body = l.run
+	}
+	parallelFor(ctx.threads, k.c, l.body)
+	l.x, l.out = nil, nil // the kernel outlives the call's operands
+}
+
+// channelSumLoop is channelSum's parallel loop over channels, kept by the
+// kernel (keptLoop).
+type channelSumLoop[T float] struct {
+	k      channelSumKernel
+	x, out []T
+	body   func(c int)
+}
+
+// run sums channel c.
+func (l *channelSumLoop[T]) run(c int) {
+	k, x, out := l.k, l.x, l.out
+	row := func(n, c int) []T { return x[(n*k.c+c)*k.hw:][:k.hw] }
+	// One sequential sum per row, added to the total, is sumInto's
+	// order: the fused bias gradient equals the unfused one bit for
+	// bit. Four rows are summed side by side, each in its own order:
+	// one row alone waits on the latency of every float64 add.
+	s := 0.0
+	n := 0
+	for ; n+4 <= k.n; n += 4 {
+		x0, x1, x2, x3 := row(n, c), row(n+1, c), row(n+2, c), row(n+3, c)
+		var r0, r1, r2, r3 float64
+		for i, v := range x0 {
+			r0 += float64(v)
+			r1 += float64(x1[i])
+			r2 += float64(x2[i])
+			r3 += float64(x3[i])
 		}
-		for ; n < k.n; n++ {
-			r := 0.0
-			for _, v := range row(n, c) {
-				r += float64(v)
-			}
-			s += r
+		s += r0
+		s += r1
+		s += r2
+		s += r3
+	}
+	for ; n < k.n; n++ {
+		r := 0.0
+		for _, v := range row(n, c) {
+			r += float64(v)
 		}
-		out[c] = T(s)
-	})
+		s += r
+	}
+	out[c] = T(s)
 }

@@ -404,21 +404,13 @@ func (k binaryGradKernel) forward(_ *runContext, in []G.Value, out G.Value) erro
 }
 
 // operandsInto appends the data of each value to dst. Kernels pass a small
-// array on their stack as dst, so that a call allocates nothing where
-// valuesOf allocated a slice per kernel call and step.
+// array on their stack as dst, so that a call allocates nothing, where a
+// new slice of operands was an allocation per kernel call and step.
 func operandsInto[T number](dst [][]T, in []G.Value) [][]T {
 	for _, v := range in {
 		dst = append(dst, dataOf[T](v))
 	}
 	return dst
-}
-
-func valuesOf[T number](in []G.Value) [][]T {
-	out := make([][]T, len(in))
-	for i, v := range in {
-		out[i] = dataOf[T](v)
-	}
-	return out
 }
 
 func binaryBackward[T float](k binaryGradKernel, in [][]T, dx []T) {

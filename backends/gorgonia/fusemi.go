@@ -248,6 +248,30 @@ type miState struct {
 	lz    []float32   // [C,K], batch Z only
 	lj    [][]float32 // per worker: one row of lj, then of e^lj
 	acc   [][]float64 // per worker, batch Z only: [K] sums over the batch
+	// the forward pass's parallel loop over filters, kept across runs (a
+	// closure over the call's operands would be a new object per run)
+	fwd miForwardLoop
+}
+
+// miForwardLoop is miForwardPass's loop over filters with its operands.
+type miForwardLoop struct {
+	k            miCoreKernel
+	s, lz, prior []float32
+	body         func(w, c int)
+}
+
+// run computes filter c's term as worker w.
+func (l *miForwardLoop) run(w, c int) {
+	k, st, s, lz := l.k, l.k.st, l.s, l.lz
+	bk := k.b * k.k
+	sc, z := s[c*bk:(c+1)*bk], lz
+	if k.batchZ {
+		z = st.lz[c*k.k : (c+1)*k.k]
+		batchLogZ(k.b, k.k, sc, lz[0], z, st.sigma[c*bk:(c+1)*bk], st.acc[w])
+	} else {
+		z = lz[c*k.k : (c+1)*k.k]
+	}
+	st.parts[c] = miFilter(k.b, k.k, sc, z, l.prior, st.h[c*bk:(c+1)*bk], st.hSum[c*k.k:(c+1)*k.k], st.lj[w])
 }
 
 func (k miCoreKernel) name() string {
@@ -323,17 +347,13 @@ func miForwardPass(ctx *runContext, k miCoreKernel, s, lz, prior []float32) floa
 		st.lj = append(st.lj, make([]float32, k.k))
 		st.acc = append(st.acc, make([]float64, k.k))
 	}
-	bk := k.b * k.k
-	parallelWorkers(workers, k.c, func(w, c int) {
-		sc, z := s[c*bk:(c+1)*bk], lz
-		if k.batchZ {
-			z = st.lz[c*k.k : (c+1)*k.k]
-			batchLogZ(k.b, k.k, sc, lz[0], z, st.sigma[c*bk:(c+1)*bk], st.acc[w])
-		} else {
-			z = lz[c*k.k : (c+1)*k.k]
-		}
-		st.parts[c] = miFilter(k.b, k.k, sc, z, prior, st.h[c*bk:(c+1)*bk], st.hSum[c*k.k:(c+1)*k.k], st.lj[w])
-	})
+	l := &st.fwd
+	l.k, l.s, l.lz, l.prior = k, s, lz, prior
+	if l.body == nil {
+		l.body = l.run
+	}
+	parallelWorkers(workers, k.c, l.body)
+	l.s, l.lz, l.prior = nil, nil, nil // the kernel outlives the call's operands
 	total := 0.0
 	for _, p := range st.parts {
 		total += p

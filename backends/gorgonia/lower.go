@@ -247,9 +247,9 @@ func (p *program) lower(ctx *runContext, mode backends.Mode, n *graph.Node) (*G.
 		geom := poolGeom{n: x[0], c: x[1], h: x[2], w: x[3], kh: a.Kernel[0], kw: a.Kernel[1], sh: a.Stride[0], sw: a.Stride[1],
 			ph: a.Padding[0], pw: a.Padding[1], oh: shape[2], ow: shape[3]}
 		if op == graph.OpAvgPool2D {
-			return apply(poolKernel{role: avgPoolForward, g: geom}, in[0])
+			return apply(poolKernel{role: avgPoolForward, g: geom, st: &scratch{}}, in[0])
 		}
-		return apply(poolKernel{role: maxPoolForward, g: geom, arg: &poolArgmax{}}, in[0])
+		return apply(poolKernel{role: maxPoolForward, g: geom, arg: &poolArgmax{}, st: &scratch{}}, in[0])
 	case graph.OpReshape:
 		return apply(reshapeKernel{}, in[0])
 	case graph.OpTranspose:

@@ -38,12 +38,13 @@ func parallelTasks(workers, n int, r taskRunner) {
 	job.runAll(workers)
 }
 
-// chunks splits [0, n) into at most k contiguous, nearly equal ranges. The
+// chunksInto splits [0, n) into at most k contiguous, nearly equal ranges,
+// written over dst (a kept dst makes the split allocate nothing). The
 // split depends only on n and k, never on the thread count, so reductions
 // over chunks give the same bits whatever the parallelism.
-func chunks(n, k int) [][2]int {
+func chunksInto(dst [][2]int, n, k int) [][2]int {
 	k = max(min(k, n), 1)
-	out := make([][2]int, 0, k)
+	out := dst[:0]
 	for c := range k {
 		lo, hi := c*n/k, (c+1)*n/k
 		if hi > lo {

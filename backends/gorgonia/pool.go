@@ -43,6 +43,8 @@ type poolKernel struct {
 	// that the backward pass scatters without rescanning the windows.
 	// Never part of a hash.
 	arg *poolArgmax
+	// st keeps the kernel's parallel loop across runs; nil: made per run.
+	st *scratch
 }
 
 // poolArgmax holds, per pooled element, the index of its window's first
@@ -65,45 +67,56 @@ func (k poolKernel) writeAttrs(w io.Writer) { attrWriter{w}.ints("geom", k.g.int
 func (k poolKernel) forward(ctx *runContext, in []G.Value, out G.Value) error {
 	switch out.Dtype() {
 	case gt.Float32:
-		runPool(ctx, k, valuesOf[float32](in), dataOf[float32](out))
+		runPool[float32](ctx, k, in, dataOf[float32](out))
 	case gt.Float64:
-		runPool(ctx, k, valuesOf[float64](in), dataOf[float64](out))
+		runPool[float64](ctx, k, in, dataOf[float64](out))
 	default:
 		return fmt.Errorf("dtype %v is not a float", out.Dtype())
 	}
 	return nil
 }
 
-func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
+func runPool[T float](ctx *runContext, k poolKernel, values []G.Value, out []T) {
 	g := k.g
-	hw, ohw := g.h*g.w, g.oh*g.ow
+	ohw := g.oh * g.ow
+	st := k.st
+	if st == nil {
+		st = &scratch{}
+	}
+	l := keptLoop[poolLoop[T]](st, loopPool)
+	l.k, l.out = k, out
+	l.in = resized(l.in, len(values))
+	for i, v := range values {
+		l.in[i] = dataOf[T](v)
+	}
+	in := l.in
 	// Column bounds of every window, computed once.
-	x0s, x1s := make([]int, g.ow), make([]int, g.ow)
+	l.x0s, l.x1s = resized(l.x0s, g.ow), resized(l.x1s, g.ow)
 	for ox := range g.ow {
-		_, _, x0s[ox], x1s[ox] = g.window(0, ox)
+		_, _, l.x0s[ox], l.x1s[ox] = g.window(0, ox)
 	}
 	// The argmax of the forward pass, when it keeps one for its gradient
 	// (allocated before the workers start).
-	var arg []int32
+	l.arg = nil
 	if k.arg != nil && k.arg.keep {
 		switch k.role {
 		case maxPoolForward:
 			if len(k.arg.idx) != g.n*g.c*ohw {
 				k.arg.idx = make([]int32, g.n*g.c*ohw)
 			}
-			arg = k.arg.idx
+			l.arg = k.arg.idx
 		case maxPoolBackward:
 			if len(k.arg.idx) == g.n*g.c*ohw && len(in) == 3 {
-				arg = k.arg.idx
+				l.arg = k.arg.idx
 			}
 		}
 	}
 	// float32 max-pooling forward runs maxPoolPlane32 with per-worker
 	// scratch (allocated before the workers start).
 	out32, fast := any(out).([]float32)
-	fast = fast && k.role == maxPoolForward && k.arg != nil
+	l.out32, l.fast = out32, fast && k.role == maxPoolForward && k.arg != nil
 	workers := min(ctx.threads, g.n)
-	if fast {
+	if l.fast {
 		if len(k.arg.rows) < workers {
 			k.arg.rows = append(k.arg.rows, make([][]int32, workers-len(k.arg.rows))...)
 		}
@@ -113,46 +126,71 @@ func runPool[T float](ctx *runContext, k poolKernel, in [][]T, out []T) {
 			}
 		}
 	}
-	parallelWorkers(workers, g.n, func(worker, n int) {
-		for c := range g.c {
-			plane := n*g.c + c
-			switch k.role {
-			case maxPoolForward:
-				var at []int32
-				if arg != nil {
-					at = arg[plane*ohw : (plane+1)*ohw]
-				}
-				if fast {
-					src := any(in[0]).([]float32)[plane*hw : (plane+1)*hw]
-					rows := k.arg.rows[worker]
-					half := poolRowScratch(g)
-					maxPoolPlane32(g, x0s, x1s, src, out32[plane*ohw:(plane+1)*ohw], at, rows[:half], rows[half:])
-					continue
-				}
-				src := in[0][plane*hw : (plane+1)*hw]
-				maxPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw], nil, nil, at)
-			case maxPoolBackward:
-				dy := in[len(in)-1][plane*ohw : (plane+1)*ohw]
-				dx := out[plane*hw : (plane+1)*hw]
-				clear(dx) // here rather than before the kernel: one pass, in cache
-				if arg != nil {
-					for o, at := range arg[plane*ohw : (plane+1)*ohw] {
-						dx[at] += dy[o]
-					}
-					continue
-				}
-				src := in[0][plane*hw : (plane+1)*hw]
-				maxPoolPlane(g, x0s, x1s, src, nil, dy, dx, nil)
-			case avgPoolForward:
-				src := in[0][plane*hw : (plane+1)*hw]
-				avgPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw])
-			case avgPoolBackward:
-				dy := in[0][plane*ohw : (plane+1)*ohw]
-				clear(out[plane*hw : (plane+1)*hw])
-				avgPoolGradPlane(g, x0s, x1s, dy, out[plane*hw:(plane+1)*hw])
+	if l.body == nil {
+		l.body = l.run
+	}
+	parallelWorkers(workers, g.n, l.body)
+	// Drop the call's operands: the kernel outlives them.
+	clear(l.in)
+	l.out, l.out32, l.arg = nil, nil, nil
+}
+
+// poolLoop is runPool's parallel loop over images, kept by the kernel
+// (keptLoop).
+type poolLoop[T float] struct {
+	k        poolKernel
+	in       [][]T
+	out      []T
+	out32    []float32 // out, when T is float32
+	fast     bool      // float32 max-pooling forward: maxPoolPlane32
+	x0s, x1s []int     // column bounds of every window
+	arg      []int32   // the forward pass's argmax, when kept
+	body     func(worker, n int)
+}
+
+// run pools (or routes the gradient of) image n's planes as worker.
+func (l *poolLoop[T]) run(worker, n int) {
+	k, g := l.k, l.k.g
+	hw, ohw := g.h*g.w, g.oh*g.ow
+	in, out, out32, fast, arg, x0s, x1s := l.in, l.out, l.out32, l.fast, l.arg, l.x0s, l.x1s
+	for c := range g.c {
+		plane := n*g.c + c
+		switch k.role {
+		case maxPoolForward:
+			var at []int32
+			if arg != nil {
+				at = arg[plane*ohw : (plane+1)*ohw]
 			}
+			if fast {
+				src := any(in[0]).([]float32)[plane*hw : (plane+1)*hw]
+				rows := k.arg.rows[worker]
+				half := poolRowScratch(g)
+				maxPoolPlane32(g, x0s, x1s, src, out32[plane*ohw:(plane+1)*ohw], at, rows[:half], rows[half:])
+				continue
+			}
+			src := in[0][plane*hw : (plane+1)*hw]
+			maxPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw], nil, nil, at)
+		case maxPoolBackward:
+			dy := in[len(in)-1][plane*ohw : (plane+1)*ohw]
+			dx := out[plane*hw : (plane+1)*hw]
+			clear(dx) // here rather than before the kernel: one pass, in cache
+			if arg != nil {
+				for o, at := range arg[plane*ohw : (plane+1)*ohw] {
+					dx[at] += dy[o]
+				}
+				continue
+			}
+			src := in[0][plane*hw : (plane+1)*hw]
+			maxPoolPlane(g, x0s, x1s, src, nil, dy, dx, nil)
+		case avgPoolForward:
+			src := in[0][plane*hw : (plane+1)*hw]
+			avgPoolPlane(g, x0s, x1s, src, out[plane*ohw:(plane+1)*ohw])
+		case avgPoolBackward:
+			dy := in[0][plane*ohw : (plane+1)*ohw]
+			clear(out[plane*hw : (plane+1)*hw])
+			avgPoolGradPlane(g, x0s, x1s, dy, out[plane*hw:(plane+1)*hw])
 		}
-	})
+	}
 }
 
 // maxPoolPlane pools one plane into y or, when y is nil, routes dy to the
@@ -273,15 +311,15 @@ func (k poolKernel) symDiff(ctx *runContext, inputs G.Nodes, output, grad *G.Nod
 	switch k.role {
 	case maxPoolForward:
 		if k.arg == nil {
-			dx, err = applyKernel(ctx, poolKernel{role: maxPoolBackward, g: k.g}, x.Dtype(), nodeShape(x), x, grad)
+			dx, err = applyKernel(ctx, poolKernel{role: maxPoolBackward, g: k.g, st: &scratch{}}, x.Dtype(), nodeShape(x), x, grad)
 			break
 		}
 		// Reading the forward output orders this kernel after the forward
 		// pass, which leaves the argmax it scatters through.
 		k.arg.keep = true
-		dx, err = applyKernel(ctx, poolKernel{role: maxPoolBackward, g: k.g, arg: k.arg}, x.Dtype(), nodeShape(x), x, output, grad)
+		dx, err = applyKernel(ctx, poolKernel{role: maxPoolBackward, g: k.g, arg: k.arg, st: &scratch{}}, x.Dtype(), nodeShape(x), x, output, grad)
 	case avgPoolForward:
-		dx, err = applyKernel(ctx, poolKernel{role: avgPoolBackward, g: k.g}, x.Dtype(), nodeShape(x), grad)
+		dx, err = applyKernel(ctx, poolKernel{role: avgPoolBackward, g: k.g, st: &scratch{}}, x.Dtype(), nodeShape(x), grad)
 	default:
 		return nil, fmt.Errorf("second derivatives of pooling are not supported")
 	}

@@ -130,7 +130,7 @@ func NewCmdPaperTables(f *cmdutil.Factory, runF func(*PaperTablesOptions) error)
 			invocation only measures.
 
 			Scales: quick (about a minute on 2 idle CPU cores), default (about
-			15 minutes on 2 idle CPU cores), full (the paper's setting: full-width
+			14 minutes on 2 idle CPU cores), full (the paper's setting: full-width
 			networks at 224 px; for a GPU). Every run is measured on its test
 			split: the top conv-layer's activations (for the interpretable CNN,
 			the inserted interpretable conv) go to the part-interpretability and

@@ -173,33 +173,5 @@ func (p plan) rowsIn(first, last int, fn func(o, ia, ib, n, inca, incb int)) {
 // rows calls fn once per innermost row: the primary offset o, secondary
 // offsets ia and ib, the row length n and the secondary strides along it.
 func (p plan) rows(fn func(o, ia, ib, n, inca, incb int)) {
-	r := len(p.shape) - 1
-	n, inca, incb := p.shape[r], p.sa[r], p.sb[r]
-	var small [maxPlanRank]int
-	idx := small[:0]
-	if r <= maxPlanRank {
-		idx = small[:r]
-	} else {
-		idx = make([]int, r)
-	}
-	o, ia, ib := 0, 0, 0
-	for {
-		fn(o, ia, ib, n, inca, incb)
-		o += n
-		k := r - 1
-		for ; k >= 0; k-- {
-			idx[k]++
-			ia += p.sa[k]
-			ib += p.sb[k]
-			if idx[k] < p.shape[k] {
-				break
-			}
-			ia -= p.sa[k] * p.shape[k]
-			ib -= p.sb[k] * p.shape[k]
-			idx[k] = 0
-		}
-		if k < 0 {
-			return
-		}
-	}
+	p.rowsIn(0, p.numRows(), fn)
 }

@@ -50,10 +50,6 @@ type convKernel struct {
 	role convRole
 	g    convGeom
 	st   *scratch // im2col buffers and partial weight gradients; nil: allocate per run
-	// cols, on a weight gradient, are the im2col matrices its block's
-	// forward pass saved (for the same x, earlier in the same run); nil:
-	// rebuilt here.
-	cols *savedCols
 }
 
 func (k convKernel) name() string {
@@ -105,12 +101,6 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 		buf := scratchFor[T](st, wk, rows*ohw+phaseLen)
 		l.cols[wk], l.phases[wk] = buf[:rows*ohw], buf[rows*ohw:]
 	}
-	l.saved = nil
-	if k.role == convGradWeight && k.cols != nil {
-		if b, ok := k.cols.buf.([]T); ok && len(b) == g.n*g.groups*rows*ohw {
-			l.saved = b
-		}
-	}
 	l.partial = resized(l.partial, len(l.parts))
 	clear(l.partial)
 	if k.role == convGradWeight {
@@ -145,7 +135,7 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 		}
 	}
 	// Drop the call's operands: the kernel outlives them.
-	l.a, l.b, l.out, l.saved = nil, nil, nil, nil
+	l.a, l.b, l.out = nil, nil, nil
 	clear(l.partial)
 }
 
@@ -158,7 +148,6 @@ type convLoop[T float] struct {
 	cols, phases [][]T // per worker
 	partial      [][]T // per chunk: the weight gradient it accumulates into
 	lefts        []*packedLeft
-	saved        []T // the forward pass's im2col matrices, if kept
 	body         func(wk, p int)
 }
 
@@ -186,11 +175,7 @@ func (l *convLoop[T]) run(wk, p int) {
 				col2im(g, col, cg, l.out[xOff:], phase)
 			case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
 				x, dy := l.a, l.b
-				if l.saved != nil {
-					col = l.saved[(n*g.groups+gi)*rows*ohw:][:rows*ohw]
-				} else {
-					im2col(g, x[xOff:], cg, col, phase)
-				}
+				im2col(g, x[xOff:], cg, col, phase)
 				gemm(false, true, og, rows, ohw, dy[yOff:], ohw, col, ohw, 1, dw[wOff:], rows)
 			}
 		}

@@ -187,32 +187,23 @@ var vggm112Convs = []struct {
 }
 
 // BenchmarkVGGM112Conv runs each vggm-112 convolution block's forward pass
-// (keeping its im2col matrices for the weight gradient, as training does)
 // and its input and weight gradients, one thread.
 func BenchmarkVGGM112Conv(b *testing.B) {
 	for _, c := range vggm112Convs {
 		rng := rand.New(rand.NewPCG(1, 1))
 		fwd := convBlockKernel{g: c.g, ops: blockOps{bias: true, relu: true, pool: c.pool, xGrad: true}, st: &blockState{}}
-		fwd.st.cols.keep = true
 		x, w := randomValue(rng, c.g.xShape()...), randomValue(rng, c.g.wShape()...)
 		in := []G.Value{x, w, randomValue(rng, c.g.o)}
 		y := newValue(gt.Float32, fwd.outShape())
 		dy := randomValue(rng, c.g.yShape()...)
 		ctx := &runContext{threads: 1}
 		b.Run(c.name+"/forward", func(b *testing.B) { benchKernel(b, ctx, fwd, in, y, false) })
-		b.Run(c.name+"/forward_unsaved", func(b *testing.B) {
-			benchKernel(b, ctx, convBlockKernel{g: c.g, ops: fwd.ops, st: &blockState{}}, in, y, false)
-		})
-		b.Run(c.name+"/grad_weight_rebuilt", func(b *testing.B) {
-			k := convKernel{role: convGradWeight, g: c.g, st: &scratch{}}
-			benchKernel(b, ctx, k, []G.Value{x, dy}, newValue(gt.Float32, c.g.wShape()), true)
-		})
 		b.Run(c.name+"/grad_input", func(b *testing.B) {
 			k := convKernel{role: convGradInput, g: c.g, st: &scratch{}}
 			benchKernel(b, ctx, k, []G.Value{w, dy}, newValue(gt.Float32, c.g.xShape()), true)
 		})
 		b.Run(c.name+"/grad_weight", func(b *testing.B) {
-			k := convKernel{role: convGradWeight, g: c.g, st: &scratch{}, cols: &fwd.st.cols}
+			k := convKernel{role: convGradWeight, g: c.g, st: &scratch{}}
 			benchKernel(b, ctx, k, []G.Value{x, dy}, newValue(gt.Float32, c.g.wShape()), true)
 		})
 	}

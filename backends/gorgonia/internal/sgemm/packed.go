@@ -74,5 +74,7 @@ func SgemmPacked(p *PackedA, transB bool, n int, alpha float32, b []float32, ldb
 	}
 	bufs := packPool.Get().(*packBuffers)
 	defer packPool.Put(bufs)
-	multiply(m, n, k, alpha, p.block, transB, b, ldb, beta, c, ldc, bufs)
+	multiply(m, n, k, alpha, p.block, func(dst []float32, pc, kc, jc, nc int) {
+		packBBlock(dst, transB, b, ldb, pc, kc, jc, nc)
+	}, ncMax, beta, c, ldc, bufs)
 }

@@ -53,23 +53,43 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	bufs := packPool.Get().(*packBuffers)
 	defer packPool.Put(bufs)
 	multiply(m, n, k, alpha, func(ic, mc, pc, kc int) []float32 {
-		ap := bufs.a.take(kc * roundUp(mc, mr))
-		if transA {
-			packATrans(ap, a, lda, ic, mc, pc, kc)
-		} else {
-			packA(ap, a, lda, ic, mc, pc, kc)
-		}
-		return ap
-	}, transB, b, ldb, beta, c, ldc, bufs)
+		return packedABlock(bufs, transA, a, lda, ic, mc, pc, kc)
+	}, func(dst []float32, pc, kc, jc, nc int) {
+		packBBlock(dst, transB, b, ldb, pc, kc, jc, nc)
+	}, ncMax, beta, c, ldc, bufs)
+}
+
+// packedABlock packs op(A) rows [ic, ic+mc) and columns [pc, pc+kc) into
+// bufs.a.
+func packedABlock(bufs *packBuffers, transA bool, a []float32, lda, ic, mc, pc, kc int) []float32 {
+	ap := bufs.a.take(kc * roundUp(mc, mr))
+	if transA {
+		packATrans(ap, a, lda, ic, mc, pc, kc)
+	} else {
+		packA(ap, a, lda, ic, mc, pc, kc)
+	}
+	return ap
+}
+
+// packBBlock packs op(B) rows [pc, pc+kc) and columns [jc, jc+nc) into dst.
+func packBBlock(dst []float32, transB bool, b []float32, ldb, pc, kc, jc, nc int) {
+	if transB {
+		packBTrans(dst, b, ldb, pc, kc, jc, nc)
+	} else {
+		packB(dst, b, ldb, pc, kc, jc, nc)
+	}
 }
 
 // multiply is Sgemm's blocked loop (m, n, k ≥ 1); aBlock returns op(A)
-// rows [ic, ic+mc) and columns [pc, pc+kc), packed.
-func multiply(m, n, k int, alpha float32, aBlock func(ic, mc, pc, kc int) []float32, transB bool, b []float32, ldb int, beta float32, c []float32, ldc int, bufs *packBuffers) {
+// rows [ic, ic+mc) and columns [pc, pc+kc), packed; bBlock packs op(B)
+// rows [pc, pc+kc) and columns [jc, jc+nc) into its dst. op(B) is taken
+// ncStep columns at a time (a multiple of nr, so that the tiles, and the
+// edge tiles among them, are the same for every ncStep).
+func multiply(m, n, k int, alpha float32, aBlock func(ic, mc, pc, kc int) []float32, bBlock BPacker, ncStep int, beta float32, c []float32, ldc int, bufs *packBuffers) {
 	kernel, wide := activeKernel(), wideKernels()
 	kcStep, mcStep := depthBlock(k), rowBlock(m)
-	for jc := 0; jc < n; jc += ncMax {
-		nc := min(ncMax, n-jc)
+	for jc := 0; jc < n; jc += ncStep {
+		nc := min(ncStep, n-jc)
 		for pc := 0; pc < k; pc += kcStep {
 			kc := min(kcStep, k-pc)
 			// Only the first k block applies beta; later ones add to it.
@@ -78,11 +98,7 @@ func multiply(m, n, k int, alpha float32, aBlock func(ic, mc, pc, kc int) []floa
 				blockBeta = 1
 			}
 			bp := bufs.b.take(kc * roundUp(nc, nr))
-			if transB {
-				packBTrans(bp, b, ldb, pc, kc, jc, nc)
-			} else {
-				packB(bp, b, ldb, pc, kc, jc, nc)
-			}
+			bBlock(bp, pc, kc, jc, nc)
 			for ic := 0; ic < m; ic += mcStep {
 				mc := min(mcStep, m-ic)
 				ap := aBlock(ic, mc, pc, kc)

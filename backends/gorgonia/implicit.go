@@ -1,6 +1,7 @@
 package gorgonia
 
 import (
+	"math/bits"
 	"unsafe"
 )
 
@@ -27,11 +28,6 @@ import (
 // (sgemm.PanelCols; the layout tables below are built for it).
 const implicitPanel = 16
 
-// implicitSlack is the number of zero floats after the planes: a panel
-// row is written with 16-float copies from the start of each run, which
-// may read up to 15 floats past the last plane element.
-const implicitSlack = implicitPanel
-
 // implicitLayout is where the packer finds each im2col value of one group
 // of one image in the padded phase planes. It depends on the geometry
 // only, so a kernel computes it once.
@@ -43,13 +39,19 @@ type implicitLayout struct {
 	// rowBase[r] is the plane offset of output pixel (0, 0) in im2col row
 	// r = (c·kh + ki)·kw + kj.
 	rowBase []int
-	// Panel q (output pixels 16q onwards) is made of runs: run s, for s
-	// in [runFirst[q], runFirst[q+1]), fills the panel's lanes from
-	// runLane[s] to the next run's lane (or the panel's valid lanes) with
-	// consecutive plane elements from rowBase[r] + runOff[s] on.
-	runFirst        []int
-	runLane, runOff []int
-	lastLanes       int // lanes of the last panel that hold pixels (1..16)
+	// Panel q (output pixels 16q onwards) is made of runs, one per output
+	// row it touches: runs[runFirst[q]:runFirst[q+1]].
+	runFirst []int
+	runs     []implicitRun
+}
+
+// implicitRun is a run of a panel's lanes that im2col row r fills with
+// consecutive plane elements: lane l in mask holds the plane element at
+// rowBase[r] + off + l. Lanes in no run's mask (past the last pixel) are
+// zero.
+type implicitRun struct {
+	off  int
+	mask uint64 // lanes 0..15; a uint64 keeps the struct 16 bytes for the assembly
 }
 
 // newImplicitLayout lays out im2col of g over cg channels (one group).
@@ -73,23 +75,27 @@ func newImplicitLayout(g convGeom, cg int) *implicitLayout {
 	}
 	ohw := g.oh * g.ow
 	for j0 := 0; j0 < ohw; j0 += implicitPanel {
-		l.runFirst = append(l.runFirst, len(l.runLane))
-		for j := j0; j < min(j0+implicitPanel, ohw); {
+		l.runFirst = append(l.runFirst, len(l.runs))
+		end := min(j0+implicitPanel, ohw)
+		for j := j0; j < end; {
 			oy, ox := j/g.ow, j%g.ow
-			l.runLane = append(l.runLane, j-j0)
-			l.runOff = append(l.runOff, oy*g.sh*l.pwidth+ox)
-			j += g.ow - ox // to the next output row
+			next := min(end, j+g.ow-ox) // the next output row's first pixel
+			lane, lanes := j-j0, next-j
+			l.runs = append(l.runs, implicitRun{
+				off:  oy*g.sh*l.pwidth + ox - lane,
+				mask: (1<<lanes - 1) << lane,
+			})
+			j = next
 		}
 	}
-	l.runFirst = append(l.runFirst, len(l.runLane))
-	l.lastLanes = ohw - (len(l.runFirst)-2)*implicitPanel
+	l.runFirst = append(l.runFirst, len(l.runs))
 	return l
 }
 
 // planesLen is the number of floats the padded phase planes of one group
-// take, slack included.
+// take.
 func (l *implicitLayout) planesLen() int {
-	return l.cg*l.g.sw*l.prows*l.pwidth + implicitSlack
+	return l.cg * l.g.sw * l.prows * l.pwidth
 }
 
 // fillPlanes writes the padded phase planes of the cg channels of x (one
@@ -133,7 +139,6 @@ func (l *implicitLayout) fillPlanes(x, planes []float32) {
 			}
 		}
 	}
-	clear(planes[l.cg*sw*planeLen:])
 }
 
 // phaseColumns returns the columns [lo, hi) of phase plane phase that
@@ -199,63 +204,31 @@ func (p *implicitPacker) load(layout *implicitLayout, x []float32) {
 // zeros past nc).
 func (p *implicitPacker) pack(dst []float32, pc, kc, jc, nc int) {
 	l := p.layout
-	if jc%implicitPanel != 0 {
-		// sgemm's blocks start on panel boundaries; any other start takes
-		// the element-by-element path.
+	ohw := l.g.oh * l.g.ow
+	if jc%implicitPanel != 0 || (jc+nc < ohw && nc%implicitPanel != 0) {
+		// sgemm's blocks start on panel boundaries and end on one or at
+		// the last column; other blocks take the element-by-element path.
 		p.packAnyStart(dst, pc, kc, jc, nc)
 		return
 	}
 	rows := l.rowBase[pc : pc+kc]
-	q0, panels := jc/implicitPanel, (nc+implicitPanel-1)/implicitPanel
-	lastPanel := len(l.runFirst) - 2
-	for q := range panels {
+	q0 := jc / implicitPanel
+	for q := 0; q*implicitPanel < nc; q++ {
 		panel := dst[q*implicitPanel*kc:][:implicitPanel*kc]
-		gq := q0 + q
-		lanes, offs := l.runLane[l.runFirst[gq]:l.runFirst[gq+1]], l.runOff[l.runFirst[gq]:l.runFirst[gq+1]]
-		valid := implicitPanel
-		if gq == lastPanel {
-			valid = l.lastLanes
-		}
-		if len(lanes) == 1 && valid == implicitPanel {
-			// One run fills the whole panel row.
-			off := offs[0]
-			for r, base := range rows {
-				*(*[implicitPanel]float32)(panel[r*implicitPanel:]) = *(*[implicitPanel]float32)(p.planes[base+off:])
-			}
+		runs := l.runs[l.runFirst[q0+q]:l.runFirst[q0+q+1]]
+		if implicitAVX512 {
+			implicitPanelAVX512(&panel[0], kc, &rows[0], &p.planes[0], &runs[0], len(runs))
 			continue
 		}
-		// Each run is copied 16 floats at a time from its first lane: the
-		// floats past the run land on lanes the next run (or the next
-		// panel row, written after) overwrites. The block's last row is
-		// written exactly, having nothing after it.
-		tail := len(rows)
-		if q == panels-1 {
-			tail--
-		}
-		for r, base := range rows[:tail] {
-			// out reaches past the panel row: the 16-float copies may.
-			out := dst[(q*kc+r)*implicitPanel:]
-			for s, lane := range lanes {
-				*(*[implicitPanel]float32)(out[lane:]) = *(*[implicitPanel]float32)(p.planes[base+offs[s]:])
+		for r, base := range rows {
+			out := panel[r*implicitPanel:][:implicitPanel]
+			clear(out)
+			for _, run := range runs {
+				lane, end := bits.TrailingZeros64(run.mask), 64-bits.LeadingZeros64(run.mask)
+				copy(out[lane:end], p.planes[base+run.off+lane:])
 			}
-			clear(out[valid:implicitPanel])
-		}
-		if tail < len(rows) {
-			p.exactRow(panel[tail*implicitPanel:][:implicitPanel], rows[tail], lanes, offs, valid)
 		}
 	}
-}
-
-// exactRow writes one panel row run by run without writing past it.
-func (p *implicitPacker) exactRow(out []float32, base int, lanes, offs []int, valid int) {
-	for s, lane := range lanes {
-		end := valid
-		if s+1 < len(lanes) {
-			end = lanes[s+1]
-		}
-		copy(out[lane:end], p.planes[base+offs[s]:])
-	}
-	clear(out[valid:])
 }
 
 // packAnyStart is pack for a block whose first column is not on a panel
@@ -320,9 +293,10 @@ func implicitProduct[T float](ps *implicitPackers, wk int, left *packedLeft, x, 
 	left.timesImplicit(ohw, pk, ps.ncStep, 0, any(c).([]float32), ohw)
 }
 
-// useImplicit lets tests compare the implicit products with im2col +
-// GEMM.
-var useImplicit = true
+// useImplicit says whether float32 convolutions take the implicit path:
+// where the packer has its AVX-512 assembly. Tests set it to compare the
+// implicit products with im2col + GEMM.
+var useImplicit = implicitAVX512
 
 // implicitFloat32 says whether a kernel on T takes the implicit path:
 // float32 with sgemm's packers (not the openblas build).

@@ -47,8 +47,22 @@ func geomName(g convGeom) string {
 // depths and column steps, each group of the image, and blocks that do
 // not start on a panel boundary.
 func TestImplicitPackerMatchesPackB(t *testing.T) {
-	for _, g := range implicitCases() {
-		t.Run(geomName(g), func(t *testing.T) {
+	defer func(was bool) { implicitAVX512 = was }(implicitAVX512)
+	packers := []bool{false}
+	if implicitAVX512 {
+		packers = append(packers, true)
+	}
+	for _, asm := range packers {
+		implicitAVX512 = asm
+		for _, g := range implicitCases() {
+			t.Run(fmt.Sprintf("avx512=%v/%s", asm, geomName(g)), func(t *testing.T) { checkImplicitPacker(t, g) })
+		}
+	}
+}
+
+func checkImplicitPacker(t *testing.T, g convGeom) {
+	{
+		{
 			rng := rand.New(rand.NewPCG(7, uint64(g.h*g.w)))
 			x := make([]float32, g.c*g.h*g.w)
 			for i := range x {
@@ -74,15 +88,16 @@ func TestImplicitPackerMatchesPackB(t *testing.T) {
 						}
 					}
 				}
-				// Blocks starting inside a panel (sgemm does not ask for
-				// them, but a BPacker may be).
-				for _, jc := range []int{1, 3, 17} {
+				// Blocks starting inside a panel or ending inside one
+				// before the last column (sgemm asks for neither, but a
+				// BPacker may be).
+				for _, jc := range []int{0, 1, 3, 17} {
 					if jc < ohw {
 						comparePackedBlock(t, &pk, col, ohw, 0, rows, jc, min(21, ohw-jc))
 					}
 				}
 			}
-		})
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
-//go:build !amd64 || purego
+//go:build !amd64 || purego || openblas
 
 package gorgonia
 
-// useTransposeAVX2 is false: the assembly is not built here.
+// useTransposeAVX2 is false: the assembly is not built here (nor with
+// OpenBLAS, which keeps im2col + GEMM for the weight gradient, and whose
+// cgo does not mix with Go assembly).
 var useTransposeAVX2 = false
 
 // transposeRunAVX2 is never called here (useTransposeAVX2 is false).

@@ -104,6 +104,13 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 		colLen, phaseLen = 0, 0
 		l.packers.prepare(g, cg, workers)
 	}
+	// A float32 weight gradient packs op(B) from the image (wgradpack.go)
+	// and needs no im2col matrix.
+	l.wgrad = nil
+	if _, f32 := any(a).([]float32); f32 && k.role == convGradWeight && wgradUsable(g) {
+		l.wgradKept = wgradPackers(l.wgradKept, g, workers)
+		l.wgrad, colLen = l.wgradKept, 0
+	}
 	for wk := range workers {
 		buf := scratchFor[T](st, wk, colLen+phaseLen)
 		l.cols[wk], l.phases[wk] = buf[:colLen], buf[colLen:]
@@ -158,6 +165,9 @@ type convLoop[T float] struct {
 	implicit     bool // forward products packed from the image (implicitProduct)
 	packers      implicitPackers
 	body         func(wk, p int)
+	// wgrad are the workers' weight-gradient packers when this call uses
+	// them (nil otherwise), wgradKept the packers kept across calls.
+	wgrad, wgradKept []*wgradPacker
 }
 
 // run computes chunk p of the images as worker wk.
@@ -188,6 +198,10 @@ func (l *convLoop[T]) run(wk, p int) {
 				col2im(g, col, cg, l.out[xOff:], phase)
 			case convGradWeight: // dW_g += dy_g · col(x_g)ᵀ
 				x, dy := l.a, l.b
+				if l.wgrad != nil {
+					l.wgrad[wk].gradWeight(any(x[xOff:]).([]float32), any(dy[yOff:]).([]float32), any(dw[wOff:]).([]float32))
+					continue
+				}
 				im2col(g, x[xOff:], cg, col, phase)
 				gemm(false, true, og, rows, ohw, dy[yOff:], ohw, col, ohw, 1, dw[wOff:], rows)
 			}

@@ -19,6 +19,8 @@ TEXT ·implicitPanelAVX512(SB), NOSPLIT, $0-48
 	MOVQ nRuns+40(FP), R9
 	TESTQ CX, CX
 	JEQ done
+	CMPQ R9, $2
+	JEQ two
 	CMPQ R9, $1
 	JNE row
 
@@ -37,6 +39,28 @@ single:
 	ADDQ $8, SI
 	DECQ CX
 	JNE single
+	JMP done
+
+two:
+	// Two runs (a panel across two output rows, the usual case): their
+	// offsets and masks stay in registers. The first load zeroes the
+	// lanes outside its mask, the second fills its own.
+	MOVQ (R8), R12
+	KMOVW 8(R8), K1
+	MOVQ 16(R8), R13
+	KMOVW 24(R8), K2
+	LEAQ (DX)(R12*4), R12 // src + first run's offset
+	LEAQ (DX)(R13*4), R13 // src + second run's offset
+
+pair:
+	MOVQ (SI), AX
+	VMOVUPS.Z (R12)(AX*4), K1, Z0
+	VMOVUPS (R13)(AX*4), K2, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $8, SI
+	DECQ CX
+	JNE pair
 	JMP done
 
 row:

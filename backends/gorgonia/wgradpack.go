@@ -180,7 +180,7 @@ func (p *wgradPacker) packBlock(dst []float32, pc, kc, jc, nc int) {
 // transposeRun writes out[i·16 + r] = img[base + offs[r] + i] for the n
 // pixels i of a run and the 16 rows r of a panel. maxOff bounds offs.
 func transposeRun(out, img []float32, base int, offs *[wgradPanel]int, maxOff, n int) {
-	if n >= 8 && useTransposeAVX2 {
+	if n >= 8 && useConvAVX2 {
 		// The assembly trusts its pointers: these checks keep a layout bug
 		// from reading or writing out of bounds.
 		_ = out[n*wgradPanel-1]

@@ -33,13 +33,13 @@ func wgradCaseName(g convGeom) string {
 // them) and off.
 func packerModes(t *testing.T, f func(t *testing.T)) {
 	modes := []bool{false}
-	if useTransposeAVX2 {
+	if useConvAVX2 {
 		modes = append(modes, true)
 	}
-	saved := useTransposeAVX2
-	defer func() { useTransposeAVX2 = saved }()
+	saved := useConvAVX2
+	defer func() { useConvAVX2 = saved }()
 	for _, avx := range modes {
-		useTransposeAVX2 = avx
+		useConvAVX2 = avx
 		t.Run(fmt.Sprintf("avx2=%v", avx), f)
 	}
 }

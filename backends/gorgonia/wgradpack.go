@@ -136,8 +136,12 @@ func (p *wgradPacker) load(x []float32) {
 				f, s := first[g.pw/2:], second[(g.pw+1)/2:]
 				pairs := pairsOf(row[:n&^1])
 				f, s = f[:len(pairs)], s[:len(pairs)]
-				for j, pair := range pairs {
-					f[j], s[j] = pair[0], pair[1]
+				if len(pairs) >= 8 && useConvAVX2 {
+					splitPairsAVX2(len(pairs), &row[0], &f[0], &s[0])
+				} else {
+					for j, pair := range pairs {
+						f[j], s[j] = pair[0], pair[1]
+					}
 				}
 				if n%2 == 1 {
 					first[(n-1+g.pw)/2] = row[n-1]

@@ -22,3 +22,9 @@ func transposeRunAVX2(n int, src *float32, offs *[wgradPanel]int, dst *float32)
 //
 //go:noescape
 func addRowsAVX2(rows, cols int, src *float32, srcStride int, dst *float32, dstStride int)
+
+// splitPairsAVX2 is first[j] = src[2j], second[j] = src[2j+1] for j in
+// [0, n), n ≥ 8.
+//
+//go:noescape
+func splitPairsAVX2(n int, src *float32, first, second *float32)

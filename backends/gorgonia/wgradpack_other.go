@@ -16,3 +16,8 @@ func transposeRunAVX2(n int, src *float32, offs *[wgradPanel]int, dst *float32) 
 func addRowsAVX2(rows, cols int, src *float32, srcStride int, dst *float32, dstStride int) {
 	panic("gorgonia: addRowsAVX2 without the assembly")
 }
+
+// splitPairsAVX2 is never called here (useConvAVX2 is false).
+func splitPairsAVX2(n int, src *float32, first, second *float32) {
+	panic("gorgonia: splitPairsAVX2 without the assembly")
+}

@@ -96,8 +96,14 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	l.parts = chunksInto(l.parts, g.n, convChunks)
 	workers := min(ctx.threads, len(l.parts))
 	l.cols, l.phases = resized(l.cols, workers), resized(l.phases, workers)
-	phaseLen := g.phaseLen(cg)
-	colLen := rows * ohw
+	// The forward pass's implicit products pack op(B) from the image: no
+	// im2col matrix.
+	l.implicit = k.role == convForward && implicitFloat32[T]()
+	colLen, phaseLen := rows*ohw, g.phaseLen(cg)
+	if l.implicit {
+		colLen, phaseLen = 0, 0
+		l.packers.prepare(g, cg, workers)
+	}
 	// A float32 weight gradient packs op(B) from the image (wgradpack.go)
 	// and needs no im2col matrix.
 	l.wgrad = nil
@@ -156,6 +162,8 @@ type convLoop[T float] struct {
 	cols, phases [][]T // per worker
 	partial      [][]T // per chunk: the weight gradient it accumulates into
 	lefts        []*packedLeft
+	implicit     bool // forward products packed from the image (implicitProduct)
+	packers      implicitPackers
 	body         func(wk, p int)
 	// wgrad are the workers' weight-gradient packers when this call uses
 	// them (nil otherwise), wgradKept the packers kept across calls.
@@ -178,6 +186,10 @@ func (l *convLoop[T]) run(wk, p int) {
 			switch l.k.role {
 			case convForward: // y_g = W_g · col(x_g)
 				x, w := l.a, l.b
+				if l.implicit {
+					implicitProduct(&l.packers, wk, l.lefts[gi], x[xOff:], l.out[yOff:])
+					continue
+				}
 				im2col(g, x[xOff:], cg, col, phase)
 				leftTimes(l.lefts[gi], false, og, ohw, rows, w[wOff:], rows, col, ohw, 0, l.out[yOff:], ohw)
 			case convGradInput: // dx_g += col2im(W_gᵀ · dy_g)
@@ -241,8 +253,15 @@ func runGradInputAsConv[T float](ctx *runContext, k convKernel, w, dy, dx []T) {
 	l := keptLoop[gradInputLoop[T]](st, loopGradInputAsConv)
 	workers := min(ctx.threads, g.n)
 	l.cols = resized(l.cols, workers)
+	// The implicit products pack op(B) from dy: no im2col matrix.
+	l.implicit = implicitFloat32[T]()
+	colLen := rows * hw
+	if l.implicit {
+		colLen = 0
+		l.packers.prepare(t, t.c, workers)
+	}
 	for wk := range l.cols {
-		l.cols[wk] = scratchFor[T](st, wk, rows*hw)
+		l.cols[wk] = scratchFor[T](st, wk, colLen)
 	}
 	l.k, l.dy, l.dx, l.wt = k, dy, dx, wt
 	l.left = leftsFor(st, 1)[0]
@@ -261,6 +280,8 @@ type gradInputLoop[T float] struct {
 	dy, dx, wt []T
 	cols       [][]T // per worker
 	left       *packedLeft
+	implicit   bool // products packed from dy (implicitProduct)
+	packers    implicitPackers
 	body       func(wk, n int)
 }
 
@@ -270,6 +291,10 @@ func (l *gradInputLoop[T]) run(wk, n int) {
 	t := g.transposed()
 	rows, hw := t.colRows(), t.oh*t.ow
 	yImg, xImg := g.o*g.oh*g.ow, g.c*hw
+	if l.implicit {
+		implicitProduct(&l.packers, wk, l.left, l.dy[n*yImg:], l.dx[n*xImg:])
+		return
+	}
 	im2col(t, l.dy[n*yImg:], t.c, l.cols[wk], nil)
 	leftTimes(l.left, false, g.c, hw, rows, l.wt, rows, l.cols[wk], hw, 0, l.dx[n*xImg:], hw)
 }

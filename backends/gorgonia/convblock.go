@@ -211,12 +211,18 @@ func runConvBlock[T float](ctx *runContext, k convBlockKernel, in []G.Value, out
 		yLen = g.o * ohw
 	}
 	l.cols, l.ys, l.phases = resized(l.cols, workers), resized(l.ys, workers), resized(l.phases, workers)
-	phaseLen := g.phaseLen(cg)
+	// The implicit products pack op(B) from the image: no im2col matrix.
+	l.implicit = implicitFloat32[T]()
+	colLen, phaseLen := rows*ohw, g.phaseLen(cg)
+	if l.implicit {
+		colLen, phaseLen = 0, 0
+		l.packers.prepare(g, cg, workers)
+	}
 	for wk := range workers {
-		buf := scratchFor[T](&k.st.scratch, wk, rows*ohw+yLen+phaseLen)
-		l.cols[wk] = buf[:rows*ohw]
-		l.ys[wk] = buf[rows*ohw:][:yLen]
-		l.phases[wk] = buf[rows*ohw+yLen:]
+		buf := scratchFor[T](&k.st.scratch, wk, colLen+yLen+phaseLen)
+		l.cols[wk] = buf[:colLen]
+		l.ys[wk] = buf[colLen:][:yLen]
+		l.phases[wk] = buf[colLen+yLen:]
 	}
 	// The weights are packed once for all images.
 	l.lefts = leftsFor(&k.st.scratch, g.groups)
@@ -238,6 +244,8 @@ type blockLoop[T float] struct {
 	x, w, bias, out  []T
 	cols, ys, phases [][]T // per worker
 	lefts            []*packedLeft
+	implicit         bool // float32 products packed from the image (implicitProduct)
+	packers          implicitPackers
 	body             func(wk, n int)
 }
 
@@ -260,7 +268,12 @@ func (l *blockLoop[T]) run(wk, n int) {
 		y = l.ys[wk]
 	}
 	for gi := range g.groups {
-		im2col(g, l.x[n*xImg+gi*cg*g.h*g.w:], cg, col, l.phases[wk])
+		x := l.x[n*xImg+gi*cg*g.h*g.w:]
+		if l.implicit {
+			implicitProduct(&l.packers, wk, l.lefts[gi], x, y[gi*og*ohw:])
+			continue
+		}
+		im2col(g, x, cg, col, l.phases[wk])
 		leftTimes(l.lefts[gi], false, og, ohw, rows, l.w[gi*og*rows:], rows, col, ohw, 0, y[gi*og*ohw:], ohw)
 	}
 	if !k.ops.pool {

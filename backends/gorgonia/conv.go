@@ -536,16 +536,13 @@ func col2im[T float](g convGeom, col []T, cg int, x, phases []T) {
 					phase, shift = g.phaseOf(ix0)
 				}
 				plane := dstImg[(c*g.sw+phase)*g.h*width:][:g.h*width]
-				for oy := range g.oh {
-					iy := oy*g.sh - g.ph + ki*g.dh
-					if iy < 0 || iy >= g.h {
-						continue
-					}
-					src := row[oy*g.ow : (oy+1)*g.ow][lo:hi]
-					d := plane[iy*width : (iy+1)*width][lo+shift : hi+shift]
-					for j, v := range src {
-						d[j] += v
-					}
+				// The output rows whose input row lies in the image, each
+				// added into its input row: rows oy and oy+1 are sh input
+				// rows apart, so they never add into the same element.
+				oy0, oy1 := validRange(g.oh, g.h, g.sh, ki*g.dh-g.ph)
+				if oy0 < oy1 && lo < hi {
+					iy0 := oy0*g.sh - g.ph + ki*g.dh
+					addRows(oy1-oy0, hi-lo, row[oy0*g.ow+lo:], g.ow, plane[iy0*width+lo+shift:], g.sh*width)
 				}
 			}
 		}

@@ -32,6 +32,8 @@ type wgradPacker struct {
 	planeH, planeW int // one padded phase plane
 	pixRow         int // offset between the same column of two output rows: sh·planeW
 	planes         int // length of the planes in img; zeros follow
+	rowLo, rowHi   int // the padded rows that hold input rows
+	colHi          int // the input columns [0, colHi) that land in the planes
 	// img holds the current image's padded phase planes, then zeros.
 	img []float32
 	// rowOffs is where each im2col row's first pixel lies in img, for the
@@ -71,7 +73,13 @@ func (p *wgradPacker) setup(g convGeom) {
 	p.planes = cg * g.sw * p.planeH * p.planeW
 	zeros := (g.oh-1)*p.pixRow + g.ow
 	p.img = resized(p.img, p.planes+zeros)
-	clear(p.img[p.planes:])
+	clear(p.img)
+	// The input rows and columns that land in the planes (see load): padded
+	// row r is input row r − ph, and padded column s, input column s − pw,
+	// lies in phase s mod sw, column s/sw < planeW.
+	p.rowLo = min(g.ph, p.planeH)
+	p.rowHi = max(p.rowLo, min(p.planeH, g.ph+g.h))
+	p.colHi = max(0, min(g.w, g.sw*p.planeW-g.pw))
 	rows := g.colRows()
 	p.rowOffs = resized(p.rowOffs, roundUpTo(rows, wgradPanel))
 	p.maxOff = 0
@@ -101,81 +109,51 @@ func wgradUsable(g convGeom) bool {
 
 // load copies the cg channel planes of one image (h×w each) into the
 // padded phase planes: plane (c, φ) row r column m holds padded input
-// (c, r, m·sw + φ), which is x[c, r − ph, m·sw + φ − pw] or zero.
+// (c, r, m·sw + φ), which is x[c, r − ph, m·sw + φ − pw] or zero. The
+// padding is the same for every image, so setup clears the planes once
+// and load writes only the elements that come from x: input rows
+// [rowLo − ph, rowHi − ph), columns [0, colHi) of each.
 func (p *wgradPacker) load(x []float32) {
 	g := p.g
 	cg := g.c / g.groups
-	hw, size := g.h*g.w, p.planeH*p.planeW
+	hw, size, n := g.h*g.w, p.planeH*p.planeW, p.colHi
 	for c := range cg {
 		src := x[c*hw:][:hw]
-		for r := range p.planeH {
-			iy := r - g.ph
-			if iy < 0 || iy >= g.h {
-				for phase := range g.sw {
-					clear(p.img[(c*g.sw+phase)*size+r*p.planeW:][:p.planeW])
+		for r := p.rowLo; r < p.rowHi; r++ {
+			row := src[(r-g.ph)*g.w:][:n]
+			at := c*g.sw*size + r*p.planeW
+			switch g.sw {
+			case 1:
+				copy(p.img[at+g.pw:][:n], row)
+			case 2:
+				// Input columns 2j and 2j+1 are padded columns 2j + pw and
+				// 2j + 1 + pw: one column of each phase row, so the row is
+				// read once, in pairs.
+				first, second := p.img[at:][:p.planeW], p.img[at+size:][:p.planeW]
+				if g.pw%2 == 1 {
+					first, second = second, first
 				}
-				continue
-			}
-			row := src[iy*g.w:][:g.w]
-			if g.sw == 2 {
-				even := p.img[(2*c)*size+r*p.planeW:][:p.planeW]
-				odd := p.img[(2*c+1)*size+r*p.planeW:][:p.planeW]
-				splitRow2(row, g.pw, even, odd)
-				continue
-			}
-			for phase := range g.sw {
-				dst := p.img[(c*g.sw+phase)*size+r*p.planeW:][:p.planeW]
-				off := phase - g.pw
-				lo, hi := validRange(p.planeW, g.w, g.sw, off)
-				clear(dst[:lo])
-				if g.sw == 1 {
-					copy(dst[lo:hi], row[lo+off:hi+off])
+				f, s := first[g.pw/2:], second[(g.pw+1)/2:]
+				pairs := pairsOf(row[:n&^1])
+				f, s = f[:len(pairs)], s[:len(pairs)]
+				if len(pairs) >= 8 && useConvAVX2 {
+					splitPairsAVX2(len(pairs), &row[0], &f[0], &s[0])
 				} else {
-					for m := lo; m < hi; m++ {
-						dst[m] = row[m*g.sw+off]
+					for j, pair := range pairs {
+						f[j], s[j] = pair[0], pair[1]
 					}
 				}
-				clear(dst[hi:])
+				if n%2 == 1 {
+					first[(n-1+g.pw)/2] = row[n-1]
+				}
+			default:
+				for ix, v := range row {
+					padded := ix + g.pw
+					p.img[at+padded%g.sw*size+padded/g.sw] = v
+				}
 			}
 		}
 	}
-}
-
-// splitRow2 writes one input row into its even and odd padded phase rows
-// for stride 2 and left padding pw: padded column s = ix + pw goes to
-// phase s mod 2, column s/2. Input pairs (2j, 2j+1) land in one column of
-// each phase row, so the row is read once, in pairs.
-func splitRow2(row []float32, pw int, even, odd []float32) {
-	w := len(row)
-	// Input column 2j (padded 2j + pw) goes to phase pw mod 2, column
-	// j + pw/2; input column 2j+1 to the other phase, column j + (pw+1)/2.
-	first, second := even, odd
-	if pw%2 == 1 {
-		first, second = odd, even
-	}
-	lo0, hi0 := clampRange(pw/2, pw/2+(w+1)/2, len(first))
-	lo1, hi1 := clampRange((pw+1)/2, (pw+1)/2+w/2, len(second))
-	clear(first[:lo0])
-	clear(second[:lo1])
-	pairs := min(hi0-lo0, hi1-lo1)
-	f, s := first[lo0:][:pairs], second[lo1:][:pairs]
-	for j, pair := range pairsOf(row[:2*pairs]) {
-		f[j], s[j] = pair[0], pair[1]
-	}
-	for j := pairs; lo0+j < hi0; j++ {
-		first[lo0+j] = row[2*j]
-	}
-	for j := pairs; lo1+j < hi1; j++ {
-		second[lo1+j] = row[2*j+1]
-	}
-	clear(first[hi0:])
-	clear(second[hi1:])
-}
-
-// clampRange clips [lo, hi) to [0, n), empty ranges to [lo, lo).
-func clampRange(lo, hi, n int) (int, int) {
-	lo = min(lo, n)
-	return lo, max(lo, min(hi, n))
 }
 
 // packBlock is a BPacker (see internal/sgemm): it writes op(B) rows
@@ -206,7 +184,7 @@ func (p *wgradPacker) packBlock(dst []float32, pc, kc, jc, nc int) {
 // transposeRun writes out[i·16 + r] = img[base + offs[r] + i] for the n
 // pixels i of a run and the 16 rows r of a panel. maxOff bounds offs.
 func transposeRun(out, img []float32, base int, offs *[wgradPanel]int, maxOff, n int) {
-	if n >= 8 && useTransposeAVX2 {
+	if n >= 8 && useConvAVX2 {
 		// The assembly trusts its pointers: these checks keep a layout bug
 		// from reading or writing out of bounds.
 		_ = out[n*wgradPanel-1]

@@ -127,3 +127,47 @@ highTail:
 done:
 	VZEROUPPER
 	RET
+
+// func splitPairsAVX2(n int, src *float32, first, second *float32)
+//
+// first[j] = src[2j], second[j] = src[2j+1] for j in [0, n), n ≥ 8: eight
+// pairs at a time, and the last n mod 8 as the last eight pairs again
+// (the same values written twice).
+TEXT ·splitPairsAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ first+16(FP), DI
+	MOVQ second+24(FP), DX
+
+pairs:
+	CMPQ CX, $8
+	JLT pairsTail
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	// Y2 = s0 s2 s8 s10 | s4 s6 s12 s14, Y3 the odd ones likewise; the
+	// 64-bit permute puts the quarters in order.
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DX)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP pairs
+
+pairsTail:
+	TESTQ CX, CX
+	JZ pairsDone
+	// Back up by 8 − CX pairs.
+	LEAQ -64(SI)(CX*8), SI
+	LEAQ -32(DI)(CX*4), DI
+	LEAQ -32(DX)(CX*4), DX
+	MOVQ $8, CX
+	JMP pairs
+
+pairsDone:
+	VZEROUPPER
+	RET

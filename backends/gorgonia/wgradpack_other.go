@@ -2,12 +2,22 @@
 
 package gorgonia
 
-// useTransposeAVX2 is false: the assembly is not built here (nor with
+// useConvAVX2 is false: the assembly is not built here (nor with
 // OpenBLAS, which keeps im2col + GEMM for the weight gradient, and whose
 // cgo does not mix with Go assembly).
-var useTransposeAVX2 = false
+var useConvAVX2 = false
 
-// transposeRunAVX2 is never called here (useTransposeAVX2 is false).
+// transposeRunAVX2 is never called here (useConvAVX2 is false).
 func transposeRunAVX2(n int, src *float32, offs *[wgradPanel]int, dst *float32) {
 	panic("gorgonia: transposeRunAVX2 without the assembly")
+}
+
+// addRowsAVX2 is never called here (useConvAVX2 is false).
+func addRowsAVX2(rows, cols int, src *float32, srcStride int, dst *float32, dstStride int) {
+	panic("gorgonia: addRowsAVX2 without the assembly")
+}
+
+// splitPairsAVX2 is never called here (useConvAVX2 is false).
+func splitPairsAVX2(n int, src *float32, first, second *float32) {
+	panic("gorgonia: splitPairsAVX2 without the assembly")
 }

@@ -33,13 +33,13 @@ func wgradCaseName(g convGeom) string {
 // them) and off.
 func packerModes(t *testing.T, f func(t *testing.T)) {
 	modes := []bool{false}
-	if useTransposeAVX2 {
+	if useConvAVX2 {
 		modes = append(modes, true)
 	}
-	saved := useTransposeAVX2
-	defer func() { useTransposeAVX2 = saved }()
+	saved := useConvAVX2
+	defer func() { useConvAVX2 = saved }()
 	for _, avx := range modes {
-		useTransposeAVX2 = avx
+		useConvAVX2 = avx
 		t.Run(fmt.Sprintf("avx2=%v", avx), f)
 	}
 }
@@ -50,6 +50,7 @@ func packerModes(t *testing.T, f func(t *testing.T)) {
 // steps and for random blocks.
 func TestWgradPackerMatchesPackB(t *testing.T) {
 	packerModes(t, func(t *testing.T) {
+		var shared []*wgradPacker
 		for _, geom := range wgradCases {
 			g := withOutput(geom)
 			t.Run(wgradCaseName(g), func(t *testing.T) {
@@ -62,12 +63,15 @@ func TestWgradPackerMatchesPackB(t *testing.T) {
 				col := make([]float32, rows*ohw)
 				im2col(g, x, g.c, col, make([]float32, g.phaseLen(g.c)))
 
-				ps := wgradPackers(nil, g, 1)
-				p := ps[0]
-				// Stale planes must not show through.
-				for i := range p.img[:p.planes] {
-					p.img[i] = float32(math.NaN())
+				// The packer is reused across geometries, and loads another
+				// image first: neither may show through.
+				shared = wgradPackers(shared, g, 1)
+				p := shared[0]
+				other := make([]float32, len(x))
+				for i := range other {
+					other[i] = float32(math.NaN())
 				}
+				p.load(other)
 				p.load(x)
 				check := func(pc, kc, jc, nc int) {
 					t.Helper()

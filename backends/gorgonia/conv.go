@@ -416,13 +416,7 @@ func mergePhases2[T float](g convGeom, phases []T, cg int, x []T) {
 		odd := phases[(2*c+1)*g.h*pwid:][:g.h*pwid]
 		for iy := range g.h {
 			dst := plane[iy*g.w : (iy+1)*g.w]
-			e := even[iy*pwid:][:pairs]
-			o := odd[iy*pwid:][:pairs]
-			d := pairsOf(dst[:2*pairs])
-			for m := range d {
-				d[m][0] += e[m]
-				d[m][1] += o[m]
-			}
+			mergePairs(even[iy*pwid:][:pairs], odd[iy*pwid:][:pairs], dst[:2*pairs])
 			if g.w%2 == 1 {
 				dst[g.w-1] += even[iy*pwid+pairs]
 			}

@@ -75,3 +75,33 @@ func TestCol2imSameWithAndWithoutAssembly(t *testing.T) {
 		})
 	}
 }
+
+// TestMergePairsMatchesLoop: the assembly adds each phase element into its
+// image element once, bit for bit as the loop does, for lengths around
+// the 8- and 4-pair steps, and leaves the rest of the row alone.
+func TestMergePairsMatchesLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 1))
+	for _, n := range []int{1, 3, 4, 5, 7, 8, 9, 12, 13, 16, 21, 56} {
+		even, odd := make([]float32, n), make([]float32, n)
+		dst := make([]float32, 2*n+1)
+		for _, s := range [][]float32{even, odd, dst} {
+			for i := range s {
+				s[i] = float32(rng.NormFloat64())
+			}
+		}
+		want := append([]float32(nil), dst...)
+		for m := range n {
+			want[2*m] += even[m]
+			want[2*m+1] += odd[m]
+		}
+		packerModes(t, func(t *testing.T) {
+			got := append([]float32(nil), dst...)
+			mergePairs(even, odd, got[:2*n])
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n %d: dst[%d] = %v, want %v", n, i, got[i], want[i])
+				}
+			}
+		})
+	}
+}

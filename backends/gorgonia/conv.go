@@ -142,10 +142,10 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	}
 	parallelWorkers(workers, len(l.parts), l.body)
 	if k.role == convGradWeight {
+		// In chunk order, one add per element and chunk (eight floats at a
+		// time for float32).
 		for _, pw := range l.partial[1:] {
-			for i, v := range pw {
-				out[i] += v
-			}
+			addRows(1, len(out), pw, len(out), out, len(out))
 		}
 	}
 	// Drop the call's operands: the kernel outlives them.
@@ -416,13 +416,7 @@ func mergePhases2[T float](g convGeom, phases []T, cg int, x []T) {
 		odd := phases[(2*c+1)*g.h*pwid:][:g.h*pwid]
 		for iy := range g.h {
 			dst := plane[iy*g.w : (iy+1)*g.w]
-			e := even[iy*pwid:][:pairs]
-			o := odd[iy*pwid:][:pairs]
-			d := pairsOf(dst[:2*pairs])
-			for m := range d {
-				d[m][0] += e[m]
-				d[m][1] += o[m]
-			}
+			mergePairs(even[iy*pwid:][:pairs], odd[iy*pwid:][:pairs], dst[:2*pairs])
 			if g.w%2 == 1 {
 				dst[g.w-1] += even[iy*pwid+pairs]
 			}

@@ -28,3 +28,9 @@ func addRowsAVX2(rows, cols int, src *float32, srcStride int, dst *float32, dstS
 //
 //go:noescape
 func splitPairsAVX2(n int, src *float32, first, second *float32)
+
+// mergePairsAVX2 is dst[2m] += even[m], dst[2m+1] += odd[m] for m in
+// [0, n).
+//
+//go:noescape
+func mergePairsAVX2(n int, even, odd, dst *float32)

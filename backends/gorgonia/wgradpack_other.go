@@ -21,3 +21,8 @@ func addRowsAVX2(rows, cols int, src *float32, srcStride int, dst *float32, dstS
 func splitPairsAVX2(n int, src *float32, first, second *float32) {
 	panic("gorgonia: splitPairsAVX2 without the assembly")
 }
+
+// mergePairsAVX2 is never called here (useConvAVX2 is false).
+func mergePairsAVX2(n int, even, odd, dst *float32) {
+	panic("gorgonia: mergePairsAVX2 without the assembly")
+}

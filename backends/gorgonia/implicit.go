@@ -98,25 +98,20 @@ func (l *implicitLayout) planesLen() int {
 	return l.cg * l.g.sw * l.prows * l.pwidth
 }
 
-// fillPlanes writes the padded phase planes of the cg channels of x (one
-// group of one image, channel planes of h·w) into planes
-// (l.planesLen() floats).
+// fillPlanes writes the image columns of the padded phase planes of the
+// cg channels of x (one group of one image, channel planes of h·w) into
+// planes (l.planesLen() floats). The padding is not written: it is the
+// same zeros for every image, cleared once when the buffer is made
+// (implicitPacker.load). Clearing it per image was a call per plane row,
+// costlier than the packing itself on vggm-112's 12×12 layers.
 func (l *implicitLayout) fillPlanes(x, planes []float32) {
 	g := l.g
 	sw, width := g.sw, l.pwidth
 	planeLen := l.prows * width
 	for c := range l.cg {
 		img := x[c*g.h*g.w:][:g.h*g.w]
-		for phase := range sw {
-			plane := planes[(c*sw+phase)*planeLen:][:planeLen]
-			clear(plane[:g.ph*width])
-			clear(plane[(g.ph+g.h)*width:])
-			lo, hi := l.phaseColumns(phase)
-			for iy := range g.h {
-				row := plane[(g.ph+iy)*width:][:width]
-				clear(row[:lo])
-				clear(row[hi:])
-			}
+		if implicitAVX512 && l.fillChannelAVX512(img, planes[c*sw*planeLen:]) {
+			continue
 		}
 		for iy := range g.h {
 			src := img[iy*g.w:][:g.w]
@@ -139,6 +134,60 @@ func (l *implicitLayout) fillPlanes(x, planes []float32) {
 			}
 		}
 	}
+}
+
+// fillChannelAVX512 writes one channel's image columns into its planes
+// (from plane (c, 0) on) with the AVX-512 row copies, for strides 1 and
+// 2; it reports false, writing nothing, for other strides. A call per
+// plane row (memmove, or fillRowStride2's pair loop) cost about as much
+// as packing the 12-wide layers.
+func (l *implicitLayout) fillChannelAVX512(img, planes []float32) bool {
+	g := l.g
+	width := l.pwidth
+	rowStart := g.ph * width
+	switch {
+	case g.w == 0 || g.h == 0:
+		return true
+	case g.sw == 1:
+		dst := planes[rowStart+g.pw:][:(g.h-1)*width+g.w]
+		full, tail := chunks16(g.w)
+		copyRowsAVX512(&dst[0], width, &img[0], g.w, g.h, full, tail)
+		return true
+	case g.sw == 2 && g.w >= 2:
+		planeLen := l.prows * width
+		// As in fillRowStride2: with pw even, image columns 2i and 2i+1
+		// go to the even and odd planes at pw/2 + i; with pw odd, to the
+		// odd plane at (pw−1)/2 + i and the even one at (pw+1)/2 + i.
+		first, second := rowStart+g.pw/2, planeLen+rowStart+g.pw/2
+		if g.pw%2 == 1 {
+			first, second = planeLen+rowStart+(g.pw-1)/2, rowStart+(g.pw+1)/2
+		}
+		pairs := g.w / 2
+		span := (g.h-1)*width + pairs
+		_, _ = planes[first:][:span], planes[second:][:span]
+		full, pairMask := chunks16(pairs)
+		srcMask := uint64(1)<<(2*(pairs-full)) - 1
+		splitRowsAVX512(&planes[first], &planes[second], width, &img[0], g.w, g.h, full, pairMask, srcMask)
+		if g.w%2 == 1 {
+			// The last image column goes where an even column goes.
+			last := rowStart + g.pw/2 + pairs
+			if g.pw%2 == 1 {
+				last = planeLen + rowStart + (g.pw-1)/2 + pairs
+			}
+			for iy := range g.h {
+				planes[last+iy*width] = img[iy*g.w+g.w-1]
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// chunks16 splits n ≥ 1 into full, a multiple of 16, and a last chunk of
+// 1–16 given as the mask of its lanes.
+func chunks16(n int) (full int, tail uint64) {
+	last := (n-1)%16 + 1
+	return n - last, 1<<last - 1
 }
 
 // phaseColumns returns the columns [lo, hi) of phase plane phase that
@@ -190,11 +239,16 @@ func (p *implicitPacker) load(layout *implicitLayout, x []float32) {
 	if p.fn == nil {
 		p.fn = p.pack
 	}
-	p.layout = layout
-	if n := layout.planesLen(); cap(p.planes) < n {
-		p.planes = make([]float32, n)
-	} else {
-		p.planes = p.planes[:n]
+	if p.layout != layout {
+		// A new layout (the packer's first): its padding is cleared here,
+		// once, and fillPlanes writes only the image columns.
+		p.layout = layout
+		if n := layout.planesLen(); cap(p.planes) < n {
+			p.planes = make([]float32, n)
+		} else {
+			p.planes = p.planes[:n]
+			clear(p.planes)
+		}
 	}
 	layout.fillPlanes(x, p.planes)
 }

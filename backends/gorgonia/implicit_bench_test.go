@@ -29,3 +29,40 @@ func BenchmarkImplicitBlockSize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkImplicitPack packs one image's op(B) for vggm-112's conv1
+// (strided, rows of 53 pixels) and conv4 (rows of 12 pixels) in the
+// blocks the products use, without the products.
+func BenchmarkImplicitPack(b *testing.B) {
+	for _, c := range []int{0, 3} {
+		conv := vggm112Convs[c]
+		g := conv.g
+		rng := rand.New(rand.NewPCG(1, 1))
+		x := dataOf[float32](randomValue(rng, g.c, g.h, g.w))
+		rows, ohw := g.colRows(), g.oh*g.ow
+		layout := newImplicitLayout(g, g.c)
+		ncStep := implicitColumnStep(rows, ohw)
+		kcStep := (rows + (rows+255)/256 - 1) / ((rows + 255) / 256)
+		dst := make([]float32, kcStep*ncStep)
+		var pk implicitPacker
+		b.Run(conv.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * rows * ohw))
+			b.ReportAllocs()
+			for b.Loop() {
+				pk.load(layout, x)
+				for jc := 0; jc < ohw; jc += ncStep {
+					nc := min(ncStep, ohw-jc)
+					for pc := 0; pc < rows; pc += kcStep {
+						kc := min(kcStep, rows-pc)
+						pk.fn(dst[:kc*((nc+15)/16*16)], pc, kc, jc, nc)
+					}
+				}
+			}
+		})
+		b.Run(conv.name+"/planes", func(b *testing.B) {
+			for b.Loop() {
+				pk.load(layout, x)
+			}
+		})
+	}
+}

@@ -28,6 +28,10 @@ func implicitCases() []convGeom {
 		{c: 2, h: 9, w: 1, kh: 3, kw: 1, sh: 1, sw: 1, ph: 1, pw: 0, dh: 1, dw: 1},   // one pixel per row
 		{c: 2, h: 11, w: 13, kh: 3, kw: 5, sh: 3, sw: 2, ph: 1, pw: 3, dh: 2, dw: 1}, // odd padding, mixed strides
 		{c: 1, h: 6, w: 17, kh: 2, kw: 3, sh: 2, sw: 3, ph: 0, pw: 2, dh: 1, dw: 2},  // stride 3 with dilation
+		{c: 2, h: 5, w: 37, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1},  // rows of two 16-float chunks and a tail
+		{c: 2, h: 4, w: 5, kh: 2, kw: 2, sh: 1, sw: 1, dh: 1, dw: 1},                 // no padding: the planes end with an image row
+		{c: 2, h: 6, w: 45, kh: 3, kw: 5, sh: 2, sw: 2, ph: 1, pw: 2, dh: 1, dw: 1},  // 22 pairs and an odd column, pw even
+		{c: 1, h: 4, w: 64, kh: 2, kw: 3, sh: 2, sw: 2, ph: 0, pw: 1, dh: 1, dw: 1},  // exactly two chunks of 16 pairs, pw odd
 	}
 	for _, g := range more {
 		cases = append(cases, withOutput(g))
@@ -61,41 +65,59 @@ func TestImplicitPackerMatchesPackB(t *testing.T) {
 }
 
 func checkImplicitPacker(t *testing.T, g convGeom) {
-	{
-		{
-			rng := rand.New(rand.NewPCG(7, uint64(g.h*g.w)))
-			x := make([]float32, g.c*g.h*g.w)
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
+	rng := rand.New(rand.NewPCG(7, uint64(g.h*g.w)))
+	x := make([]float32, g.c*g.h*g.w)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	cg := g.c / g.groups
+	rows, ohw := g.colRows(), g.oh*g.ow
+	layout := newImplicitLayout(g, cg)
+	var pk implicitPacker
+	// Floats past the planes must never be written: the buffer gets room
+	// after them, holding a marker.
+	const marker = 12345
+	n := layout.planesLen()
+	pk.planes = make([]float32, n, n+2*implicitPanel)
+	after := pk.planes[n:cap(pk.planes)]
+	for i := range after {
+		after[i] = marker
+	}
+	defer func() {
+		for i, v := range after {
+			if v != marker {
+				t.Errorf("float %d past the planes was written: %v", i, v)
 			}
-			cg := g.c / g.groups
-			rows, ohw := g.colRows(), g.oh*g.ow
-			layout := newImplicitLayout(g, cg)
-			var pk implicitPacker
-			for gi := range g.groups {
-				xg := x[gi*cg*g.h*g.w:]
-				col := make([]float32, rows*ohw)
-				im2col(g, xg, cg, col, make([]float32, g.phaseLen(cg)))
-				pk.load(layout, xg)
-				for _, kcStep := range []int{rows, 5, 7} {
-					for _, ncStep := range []int{16, 48, 160, 4096} {
-						for pc := 0; pc < rows; pc += kcStep {
-							kc := min(kcStep, rows-pc)
-							for jc := 0; jc < ohw; jc += ncStep {
-								nc := min(ncStep, ohw-jc)
-								comparePackedBlock(t, &pk, col, ohw, pc, kc, jc, nc)
-							}
-						}
+		}
+	}()
+	// An image of NaNs first: the planes are reused, and what one image
+	// wrote must not show in the next one's blocks.
+	stale := make([]float32, len(x))
+	for i := range stale {
+		stale[i] = float32(math.NaN())
+	}
+	pk.load(layout, stale)
+	for gi := range g.groups {
+		xg := x[gi*cg*g.h*g.w:]
+		col := make([]float32, rows*ohw)
+		im2col(g, xg, cg, col, make([]float32, g.phaseLen(cg)))
+		pk.load(layout, xg)
+		for _, kcStep := range []int{rows, 5, 7} {
+			for _, ncStep := range []int{16, 48, 160, 4096} {
+				for pc := 0; pc < rows; pc += kcStep {
+					kc := min(kcStep, rows-pc)
+					for jc := 0; jc < ohw; jc += ncStep {
+						nc := min(ncStep, ohw-jc)
+						comparePackedBlock(t, &pk, col, ohw, pc, kc, jc, nc)
 					}
 				}
-				// Blocks starting inside a panel or ending inside one
-				// before the last column (sgemm asks for neither, but a
-				// BPacker may be).
-				for _, jc := range []int{0, 1, 3, 17} {
-					if jc < ohw {
-						comparePackedBlock(t, &pk, col, ohw, 0, rows, jc, min(21, ohw-jc))
-					}
-				}
+			}
+		}
+		// Blocks starting inside a panel or ending inside one before the
+		// last column (sgemm asks for neither, but a BPacker may be).
+		for _, jc := range []int{0, 1, 3, 17} {
+			if jc < ohw {
+				comparePackedBlock(t, &pk, col, ohw, 0, rows, jc, min(21, ohw-jc))
 			}
 		}
 	}

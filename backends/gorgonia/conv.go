@@ -109,7 +109,7 @@ func runConv[T float](ctx *runContext, k convKernel, a, b, out []T) {
 	l.wgrad = nil
 	if _, f32 := any(a).([]float32); f32 && k.role == convGradWeight && wgradUsable(g) {
 		l.wgradKept = wgradPackers(l.wgradKept, g, workers)
-		l.wgrad, colLen = l.wgradKept, 0
+		l.wgrad, colLen, phaseLen = l.wgradKept[:workers], 0, 0
 	}
 	for wk := range workers {
 		buf := scratchFor[T](st, wk, colLen+phaseLen)
@@ -473,9 +473,14 @@ func im2col[T float](g convGeom, x []T, cg int, col, phases []T) {
 						clear(dst)
 						continue
 					}
-					src := plane[iy*width : (iy+1)*width]
 					clear(dst[:lo])
-					copy(dst[lo:hi], src[lo+shift:hi+shift])
+					// lo = hi when this kernel column reads only padding
+					// (padding past a dilated kernel's reach); then
+					// lo+shift may be negative.
+					if lo < hi {
+						src := plane[iy*width : (iy+1)*width]
+						copy(dst[lo:hi], src[lo+shift:hi+shift])
+					}
 					clear(dst[hi:])
 				}
 			}

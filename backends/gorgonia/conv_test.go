@@ -11,7 +11,8 @@ import (
 
 // im2colCases cover the geometries im2col and col2im must handle: odd
 // sizes, padding wider than the stride, strides 2 and 3 (the phase-plane
-// path), dilation, and kernels whose last columns fall off the image.
+// path), dilation, kernels whose last columns fall off the image, and
+// kernel columns that read padding only.
 var im2colCases = []convGeom{
 	{c: 2, h: 5, w: 7, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1},
 	{c: 3, h: 13, w: 13, kh: 7, kw: 7, sh: 2, sw: 2, ph: 0, pw: 0, dh: 1, dw: 1}, // vggm-112 conv1, small
@@ -21,6 +22,10 @@ var im2colCases = []convGeom{
 	{c: 1, h: 4, w: 3, kh: 5, kw: 5, sh: 2, sw: 2, ph: 2, pw: 2, dh: 1, dw: 1},   // kernel wider than the image
 	{c: 2, h: 6, w: 6, kh: 1, kw: 1, sh: 2, sw: 2, ph: 0, pw: 0, dh: 1, dw: 1},   // 1x1 stride 2
 	{c: 1, h: 7, w: 16, kh: 2, kw: 3, sh: 1, sw: 4, ph: 0, pw: 1, dh: 1, dw: 3},  // stride 4, dilation 3
+	// Kernel columns that read only padding (the padding outreaches a
+	// dilated kernel): im2col used to slice the input at a negative index.
+	{c: 1, h: 1, w: 1, kh: 1, kw: 3, sh: 1, sw: 1, ph: 0, pw: 4, dh: 1, dw: 3},
+	{c: 1, h: 2, w: 2, kh: 1, kw: 3, sh: 2, sw: 2, ph: 0, pw: 5, dh: 1, dw: 3},
 }
 
 // withOutput fills in the output size of a geometry.

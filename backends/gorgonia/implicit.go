@@ -43,6 +43,10 @@ type implicitLayout struct {
 	// row it touches: runs[runFirst[q]:runFirst[q+1]].
 	runFirst []int
 	runs     []implicitRun
+	// maxRead is the largest plane index that any panel row reads (the
+	// last kernel position at the last pixel). The assembly trusts the
+	// layout; pack checks this one index against the planes per block.
+	maxRead int
 }
 
 // implicitRun is a run of a panel's lanes that im2col row r fills with
@@ -51,7 +55,7 @@ type implicitLayout struct {
 // zero.
 type implicitRun struct {
 	off  int
-	mask uint64 // lanes 0..15; a uint64 keeps the struct 16 bytes for the assembly
+	mask uint64 // lanes 0..15 (the assembly reads the low 16 bits, through go_asm.h's offsets)
 }
 
 // newImplicitLayout lays out im2col of g over cg channels (one group).
@@ -89,6 +93,14 @@ func newImplicitLayout(g convGeom, cg int) *implicitLayout {
 		}
 	}
 	l.runFirst = append(l.runFirst, len(l.runs))
+	lastRun, lastBase := 0, 0
+	for _, run := range l.runs {
+		lastRun = max(lastRun, run.off+63-bits.LeadingZeros64(run.mask))
+	}
+	for _, base := range l.rowBase {
+		lastBase = max(lastBase, base)
+	}
+	l.maxRead = lastRun + lastBase
 	return l
 }
 
@@ -240,8 +252,9 @@ func (p *implicitPacker) load(layout *implicitLayout, x []float32) {
 		p.fn = p.pack
 	}
 	if p.layout != layout {
-		// A new layout (the packer's first): its padding is cleared here,
-		// once, and fillPlanes writes only the image columns.
+		// A new layout (the packer's first, or another geometry): its
+		// padding is cleared here, once, and fillPlanes writes only the
+		// image columns.
 		p.layout = layout
 		if n := layout.planesLen(); cap(p.planes) < n {
 			p.planes = make([]float32, n)
@@ -266,6 +279,7 @@ func (p *implicitPacker) pack(dst []float32, pc, kc, jc, nc int) {
 		return
 	}
 	rows := l.rowBase[pc : pc+kc]
+	_ = p.planes[l.maxRead] // see maxRead
 	q0 := jc / implicitPanel
 	for q := 0; q*implicitPanel < nc; q++ {
 		panel := dst[q*implicitPanel*kc:][:implicitPanel*kc]

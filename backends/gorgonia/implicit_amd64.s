@@ -1,5 +1,6 @@
 //go:build amd64 && !purego && !openblas
 
+#include "go_asm.h"
 #include "textflag.h"
 
 // func implicitPanelAVX512(panel *float32, rows int, rowBase *int, src *float32, runs *implicitRun, nRuns int)
@@ -25,10 +26,10 @@ TEXT ·implicitPanelAVX512(SB), NOSPLIT, $0-48
 	JNE row
 
 	// One run: if it fills all 16 lanes, each row is one plain copy.
-	KMOVW 8(R8), K1
+	KMOVW implicitRun_mask(R8), K1
 	KORTESTW K1, K1
 	JNC row // not all ones
-	MOVQ (R8), BX
+	MOVQ implicitRun_off(R8), BX
 	LEAQ (DX)(BX*4), DX // src + off
 
 single:
@@ -45,10 +46,10 @@ two:
 	// Two runs (a panel across two output rows, the usual case): their
 	// offsets and masks stay in registers. The first load zeroes the
 	// lanes outside its mask, the second fills its own.
-	MOVQ (R8), R12
-	KMOVW 8(R8), K1
-	MOVQ 16(R8), R13
-	KMOVW 24(R8), K2
+	MOVQ implicitRun_off(R8), R12
+	KMOVW implicitRun_mask(R8), K1
+	MOVQ (implicitRun__size+implicitRun_off)(R8), R13
+	KMOVW (implicitRun__size+implicitRun_mask)(R8), K2
 	LEAQ (DX)(R12*4), R12 // src + first run's offset
 	LEAQ (DX)(R13*4), R13 // src + second run's offset
 
@@ -71,10 +72,10 @@ row:
 	MOVQ R9, R11
 
 run:
-	MOVQ (R10), BX
-	KMOVW 8(R10), K1
+	MOVQ implicitRun_off(R10), BX
+	KMOVW implicitRun_mask(R10), K1
 	VMOVUPS (AX)(BX*4), K1, Z0
-	ADDQ $16, R10
+	ADDQ $implicitRun__size, R10
 	DECQ R11
 	JNE run
 	VMOVUPS Z0, (DI)

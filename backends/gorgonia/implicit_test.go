@@ -32,6 +32,11 @@ func implicitCases() []convGeom {
 		{c: 2, h: 4, w: 5, kh: 2, kw: 2, sh: 1, sw: 1, dh: 1, dw: 1},                 // no padding: the planes end with an image row
 		{c: 2, h: 6, w: 45, kh: 3, kw: 5, sh: 2, sw: 2, ph: 1, pw: 2, dh: 1, dw: 1},  // 22 pairs and an odd column, pw even
 		{c: 1, h: 4, w: 64, kh: 2, kw: 3, sh: 2, sw: 2, ph: 0, pw: 1, dh: 1, dw: 1},  // exactly two chunks of 16 pairs, pw odd
+		// A last panel of 2 or 3 pixels over two one-pixel output rows:
+		// its two-run load must zero the lanes past them (the panel
+		// before left values there).
+		{c: 2, h: 18, w: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1},
+		{c: 2, h: 34, w: 1, kh: 3, kw: 1, sh: 1, sw: 1, ph: 1, dh: 1, dw: 1},
 	}
 	for _, g := range more {
 		cases = append(cases, withOutput(g))

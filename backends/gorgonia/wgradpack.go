@@ -46,7 +46,9 @@ type wgradPacker struct {
 	pack func(dst []float32, pc, kc, jc, nc int)
 }
 
-// wgradPackers returns one packer per worker for geometry g, reusing ps.
+// wgradPackers makes ps hold at least workers packers and sets up the
+// first workers of them for geometry g. It returns all of them, so that a
+// call with fewer workers does not drop (and a later one remake) the rest.
 func wgradPackers(ps []*wgradPacker, g convGeom, workers int) []*wgradPacker {
 	for len(ps) < workers {
 		p := &wgradPacker{}
@@ -56,7 +58,7 @@ func wgradPackers(ps []*wgradPacker, g convGeom, workers int) []*wgradPacker {
 	for _, p := range ps[:workers] {
 		p.setup(g)
 	}
-	return ps[:workers]
+	return ps
 }
 
 // setup sizes the planes for g and lays out the im2col rows' offsets.

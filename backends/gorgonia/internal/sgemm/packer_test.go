@@ -54,10 +54,12 @@ func TestSgemmFuncMatchesSgemm(t *testing.T) {
 	}
 }
 
+// sameFloats compares bit patterns, so that -0 and +0 differ; NaNs match
+// any NaN (their payloads are not part of the promise).
 func sameFloats(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	for i := range want {
-		if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
 			t.Fatalf("%s: C[%d] = %v, Sgemm gives %v", what, i, got[i], want[i])
 		}
 	}

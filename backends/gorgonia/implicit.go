@@ -3,6 +3,8 @@ package gorgonia
 import (
 	"math/bits"
 	"unsafe"
+
+	sgemmimpl "github.com/icnnlab/icnnlab/backends/gorgonia/internal/sgemm"
 )
 
 // Implicit-GEMM forward products. The forward convolution (and the
@@ -353,10 +355,9 @@ func (ps *implicitPackers) prepare(g convGeom, cg, workers int) {
 
 // implicitColumnStep is the number of columns of op(B) (rows × n) to pack
 // at a time: blocks of about implicitBlockFloats, as equal as panels
-// allow. sgemm splits the depth into near-equal blocks of at most 256
-// rows, and a block is that deep.
+// allow; a block is as deep as sgemm's depth blocks.
 func implicitColumnStep(rows, n int) int {
-	depth := (rows + (rows+255)/256 - 1) / ((rows + 255) / 256)
+	depth := sgemmimpl.DepthBlock(rows)
 	want := max(implicitPanel, implicitBlockFloats/depth)
 	blocks := (n + want - 1) / want
 	perBlock := (n + blocks - 1) / blocks

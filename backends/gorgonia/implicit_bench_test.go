@@ -7,6 +7,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
+
+	sgemmimpl "github.com/icnnlab/icnnlab/backends/gorgonia/internal/sgemm"
 )
 
 // BenchmarkImplicitBlockSize runs vggm-112's conv1 and conv4 forward
@@ -42,7 +44,7 @@ func BenchmarkImplicitPack(b *testing.B) {
 		rows, ohw := g.colRows(), g.oh*g.ow
 		layout := newImplicitLayout(g, g.c)
 		ncStep := implicitColumnStep(rows, ohw)
-		kcStep := (rows + (rows+255)/256 - 1) / ((rows + 255) / 256)
+		kcStep := sgemmimpl.DepthBlock(rows)
 		dst := make([]float32, kcStep*ncStep)
 		var pk implicitPacker
 		b.Run(conv.name, func(b *testing.B) {

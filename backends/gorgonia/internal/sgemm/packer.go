@@ -85,3 +85,9 @@ func columnStep(ncStep int) int {
 func PackB(dst []float32, transB bool, b []float32, ldb, pc, kc, jc, nc int) {
 	packBBlock(dst, transB, b, ldb, pc, kc, jc, nc)
 }
+
+// DepthBlock is the depth of the blocks that a product of depth k is split
+// into (the pc and kc a BPacker is called with): near-equal blocks of at
+// most 256. A packer that sizes its column step by the packed block's
+// floats needs it.
+func DepthBlock(k int) int { return depthBlock(k) }

@@ -53,19 +53,9 @@ func TestIm2colMatchesReference(t *testing.T) {
 		g := withOutput(geom)
 		t.Run(fmt.Sprintf("c%d_%dx%d_k%dx%d_s%dx%d_p%dx%d_d%dx%d", g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, uint64(g.w)))
-			x := make([]float32, g.c*g.h*g.w)
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
+			x := randomImage(rng, g.c*g.h*g.w)
 			rows, ohw := g.colRows(), g.oh*g.ow
-			want := make([]float32, rows*ohw)
-			for r := range rows {
-				for j := range ohw {
-					if at := referenceInput(g, r, j); at >= 0 {
-						want[r*ohw+j] = x[at]
-					}
-				}
-			}
+			want := referenceCol(g, x)
 			col := make([]float32, rows*ohw)
 			for i := range col {
 				col[i] = float32(i) + 0.5 // stale contents must be overwritten

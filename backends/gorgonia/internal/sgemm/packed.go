@@ -65,16 +65,7 @@ func SgemmPacked(p *PackedA, transB bool, n int, alpha float32, b []float32, ldb
 	}
 	checkMatrix("B", "ldb", bRows, bCols, len(b), ldb)
 	checkMatrix("C", "ldc", m, n, len(c), ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return
-	}
-	bufs := packPool.Get().(*packBuffers)
-	defer packPool.Put(bufs)
-	multiply(m, n, k, alpha, p.block, func(dst []float32, pc, kc, jc, nc int) {
+	product(m, n, k, alpha, p, false, nil, 0, func(dst []float32, pc, kc, jc, nc int) {
 		packBBlock(dst, transB, b, ldb, pc, kc, jc, nc)
-	}, ncMax, beta, c, ldc, bufs)
+	}, ncMax, beta, c, ldc)
 }

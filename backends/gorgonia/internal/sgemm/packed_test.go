@@ -6,6 +6,19 @@ import (
 	"testing"
 )
 
+// packedShapes are the products that the packed entry points are checked
+// on against Sgemm: vggm-112's per-image shapes, several row and depth
+// blocks with edge tiles and padded leading dimensions, both
+// transpositions, and the smallest product.
+var packedShapes = []gemmCase{
+	{m: 64, n: 144, k: 576, alpha: 1},
+	{m: 12, n: 2809, k: 147, alpha: 1},
+	{m: 300, n: 37, k: 32, alpha: 1, transA: true},
+	{m: mcMax + 5, n: 2*nr + 3, k: kcMax + 7, alpha: -0.5, padA: 2, padB: 1, padC: 3},
+	{m: 1, n: 1, k: 1, alpha: 2.25},
+	{m: 7, n: 5, k: 3, alpha: 1, transA: true, transB: true},
+}
+
 // TestSgemmPackedMatchesSgemm packs op(A) once and multiplies it by
 // several B, comparing with Sgemm bit for bit (NaN payloads aside: C
 // must be equal element by element), for every kernel mode, on shapes
@@ -13,20 +26,12 @@ import (
 // edge tiles, both transpositions and betas that ignore, keep or scale C.
 // The same PackedA is reused for products of other shapes in between.
 func TestSgemmPackedMatchesSgemm(t *testing.T) {
-	shapes := []gemmCase{
-		{m: 64, n: 144, k: 576, alpha: 1},
-		{m: 12, n: 2809, k: 147, alpha: 1},
-		{m: 300, n: 37, k: 32, alpha: 1, transA: true},
-		{m: mcMax + 5, n: 2*nr + 3, k: kcMax + 7, alpha: -0.5, padA: 2, padB: 1, padC: 3},
-		{m: 1, n: 1, k: 1, alpha: 2.25},
-		{m: 7, n: 5, k: 3, alpha: 1, transA: true, transB: true},
-	}
 	for _, mode := range kernels() {
 		t.Run(string(mode), func(t *testing.T) {
 			withKernel(t, mode, func() {
 				rng := rand.New(rand.NewPCG(9, 9))
 				var p PackedA
-				for _, shape := range shapes {
+				for _, shape := range packedShapes {
 					for _, beta := range []float32{0, 1, 0.5} {
 						for _, transB := range []bool{false, true} {
 							c := shape

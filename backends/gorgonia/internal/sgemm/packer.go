@@ -31,16 +31,7 @@ func SgemmPackedFunc(p *PackedA, n int, alpha float32, packB BPacker, ncStep int
 		panic(fmt.Sprintf("sgemm: negative n=%d or ncStep=%d in SgemmPackedFunc", n, ncStep))
 	}
 	checkMatrix("C", "ldc", m, n, len(c), ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return
-	}
-	bufs := packPool.Get().(*packBuffers)
-	defer packPool.Put(bufs)
-	multiply(m, n, k, alpha, p.block, packB, columnStep(ncStep), beta, c, ldc, bufs)
+	product(m, n, k, alpha, p, false, nil, 0, packB, columnStep(ncStep), beta, c, ldc)
 }
 
 // SgemmFunc is Sgemm with op(B) (k×n) packed by packB, ncStep columns at a
@@ -55,18 +46,7 @@ func SgemmFunc(transA bool, m, n, k int, alpha float32, a []float32, lda int, pa
 	}
 	checkMatrix("A", "lda", aRows, aCols, len(a), lda)
 	checkMatrix("C", "ldc", m, n, len(c), ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return
-	}
-	bufs := packPool.Get().(*packBuffers)
-	defer packPool.Put(bufs)
-	multiply(m, n, k, alpha, func(ic, mc, pc, kc int) []float32 {
-		return packedABlock(bufs, transA, a, lda, ic, mc, pc, kc)
-	}, packB, columnStep(ncStep), beta, c, ldc, bufs)
+	product(m, n, k, alpha, nil, transA, a, lda, packB, columnStep(ncStep), beta, c, ldc)
 }
 
 // columnStep is the number of op(B) columns packed at a time for a

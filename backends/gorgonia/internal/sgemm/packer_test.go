@@ -13,20 +13,12 @@ import (
 // (SgemmPackedFunc). The packer here is PackB itself, so any difference is
 // the blocking's; TestBPackerBlocks checks what the packer is asked for.
 func TestSgemmFuncMatchesSgemm(t *testing.T) {
-	shapes := []gemmCase{
-		{m: 12, n: 2809, k: 147, alpha: 1},
-		{m: 64, n: 144, k: 576, alpha: 1},
-		{m: 300, n: 37, k: 32, alpha: 1, transA: true},
-		{m: mcMax + 5, n: 2*nr + 3, k: kcMax + 7, alpha: -0.5, padA: 2, padB: 1, padC: 3},
-		{m: 1, n: 1, k: 1, alpha: 2.25},
-		{m: 7, n: 5, k: 3, alpha: 1, transA: true, transB: true},
-	}
 	for _, mode := range kernels() {
 		t.Run(string(mode), func(t *testing.T) {
 			withKernel(t, mode, func() {
 				rng := rand.New(rand.NewPCG(3, 4))
 				var p PackedA
-				for _, shape := range shapes {
+				for _, shape := range packedShapes {
 					for _, beta := range []float32{0, 1, 0.5} {
 						for _, transB := range []bool{false, true} {
 							c := shape

@@ -43,6 +43,16 @@ const (
 // dimension is smaller than its row or a slice is too short.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	product(m, n, k, alpha, nil, transA, a, lda, func(dst []float32, pc, kc, jc, nc int) {
+		packBBlock(dst, transB, b, ldb, pc, kc, jc, nc)
+	}, ncMax, beta, c, ldc)
+}
+
+// product is what every entry point does once its arguments are checked:
+// nothing for an empty C, C scaled for an empty sum, else the blocked loop
+// with pooled packing buffers. op(A) comes from packed, or (packed nil)
+// is packed block by block from a.
+func product(m, n, k int, alpha float32, packed *PackedA, transA bool, a []float32, lda int, packB BPacker, ncStep int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -52,11 +62,13 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 	bufs := packPool.Get().(*packBuffers)
 	defer packPool.Put(bufs)
+	if packed != nil {
+		multiply(m, n, k, alpha, packed.block, packB, ncStep, beta, c, ldc, bufs)
+		return
+	}
 	multiply(m, n, k, alpha, func(ic, mc, pc, kc int) []float32 {
 		return packedABlock(bufs, transA, a, lda, ic, mc, pc, kc)
-	}, func(dst []float32, pc, kc, jc, nc int) {
-		packBBlock(dst, transB, b, ldb, pc, kc, jc, nc)
-	}, ncMax, beta, c, ldc, bufs)
+	}, packB, ncStep, beta, c, ldc, bufs)
 }
 
 // packedABlock packs op(A) rows [ic, ic+mc) and columns [pc, pc+kc) into
